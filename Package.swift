@@ -1,0 +1,80 @@
+// swift-tools-version: 6.2
+import PackageDescription
+import class Foundation.ProcessInfo
+
+// One set of settings for every target. CI (CI=true) also turns warnings into errors.
+var swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+if ProcessInfo.processInfo.environment["CI"] == "true" {
+    swiftSettings.append(.treatAllWarnings(as: .error))
+}
+
+let package = Package(
+    name: "incident-log",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "incidentd", targets: ["IncidentDaemon"]),
+        .executable(name: "ictl", targets: ["ictl"]),
+        .library(name: "IncidentStore", targets: ["IncidentStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibpq",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        // One C wrapper Swift cannot import directly (see the header).
+        .target(name: "CIncidentShims"),
+        .target(
+            name: "IncidentStore",
+            dependencies: [
+                "CLibpq",
+                "CIncidentShims",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "IncidentDaemon",
+            dependencies: [
+                "IncidentStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ictl",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Test support: a private PostgreSQL cluster per test run, a fresh database per test.
+        .target(
+            name: "IncidentTesting",
+            dependencies: ["IncidentStore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IncidentStoreTests",
+            dependencies: ["IncidentStore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["IncidentStore", "IncidentTesting", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

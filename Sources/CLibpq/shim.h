@@ -1,0 +1,4 @@
+#ifndef CLIBPQ_SHIM_H
+#define CLIBPQ_SHIM_H
+#include <libpq-fe.h>
+#endif

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import IncidentStore
+import Logging
+
+/// Where the database is: an existing PostgreSQL, or the embedded cluster in the data directory.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "libpq connection string or URI of an existing PostgreSQL (also INCIDENT_DATABASE_URL; libpq's PG* variables work as usual).",
+        valueName: "conninfo"))
+    var databaseURL: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Directory of the embedded PostgreSQL cluster, used when no database is configured (default $XDG_DATA_HOME/incident-log, /var/lib/incident-log for root).",
+        valueName: "path"))
+    var dataDir: String?
+
+    /// The configured external database, if any.
+    var externalConninfo: String? {
+        if let databaseURL, !databaseURL.isEmpty { return databaseURL }
+        let environment = ProcessInfo.processInfo.environment
+        if let url = environment["INCIDENT_DATABASE_URL"], !url.isEmpty { return url }
+        // libpq's own variables name a server: use it as configured.
+        if environment["PGHOST"] != nil || environment["PGDATABASE"] != nil || environment["PGSERVICE"] != nil { return "" }
+        return nil
+    }
+
+    var resolvedDataDirectory: String {
+        if let dataDir, !dataDir.isEmpty { return dataDir }
+        if geteuid() == 0 { return "/var/lib/incident-log" }
+        let environment = ProcessInfo.processInfo.environment
+        if let xdg = environment["XDG_DATA_HOME"], !xdg.isEmpty { return xdg + "/incident-log" }
+        return (environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path) + "/.local/share/incident-log"
+    }
+}
+
+/// The database incidentd uses, opened and (for the embedded cluster) started.
+struct Database: Sendable {
+    static let embeddedDatabaseName = "incident_log"
+
+    /// Connection info for the incident database as its owner.
+    let conninfo: String
+    /// The embedded cluster, when incidentd manages one.
+    let cluster: LocalCluster?
+
+    /// Starts the embedded cluster when no external database is configured, and makes sure the
+    /// incident database exists in it.
+    static func open(_ options: DatabaseOptions, logger: Logger) async throws -> Database {
+        if let external = options.externalConninfo {
+            return Database(conninfo: external, cluster: nil)
+        }
+        let root = options.resolvedDataDirectory
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let cluster = try LocalCluster(dataDirectory: root + "/postgres")
+        try await onOwnThread { try cluster.start(logger: logger) }
+        let admin = ConnectionPool(configuration: .init(conninfo: cluster.conninfo(), maxConnections: 1), logger: logger)
+        defer { Task { await admin.close() } }
+        try await admin.withConnection { connection in
+            let exists = try connection.query("SELECT count(*) FROM pg_database WHERE datname = $1", [embeddedDatabaseName]).first?.decode(0, as: Int.self) ?? 0
+            if exists == 0 {
+                try connection.execute("CREATE DATABASE \(embeddedDatabaseName)")
+            }
+        }
+        return Database(conninfo: cluster.conninfo(database: embeddedDatabaseName), cluster: cluster)
+    }
+
+    func stopEmbedded(logger: Logger) async {
+        guard let cluster else { return }
+        do {
+            try await onOwnThread { try cluster.stop(logger: logger) }
+        } catch {
+            logger.error("could not stop the embedded PostgreSQL", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// Runs blocking work (process spawning) on a thread of its own, off Swift's shared threads.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try body() })
+        }
+    }
+}

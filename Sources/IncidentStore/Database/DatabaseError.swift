@@ -1,0 +1,55 @@
+/// An error from PostgreSQL or from talking to it.
+///
+/// `description` is safe to show to a user or write to a log (no SQL text, no parameters);
+/// `debugDescription` carries the server's detail for operators.
+public struct DatabaseError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// Could not connect, or the connection broke. The database may be down; try again later.
+        case connection
+        /// The server answered with an error; `sqlState` says which.
+        case server
+        /// The pool was shut down while the request waited.
+        case poolClosed
+    }
+
+    public var kind: Kind
+    /// The five-character SQLSTATE, e.g. `23505` (unique violation), when the server sent one.
+    public var sqlState: String?
+    /// The server's primary message (or libpq's, for connection errors).
+    public var message: String
+    public var detail: String?
+    public var constraint: String?
+
+    public init(kind: Kind, sqlState: String? = nil, message: String, detail: String? = nil, constraint: String? = nil) {
+        self.kind = kind
+        self.sqlState = sqlState
+        self.message = message
+        self.detail = detail
+        self.constraint = constraint
+    }
+
+    /// True when the request failed because the server is out of reach (not because of the request).
+    public var isConnectionFailure: Bool {
+        if kind == .connection || kind == .poolClosed { return true }
+        guard let sqlState else { return false }
+        // 08: connection exception; 57P01-57P03: admin/crash shutdown, cannot connect now; 53300: too many connections.
+        return sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300"].contains(sqlState)
+    }
+
+    public var isUniqueViolation: Bool { sqlState == "23505" }
+
+    public var description: String {
+        switch kind {
+        case .connection: "database unreachable"
+        case .poolClosed: "database pool is shut down"
+        case .server: "database error (SQLSTATE \(sqlState ?? "unknown"))"
+        }
+    }
+
+    public var debugDescription: String {
+        var text = "\(description): \(message)"
+        if let detail { text += " — \(detail)" }
+        if let constraint { text += " [constraint \(constraint)]" }
+        return text
+    }
+}

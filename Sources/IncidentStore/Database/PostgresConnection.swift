@@ -1,0 +1,251 @@
+import CLibpq
+import Foundation
+
+/// The one owner of a libpq connection (`PGconn*`).
+///
+/// Its methods block: they are meant to run inside ``ConnectionPool/withConnection(_:)``, which
+/// calls them on the pool's own threads, never on Swift's shared concurrency threads.
+///
+/// `@unchecked Sendable`: a connection is handed to exactly one body at a time by the pool, which
+/// is the only place it crosses threads; it is never used by two threads at once.
+public final class PostgresConnection: @unchecked Sendable {
+    private var handle: OpaquePointer?
+
+    /// Opens a connection; `conninfo` is a libpq connection string or URI (libpq's `PG*` variables apply).
+    public init(conninfo: String) throws {
+        let handle = PQconnectdb(conninfo)
+        guard let handle else {
+            throw DatabaseError(kind: .connection, message: "libpq could not allocate a connection")
+        }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let message = Self.trimmed(PQerrorMessage(handle))
+            PQfinish(handle)
+            throw DatabaseError(kind: .connection, message: message)
+        }
+        self.handle = handle
+    }
+
+    deinit { close() }
+
+    /// Closes the connection; later calls fail with a connection error.
+    public func close() {
+        if let handle {
+            PQfinish(handle)
+            self.handle = nil
+        }
+    }
+
+    /// False once the server dropped the connection or it was closed, or when it is not idle.
+    ///
+    /// An idle connection that is not listening has nothing to read: when its socket is readable,
+    /// the server sent an error before closing it (`pg_terminate_backend`, a restart) or closed it.
+    /// The check does not block.
+    public var isUsable: Bool {
+        guard let handle, PQstatus(handle) == CONNECTION_OK, PQtransactionStatus(handle) == PQTRANS_IDLE else { return false }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, 0) == 0 else {
+            _ = PQconsumeInput(handle)
+            return false
+        }
+        return true
+    }
+
+    /// The server's process id, to tell connections apart in tests and logs.
+    public var backendPID: Int32 { handle.map { PQbackendPID($0) } ?? 0 }
+
+    /// Runs one statement with bound parameters (never interpolated) and returns its rows.
+    ///
+    /// - Parameters:
+    ///   - sql: one SQL statement with `$1`, `$2`, ... placeholders.
+    ///   - parameters: the values, sent as text; `nil` is SQL NULL.
+    /// - Throws: ``DatabaseError``.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
+        let handle = try liveHandle()
+        let texts = parameters.map { $0?.postgresText }
+        let result = withCStrings(texts) { pointers in
+            PQexecParams(handle, sql, Int32(pointers.count), nil, pointers, nil, nil, 0)
+        }
+        return try QueryResult(consuming: result, connection: handle)
+    }
+
+    /// Runs a script of one or more statements without parameters (migrations, `BEGIN`, `SET`).
+    public func execute(_ script: String) throws {
+        let handle = try liveHandle()
+        // PQexec returns the last statement's result; an error stops the script there.
+        _ = try QueryResult(consuming: PQexec(handle, script), connection: handle)
+    }
+
+    /// Runs `body` in a transaction: commits when it returns, rolls back when it throws.
+    public func transaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            let value = try body(self)
+            try execute("COMMIT")
+            return value
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Subscribes to a notification channel (the name is quoted as an identifier).
+    public func listen(_ channel: String) throws {
+        let handle = try liveHandle()
+        guard let escaped = PQescapeIdentifier(handle, channel, channel.utf8.count) else {
+            throw DatabaseError(kind: .server, message: Self.trimmed(PQerrorMessage(handle)))
+        }
+        defer { PQfreemem(escaped) }
+        try execute("LISTEN " + String(cString: escaped))
+    }
+
+    private func liveHandle() throws -> OpaquePointer {
+        guard let handle else { throw DatabaseError(kind: .connection, message: "connection is closed") }
+        return handle
+    }
+
+    static func trimmed(_ cString: UnsafePointer<CChar>?) -> String {
+        guard let cString else { return "" }
+        return String(cString: cString).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// Calls `body` with C strings for `strings` (nil stays a null pointer), valid for the call only.
+private func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    var owned: [UnsafeMutablePointer<CChar>?] = strings.map { $0.flatMap { strdup($0) } }
+    defer { for pointer in owned { free(pointer) } }
+    return owned.withUnsafeMutableBufferPointer { buffer in
+        body(buffer.map { UnsafePointer($0) })
+    }
+}
+
+/// The rows of one statement, copied out of libpq's result (text format).
+public struct QueryResult: Sendable {
+    public let columns: [String]
+    public let rows: [Row]
+    /// Rows affected by INSERT/UPDATE/DELETE, from the command tag.
+    public let affectedRows: Int
+
+    init(consuming result: OpaquePointer?, connection: OpaquePointer) throws {
+        guard let result else {
+            throw DatabaseError(kind: .connection, message: PostgresConnection.trimmed(PQerrorMessage(connection)))
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY, PGRES_SINGLE_TUPLE:
+            break
+        default:
+            throw Self.error(from: result, connection: connection)
+        }
+        let columnCount = Int(PQnfields(result))
+        let rowCount = Int(PQntuples(result))
+        let columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
+        var index: [String: Int] = [:]
+        for (i, name) in columns.enumerated() where index[name] == nil { index[name] = i }
+        var rows: [Row] = []
+        rows.reserveCapacity(rowCount)
+        for r in 0..<rowCount {
+            var values: [String?] = []
+            values.reserveCapacity(columnCount)
+            for c in 0..<columnCount {
+                if PQgetisnull(result, Int32(r), Int32(c)) == 1 {
+                    values.append(nil)
+                } else {
+                    values.append(String(cString: PQgetvalue(result, Int32(r), Int32(c))))
+                }
+            }
+            rows.append(Row(values: values, columnIndex: index))
+        }
+        self.columns = columns
+        self.rows = rows
+        self.affectedRows = Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    private static func error(from result: OpaquePointer, connection: OpaquePointer) -> DatabaseError {
+        func field(_ code: Character) -> String? {
+            guard let value = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
+            return String(cString: value)
+        }
+        let sqlState = field("C")
+        let message = field("M") ?? PostgresConnection.trimmed(PQresultErrorMessage(result))
+        let broken = PQstatus(connection) != CONNECTION_OK
+        return DatabaseError(
+            kind: broken || sqlState == nil ? .connection : .server,
+            sqlState: sqlState,
+            message: message.isEmpty ? PostgresConnection.trimmed(PQerrorMessage(connection)) : message,
+            detail: field("D"),
+            constraint: field("n")
+        )
+    }
+
+    /// The first row, if any.
+    public var first: Row? { rows.first }
+}
+
+/// One result row; columns by position or by name, decoded from text.
+public struct Row: Sendable {
+    public let values: [String?]
+    let columnIndex: [String: Int]
+
+    /// The column's value decoded as `T`; throws when it is NULL or does not decode.
+    public func decode<T: PostgresDecodable>(_ column: Int, as type: T.Type = T.self) throws -> T {
+        guard column < values.count, let text = values[column] else {
+            throw PostgresDecodingError(type: "\(T.self)", text: "NULL")
+        }
+        return try T(postgresText: text)
+    }
+
+    /// The column's value decoded as `T`, or nil when it is NULL.
+    public func decodeIfPresent<T: PostgresDecodable>(_ column: Int, as type: T.Type = T.self) throws -> T? {
+        guard column < values.count, let text = values[column] else { return nil }
+        return try T(postgresText: text)
+    }
+
+    public func decode<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
+        guard let index = columnIndex[column] else { throw PostgresDecodingError(type: "\(T.self)", text: "no column \(column)") }
+        return try decode(index, as: T.self)
+    }
+
+    public func decodeIfPresent<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T? {
+        guard let index = columnIndex[column] else { return nil }
+        return try decodeIfPresent(index, as: T.self)
+    }
+}
+
+/// libpq connection strings.
+public enum ConnectionString {
+    /// `conninfo` (a `key=value` string or a `postgresql://` URI) pointed at another database.
+    ///
+    /// - Throws: ``DatabaseError`` when libpq cannot parse `conninfo`.
+    public static func replacingDatabase(in conninfo: String, with database: String) throws -> String {
+        var pairs = try parse(conninfo)
+        pairs.removeAll { $0.key == "dbname" }
+        pairs.append((key: "dbname", value: database))
+        return pairs.map { "\($0.key)='\(quoted($0.value))'" }.joined(separator: " ")
+    }
+
+    /// The settings a connection string makes, in libpq's order.
+    public static func parse(_ conninfo: String) throws -> [(key: String, value: String)] {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(conninfo, &errorMessage) else {
+            let message = errorMessage.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) } ?? "invalid connection string"
+            if let errorMessage { PQfreemem(errorMessage) }
+            throw DatabaseError(kind: .connection, message: message)
+        }
+        defer { PQconninfoFree(options) }
+        var pairs: [(key: String, value: String)] = []
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val {
+                pairs.append((String(cString: keyword), String(cString: value)))
+            }
+            option += 1
+        }
+        return pairs
+    }
+
+    /// A value quoted for a `key='value'` connection string.
+    public static func quoted(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+    }
+}

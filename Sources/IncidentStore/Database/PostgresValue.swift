@@ -1,0 +1,150 @@
+import Foundation
+
+/// A Swift value that travels to PostgreSQL as a bound text-format parameter.
+public protocol PostgresEncodable: Sendable {
+    var postgresText: String { get }
+}
+
+/// A Swift value decoded from a column's text-format value.
+public protocol PostgresDecodable {
+    init(postgresText: String) throws
+}
+
+public struct PostgresDecodingError: Error, CustomStringConvertible {
+    public var type: String
+    public var text: String
+    public var description: String { "cannot decode \(type) from database value \(text.prefix(40).debugDescription)" }
+}
+
+extension String: PostgresEncodable, PostgresDecodable {
+    public var postgresText: String { self }
+    public init(postgresText: String) { self = postgresText }
+}
+
+extension Int: PostgresEncodable, PostgresDecodable {
+    public var postgresText: String { String(self) }
+    public init(postgresText: String) throws {
+        guard let value = Int(postgresText) else { throw PostgresDecodingError(type: "Int", text: postgresText) }
+        self = value
+    }
+}
+
+extension Int64: PostgresEncodable, PostgresDecodable {
+    public var postgresText: String { String(self) }
+    public init(postgresText: String) throws {
+        guard let value = Int64(postgresText) else { throw PostgresDecodingError(type: "Int64", text: postgresText) }
+        self = value
+    }
+}
+
+extension UInt64: PostgresEncodable, PostgresDecodable {
+    public var postgresText: String { String(self) }
+    public init(postgresText: String) throws {
+        guard let value = UInt64(postgresText) else { throw PostgresDecodingError(type: "UInt64", text: postgresText) }
+        self = value
+    }
+}
+
+extension Double: PostgresEncodable, PostgresDecodable {
+    public var postgresText: String { String(self) }
+    public init(postgresText: String) throws {
+        guard let value = Double(postgresText) else { throw PostgresDecodingError(type: "Double", text: postgresText) }
+        self = value
+    }
+}
+
+extension Bool: PostgresEncodable, PostgresDecodable {
+    public var postgresText: String { self ? "t" : "f" }
+    public init(postgresText: String) throws {
+        switch postgresText {
+        case "t", "true": self = true
+        case "f", "false": self = false
+        default: throw PostgresDecodingError(type: "Bool", text: postgresText)
+        }
+    }
+}
+
+extension UUID: PostgresEncodable, PostgresDecodable {
+    public var postgresText: String { uuidString.lowercased() }
+    public init(postgresText: String) throws {
+        guard let value = UUID(uuidString: postgresText) else { throw PostgresDecodingError(type: "UUID", text: postgresText) }
+        self = value
+    }
+}
+
+extension Date: PostgresEncodable, PostgresDecodable {
+    /// Sent as an ISO 8601 timestamp in UTC with microseconds.
+    public var postgresText: String {
+        let micros = (timeIntervalSince1970 * 1_000_000).rounded()
+        let seconds = Int64((micros / 1_000_000).rounded(.down))
+        let fraction = Int64(micros) - seconds * 1_000_000
+        let date = Date(timeIntervalSince1970: TimeInterval(seconds))
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return String(
+            format: "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00",
+            c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!, fraction
+        )
+    }
+
+    /// Parses PostgreSQL's ISO output (`2026-11-29 22:09:12.123456+00`); sessions run with TimeZone UTC.
+    public init(postgresText text: String) throws {
+        guard let date = PostgresTimestamp.parse(text) else { throw PostgresDecodingError(type: "Date", text: text) }
+        self = date
+    }
+}
+
+enum PostgresTimestamp {
+    /// `YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM]]`
+    static func parse(_ text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 19 else { return nil }
+        func number(_ from: Int, _ count: Int) -> Int? {
+            guard from + count <= bytes.count else { return nil }
+            var value = 0
+            for byte in bytes[from..<from + count] {
+                guard byte >= 48 && byte <= 57 else { return nil }
+                value = value * 10 + Int(byte - 48)
+            }
+            return value
+        }
+        guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
+              let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2)
+        else { return nil }
+        var index = 19
+        var micros = 0
+        if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            var digits = 0
+            while index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 {
+                if digits < 6 { micros = micros * 10 + Int(bytes[index] - 48) }
+                digits += 1
+                index += 1
+            }
+            for _ in digits..<max(digits, 6) { micros *= 10 }
+        }
+        var offsetSeconds = 0
+        if index < bytes.count {
+            let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+            guard let oh = number(index + 1, 2) else { return nil }
+            var om = 0
+            if index + 3 < bytes.count, bytes[index + 3] == UInt8(ascii: ":"), let m = number(index + 4, 2) { om = m }
+            offsetSeconds = sign * (oh * 3600 + om * 60)
+        }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+        return Date(timeIntervalSince1970: TimeInterval(seconds) + TimeInterval(micros) / 1_000_000)
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+
+public enum DatePrecision: String, Sendable, Codable, CaseIterable { case day, week, month }
+
+public enum Sensitivity: String, Sendable, Codable, CaseIterable, Comparable {
+    case `public`, restricted, confidential
+
+    public static func < (a: Sensitivity, b: Sensitivity) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+public enum SourceType: String, Sendable, Codable, CaseIterable {
+    case directObservation = "direct_observation"
+    case police, victim, witness
+    case communityLeader = "community_leader"
+    case ngo, media, other
+}
+
+public enum Community: String, Sendable, Codable, CaseIterable {
+    case albanian, serb, roma, ashkali, egyptian, bosniak, gorani, turkish, montenegrin, croat, other
+}
+
+/// Personal data of victims or witnesses, sealed with the incident's own key (AES-GCM).
+/// The log holds only this: ciphertext that becomes unreadable forever once the key is erased.
+public struct SealedPersonalData: Sendable, Codable, Equatable {
+    public var algorithm: String
+    /// The nonce, ciphertext and tag, base64 (`AES.GCM.SealedBox.combined`).
+    public var ciphertext: String
+
+    public init(algorithm: String = "AES-256-GCM", ciphertext: String) {
+        self.algorithm = algorithm
+        self.ciphertext = ciphertext
+    }
+}
+
+/// The incident record (PRODUCT.md §3.3) in its canonical, validated form: the municipality is a
+/// code, text is trimmed, defaults are filled in, forced sensitivities are applied.
+public struct IncidentRecord: Sendable, Codable, Equatable {
+    public var incidentID: UUID
+    public var category: String
+    public var subcategory: String
+    /// `YYYY-MM-DD`, or an RFC 3339 timestamp in UTC (`2026-11-29T21:09:12Z`).
+    public var occurredAt: String
+    public var datePrecision: DatePrecision
+    /// Municipality code, e.g. `XK-PEJ-01`.
+    public var municipality: String
+    public var place: String?
+    public var lat: Double?
+    public var lon: Double?
+    public var geoPrecision: Int
+    public var summary: String
+    public var perpetrator: String?
+    public var target: String?
+    public var affectedCommunities: [Community]
+    public var killed: Int
+    public var killedLow: Int?
+    public var killedHigh: Int?
+    public var injured: Int
+    public var abducted: Int
+    public var displaced: Int
+    public var sourceType: SourceType
+    public var sourceReliability: String?
+    public var infoCredibility: Int?
+    public var sensitivity: Sensitivity
+    public var tags: [String]
+    public var personal: SealedPersonalData?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case incidentID = "incident_id"
+        case category, subcategory
+        case occurredAt = "occurred_at"
+        case datePrecision = "date_precision"
+        case municipality, place, lat, lon
+        case geoPrecision = "geo_precision"
+        case summary, perpetrator, target
+        case affectedCommunities = "affected_communities"
+        case killed
+        case killedLow = "killed_low"
+        case killedHigh = "killed_high"
+        case injured, abducted, displaced
+        case sourceType = "source_type"
+        case sourceReliability = "source_reliability"
+        case infoCredibility = "info_credibility"
+        case sensitivity, tags, personal
+    }
+
+    /// The calendar day in Kosovo (Europe/Belgrade) on which the incident occurred: `occurred_at`
+    /// decides the day every figure counts it on.
+    public var occurredDay: String {
+        if occurredAt.count == 10 { return occurredAt }
+        guard let date = IncidentTime.parseTimestamp(occurredAt) else { return String(occurredAt.prefix(10)) }
+        return IncidentTime.kosovoDay(of: date)
+    }
+}
+
+/// Time rules of the domain: Kosovo's calendar days, RFC 3339 parsing.
+public enum IncidentTime {
+    public static let kosovo = TimeZone(identifier: "Europe/Belgrade")!
+
+    private static let kosovoCalendar: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = kosovo
+        return calendar
+    }()
+
+    /// `YYYY-MM-DD` of `date` in Kosovo.
+    public static func kosovoDay(of date: Date) -> String {
+        let c = kosovoCalendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+    }
+
+    /// Parses `YYYY-MM-DD` into its components, checking the calendar.
+    public static func parseDay(_ text: String) -> (year: Int, month: Int, day: Int)? {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard text.utf8.count == 10, parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
+              (1...12).contains(m), d >= 1, d <= daysInMonth(year: y, month: m)
+        else { return nil }
+        return (y, m, d)
+    }
+
+    /// Parses an RFC 3339 timestamp (`2026-11-29T21:09:12Z`, `...12.5+01:00`; `t`, `z` and a space
+    /// separator are accepted as RFC 3339 allows).
+    public static func parseTimestamp(_ text: String) -> Date? {
+        let chars = Array(text.utf8)
+        guard chars.count >= 20, let day = parseDay(String(decoding: chars[0..<10], as: UTF8.self)) else { return nil }
+        guard [UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " ")].contains(chars[10]),
+              chars[13] == UInt8(ascii: ":"), chars[16] == UInt8(ascii: ":"),
+              let hour = digits(chars, 11, 2), let minute = digits(chars, 14, 2), let second = digits(chars, 17, 2),
+              hour < 24, minute < 60, second < 61
+        else { return nil }
+        var index = 19
+        var fraction = 0.0
+        if chars[index] == UInt8(ascii: ".") {
+            index += 1
+            var scale = 0.1
+            let start = index
+            while index < chars.count, chars[index] >= 48, chars[index] <= 57 {
+                fraction += Double(chars[index] - 48) * scale
+                scale /= 10
+                index += 1
+            }
+            if index == start { return nil }
+        }
+        guard index < chars.count else { return nil }
+        var offset = 0
+        switch chars[index] {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+            guard index + 1 == chars.count else { return nil }
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            guard index + 6 == chars.count, chars[index + 3] == UInt8(ascii: ":"),
+                  let oh = digits(chars, index + 1, 2), let om = digits(chars, index + 4, 2), oh < 24, om < 60
+            else { return nil }
+            offset = (oh * 3600 + om * 60) * (chars[index] == UInt8(ascii: "-") ? -1 : 1)
+        default:
+            return nil
+        }
+        let days = PostgresTimestamp.daysFromCivil(year: day.year, month: day.month, day: day.day)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + min(second, 59) - offset
+        return Date(timeIntervalSince1970: TimeInterval(seconds) + fraction)
+    }
+
+    /// `2026-11-29T21:09:12Z`
+    public static func formatTimestamp(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+    }
+
+    /// The first instant of a Kosovo calendar day.
+    public static func startOfKosovoDay(year: Int, month: Int, day: Int) -> Date? {
+        kosovoCalendar.date(from: DateComponents(year: year, month: month, day: day))
+    }
+
+    private static func digits(_ chars: [UInt8], _ from: Int, _ count: Int) -> Int? {
+        guard from + count <= chars.count else { return nil }
+        var value = 0
+        for c in chars[from..<from + count] {
+            guard c >= 48, c <= 57 else { return nil }
+            value = value * 10 + Int(c - 48)
+        }
+        return value
+    }
+
+    private static func daysInMonth(year: Int, month: Int) -> Int {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+
+/// Who wrote an event and through what: stored with every event, never holding a token.
+public struct EventMetadata: Sendable, Codable, Equatable {
+    /// The token's name (the person or system acting).
+    public var principal: String?
+    public var role: String?
+    public var requestID: String?
+    /// The client software, e.g. `ictl/0.1`.
+    public var client: String?
+
+    enum CodingKeys: String, CodingKey {
+        case principal, role, requestID = "request_id", client
+    }
+
+    public init(principal: String? = nil, role: String? = nil, requestID: String? = nil, client: String? = nil) {
+        self.principal = principal
+        self.role = role
+        self.requestID = requestID
+        self.client = client
+    }
+}
+
+public struct IncidentAmended: Sendable, Codable, Equatable {
+    /// The changed fields in canonical form; `personal` holds sealed data (or null when removed).
+    public var changes: [String: JSONValue]
+    public var reason: String
+
+    public init(changes: [String: JSONValue], reason: String) {
+        self.changes = changes
+        self.reason = reason
+    }
+}
+
+public struct ReviewDecision: Sendable, Codable, Equatable {
+    public var note: String
+    public init(note: String) { self.note = note }
+}
+
+public enum RetractionReason: String, Sendable, Codable, CaseIterable {
+    case duplicate, erroneous
+    case outOfScope = "out_of_scope"
+}
+
+public struct IncidentRetracted: Sendable, Codable, Equatable {
+    public var reason: RetractionReason
+    public var duplicateOf: UUID?
+
+    enum CodingKeys: String, CodingKey { case reason, duplicateOf = "duplicate_of" }
+
+    public init(reason: RetractionReason, duplicateOf: UUID? = nil) {
+        self.reason = reason
+        self.duplicateOf = duplicateOf
+    }
+}
+
+public struct PersonalDataErased: Sendable, Codable, Equatable {
+    public var reason: String
+    public init(reason: String) { self.reason = reason }
+}
+
+/// The events of an incident's stream (`incident-<incident_id>`), PRODUCT.md §3.4.
+public enum IncidentEvent: Sendable, Equatable {
+    case reported(IncidentRecord)
+    case amended(IncidentAmended)
+    case verified(ReviewDecision)
+    case rejected(ReviewDecision)
+    case retracted(IncidentRetracted)
+    case personalDataErased(PersonalDataErased)
+
+    public enum EventType: String, Sendable, CaseIterable {
+        case reported = "IncidentReported"
+        case amended = "IncidentAmended"
+        case verified = "IncidentVerified"
+        case rejected = "IncidentRejected"
+        case retracted = "IncidentRetracted"
+        case personalDataErased = "PersonalDataErased"
+
+        /// The version of the data's shape written today; older ones are upcast when read.
+        public var schemaVersion: Int { 1 }
+    }
+
+    public var eventType: EventType {
+        switch self {
+        case .reported: .reported
+        case .amended: .amended
+        case .verified: .verified
+        case .rejected: .rejected
+        case .retracted: .retracted
+        case .personalDataErased: .personalDataErased
+        }
+    }
+
+    public static func streamName(for incidentID: UUID) -> String {
+        "incident-" + incidentID.uuidString.lowercased()
+    }
+
+    /// The incident id a stream name carries, or nil when it is not an incident stream.
+    public static func incidentID(fromStream stream: String) -> UUID? {
+        guard stream.hasPrefix("incident-") else { return nil }
+        return UUID(uuidString: String(stream.dropFirst("incident-".count)))
+    }
+
+    /// The event's data as stored in the log.
+    public func data() throws -> JSONValue {
+        switch self {
+        case .reported(let record): try JSONValue(encoding: record)
+        case .amended(let amended): try JSONValue(encoding: amended)
+        case .verified(let decision), .rejected(let decision): try JSONValue(encoding: decision)
+        case .retracted(let retracted): try JSONValue(encoding: retracted)
+        case .personalDataErased(let erased): try JSONValue(encoding: erased)
+        }
+    }
+
+    /// An event to append, with its idempotency key.
+    public func toAppend(eventID: UUID, metadata: EventMetadata) throws -> EventToAppend {
+        EventToAppend(eventID: eventID, type: eventType.rawValue, schemaVersion: eventType.schemaVersion, data: try data(), metadata: metadata)
+    }
+
+    /// Decodes a stored event. Every type is at schema version 1 today; a later version adds its
+    /// upcast from the older shapes here, so the log is never rewritten.
+    public init(type: String, schemaVersion: Int, data: JSONValue) throws {
+        guard let eventType = EventType(rawValue: type) else { throw EventDecodingError.unknownType(type) }
+        guard schemaVersion == eventType.schemaVersion else {
+            throw EventDecodingError.unknownSchemaVersion(type: type, version: schemaVersion)
+        }
+        switch eventType {
+        case .reported: self = .reported(try data.decode(IncidentRecord.self))
+        case .amended: self = .amended(try data.decode(IncidentAmended.self))
+        case .verified: self = .verified(try data.decode(ReviewDecision.self))
+        case .rejected: self = .rejected(try data.decode(ReviewDecision.self))
+        case .retracted: self = .retracted(try data.decode(IncidentRetracted.self))
+        case .personalDataErased: self = .personalDataErased(try data.decode(PersonalDataErased.self))
+        }
+    }
+}
+
+public enum EventDecodingError: Error, CustomStringConvertible {
+    case unknownType(String)
+    case unknownSchemaVersion(type: String, version: Int)
+    case notAnIncidentStream(String)
+    case firstEventNotReported(String)
+
+    public var description: String {
+        switch self {
+        case .unknownType(let type): "unknown event type \(type)"
+        case .unknownSchemaVersion(let type, let version): "\(type) schema version \(version) is newer than this build"
+        case .notAnIncidentStream(let stream): "\(stream) is not an incident stream"
+        case .firstEventNotReported(let stream): "stream \(stream) does not start with IncidentReported"
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import IncidentStore
+import Logging
+
+/// A database of its own for one test, on a real PostgreSQL.
+///
+/// The server is `INCIDENT_TEST_DATABASE_URL` when set (a role that may create databases), else a
+/// private cluster this test process starts in a temporary directory and stops when it exits.
+/// Each test gets a fresh database, so tests run in parallel and never see each other's rows.
+public struct TestDatabase: Sendable {
+    /// The database's name (also unique per test).
+    public let name: String
+    /// libpq connection info for this database as its owner (a superuser on the private cluster).
+    public let conninfo: String
+    /// A pool on this database as its owner.
+    public let pool: ConnectionPool
+
+    public var store: EventStore { EventStore(pool: pool) }
+
+    /// Runs `body` with a fresh database, migrated unless told otherwise; drops it afterwards.
+    ///
+    /// - Parameters:
+    ///   - migrated: apply the project's migrations first.
+    ///   - maxConnections: the size of the test's pool.
+    public static func with<T: Sendable>(
+        migrated: Bool = true,
+        maxConnections: Int = 8,
+        _ body: (TestDatabase) async throws -> T
+    ) async throws -> T {
+        let server = try await TestServer.shared.start()
+        let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20)
+        try await server.admin.withConnection { try $0.execute("CREATE DATABASE \(name)") }
+        let conninfo = try ConnectionString.replacingDatabase(in: server.baseConninfo, with: String(name))
+        let pool = ConnectionPool(configuration: .init(conninfo: conninfo, maxConnections: maxConnections))
+        let database = TestDatabase(name: String(name), conninfo: conninfo, pool: pool)
+        do {
+            if migrated { try await Migrator().migrate(pool, logger: Logger(label: "test")) }
+            let result = try await body(database)
+            await database.drop(server)
+            return result
+        } catch {
+            await database.drop(server)
+            throw error
+        }
+    }
+
+    private func drop(_ server: TestServer.Running) async {
+        await pool.close()
+        _ = try? await server.admin.withConnection { [name] in try $0.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
+    }
+}
+
+/// The PostgreSQL server of this test process, started once.
+public actor TestServer {
+    public static let shared = TestServer()
+
+    public struct Running: Sendable {
+        /// Connection info of the server's maintenance database.
+        public let baseConninfo: String
+        let admin: ConnectionPool
+    }
+
+    private var running: Running?
+    private var starting: Task<Running, any Error>?
+
+    public func start() async throws -> Running {
+        if let running { return running }
+        if let starting { return try await starting.value }
+        let task = Task<Running, any Error> {
+            let base: String
+            if let url = ProcessInfo.processInfo.environment["INCIDENT_TEST_DATABASE_URL"], !url.isEmpty {
+                base = url
+            } else {
+                base = try await Self.startPrivateCluster()
+            }
+            return Running(baseConninfo: base, admin: ConnectionPool(configuration: .init(conninfo: base, maxConnections: 2)))
+        }
+        starting = task
+        let value = try await task.value
+        running = value
+        return value
+    }
+
+    /// Starts a throwaway cluster (durability off: it is deleted at exit) on a background thread.
+    private static func startPrivateCluster() async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                do {
+                    let root = FileManager.default.temporaryDirectory.path + "/incident-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+                    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+                    let cluster = try LocalCluster(dataDirectory: root + "/pg", settings: [
+                        "max_connections": "500", "fsync": "off", "synchronous_commit": "off",
+                        "full_page_writes": "off", "shared_buffers": "128MB",
+                    ])
+                    try cluster.start(logger: Logger(label: "test.cluster"))
+                    stopAtExit(dataDirectory: cluster.dataDirectory, root: root)
+                    continuation.resume(returning: cluster.conninfo())
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+}
+
+nonisolated(unsafe) private var clusterToStop: (dataDirectory: String, root: String)?
+
+/// Stops the private cluster when the test process exits: a fast shutdown (SIGINT) to the
+/// postmaster, a short wait, then the directory is removed.
+private func stopAtExit(dataDirectory: String, root: String) {
+    clusterToStop = (dataDirectory, root)
+    atexit {
+        guard let cluster = clusterToStop,
+              let pidFile = try? String(contentsOfFile: cluster.dataDirectory + "/postmaster.pid", encoding: .utf8),
+              let pid = pidFile.split(separator: "\n").first.flatMap({ Int32($0) })
+        else { return }
+        kill(pid, SIGINT)
+        for _ in 0..<100 where kill(pid, 0) == 0 { usleep(50_000) }
+        try? FileManager.default.removeItem(atPath: cluster.root)
+    }
+}

@@ -1,0 +1,1 @@
+print("ictl: not yet")

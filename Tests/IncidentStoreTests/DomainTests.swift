@@ -1,0 +1,165 @@
+import Foundation
+import Testing
+
+@testable import IncidentStore
+
+@Suite("Checkpoint tokens")
+struct CheckpointTests {
+    @Test("a token round-trips and orders by transaction, then position")
+    func roundTrip() {
+        let checkpoint = Checkpoint(transactionID: 7_123, position: 42)
+        #expect(Checkpoint(token: checkpoint.token) == checkpoint)
+        #expect(Checkpoint(token: "") == .start)
+        #expect(Checkpoint(transactionID: 1, position: 99) < Checkpoint(transactionID: 2, position: 1))
+    }
+
+    @Test("foreign tokens are refused", arguments: ["42", "v2.1.2", "v1.x.2", "v1.1.-2", "v1.1", "v1.1.2.3"])
+    func refused(_ token: String) {
+        #expect(Checkpoint(token: token) == nil)
+    }
+}
+
+@Suite("JSON values")
+struct JSONValueTests {
+    @Test("booleans and numbers stay distinct")
+    func types() throws {
+        let value = try JSONValue.parse(Data(#"{"a": true, "b": 1, "c": 0, "d": "x", "e": null, "f": [1.5]}"#.utf8))
+        #expect(value == ["a": true, "b": 1, "c": 0, "d": "x", "e": nil, "f": [1.5]])
+    }
+
+    @Test("malformed JSON and invalid UTF-8 are errors", arguments: [Data("{".utf8), Data([0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D]), Data("[1 2]".utf8)])
+    func malformed(_ data: Data) {
+        #expect(throws: (any Error).self) { try JSONValue.parse(data) }
+    }
+
+    @Test("encoding is stable: sorted keys, whole numbers without a fraction")
+    func stable() {
+        let value: JSONValue = ["b": 1, "a": [true, 2.5]]
+        #expect(value.encodedString == #"{"a":[true,2.5],"b":1}"#)
+    }
+}
+
+@Suite("Time rules")
+struct TimeTests {
+    @Test("RFC 3339 timestamps parse with offsets and fractions")
+    func timestamps() throws {
+        let date = try #require(IncidentTime.parseTimestamp("2026-11-28T14:30:00.250+01:00"))
+        #expect(IncidentTime.formatTimestamp(date) == "2026-11-28T13:30:00Z")
+        #expect(IncidentTime.parseTimestamp("2026-11-28 13:30:00z") != nil)
+        for bad in ["2026-11-28T25:00:00Z", "2026-11-28T13:30:00", "2026-13-01T00:00:00Z", "2026-11-28T13:30:00+1:00", "2026-11-28T13:30:00.Z"] {
+            #expect(IncidentTime.parseTimestamp(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test("the day is Kosovo's calendar day")
+    func kosovoDay() throws {
+        // 23:30 UTC in winter is 00:30 the next day in Kosovo (UTC+1); in summer 01:30 (UTC+2).
+        #expect(IncidentTime.kosovoDay(of: try #require(IncidentTime.parseTimestamp("2026-01-10T23:30:00Z"))) == "2026-01-11")
+        #expect(IncidentTime.kosovoDay(of: try #require(IncidentTime.parseTimestamp("2026-07-10T21:59:00Z"))) == "2026-07-10")
+        #expect(IncidentTime.kosovoDay(of: try #require(IncidentTime.parseTimestamp("2026-07-10T22:00:00Z"))) == "2026-07-11")
+    }
+
+    @Test("PostgreSQL's timestamp output parses")
+    func postgresTimestamps() throws {
+        let date = try #require(PostgresTimestamp.parse("2026-11-29 22:09:12.5+00"))
+        #expect(date.timeIntervalSince1970 == 1_795_990_152.5)
+        #expect(try Date(postgresText: date.postgresText) == date)
+    }
+}
+
+@Suite("Region names")
+struct RegionNameTests {
+    @Test("folding drops case, diacritics and punctuation", arguments: [("Pejë", "peje"), ("Đakovica", "dakovica"), ("Fushë-Kosovë", "fushe kosove"), ("  Zubin   Potok ", "zubin potok"), ("Graçanicë", "gracanice")])
+    func fold(_ input: String, _ expected: String) {
+        #expect(RegionName.fold(input) == expected)
+    }
+
+    @Test("edit distance")
+    func distance() {
+        #expect(RegionName.editDistance("prishtna", "prishtine") == 2)
+        #expect(RegionName.editDistance("", "abc") == 3)
+    }
+}
+
+@Suite("Folding an incident stream")
+struct IncidentStateTests {
+    let record = IncidentRecord(
+        incidentID: UUID(), category: "ethnic_violence", subcategory: "assault", occurredAt: "2026-11-20",
+        datePrecision: .day, municipality: "XK-MIT-07", place: nil, lat: nil, lon: nil, geoPrecision: 2,
+        summary: "assault", perpetrator: nil, target: nil, affectedCommunities: [], killed: 0, killedLow: nil,
+        killedHigh: nil, injured: 1, abducted: 0, displaced: 0, sourceType: .witness, sourceReliability: nil,
+        infoCredibility: nil, sensitivity: .restricted, tags: [], personal: SealedPersonalData(ciphertext: "AAAA")
+    )
+
+    func recorded(_ event: IncidentEvent, version: Int, principal: String = "officer") throws -> RecordedEvent {
+        RecordedEvent(
+            globalPosition: Int64(version), transactionID: UInt64(version), eventID: UUID(),
+            stream: IncidentEvent.streamName(for: record.incidentID), streamVersion: version,
+            type: event.eventType.rawValue, schemaVersion: 1, data: try event.data(),
+            metadata: EventMetadata(principal: principal), recordedAt: Date(timeIntervalSince1970: Double(version))
+        )
+    }
+
+    @Test("report, amend, verify, reject, retract, erase")
+    func lifecycle() throws {
+        var events = [
+            try recorded(.reported(record), version: 1),
+            try recorded(.amended(IncidentAmended(changes: ["municipality": "XK-PEJ-01", "killed": 2, "place": "market"], reason: "wrong place")), version: 2, principal: "reviewer"),
+        ]
+        var state = try #require(try IncidentState.fold(events))
+        #expect(state.record.municipality == "XK-PEJ-01")
+        #expect(state.record.killed == 2)
+        #expect(state.record.place == "market")
+        #expect(state.status == .reported && state.version == 2 && state.reportedBy == "officer")
+
+        events.append(try recorded(.verified(ReviewDecision(note: "confirmed by police")), version: 3))
+        state = try #require(try IncidentState.fold(events))
+        #expect(state.status == .verified)
+        events.append(try recorded(.rejected(ReviewDecision(note: "second source contradicts")), version: 4))
+        #expect(try IncidentState.fold(events)?.status == .rejected)
+        events.append(try recorded(.amended(IncidentAmended(changes: ["place": nil], reason: "unclear")), version: 5))
+        #expect(try IncidentState.fold(events)?.record.place == nil)
+        events.append(try recorded(.retracted(IncidentRetracted(reason: .duplicate, duplicateOf: UUID())), version: 6))
+        #expect(try IncidentState.fold(events)?.status == .retracted)
+        #expect(try IncidentState.fold(events)?.status.counts == false)
+        events.append(try recorded(.personalDataErased(PersonalDataErased(reason: "request of the victim")), version: 7))
+        state = try #require(try IncidentState.fold(events))
+        #expect(state.personalDataErased && state.record.personal == nil && state.version == 7)
+    }
+
+    @Test("a stream must start with IncidentReported")
+    func mustStartWithReport() throws {
+        let events = [try recorded(.verified(ReviewDecision(note: "x")), version: 1)]
+        #expect(throws: EventDecodingError.self) { try IncidentState.fold(events) }
+    }
+
+    @Test("every event type round-trips through its stored form")
+    func roundTrip() throws {
+        let events: [IncidentEvent] = [
+            .reported(record), .amended(IncidentAmended(changes: ["killed": 1], reason: "r")),
+            .verified(ReviewDecision(note: "n")), .rejected(ReviewDecision(note: "n")),
+            .retracted(IncidentRetracted(reason: .outOfScope)), .personalDataErased(PersonalDataErased(reason: "r")),
+        ]
+        for event in events {
+            let decoded = try IncidentEvent(type: event.eventType.rawValue, schemaVersion: 1, data: try event.data())
+            #expect(decoded == event)
+        }
+        #expect(throws: EventDecodingError.self) { try IncidentEvent(type: "IncidentReported", schemaVersion: 9, data: [:]) }
+    }
+}
+
+@Suite("Embedded migrations")
+struct EmbeddedMigrationTests {
+    @Test("the binary's migrations are exactly Migrations/*.sql (run scripts/embed-migrations after an edit)")
+    func matchesFiles() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let directory = root.appendingPathComponent("Migrations")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(Migration.all.map(\.name) == files)
+        for migration in Migration.all {
+            let text = try String(contentsOf: directory.appendingPathComponent(migration.name), encoding: .utf8)
+            #expect(migration.sql == text, "\(migration.name) differs from its embedded copy")
+        }
+        #expect(Migration.all.map(\.version) == Array(1...Migration.all.count), "numbered without gaps")
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import IncidentStore
+import IncidentTesting
+import Testing
+
+@Suite("Connection pool")
+struct ConnectionPoolTests {
+    @Test("a connection the server dropped is replaced on next use")
+    func droppedConnectionReplaced() async throws {
+        try await TestDatabase.with { db in
+            let pool = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 1))
+            let first: Int32 = try await pool.withConnection { $0.backendPID }
+            let terminated: Bool = try await db.pool.withConnection { try $0.query("SELECT pg_terminate_backend($1)", [Int(first)]).first!.decode(0) }
+            #expect(terminated)
+            // Wait until the server has really ended that backend.
+            for _ in 0..<100 {
+                let alive: Int = try await db.pool.withConnection { try $0.query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", [Int(first)]).first!.decode(0) }
+                if alive == 0 { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let (second, one): (Int32, Int) = try await pool.withConnection { ($0.backendPID, try $0.query("SELECT 1").first!.decode(0)) }
+            #expect(one == 1)
+            #expect(second != first)
+            await pool.close()
+        }
+    }
+
+    @Test("the pool never opens more connections than its size, and every request is served")
+    func bounded() async throws {
+        try await TestDatabase.with { db in
+            let pool = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 3))
+            let pids = try await withThrowingTaskGroup(of: Int32.self) { group in
+                for _ in 0..<40 {
+                    group.addTask {
+                        try await pool.withConnection { connection in
+                            try connection.query("SELECT pg_sleep(0.005)")
+                            return connection.backendPID
+                        }
+                    }
+                }
+                return try await group.reduce(into: Set<Int32>()) { $0.insert($1) }
+            }
+            #expect(pids.count <= 3)
+            #expect(pool.statistics.open <= 3)
+            await pool.close()
+        }
+    }
+
+    @Test("a body that throws inside a transaction rolls it back and the connection stays usable")
+    func transactionRollback() async throws {
+        struct Boom: Error {}
+        try await TestDatabase.with { db in
+            try await db.pool.withConnection { try $0.execute("CREATE TABLE t (n int)") }
+            await #expect(throws: Boom.self) {
+                try await db.pool.withTransaction { connection in
+                    try connection.query("INSERT INTO t VALUES ($1)", [1])
+                    throw Boom()
+                }
+            }
+            let count: Int = try await db.pool.withConnection { try $0.query("SELECT count(*) FROM t").first!.decode(0) }
+            #expect(count == 0)
+        }
+    }
+
+    @Test("SQL errors become typed errors with SQLSTATE; parameters are never SQL")
+    func typedErrorsAndParameters() async throws {
+        try await TestDatabase.with { db in
+            let error = await #expect(throws: DatabaseError.self) {
+                try await db.pool.withConnection { try $0.query("SELECT * FROM no_such_table") }
+            }
+            #expect(error?.sqlState == "42P01")
+            #expect(error?.isConnectionFailure == false)
+            #expect(error.map { "\($0)" } == "database error (SQLSTATE 42P01)")
+            let hostile = "'); DROP TABLE events; --"
+            let echoed: String = try await db.pool.withConnection { try $0.query("SELECT $1::text", [hostile]).first!.decode(0) }
+            #expect(echoed == hostile)
+            #expect(try await eventCount(db.pool) == 0)
+        }
+    }
+
+    @Test("an unreachable server is a connection failure")
+    func unreachable() async throws {
+        let pool = ConnectionPool(configuration: .init(conninfo: "host=/nonexistent-socket-dir port=1 connect_timeout=1", maxConnections: 1))
+        let error = await #expect(throws: DatabaseError.self) {
+            try await pool.withConnection { try $0.query("SELECT 1") }
+        }
+        #expect(error?.isConnectionFailure == true)
+        await pool.close()
+    }
+}
