@@ -42,6 +42,8 @@ struct Database: Sendable {
     let conninfo: String
     /// The embedded cluster, when incidentd manages one.
     let cluster: LocalCluster?
+    /// True when this process started the embedded cluster (it was not running already).
+    var startedHere = false
 
     /// Starts the embedded cluster when no external database is configured, and makes sure the
     /// incident database exists in it.
@@ -52,6 +54,7 @@ struct Database: Sendable {
         let root = options.resolvedDataDirectory
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         let cluster = try LocalCluster(dataDirectory: root + "/postgres")
+        let wasRunning = try await onOwnThread { cluster.isRunning() }
         try await onOwnThread { try cluster.start(logger: logger) }
         let admin = ConnectionPool(configuration: .init(conninfo: cluster.conninfo(), maxConnections: 1), logger: logger)
         defer { Task { await admin.close() } }
@@ -61,11 +64,11 @@ struct Database: Sendable {
                 try connection.execute("CREATE DATABASE \(embeddedDatabaseName)")
             }
         }
-        return Database(conninfo: cluster.conninfo(database: embeddedDatabaseName), cluster: cluster)
+        return Database(conninfo: cluster.conninfo(database: embeddedDatabaseName), cluster: cluster, startedHere: !wasRunning)
     }
 
-    func stopEmbedded(logger: Logger) async {
-        guard let cluster else { return }
+    func stopEmbedded(logger: Logger, onlyIfStartedHere: Bool = false) async {
+        guard let cluster, startedHere || !onlyIfStartedHere else { return }
         do {
             try await onOwnThread { try cluster.stop(logger: logger) }
         } catch {

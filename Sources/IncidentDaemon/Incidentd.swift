@@ -1,3 +1,5 @@
+import Foundation
+import Logging
 import ArgumentParser
 
 @main
@@ -9,6 +11,7 @@ struct Incidentd: AsyncParsableCommand {
             With no database configured (--database-url, INCIDENT_DATABASE_URL or libpq's PG*
             variables), incidentd runs an embedded PostgreSQL cluster in --data-dir.
             """,
-        subcommands: [Migrate.self]
+        subcommands: [Serve.self, Migrate.self, Token.self],
+        defaultSubcommand: Serve.self
     )
 }

@@ -14,7 +14,7 @@ public struct FieldError: Sendable, Equatable, Codable, CustomStringConvertible 
 }
 
 /// A request that failed validation; `errors` names every offending field, not the first only.
-public struct ValidationFailure: Error, Sendable, CustomStringConvertible {
+public struct ValidationFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public var errors: [FieldError]
 
     public init(_ errors: [FieldError]) { self.errors = errors }
@@ -318,7 +318,6 @@ struct FieldReader {
 
     private mutating func taxonomy(_ taxonomy: Taxonomy) -> (String?, String?) {
         let category = text("category", required: true, maxLength: 100)
-        let subcategory = text("subcategory", required: true, maxLength: 100)
         var validCategory: String?
         if let category {
             if taxonomy.category(category) != nil {
@@ -327,6 +326,7 @@ struct FieldReader {
                 fail("category", "unknown category '\(category)'; one of \(taxonomy.categories.map(\.code).joined(separator: ", "))")
             }
         }
+        let subcategory = text("subcategory", required: true, maxLength: 100)
         guard let subcategory else { return (validCategory, nil) }
         if let validCategory {
             if taxonomy.subcategory(subcategory, of: validCategory) != nil { return (validCategory, subcategory) }

@@ -85,6 +85,37 @@ public struct IncidentRecord: Sendable, Codable, Equatable {
         case sensitivity, tags, personal
     }
 
+    /// Encoded field by field so that ids are lower-case, as everywhere in the API.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(incidentID.uuidString.lowercased(), forKey: .incidentID)
+        try c.encode(category, forKey: .category)
+        try c.encode(subcategory, forKey: .subcategory)
+        try c.encode(occurredAt, forKey: .occurredAt)
+        try c.encode(datePrecision, forKey: .datePrecision)
+        try c.encode(municipality, forKey: .municipality)
+        try c.encodeIfPresent(place, forKey: .place)
+        try c.encodeIfPresent(lat, forKey: .lat)
+        try c.encodeIfPresent(lon, forKey: .lon)
+        try c.encode(geoPrecision, forKey: .geoPrecision)
+        try c.encode(summary, forKey: .summary)
+        try c.encodeIfPresent(perpetrator, forKey: .perpetrator)
+        try c.encodeIfPresent(target, forKey: .target)
+        try c.encode(affectedCommunities, forKey: .affectedCommunities)
+        try c.encode(killed, forKey: .killed)
+        try c.encodeIfPresent(killedLow, forKey: .killedLow)
+        try c.encodeIfPresent(killedHigh, forKey: .killedHigh)
+        try c.encode(injured, forKey: .injured)
+        try c.encode(abducted, forKey: .abducted)
+        try c.encode(displaced, forKey: .displaced)
+        try c.encode(sourceType, forKey: .sourceType)
+        try c.encodeIfPresent(sourceReliability, forKey: .sourceReliability)
+        try c.encodeIfPresent(infoCredibility, forKey: .infoCredibility)
+        try c.encode(sensitivity, forKey: .sensitivity)
+        try c.encode(tags, forKey: .tags)
+        try c.encodeIfPresent(personal, forKey: .personal)
+    }
+
     /// The calendar day in Kosovo (Europe/Belgrade) on which the incident occurred: `occurred_at`
     /// decides the day every figure counts it on.
     public var occurredDay: String {

@@ -48,6 +48,12 @@ public struct IncidentRetracted: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey { case reason, duplicateOf = "duplicate_of" }
 
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(reason, forKey: .reason)
+        try container.encodeIfPresent(duplicateOf?.uuidString.lowercased(), forKey: .duplicateOf)
+    }
+
     public init(reason: RetractionReason, duplicateOf: UUID? = nil) {
         self.reason = reason
         self.duplicateOf = duplicateOf

@@ -207,5 +207,101 @@ GRANT SELECT ON categories, subcategories TO incident_app;
 
 """#
         ),
+        Migration(
+            name: "0004_tokens.sql",
+            sql: #"""
+-- API tokens: random, shown once, stored only as a SHA-256 hash; revocable, optionally expiring.
+CREATE TABLE api_tokens (
+    name       text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$'),
+    role       text NOT NULL CHECK (role IN ('reporter', 'reviewer', 'analyst', 'admin')),
+    token_hash bytea NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz,
+    revoked_at timestamptz
+);
+
+GRANT SELECT, INSERT, UPDATE ON api_tokens TO incident_app;
+
+"""#
+        ),
+        Migration(
+            name: "0005_personal_data_keys.sql",
+            sql: #"""
+-- One AES-256 key per incident for its personal data. The log holds only ciphertext; erasing
+-- personal data deletes the key (crypto-shredding), so the immutable log becomes unreadable there.
+CREATE TABLE personal_data_keys (
+    incident_id uuid PRIMARY KEY,
+    data_key    bytea NOT NULL CHECK (length(data_key) = 32),
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- Erasures are remembered so a key is never made again for an erased incident.
+CREATE TABLE personal_data_erasures (
+    incident_id uuid PRIMARY KEY,
+    erased_at   timestamptz NOT NULL DEFAULT now()
+);
+
+GRANT SELECT, INSERT, DELETE ON personal_data_keys TO incident_app;
+GRANT SELECT, INSERT ON personal_data_erasures TO incident_app;
+
+"""#
+        ),
+        Migration(
+            name: "0006_incidents.sql",
+            sql: #"""
+-- Read models keep their place in the log here, written in the same transaction as their rows.
+CREATE TABLE projection_checkpoints (
+    name            text PRIMARY KEY,
+    transaction_id  xid8 NOT NULL DEFAULT '0',
+    global_position bigint NOT NULL DEFAULT 0,
+    updated_at      timestamptz NOT NULL DEFAULT now()
+);
+
+-- The current state of each incident, for listing and filtering without reading the log.
+CREATE TABLE incidents (
+    incident_id   uuid PRIMARY KEY,
+    version       integer NOT NULL,
+    status        text NOT NULL,
+    category      text NOT NULL,
+    subcategory   text NOT NULL,
+    municipality  text NOT NULL,
+    district      text NOT NULL,
+    occurred_at   text NOT NULL,
+    occurred_day  date NOT NULL,
+    sensitivity   text NOT NULL,
+    reported_by   text,
+    killed        integer NOT NULL,
+    injured       integer NOT NULL,
+    abducted      integer NOT NULL,
+    displaced     integer NOT NULL,
+    -- The canonical record without personal data, as served.
+    record        jsonb NOT NULL,
+    personal_data_erased boolean NOT NULL DEFAULT false,
+    reported_at   timestamptz NOT NULL,
+    updated_at    timestamptz NOT NULL
+);
+
+CREATE INDEX incidents_listing_idx ON incidents (occurred_day DESC, incident_id DESC);
+CREATE INDEX incidents_municipality_idx ON incidents (municipality, occurred_day);
+CREATE INDEX incidents_district_idx ON incidents (district, occurred_day);
+CREATE INDEX incidents_category_idx ON incidents (category, occurred_day);
+CREATE INDEX incidents_reported_by_idx ON incidents (reported_by);
+
+GRANT SELECT, INSERT, UPDATE, DELETE ON incidents, projection_checkpoints TO incident_app;
+
+-- Wake projectors when events are appended (they also poll: notifications are lost across reconnects).
+CREATE FUNCTION events_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('incident_events', '');
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER events_notify AFTER INSERT ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_notify();
+
+"""#
+        ),
     ]
 }

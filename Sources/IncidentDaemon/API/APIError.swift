@@ -1,0 +1,118 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import IncidentStore
+import Logging
+
+/// An error with its HTTP status, rendered as `{"error": {"code", "message", "details"}}`.
+struct APIError: Error, HTTPResponseError {
+    var status: HTTPResponse.Status
+    var code: String
+    var message: String
+    var details: JSONValue?
+    var headers: HTTPFields = [:]
+
+    init(_ status: HTTPResponse.Status, code: String, message: String, details: JSONValue? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var body: [String: JSONValue] = ["code": .string(code), "message": .string(message)]
+        if let details { body["details"] = details }
+        var response = JSONResponse.make(status, ["error": .object(body)])
+        response.headers.append(contentsOf: headers)
+        return response
+    }
+
+    /// The API's answer to any error a handler throws: no input may produce a 500.
+    static func from(_ error: any Error, logger: Logger) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as ServiceError:
+            return from(error)
+        case let failure as ValidationFailure:
+            return from(failure)
+        case let error as DatabaseError where error.isConnectionFailure:
+            logger.warning("database unavailable", metadata: ["db.error": "\(error.debugDescription)"])
+            var apiError = APIError(.serviceUnavailable, code: "database_unavailable", message: "the database is unavailable; try again shortly")
+            apiError.headers[.retryAfter] = "5"
+            return apiError
+        case let error as HTTPError:
+            let code = switch error.status.code {
+            case 404: "not_found"
+            case 405: "method_not_allowed"
+            case 413: "payload_too_large"
+            case 400: "bad_request"
+            default: "http_\(error.status.code)"
+            }
+            return APIError(error.status, code: code, message: error.body ?? error.status.reasonPhrase)
+        case is DecodingError:
+            return APIError(.badRequest, code: "malformed_json", message: "the body is not valid JSON in UTF-8")
+        case is CancellationError:
+            return APIError(.serviceUnavailable, code: "cancelled", message: "the request was cancelled")
+        default:
+            logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
+            return APIError(.internalServerError, code: "internal_error", message: "an unexpected error occurred; it was logged")
+        }
+    }
+
+    static func from(_ error: ServiceError) -> APIError {
+        switch error {
+        case .notFound:
+            return APIError(.notFound, code: "not_found", message: "incident not found")
+        case .forbidden(let message):
+            return APIError(.forbidden, code: "forbidden", message: message)
+        case .invalid(let failure):
+            return from(failure)
+        case .versionConflict(let current):
+            return APIError(.conflict, code: "version_conflict", message: error.description, details: ["current_version": .number(Double(current))])
+        case .idempotencyConflict:
+            return APIError(.conflict, code: "idempotency_conflict", message: error.description)
+        case .conflict(let code, let message):
+            return APIError(.conflict, code: code, message: message)
+        }
+    }
+
+    /// Unknown fields are a 400 naming them (typos must not silently drop data); other rule
+    /// violations a 422 naming every field.
+    static func from(_ failure: ValidationFailure) -> APIError {
+        let fields = JSONValue.array(failure.errors.map { ["field": .string($0.field), "message": .string($0.message)] })
+        let unknown = failure.errors.filter { $0.message == "unknown field" }
+        if !unknown.isEmpty {
+            return APIError(.badRequest, code: "unknown_fields", message: "unknown fields: \(unknown.map(\.field).joined(separator: ", "))", details: ["fields": fields])
+        }
+        return APIError(.unprocessableContent, code: "validation_failed", message: failure.description, details: ["fields": fields])
+    }
+}
+
+/// Turns every thrown error into the API's JSON error body.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return try APIError.from(error, logger: context.logger).response(from: request, context: context)
+        }
+    }
+}
+
+enum JSONResponse {
+    static func make(_ status: HTTPResponse.Status, _ body: JSONValue) -> Response {
+        var data = body.encoded()
+        data.append(UInt8(ascii: "\n"))
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+}
+
+extension HTTPField.Name {
+    static let idempotencyKey = Self("Idempotency-Key")!
+    static let retryAfter = Self("Retry-After")!
+}

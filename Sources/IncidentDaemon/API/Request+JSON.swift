@@ -1,0 +1,76 @@
+import Logging
+import Foundation
+import Hummingbird
+import IncidentStore
+
+extension Request {
+    /// The body as JSON, at most `limit` bytes (413 beyond), valid UTF-8 JSON (400 otherwise).
+    mutating func jsonBody(limit: Int = 1 << 20) async throws -> JSONValue {
+        let buffer = try await collectBody(upTo: limit)
+        do {
+            return try JSONValue.parse(Data(buffer.readableBytesView))
+        } catch {
+            throw APIError(.badRequest, code: "malformed_json", message: "the body is not valid JSON in UTF-8")
+        }
+    }
+
+    /// The `Idempotency-Key` header as a UUID; 400 when present and not a UUID.
+    var idempotencyKey: UUID? {
+        get throws {
+            guard let value = headers[.idempotencyKey] else { return nil }
+            guard let uuid = UUID(uuidString: value.trimmingCharacters(in: .whitespaces)) else {
+                throw APIError(.badRequest, code: "bad_idempotency_key", message: "Idempotency-Key must be a UUID")
+            }
+            return uuid
+        }
+    }
+}
+
+/// Reads a small command body (`{expected_version, reason, ...}`): unknown fields are a 400,
+/// wrong types a 422 naming every field.
+struct CommandBody {
+    let object: [String: JSONValue]
+    var errors: [FieldError] = []
+
+    init(_ body: JSONValue, allowed: Set<String>) throws {
+        guard case .object(let object) = body else {
+            throw APIError(.badRequest, code: "bad_request", message: "the body must be a JSON object")
+        }
+        let unknown = object.keys.filter { !allowed.contains($0) }.sorted()
+        if !unknown.isEmpty { throw APIError.from(ValidationFailure(unknown.map { FieldError($0, "unknown field") })) }
+        self.object = object
+    }
+
+    mutating func int(_ key: String) -> Int? {
+        guard case .number(let number)? = object[key], number == number.rounded(), abs(number) < 1e9 else {
+            errors.append(FieldError(key, object[key] == nil ? "is required" : "must be a whole number"))
+            return nil
+        }
+        return Int(number)
+    }
+
+    mutating func string(_ key: String, required: Bool = true) -> String? {
+        switch object[key] {
+        case .string(let text)?: return text
+        case nil, .null?:
+            if required { errors.append(FieldError(key, "is required")) }
+            return nil
+        default:
+            errors.append(FieldError(key, "must be a string"))
+            return nil
+        }
+    }
+
+    mutating func uuid(_ key: String) -> UUID? {
+        guard let text = string(key, required: false) else { return nil }
+        guard let uuid = UUID(uuidString: text) else {
+            errors.append(FieldError(key, "must be a UUID"))
+            return nil
+        }
+        return uuid
+    }
+
+    func check() throws {
+        if !errors.isEmpty { throw APIError.from(ValidationFailure(errors)) }
+    }
+}

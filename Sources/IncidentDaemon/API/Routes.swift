@@ -1,0 +1,297 @@
+import Logging
+import Foundation
+import Hummingbird
+import IncidentStore
+import Metrics
+
+/// Everything the routes need.
+struct AppDependencies: Sendable {
+    let pool: ConnectionPool
+    let service: IncidentService
+    let tokens: AccessTokens
+    let store: EventStore
+}
+
+/// The router of the whole API (PRODUCT.md §6), built the same way by `serve` and the tests.
+func buildRouter(_ deps: AppDependencies) -> Router<APIContext> {
+    let router = Router(context: APIContext.self)
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: MetricsMiddleware())
+
+    router.get("/healthz") { _, _ in JSONResponse.make(.ok, ["status": "ok"]) }
+    router.get("/readyz") { _, _ -> Response in
+        do {
+            let pending = try await deps.pool.withConnection { try Migrator().pendingMigrations($0).count }
+            guard pending == 0 else {
+                return JSONResponse.make(.serviceUnavailable, ["status": "migrations_pending", "pending": .number(Double(pending))])
+            }
+            return JSONResponse.make(.ok, ["status": "ready"])
+        } catch {
+            var response = JSONResponse.make(.serviceUnavailable, ["status": "database_unavailable"])
+            response.headers[.retryAfter] = "5"
+            return response
+        }
+    }
+
+    let v1 = router.group("v1").add(middleware: AuthMiddleware(tokens: deps.tokens))
+    addReferenceRoutes(v1, deps)
+    addIncidentRoutes(v1, deps)
+    addLogRoutes(v1, deps)
+    addAdminRoutes(v1, deps)
+    return router
+}
+
+func metadata(_ request: Request, _ context: APIContext, _ principal: Principal) -> EventMetadata {
+    EventMetadata(
+        principal: principal.name, role: principal.role.rawValue, requestID: context.id,
+        client: request.headers[.userAgent].map { String($0.prefix(100)) }
+    )
+}
+
+func incidentID(_ context: APIContext) throws -> UUID {
+    guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else {
+        throw APIError(.notFound, code: "not_found", message: "incident not found")
+    }
+    return id
+}
+
+func written(_ outcome: WriteOutcome) -> Response {
+    if !outcome.replayed { Counter(label: "incident_appends_total").increment() }
+    return JSONResponse.make(outcome.replayed ? .ok : .created, Render.write(outcome))
+}
+
+func addReferenceRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
+    v1.get("taxonomy") { _, _ in
+        let taxonomy = deps.service.reference.taxonomy
+        return JSONResponse.make(.ok, ["categories": try JSONValue(encoding: taxonomy.categories)])
+    }
+    v1.get("regions") { _, _ in
+        let regions = deps.service.reference.regions
+        let districts = regions.districts.map { district -> JSONValue in
+            [
+                "code": .string(district.code), "name": .string(district.displayName),
+                "name_sq": .string(district.nameSq), "name_sr": .string(district.nameSr),
+                "municipalities": .array(regions.municipalities.filter { $0.districtCode == district.code }.map { m in
+                    [
+                        "code": .string(m.code), "name": .string(m.displayName), "name_sq": .string(m.nameSq),
+                        "name_sr": .string(m.nameSr), "aliases": .array(m.aliases.map { .string($0) }),
+                        "seat_lat": .number(m.seatLat), "seat_lon": .number(m.seatLon),
+                    ]
+                }),
+            ]
+        }
+        return JSONResponse.make(.ok, ["districts": .array(districts)])
+    }
+}
+
+func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
+    v1.post("incidents") { request, context -> Response in
+        var request = request
+        let principal = try context.requirePrincipal()
+        let body = try await request.jsonBody()
+        let outcome = try await deps.service.report(body, idempotencyKey: try request.idempotencyKey, by: principal, metadata: metadata(request, context, principal))
+        return written(outcome)
+    }
+
+    v1.get("incidents") { request, context -> Response in
+        let principal = try context.requirePrincipal()
+        let query = request.uri.queryParameters
+        var filter = IncidentFilter()
+        filter.municipality = query.get("municipality")
+        filter.district = query.get("district")
+        filter.category = query.get("category")
+        filter.subcategory = query.get("subcategory")
+        filter.status = query.get("status")
+        filter.since = query.get("since")
+        filter.until = query.get("until")
+        filter.q = query.get("q")
+        filter.cursor = query.get("cursor")
+        if let limit = query.get("limit") {
+            guard let value = Int(limit) else {
+                throw APIError(.badRequest, code: "bad_request", message: "limit must be a whole number from 1 to \(IncidentService.maximumPageSize)")
+            }
+            filter.limit = value
+        }
+        let page: IncidentPage
+        do {
+            page = try await deps.service.list(filter, for: principal)
+        } catch ServiceError.invalid(let failure) {
+            let fields = JSONValue.array(failure.errors.map { ["field": .string($0.field), "message": .string($0.message)] })
+            throw APIError(.badRequest, code: "bad_filter", message: failure.description, details: ["fields": fields])
+        }
+        return JSONResponse.make(.ok, [
+            "items": .array(page.items.map { Render.incident($0.state, personal: nil, events: nil, for: principal) }),
+            "next_cursor": page.nextCursor.map { .string($0) } ?? .null,
+        ])
+    }
+
+    v1.get("incidents/{id}") { request, context -> Response in
+        let principal = try context.requirePrincipal()
+        let history = request.uri.queryParameters.get("history") == "true"
+        let view = try await deps.service.incident(try incidentID(context), history: history, for: principal)
+        return JSONResponse.make(.ok, Render.incident(view.state, personal: view.personal, events: view.events, for: principal))
+    }
+
+    v1.post("incidents/{id}/amendments") { request, context -> Response in
+        var request = request
+        let principal = try context.requirePrincipal()
+        var body = try CommandBody(try await request.jsonBody(), allowed: ["expected_version", "changes", "reason"])
+        let expected = body.int("expected_version")
+        let reason = body.string("reason")
+        if body.object["changes"] == nil { body.errors.append(FieldError("changes", "is required")) }
+        try body.check()
+        let outcome = try await deps.service.amend(
+            try incidentID(context), expectedVersion: expected!, changes: body.object["changes"]!, reason: reason!,
+            idempotencyKey: try request.idempotencyKey, by: principal, metadata: metadata(request, context, principal))
+        return written(outcome)
+    }
+
+    v1.post("incidents/{id}/verification") { request, context -> Response in
+        var request = request
+        let principal = try context.requirePrincipal()
+        var body = try CommandBody(try await request.jsonBody(), allowed: ["expected_version", "decision", "note"])
+        let expected = body.int("expected_version")
+        let decisionText = body.string("decision")
+        let note = body.string("note")
+        let decision = decisionText.flatMap(IncidentService.Decision.init(rawValue:))
+        if decisionText != nil && decision == nil { body.errors.append(FieldError("decision", "must be verified or rejected")) }
+        try body.check()
+        let outcome = try await deps.service.decide(
+            try incidentID(context), expectedVersion: expected!, decision: decision!, note: note!,
+            idempotencyKey: try request.idempotencyKey, by: principal, metadata: metadata(request, context, principal))
+        return written(outcome)
+    }
+
+    v1.post("incidents/{id}/retraction") { request, context -> Response in
+        var request = request
+        let principal = try context.requirePrincipal()
+        var body = try CommandBody(try await request.jsonBody(), allowed: ["expected_version", "reason", "duplicate_of"])
+        let expected = body.int("expected_version")
+        let reason = body.string("reason")
+        let duplicateOf = body.uuid("duplicate_of")
+        try body.check()
+        let outcome = try await deps.service.retract(
+            try incidentID(context), expectedVersion: expected!, reason: reason!, duplicateOf: duplicateOf,
+            idempotencyKey: try request.idempotencyKey, by: principal, metadata: metadata(request, context, principal))
+        return written(outcome)
+    }
+
+    v1.post("incidents/{id}/personal-data:erase") { request, context -> Response in
+        var request = request
+        let principal = try context.requirePrincipal()
+        var body = try CommandBody(try await request.jsonBody(), allowed: ["reason"])
+        let reason = body.string("reason")
+        try body.check()
+        let outcome = try await deps.service.erasePersonalData(try incidentID(context), reason: reason!, by: principal, metadata: metadata(request, context, principal))
+        return written(outcome)
+    }
+}
+
+func addLogRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
+    v1.get("events") { request, context -> Response in
+        let principal = try context.requirePrincipal()
+        guard principal.role != .reporter else {
+            throw APIError(.forbidden, code: "forbidden", message: "reporters may not read the log")
+        }
+        let query = request.uri.queryParameters
+        guard let checkpoint = Checkpoint(token: query.get("after") ?? "") else {
+            throw APIError(.badRequest, code: "bad_checkpoint", message: "after is not a checkpoint this server gave out")
+        }
+        var limit = 100
+        if let text = query.get("limit") {
+            guard let value = Int(text), (1...1000).contains(value) else {
+                throw APIError(.badRequest, code: "bad_request", message: "limit must be a whole number from 1 to 1000")
+            }
+            limit = value
+        }
+        let (events, next) = try await LogFeed(pool: deps.pool).page(after: checkpoint, limit: limit, for: principal)
+        return JSONResponse.make(.ok, ["events": .array(events.map { Render.event($0, for: principal) }), "checkpoint": .string(next.token)])
+    }
+}
+
+/// The log as a principal may read it: events of incidents that ever were confidential are left
+/// out for everyone but admins; personal data never appears.
+struct LogFeed: Sendable {
+    let pool: ConnectionPool
+
+    func page(after checkpoint: Checkpoint, limit: Int, for principal: Principal) async throws -> ([RecordedEvent], Checkpoint) {
+        try await pool.withConnection { connection in
+            let page = try EventStore.read(after: checkpoint, limit: limit, on: connection)
+            guard principal.role != .admin, !page.events.isEmpty else { return (page.events, page.checkpoint) }
+            let streams = Array(Set(page.events.map(\.stream)))
+            let hidden = Set(try connection.query("""
+                SELECT DISTINCT stream FROM events
+                WHERE stream = ANY($1::text[])
+                  AND (data->>'sensitivity' = 'confidential' OR data->'changes'->>'sensitivity' = 'confidential')
+                """, ["{" + streams.map { "\"\($0)\"" }.joined(separator: ",") + "}"]).rows.map { try $0.decode(0, as: String.self) })
+            return (page.events.filter { !hidden.contains($0.stream) }, page.checkpoint)
+        }
+    }
+}
+
+func addAdminRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
+    @Sendable func requireAdmin(_ context: APIContext) throws {
+        guard try context.requirePrincipal().role == .admin else {
+            throw APIError(.forbidden, code: "forbidden", message: "admins only")
+        }
+    }
+    v1.post("admin/tokens") { request, context -> Response in
+        var request = request
+        try requireAdmin(context)
+        var body = try CommandBody(try await request.jsonBody(), allowed: ["name", "role", "expires"])
+        let name = body.string("name")
+        let roleText = body.string("role")
+        let expires = body.string("expires", required: false)
+        let role = roleText.flatMap(Role.init(rawValue:))
+        if roleText != nil && role == nil { body.errors.append(FieldError("role", "must be one of reporter, reviewer, analyst, admin")) }
+        var expiresAt: Date?
+        if let expires {
+            if let interval = TokenExpiry.parse(expires) { expiresAt = Date().addingTimeInterval(interval) } else {
+                body.errors.append(FieldError("expires", "must be a duration such as 90d, 12h or 30m"))
+            }
+        }
+        try body.check()
+        do {
+            let secret = try await deps.tokens.create(name: name!, role: role!, expiresAt: expiresAt)
+            return JSONResponse.make(.created, [
+                "name": .string(name!), "role": .string(role!.rawValue), "token": .string(secret),
+                "expires_at": expiresAt.map(Render.timestamp) ?? .null,
+            ])
+        } catch let error as TokenError {
+            throw APIError(error == .nameInUse(name!) ? .conflict : .unprocessableContent, code: "token_error", message: error.description)
+        }
+    }
+    v1.get("admin/tokens") { _, context -> Response in
+        try requireAdmin(context)
+        let tokens = try await deps.tokens.list()
+        return JSONResponse.make(.ok, ["tokens": .array(tokens.map { token in
+            [
+                "name": .string(token.name), "role": .string(token.role.rawValue), "created_at": Render.timestamp(token.createdAt),
+                "expires_at": token.expiresAt.map(Render.timestamp) ?? .null, "revoked_at": token.revokedAt.map(Render.timestamp) ?? .null,
+            ]
+        })])
+    }
+    v1.delete("admin/tokens/{name}") { _, context -> Response in
+        try requireAdmin(context)
+        let name = context.parameters.get("name") ?? ""
+        do {
+            try await deps.tokens.revoke(name: name)
+        } catch is TokenError {
+            throw APIError(.notFound, code: "not_found", message: "no token named '\(name)'")
+        }
+        return JSONResponse.make(.ok, ["name": .string(name), "revoked": true])
+    }
+}
+
+/// `90d`, `12h`, `30m`.
+enum TokenExpiry {
+    static func parse(_ text: String) -> TimeInterval? {
+        guard let unit = text.last, let amount = Double(text.dropLast()), amount > 0, amount <= 3650 * 24 * 60 else { return nil }
+        switch unit {
+        case "d": return amount * 86_400
+        case "h": return amount * 3600
+        case "m": return amount * 60
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import IncidentStore
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP API and the projector (the default command).",
+        discussion: "SIGTERM or SIGINT: stop accepting, finish in-flight requests, commit the projector's batch, stop the embedded database, exit 0."
+    )
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port = 8080
+    @Option(help: "Log format: json or text (level from LOG_LEVEL).") var logFormat: LogFormat = .text
+    @Option(help: "Database connections (and their threads).") var poolSize = 8
+    @OptionGroup var database: DatabaseOptions
+
+    enum LogFormat: String, ExpressibleByArgument { case json, text }
+
+    func run() async throws {
+        Logging.bootstrap(format: logFormat)
+        let logger = Logger(label: "incidentd")
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        let db = try await Database.open(database, logger: logger)
+        do {
+            try await serve(db, registry: registry, logger: logger)
+        } catch {
+            await db.stopEmbedded(logger: logger)
+            throw error
+        }
+        await db.stopEmbedded(logger: logger)
+    }
+
+    private func serve(_ db: Database, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
+        // Migrations run as the database owner; the service then works as incident_app when it may.
+        let owner = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 1), logger: logger)
+        let canUseAppRole: Bool
+        do {
+            try await Migrator().migrate(owner, logger: logger)
+            canUseAppRole = try await owner.withConnection {
+                try $0.query("SELECT pg_has_role(current_user, 'incident_app', 'MEMBER')").first?.decode(0, as: Bool.self) ?? false
+            }
+        } catch {
+            await owner.close()
+            throw error
+        }
+        await owner.close()
+        if !canUseAppRole {
+            logger.warning("the database role is not a member of incident_app; running with its own privileges")
+        }
+        let pool = ConnectionPool(
+            configuration: .init(conninfo: db.conninfo, maxConnections: poolSize, setupStatements: canUseAppRole ? ["SET ROLE incident_app"] : []),
+            logger: logger
+        )
+        let reference = try await ReferenceData.load(pool)
+        let deps = AppDependencies(
+            pool: pool, service: IncidentService(pool: pool, reference: reference),
+            tokens: AccessTokens(pool: pool), store: EventStore(pool: pool)
+        )
+        let router = buildRouter(deps)
+        router.get("/metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+        let projector = ProjectorService(pool: pool, projection: IncidentsProjection(regions: reference.regions), logger: logger)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "incidentd"),
+            services: [projector],
+            logger: logger
+        )
+        logger.info("incidentd listening", metadata: ["http.host": "\(host)", "http.port": "\(port)", "db.embedded": "\(db.cluster != nil)"])
+        do {
+            try await app.runService()
+        } catch {
+            await pool.close()
+            throw error
+        }
+        await pool.close()
+        logger.info("incidentd stopped")
+    }
+}

@@ -1,0 +1,124 @@
+import Crypto
+import Foundation
+
+/// What a token may do (PRODUCT.md §6).
+public enum Role: String, Sendable, Codable, CaseIterable {
+    case reporter, reviewer, analyst, admin
+}
+
+/// Who is acting: a token's name and role.
+public struct Principal: Sendable, Equatable {
+    public var name: String
+    public var role: Role
+
+    public init(name: String, role: Role) {
+        self.name = name
+        self.role = role
+    }
+}
+
+/// A token as listed (never the secret).
+public struct TokenInfo: Sendable, Codable, Equatable {
+    public var name: String
+    public var role: Role
+    public var createdAt: Date
+    public var expiresAt: Date?
+    public var revokedAt: Date?
+
+    enum CodingKeys: String, CodingKey {
+        case name, role, createdAt = "created_at", expiresAt = "expires_at", revokedAt = "revoked_at"
+    }
+}
+
+public enum TokenError: Error, Equatable, CustomStringConvertible {
+    case invalidName(String)
+    case nameInUse(String)
+    case notFound(String)
+
+    public var description: String {
+        switch self {
+        case .invalidName(let name): "invalid token name '\(name)': letters, digits and . _ @ - only, at most 64"
+        case .nameInUse(let name): "a token named '\(name)' exists; revoke it first or choose another name"
+        case .notFound(let name): "no token named '\(name)'"
+        }
+    }
+}
+
+/// API tokens: 256 random bits, shown once, stored only as SHA-256, compared in constant time.
+public struct AccessTokens: Sendable {
+    public let pool: ConnectionPool
+
+    public init(pool: ConnectionPool) { self.pool = pool }
+
+    /// Creates a token and returns its secret (the only time it exists outside the caller's hands).
+    ///
+    /// A revoked token's name may be reused; an active one's may not.
+    public func create(name: String, role: Role, expiresAt: Date? = nil) async throws -> String {
+        guard name.range(of: #"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"#, options: .regularExpression) != nil else {
+            throw TokenError.invalidName(name)
+        }
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for index in bytes.indices { bytes[index] = generator.next() }
+        let secret = "il_" + Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let hash = Self.hash(secret)
+        let inserted = try await pool.withConnection { connection in
+            try connection.query("""
+                INSERT INTO api_tokens (name, role, token_hash, expires_at) VALUES ($1, $2, decode($3, 'hex'), $4)
+                ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role, token_hash = EXCLUDED.token_hash,
+                    created_at = now(), expires_at = EXCLUDED.expires_at, revoked_at = NULL
+                WHERE api_tokens.revoked_at IS NOT NULL
+                """, [name, role.rawValue, hash, expiresAt]).affectedRows
+        }
+        guard inserted == 1 else { throw TokenError.nameInUse(name) }
+        return secret
+    }
+
+    public func list() async throws -> [TokenInfo] {
+        try await pool.withConnection { connection in
+            try connection.query("SELECT name, role, created_at, expires_at, revoked_at FROM api_tokens ORDER BY name").rows.map { row in
+                TokenInfo(
+                    name: try row.decode(0), role: Role(rawValue: try row.decode(1)) ?? .reporter,
+                    createdAt: try row.decode(2), expiresAt: try row.decodeIfPresent(3), revokedAt: try row.decodeIfPresent(4)
+                )
+            }
+        }
+    }
+
+    /// Revokes a token by name; it stops working at once.
+    public func revoke(name: String) async throws {
+        let updated = try await pool.withConnection { connection in
+            try connection.query("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE name = $1", [name]).affectedRows
+        }
+        guard updated == 1 else { throw TokenError.notFound(name) }
+    }
+
+    /// The principal a presented token stands for, or nil when it is unknown, revoked or expired.
+    public func authenticate(_ secret: String) async throws -> Principal? {
+        guard secret.hasPrefix("il_"), secret.utf8.count < 200 else { return nil }
+        let hash = Self.hash(secret)
+        let row = try await pool.withConnection { connection in
+            try connection.query("""
+                SELECT name, role, encode(token_hash, 'hex') FROM api_tokens
+                WHERE token_hash = decode($1, 'hex') AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+                """, [hash]).first
+        }
+        guard let row, let role = Role(rawValue: try row.decode(1)) else { return nil }
+        // The index found it by hash; compare the full hash in constant time all the same.
+        let stored: String = try row.decode(2)
+        guard Self.constantTimeEqual(Array(stored.utf8), Array(hash.utf8)) else { return nil }
+        return Principal(name: try row.decode(0), role: role)
+    }
+
+    static func hash(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+}

@@ -1,0 +1,307 @@
+import Crypto
+import Foundation
+
+/// Why a command or query was refused, in terms the HTTP layer maps to status codes.
+public enum ServiceError: Error, Equatable, CustomStringConvertible {
+    /// No such incident, or one the caller may not see (the two are not told apart).
+    case notFound
+    /// The caller's role may not do this.
+    case forbidden(String)
+    case invalid(ValidationFailure)
+    case versionConflict(current: Int)
+    case idempotencyConflict(eventID: UUID)
+    /// The incident's state does not allow it (e.g. already retracted, already exists).
+    case conflict(code: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .notFound: "incident not found"
+        case .forbidden(let message): message
+        case .invalid(let failure): failure.description
+        case .versionConflict(let current): "the incident is at version \(current); reload it and try again"
+        case .idempotencyConflict(let id): "event id \(id.uuidString.lowercased()) was already used for a different request"
+        case .conflict(_, let message): message
+        }
+    }
+}
+
+/// The taxonomy and regions, loaded once at start (they change only by migration).
+public struct ReferenceData: Sendable {
+    public var taxonomy: Taxonomy
+    public var regions: RegionDirectory
+
+    public init(taxonomy: Taxonomy, regions: RegionDirectory) {
+        self.taxonomy = taxonomy
+        self.regions = regions
+    }
+
+    public static func load(_ pool: ConnectionPool) async throws -> ReferenceData {
+        try await pool.withConnection { ReferenceData(taxonomy: try Taxonomy.load($0), regions: try RegionDirectory.load($0)) }
+    }
+}
+
+/// What a write returns.
+public struct WriteOutcome: Sendable, Equatable {
+    public var incidentID: UUID
+    public var eventID: UUID
+    public var streamVersion: Int
+    public var globalPosition: Int64
+    public var recordedAt: Date
+    /// True when this was a retry of a request already stored: nothing was written.
+    public var replayed: Bool
+}
+
+/// The incident commands and queries, with the role rules of PRODUCT.md §6 and §7.
+public struct IncidentService: Sendable {
+    public let pool: ConnectionPool
+    public let reference: ReferenceData
+    public let now: @Sendable () -> Date
+    let vault = PersonalDataVault()
+
+    public init(pool: ConnectionPool, reference: ReferenceData, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.pool = pool
+        self.reference = reference
+        self.now = now
+    }
+
+    var context: ValidationContext { ValidationContext(taxonomy: reference.taxonomy, regions: reference.regions, now: now()) }
+
+    // MARK: - Commands
+
+    /// Reports an incident (`IncidentReported`, version 1 of its stream).
+    ///
+    /// Idempotent by event id: the same report sent again returns the original outcome. Without
+    /// an `incident_id`, the id is derived from the event id, so a retry maps to the same incident.
+    public func report(_ body: JSONValue, idempotencyKey: UUID?, by principal: Principal, metadata: EventMetadata) async throws -> WriteOutcome {
+        guard principal.role != .analyst else { throw ServiceError.forbidden("analysts may not report incidents") }
+        var bodyEventID: UUID?
+        var bodyIncidentID: UUID?
+        if case .string(let text)? = body.objectValue?["event_id"] { bodyEventID = UUID(uuidString: text) }
+        if case .string(let text)? = body.objectValue?["incident_id"] { bodyIncidentID = UUID(uuidString: text) }
+        if let idempotencyKey, let bodyEventID, idempotencyKey != bodyEventID {
+            throw ServiceError.invalid(ValidationFailure([FieldError("event_id", "differs from the Idempotency-Key header")]))
+        }
+        // A report that names its incident and no key is idempotent by the incident id itself:
+        // the same file sent twice is stored once.
+        let eventID = idempotencyKey ?? bodyEventID ?? bodyIncidentID.map(Self.derivedReportEventID) ?? UUID()
+        let validated: ValidatedReport
+        do {
+            validated = try IncidentRecord.validateReport(body, context: context, defaultIncidentID: Self.derivedIncidentID(eventID))
+        } catch {
+            throw ServiceError.invalid(error)
+        }
+        return try await pool.withConnection { [vault] connection in
+            var record = validated.record
+            if let personal = validated.personal {
+                record.personal = try vault.seal(personal, incidentID: record.incidentID, on: connection)
+            }
+            let stream = IncidentEvent.streamName(for: record.incidentID)
+            let event = try IncidentEvent.reported(record).toAppend(eventID: eventID, metadata: metadata)
+            do {
+                let result = try EventStore.append([event], to: stream, expectedVersion: 0, on: connection)[0]
+                return WriteOutcome(result, incidentID: record.incidentID)
+            } catch EventStoreError.versionConflict {
+                throw ServiceError.conflict(code: "incident_exists", message: "incident \(record.incidentID.uuidString.lowercased()) already exists; amend it instead")
+            } catch EventStoreError.idempotencyConflict(let id) {
+                throw ServiceError.idempotencyConflict(eventID: id)
+            }
+        }
+    }
+
+    /// Amends fields of an incident, with a reason (`IncidentAmended`).
+    public func amend(
+        _ incidentID: UUID, expectedVersion: Int, changes: JSONValue, reason: String,
+        idempotencyKey: UUID?, by principal: Principal, metadata: EventMetadata
+    ) async throws -> WriteOutcome {
+        guard principal.role != .analyst else { throw ServiceError.forbidden("analysts may not amend incidents") }
+        let reason = try Self.requiredText(reason, field: "reason", maxLength: 1000)
+        let context = self.context
+        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: .amended, principal: principal, metadata: metadata) { [vault] state, connection in
+            guard state.status != .retracted else {
+                throw ServiceError.conflict(code: "retracted", message: "the incident was retracted; it cannot be amended")
+            }
+            let amendment: ValidatedAmendment
+            do {
+                amendment = try state.record.amended(with: changes, context: context)
+            } catch let failure as ValidationFailure {
+                throw ServiceError.invalid(failure)
+            }
+            var changed = amendment.changes
+            switch amendment.personal {
+            case .replace(let personal)?:
+                changed["personal"] = try JSONValue(encoding: try vault.seal(personal, incidentID: incidentID, on: connection))
+            case .remove?:
+                changed["personal"] = .null
+            case nil:
+                break
+            }
+            return .amended(IncidentAmended(changes: changed, reason: reason))
+        }
+    }
+
+    public enum Decision: String, Sendable, CaseIterable { case verified, rejected }
+
+    /// Records a reviewer's decision (`IncidentVerified` or `IncidentRejected`); it may be changed later.
+    public func decide(
+        _ incidentID: UUID, expectedVersion: Int, decision: Decision, note: String,
+        idempotencyKey: UUID?, by principal: Principal, metadata: EventMetadata
+    ) async throws -> WriteOutcome {
+        guard principal.role == .reviewer || principal.role == .admin else {
+            throw ServiceError.forbidden("only reviewers and admins verify or reject incidents")
+        }
+        let note = try Self.requiredText(note, field: "note", maxLength: 2000)
+        let type: IncidentEvent.EventType = decision == .verified ? .verified : .rejected
+        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: type, principal: principal, metadata: metadata) { state, _ in
+            guard state.status != .retracted else {
+                throw ServiceError.conflict(code: "retracted", message: "the incident was retracted; it cannot be verified or rejected")
+            }
+            return decision == .verified ? .verified(ReviewDecision(note: note)) : .rejected(ReviewDecision(note: note))
+        }
+    }
+
+    /// Retracts an incident (`IncidentRetracted`): it stays in the log and leaves every figure.
+    public func retract(
+        _ incidentID: UUID, expectedVersion: Int, reason: String, duplicateOf: UUID?,
+        idempotencyKey: UUID?, by principal: Principal, metadata: EventMetadata
+    ) async throws -> WriteOutcome {
+        guard principal.role != .analyst else { throw ServiceError.forbidden("analysts may not retract incidents") }
+        guard let reason = RetractionReason(rawValue: reason) else {
+            throw ServiceError.invalid(ValidationFailure([FieldError("reason", "must be one of \(RetractionReason.allCases.map(\.rawValue).joined(separator: ", "))")]))
+        }
+        if duplicateOf == incidentID {
+            throw ServiceError.invalid(ValidationFailure([FieldError("duplicate_of", "an incident cannot duplicate itself")]))
+        }
+        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: .retracted, principal: principal, metadata: metadata) { state, _ in
+            guard state.status != .retracted else {
+                throw ServiceError.conflict(code: "retracted", message: "the incident is already retracted")
+            }
+            return .retracted(IncidentRetracted(reason: reason, duplicateOf: duplicateOf))
+        }
+    }
+
+    /// Erases an incident's personal data: destroys its key, then appends `PersonalDataErased`.
+    public func erasePersonalData(_ incidentID: UUID, reason: String, by principal: Principal, metadata: EventMetadata) async throws -> WriteOutcome {
+        guard principal.role == .admin else { throw ServiceError.forbidden("only admins erase personal data") }
+        let reason = try Self.requiredText(reason, field: "reason", maxLength: 1000)
+        return try await pool.withConnection { [vault] connection in
+            let stream = IncidentEvent.streamName(for: incidentID)
+            guard let state = try IncidentState.fold(EventStore.readStream(stream, on: connection)) else { throw ServiceError.notFound }
+            guard !state.personalDataErased else {
+                throw ServiceError.conflict(code: "already_erased", message: "the personal data of this incident was already erased")
+            }
+            // Destroy the key first: whatever happens next, the data is unreadable.
+            try vault.erase(incidentID: incidentID, on: connection)
+            let event = try IncidentEvent.personalDataErased(PersonalDataErased(reason: reason)).toAppend(eventID: UUID(), metadata: metadata)
+            do {
+                return WriteOutcome(try EventStore.append([event], to: stream, expectedVersion: state.version, on: connection)[0], incidentID: incidentID)
+            } catch EventStoreError.versionConflict(_, _, let current) {
+                throw ServiceError.versionConflict(current: current)
+            }
+        }
+    }
+
+    /// The shared shape of every write after the report: idempotency by event id, the incident
+    /// folded from its stream, visibility, the expected version, then one event appended.
+    private func write(
+        _ incidentID: UUID, expectedVersion: Int, idempotencyKey: UUID?, type: IncidentEvent.EventType,
+        principal: Principal, metadata: EventMetadata,
+        _ decide: @escaping @Sendable (IncidentState, PostgresConnection) throws -> IncidentEvent
+    ) async throws -> WriteOutcome {
+        let eventID = idempotencyKey ?? UUID()
+        let stream = IncidentEvent.streamName(for: incidentID)
+        return try await pool.withConnection { connection in
+            if let previous = try connection.query(
+                "SELECT stream, type, stream_version, global_position, recorded_at FROM events WHERE event_id = $1", [eventID]
+            ).first {
+                guard try previous.decode(0, as: String.self) == stream, try previous.decode(1, as: String.self) == type.rawValue else {
+                    throw ServiceError.idempotencyConflict(eventID: eventID)
+                }
+                return WriteOutcome(
+                    incidentID: incidentID, eventID: eventID, streamVersion: try previous.decode(2),
+                    globalPosition: try previous.decode(3), recordedAt: try previous.decode(4), replayed: true
+                )
+            }
+            guard let state = try IncidentState.fold(EventStore.readStream(stream, on: connection)),
+                  Self.canSee(state, principal)
+            else { throw ServiceError.notFound }
+            guard expectedVersion == state.version else { throw ServiceError.versionConflict(current: state.version) }
+            let event = try decide(state, connection).toAppend(eventID: eventID, metadata: metadata)
+            do {
+                return WriteOutcome(try EventStore.append([event], to: stream, expectedVersion: expectedVersion, on: connection)[0], incidentID: incidentID)
+            } catch EventStoreError.versionConflict(_, _, let current) {
+                throw ServiceError.versionConflict(current: current)
+            } catch EventStoreError.idempotencyConflict(let id) {
+                throw ServiceError.idempotencyConflict(eventID: id)
+            }
+        }
+    }
+
+    // MARK: - Queries
+
+    /// An incident as a caller may see it.
+    public struct IncidentView: Sendable {
+        public var state: IncidentState
+        /// Decrypted personal data: admins only, nil otherwise or when there is none.
+        public var personal: JSONValue?
+        public var events: [RecordedEvent]?
+    }
+
+    /// The incident folded from its stream (always current), or ``ServiceError/notFound``.
+    public func incident(_ incidentID: UUID, history: Bool, for principal: Principal) async throws -> IncidentView {
+        try await pool.withConnection { [vault] connection in
+            let events = try EventStore.readStream(IncidentEvent.streamName(for: incidentID), on: connection)
+            guard let state = try IncidentState.fold(events), Self.canSee(state, principal) else { throw ServiceError.notFound }
+            var personal: JSONValue?
+            if principal.role == .admin, let sealed = state.record.personal, !state.personalDataErased {
+                personal = try? vault.open(sealed, incidentID: incidentID, on: connection)
+            }
+            return IncidentView(state: state, personal: personal, events: history ? events : nil)
+        }
+    }
+
+    /// Reporters see their own incidents, analysts every non-confidential one, reviewers and admins all.
+    public static func canSee(_ state: IncidentState, _ principal: Principal) -> Bool {
+        switch principal.role {
+        case .admin, .reviewer: true
+        case .reporter: state.reportedBy == principal.name
+        case .analyst: state.record.sensitivity != .confidential
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// A stable incident id for an event id (SHA-256 based, RFC 4122 variant, version 8).
+    public static func derivedIncidentID(_ eventID: UUID) -> UUID {
+        derivedUUID("incident:" + eventID.uuidString.lowercased())
+    }
+
+    /// The event id of a report that names its incident id and carries no idempotency key.
+    public static func derivedReportEventID(_ incidentID: UUID) -> UUID {
+        derivedUUID("report:" + incidentID.uuidString.lowercased())
+    }
+
+    static func derivedUUID(_ name: String) -> UUID {
+        var bytes = Array(SHA256.hash(data: Data(name.utf8)).prefix(16))
+        bytes[6] = (bytes[6] & 0x0F) | 0x80
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
+
+    static func requiredText(_ text: String, field: String, maxLength: Int) throws -> String {
+        var reader = FieldReader(object: [:])
+        guard let value = reader.checkedText(text, field: field, required: true, maxLength: maxLength, multiline: true), reader.errors.isEmpty else {
+            throw ServiceError.invalid(ValidationFailure(reader.errors.isEmpty ? [FieldError(field, "is required")] : reader.errors))
+        }
+        return value
+    }
+}
+
+extension WriteOutcome {
+    init(_ result: AppendResult, incidentID: UUID) {
+        self.init(
+            incidentID: incidentID, eventID: result.eventID, streamVersion: result.streamVersion,
+            globalPosition: result.globalPosition, recordedAt: result.recordedAt, replayed: result.replayed
+        )
+    }
+}

@@ -1,0 +1,112 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Exit codes of ictl (PRODUCT.md §9), documented in `ictl --help`.
+enum Exit {
+    static let ok: Int32 = 0
+    static let usage: Int32 = 64
+    static let rejected: Int32 = 65
+    static let notFound: Int32 = 66
+    static let unreachable: Int32 = 69
+    static let queued: Int32 = 75
+    static let conflict: Int32 = 76
+    static let notAuthorized: Int32 = 77
+    static let other: Int32 = 1
+}
+
+/// A failure with its exit code and one clear line for stderr.
+struct CLIError: Error {
+    var code: Int32
+    var message: String
+}
+
+func note(_ message: String) {
+    FileHandle.standardError.write(Data(("ictl: " + message + "\n").utf8))
+}
+
+/// Where ictl keeps its files: the config `ictl login` writes (mode 0600) and the offline outbox.
+enum Paths {
+    static var environment: [String: String] { ProcessInfo.processInfo.environment }
+    static var home: String { environment["HOME"] ?? NSHomeDirectory() }
+
+    static var config: String {
+        if let path = environment["ICTL_CONFIG"], !path.isEmpty { return path }
+        let base = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.config"
+        return base + "/incident-log/ictl.json"
+    }
+
+    static var outbox: String {
+        if let path = environment["ICTL_OUTBOX"], !path.isEmpty { return path }
+        let base = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? home + "/.local/share"
+        return base + "/incident-log/outbox"
+    }
+}
+
+struct StoredConfig: Codable {
+    var server: String?
+    var token: String?
+}
+
+/// An answer from the daemon.
+struct APIResponse {
+    var status: Int
+    var body: Data
+
+    var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
+
+    var errorMessage: String {
+        if let error = json?["error"] as? [String: Any] {
+            var text = (error["message"] as? String) ?? "error \(status)"
+            if let details = error["details"] as? [String: Any], let fields = details["fields"] as? [[String: Any]], fields.count > 1 {
+                text = fields.compactMap { f in (f["field"] as? String).map { "\($0): \(f["message"] as? String ?? "")" } }.joined(separator: "\n  ")
+                text = "rejected:\n  " + text
+            }
+            return text
+        }
+        return String(decoding: body.prefix(300), as: UTF8.self)
+    }
+
+    /// The exit code for a non-2xx answer.
+    var exitCode: Int32 {
+        switch status {
+        case 400, 413, 422: Exit.rejected
+        case 401, 403: Exit.notAuthorized
+        case 404: Exit.notFound
+        case 409: Exit.conflict
+        default: Exit.other
+        }
+    }
+}
+
+/// Talks to incidentd.
+struct Client {
+    var server: String
+    var token: String?
+
+    /// Sends one request. Throws ``Unreachable`` when no answer came (network down, daemon stopped).
+    func send(_ method: HTTPMethod, _ path: String, json: Data? = nil, contentType: String = "application/json", idempotencyKey: String? = nil, timeout: TimeAmount = .seconds(30)) async throws -> APIResponse {
+        var request = HTTPClientRequest(url: server.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path)
+        request.method = method
+        request.headers.add(name: "User-Agent", value: "ictl/0.1")
+        if let token { request.headers.add(name: "Authorization", value: "Bearer " + token) }
+        if let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
+        if let json {
+            request.headers.add(name: "Content-Type", value: contentType)
+            request.body = .bytes(ByteBuffer(bytes: json))
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: timeout)
+        } catch {
+            throw Unreachable(reason: "\(error)")
+        }
+        let body = try await response.body.collect(upTo: 64 << 20)
+        return APIResponse(status: Int(response.status.code), body: Data(body.readableBytesView))
+    }
+
+    struct Unreachable: Error {
+        var reason: String
+    }
+}

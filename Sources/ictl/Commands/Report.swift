@@ -1,0 +1,207 @@
+import ArgumentParser
+import Foundation
+
+struct Report: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Report an incident; prints its id.",
+        discussion: """
+            Fields come from flags, from a JSON file (--file F, or - for stdin), or both (flags win).
+            On a terminal, missing required fields are asked for. A file that names its incident_id
+            can be sent again safely: it is stored once.
+            Example: ictl report --category ethnic_violence --subcategory assault --occurred-at 2026-11-28 \\
+                       --municipality 'Zubin Potok' --source-type witness --summary 'Two men assaulted a returnee.'
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: ArgumentHelp("A JSON file with the record (PRODUCT.md §3.3), or - for stdin.", valueName: "file")) var file: String?
+    @Option var category: String?
+    @Option var subcategory: String?
+    @Option(help: "RFC 3339 timestamp or YYYY-MM-DD.") var occurredAt: String?
+    @Option(help: "day, week or month.") var datePrecision: String?
+    @Option(help: "Municipality code or name (pec, Peja, XK-PEJ-01).") var municipality: String?
+    @Option var place: String?
+    @Option var lat: Double?
+    @Option var lon: Double?
+    @Option var summary: String?
+    @Option var perpetrator: String?
+    @Option var target: String?
+    @Option(help: "direct_observation, police, victim, witness, community_leader, ngo, media or other.") var sourceType: String?
+    @Option var killed: Int?
+    @Option var injured: Int?
+    @Option var abducted: Int?
+    @Option var displaced: Int?
+    @Option(help: "public, restricted or confidential.") var sensitivity: String?
+    @Option(name: .customLong("community"), help: "An affected community (repeatable).") var communities: [String] = []
+    @Option(name: .customLong("tag"), help: "A tag (repeatable).") var tags: [String] = []
+    @Option(help: "The incident id (a UUID) when you want to choose it.") var incidentID: String?
+
+    func run() async throws {
+        try await runCommand {
+            var record = try loadFile()
+            let flags: [(String, Any?)] = [
+                ("category", category), ("subcategory", subcategory), ("occurred_at", occurredAt),
+                ("date_precision", datePrecision), ("municipality", municipality), ("place", place), ("lat", lat),
+                ("lon", lon), ("summary", summary), ("perpetrator", perpetrator), ("target", target),
+                ("source_type", sourceType), ("killed", killed), ("injured", injured), ("abducted", abducted),
+                ("displaced", displaced), ("sensitivity", sensitivity), ("incident_id", incidentID),
+                ("affected_communities", communities.isEmpty ? nil : communities), ("tags", tags.isEmpty ? nil : tags),
+            ]
+            for (key, value) in flags { if let value { record[key] = value } }
+            if isatty(STDIN_FILENO) == 1 && file != "-" { Prompt.fillMissing(&record) }
+            // The id is chosen here so it can be printed even when the report waits in the outbox.
+            if record["incident_id"] == nil { record["incident_id"] = UUID().uuidString.lowercased() }
+            let key = record["event_id"] as? String
+            let summaryText = "report \(record["incident_id"]!) (\(record["category"] ?? "?")/\(record["subcategory"] ?? "?"), \(record["municipality"] ?? "?"))"
+            try await write(connection.client, path: "/v1/incidents", body: record, idempotencyKey: key, summary: summaryText)
+        }
+    }
+
+    private func loadFile() throws -> [String: Any] {
+        guard let file else { return [:] }
+        let data: Data
+        if file == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let contents = FileManager.default.contents(atPath: file) else {
+                throw CLIError(code: Exit.usage, message: "cannot read \(file)")
+            }
+            data = contents
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw CLIError(code: Exit.rejected, message: "\(file == "-" ? "stdin" : file) is not a JSON object")
+        }
+        return object
+    }
+}
+
+/// Interactive prompts for the required fields a report lacks (only on a terminal).
+enum Prompt {
+    static let required: [(key: String, question: String, hint: String)] = [
+        ("category", "Category", "ethnic_violence, trafficking, return_obstacle, access_security, unrest, explosives, sexual_violence, other"),
+        ("subcategory", "Sub-category", "see `ictl taxonomy`"),
+        ("occurred_at", "Occurred (YYYY-MM-DD or RFC 3339)", "today if empty"),
+        ("municipality", "Municipality (code or name)", "e.g. Zubin Potok, pec, XK-PRI-01; see `ictl regions`"),
+        ("summary", "Summary", "what happened, without names of victims or witnesses"),
+        ("source_type", "Source type", "direct_observation, police, victim, witness, community_leader, ngo, media, other"),
+    ]
+
+    static func fillMissing(_ record: inout [String: Any]) {
+        for field in required where record[field.key] == nil {
+            FileHandle.standardError.write(Data("\(field.question) [\(field.hint)]: ".utf8))
+            guard let line = readLine()?.trimmingCharacters(in: .whitespaces) else { return }
+            if line.isEmpty {
+                if field.key == "occurred_at" {
+                    let formatter = DateFormatter()
+                    formatter.dateFormat = "yyyy-MM-dd"
+                    formatter.timeZone = TimeZone(identifier: "Europe/Belgrade")
+                    record[field.key] = formatter.string(from: Date())
+                }
+                continue
+            }
+            record[field.key] = line
+        }
+    }
+}
+
+struct Amend: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Amend fields of an incident, with a reason; prints its id.",
+        discussion: "Example: ictl amend ID --expected-version 1 --set killed=2 --set municipality=pec --reason 'police report'"
+    )
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The incident id.") var id: String
+    @Option(help: "The version you saw (ictl show); omitted, the current one is fetched.") var expectedVersion: Int?
+    @Option(name: .customLong("set"), help: ArgumentHelp("field=value (repeatable); numbers and JSON values are parsed, 'null' clears.", valueName: "field=value")) var sets: [String] = []
+    @Option(help: ArgumentHelp("A JSON file of changes.", valueName: "file")) var changesFile: String?
+    @Option(help: "Why the record changes.") var reason: String
+
+    func validate() throws {
+        if sets.isEmpty && changesFile == nil { throw ValidationError("give --set field=value or --changes-file") }
+        for item in sets where !item.contains("=") { throw ValidationError("--set takes field=value, not '\(item)'") }
+    }
+
+    func run() async throws {
+        try await runCommand {
+            var changes: [String: Any] = [:]
+            if let changesFile {
+                guard let data = FileManager.default.contents(atPath: changesFile),
+                      let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+                else { throw CLIError(code: Exit.usage, message: "\(changesFile) is not a JSON object") }
+                changes = object
+            }
+            for item in sets {
+                let parts = item.split(separator: "=", maxSplits: 1)
+                let key = String(parts[0]), text = parts.count > 1 ? String(parts[1]) : ""
+                changes[key] = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) ?? text
+            }
+            let client = connection.client
+            let version = try await resolvedVersion(expectedVersion, client, id)
+            try await write(client, path: "/v1/incidents/\(id)/amendments",
+                            body: ["expected_version": version, "changes": changes, "reason": reason],
+                            idempotencyKey: UUID().uuidString.lowercased(), summary: "amend \(id)")
+        }
+    }
+}
+
+/// The version the user named, else the incident's current one.
+func resolvedVersion(_ named: Int?, _ client: Client, _ id: String) async throws -> Int {
+    if let named { return named }
+    return try await currentVersion(client, id)
+}
+
+/// The incident's current version, for writes that did not name one.
+func currentVersion(_ client: Client, _ id: String) async throws -> Int {
+    let response = try await query(client, "/v1/incidents/\(id)")
+    guard let version = response.json?["version"] as? Int else { throw CLIError(code: Exit.other, message: "unexpected answer from the daemon") }
+    return version
+}
+
+struct Verify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Verify an incident (reviewers); prints its id.")
+    @OptionGroup var decision: DecisionOptions
+    func run() async throws { try await decision.send("verified") }
+}
+
+struct Reject: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Reject an incident (reviewers); prints its id.")
+    @OptionGroup var decision: DecisionOptions
+    func run() async throws { try await decision.send("rejected") }
+}
+
+struct DecisionOptions: ParsableArguments {
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The incident id.") var id: String
+    @Option(help: "The version you saw; omitted, the current one is fetched.") var expectedVersion: Int?
+    @Option(help: "The reviewer's note.") var note: String
+
+    func send(_ decision: String) async throws {
+        try await runCommand {
+            let client = connection.client
+            let version = try await resolvedVersion(expectedVersion, client, id)
+            try await write(client, path: "/v1/incidents/\(id)/verification",
+                            body: ["expected_version": version, "decision": decision, "note": note],
+                            idempotencyKey: UUID().uuidString.lowercased(), summary: "\(decision) \(id)")
+        }
+    }
+}
+
+struct Retract: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Retract an incident (duplicate, erroneous, out_of_scope); prints its id.")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The incident id.") var id: String
+    @Option(help: "The version you saw; omitted, the current one is fetched.") var expectedVersion: Int?
+    @Option(help: "duplicate, erroneous or out_of_scope.") var reason: String
+    @Option(help: "The incident this one duplicates.") var duplicateOf: String?
+
+    func run() async throws {
+        try await runCommand {
+            let client = connection.client
+            let version = try await resolvedVersion(expectedVersion, client, id)
+            var body: [String: Any] = ["expected_version": version, "reason": reason]
+            if let duplicateOf { body["duplicate_of"] = duplicateOf }
+            try await write(client, path: "/v1/incidents/\(id)/retraction", body: body,
+                            idempotencyKey: UUID().uuidString.lowercased(), summary: "retract \(id)")
+        }
+    }
+}

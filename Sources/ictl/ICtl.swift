@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import NIOHTTP1
+
+@main
+struct ICtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ictl",
+        abstract: "Report and query incidents in the Incident Log.",
+        discussion: """
+            Server and token come from --server/--token, ICTL_SERVER/ICTL_TOKEN, or the file that
+            `ictl login` writes. Write commands print the affected incident id alone on stdout;
+            messages go to stderr. When the daemon cannot be reached, writes are kept in an offline
+            outbox (exit 75) and sent by `ictl outbox sync` or the next successful command.
+
+            Exit codes:
+              0   ok
+              64  usage error
+              65  input rejected by the server (validation)
+              66  not found
+              69  daemon unreachable
+              75  stored in the offline outbox
+              76  conflict (stale expected version, idempotency conflict)
+              77  not authorized (missing, revoked or expired token; role may not do this)
+              1   anything else
+            """,
+        subcommands: [
+            Report.self, Amend.self, Verify.self, Reject.self, Retract.self, Show.self, List.self, Log.self,
+            Regions.self, Taxonomy.self, OutboxCommand.self, Login.self, Admin.self,
+        ]
+    )
+}
+
+/// How to reach the daemon, shared by every command.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("incidentd URL (also ICTL_SERVER; default http://127.0.0.1:8080).", valueName: "url"))
+    var server: String?
+
+    @Option(help: ArgumentHelp("API token (also ICTL_TOKEN, or the one `ictl login` saved).", valueName: "token"))
+    var token: String?
+
+    var client: Client {
+        let stored = (FileManager.default.contents(atPath: Paths.config)).flatMap { try? JSONDecoder().decode(StoredConfig.self, from: $0) }
+        let environment = ProcessInfo.processInfo.environment
+        let server = server ?? environment["ICTL_SERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? stored?.server ?? "http://127.0.0.1:8080"
+        let token = token ?? environment["ICTL_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } ?? stored?.token
+        return Client(server: server, token: token)
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, csv
+}
+
+struct FormatOption: ParsableArguments {
+    @Option(help: "Output format: table, json or csv (default: table on a terminal, json otherwise).")
+    var format: OutputFormat?
+
+    var resolved: OutputFormat { format ?? (isatty(STDOUT_FILENO) == 1 ? .table : .json) }
+}
+
+/// Runs a command body, turning failures into one line on stderr and the documented exit code.
+func runCommand(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as CLIError {
+        note(error.message)
+        throw ExitCode(error.code)
+    } catch is Client.Unreachable {
+        note("the daemon cannot be reached")
+        throw ExitCode(Exit.unreachable)
+    }
+}
+
+/// Reads from the daemon; on success, first delivers anything waiting in the outbox.
+func query(_ client: Client, _ path: String) async throws -> APIResponse {
+    let response: APIResponse
+    do {
+        response = try await client.send(.GET, path)
+    } catch let error as Client.Unreachable {
+        throw CLIError(code: Exit.unreachable, message: "the daemon at \(client.server) cannot be reached (\(error.reason.prefix(120)))")
+    }
+    guard (200..<300).contains(response.status) else { throw CLIError(code: response.exitCode, message: response.errorMessage) }
+    await flushOutbox(client)
+    return response
+}
+
+/// Sends a write; when the daemon cannot be reached (or its database is down), keeps it in the
+/// outbox with its idempotency key and exits 75. Prints the incident id alone on stdout.
+func write(_ client: Client, path: String, body: [String: Any], idempotencyKey: String?, summary: String) async throws {
+    let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+    let response: APIResponse
+    do {
+        response = try await client.send(.POST, path, json: data, idempotencyKey: idempotencyKey)
+    } catch is Client.Unreachable {
+        try queue(path: path, data: data, idempotencyKey: idempotencyKey, summary: summary, why: "the daemon at \(client.server) cannot be reached")
+        return
+    }
+    if response.status == 503 {
+        try queue(path: path, data: data, idempotencyKey: idempotencyKey, summary: summary, why: "the daemon's database is unavailable")
+        return
+    }
+    guard (200..<300).contains(response.status) else { throw CLIError(code: response.exitCode, message: response.errorMessage) }
+    if let id = response.json?["incident_id"] as? String { print(id) }
+    if response.status == 200 { note("already stored (an earlier send of the same request); nothing was written twice") }
+    await flushOutbox(client)
+}
+
+private func queue(path: String, data: Data, idempotencyKey: String?, summary: String, why: String) throws {
+    let entry = try Outbox().add(method: .POST, path: path, body: data, idempotencyKey: idempotencyKey ?? "", summary: summary)
+    note("\(why); kept in the outbox (\(entry.id)); `ictl outbox sync` sends it")
+    if let id = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["incident_id"] as? String { print(id) }
+    throw ExitCode(Exit.queued)
+}
+
+/// Delivers queued writes after a successful contact; quiet when there are none.
+func flushOutbox(_ client: Client) async {
+    let outbox = Outbox()
+    guard !outbox.entries().isEmpty, let result = try? await outbox.sync(with: client) else { return }
+    if !result.delivered.isEmpty { note("outbox: delivered \(result.delivered.count) queued request(s)") }
+    for (entry, response) in result.rejected { note("outbox: \(entry.summary) was rejected: \(response.errorMessage)") }
+}
