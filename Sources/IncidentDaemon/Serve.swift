@@ -58,22 +58,7 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(conninfo: db.conninfo, maxConnections: poolSize, setupStatements: canUseAppRole ? ["SET ROLE incident_app"] : []),
             logger: logger
         )
-        let reference = try await ReferenceData.load(pool)
-        let deps = AppDependencies(
-            pool: pool, service: IncidentService(pool: pool, reference: reference),
-            tokens: AccessTokens(pool: pool), store: EventStore(pool: pool)
-        )
-        let router = buildRouter(deps)
-        router.get("/metrics") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
-        }
-        let projector = ProjectorService(pool: pool, projection: IncidentsProjection(regions: reference.regions), logger: logger)
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname(host, port: port), serverName: "incidentd"),
-            services: [projector],
-            logger: logger
-        )
+        let app = try await buildApplication(pool: pool, host: host, port: port, registry: registry, logger: logger)
         logger.info("incidentd listening", metadata: ["http.host": "\(host)", "http.port": "\(port)", "db.embedded": "\(db.cluster != nil)"])
         do {
             try await app.runService()
@@ -84,4 +69,26 @@ struct Serve: AsyncParsableCommand {
         await pool.close()
         logger.info("incidentd stopped")
     }
+}
+
+/// The whole service on a pool: router, projector, metrics. `serve` and the tests build it alike.
+func buildApplication(
+    pool: ConnectionPool, host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger
+) async throws -> some ApplicationProtocol {
+    let reference = try await ReferenceData.load(pool)
+    let deps = AppDependencies(
+        pool: pool, service: IncidentService(pool: pool, reference: reference),
+        tokens: AccessTokens(pool: pool), store: EventStore(pool: pool)
+    )
+    let router = buildRouter(deps)
+    router.get("/metrics") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+    }
+    let projector = ProjectorService(pool: pool, projection: IncidentsProjection(regions: reference.regions), logger: logger)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(host, port: port), serverName: "incidentd"),
+        services: [projector],
+        logger: logger
+    )
 }

@@ -98,13 +98,22 @@ struct Client {
         }
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: timeout)
+            response = try await Self.http.execute(request, timeout: timeout)
         } catch {
             throw Unreachable(reason: "\(error)")
         }
         let body = try await response.body.collect(upTo: 64 << 20)
         return APIResponse(status: Int(response.status.code), body: Data(body.readableBytesView))
     }
+
+    /// One HTTP client for the process. A refused or failed connection fails at once (no retries
+    /// until the deadline): on a dead link the user hears "kept in the outbox" in seconds, not minutes.
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(60))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     struct Unreachable: Error {
         var reason: String

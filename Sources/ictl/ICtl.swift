@@ -25,7 +25,7 @@ struct ICtl: AsyncParsableCommand {
               1   anything else
             """,
         subcommands: [
-            Report.self, Amend.self, Verify.self, Reject.self, Retract.self, Show.self, List.self, Log.self,
+            Report.self, Import.self, Amend.self, Verify.self, Reject.self, Retract.self, Show.self, List.self, Log.self, Tail.self,
             Regions.self, Taxonomy.self, OutboxCommand.self, Login.self, Admin.self,
         ]
     )

@@ -50,6 +50,8 @@ struct APIError: Error, HTTPResponseError {
             default: "http_\(error.status.code)"
             }
             return APIError(error.status, code: code, message: error.body ?? error.status.reasonPhrase)
+        case let error as any HTTPResponseError:
+            return APIError(error.status, code: error.status.code == 413 ? "payload_too_large" : "http_\(error.status.code)", message: error.status.reasonPhrase)
         case is DecodingError:
             return APIError(.badRequest, code: "malformed_json", message: "the body is not valid JSON in UTF-8")
         case is CancellationError:

@@ -1,12 +1,18 @@
 import Logging
 import Foundation
 import Hummingbird
+import NIOCore
 import IncidentStore
 
 extension Request {
     /// The body as JSON, at most `limit` bytes (413 beyond), valid UTF-8 JSON (400 otherwise).
     mutating func jsonBody(limit: Int = 1 << 20) async throws -> JSONValue {
-        let buffer = try await collectBody(upTo: limit)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await collectBody(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, code: "payload_too_large", message: "the body is larger than \(limit / 1024) KiB")
+        }
         do {
             return try JSONValue.parse(Data(buffer.readableBytesView))
         } catch {

@@ -3,6 +3,9 @@ import Foundation
 import Hummingbird
 import IncidentStore
 import Metrics
+import NIOCore
+import ServiceLifecycle
+import HTTPTypes
 
 /// Everything the routes need.
 struct AppDependencies: Sendable {
@@ -19,6 +22,7 @@ func buildRouter(_ deps: AppDependencies) -> Router<APIContext> {
     router.add(middleware: MetricsMiddleware())
 
     router.get("/healthz") { _, _ in JSONResponse.make(.ok, ["status": "ok"]) }
+    router.get("/v1/openapi.json") { _, _ in JSONResponse.make(.ok, OpenAPI.document) }
     router.get("/readyz") { _, _ -> Response in
         do {
             let pending = try await deps.pool.withConnection { try Migrator().pendingMigrations($0).count }
@@ -36,6 +40,8 @@ func buildRouter(_ deps: AppDependencies) -> Router<APIContext> {
     let v1 = router.group("v1").add(middleware: AuthMiddleware(tokens: deps.tokens))
     addReferenceRoutes(v1, deps)
     addIncidentRoutes(v1, deps)
+    addBatchRoute(v1, deps)
+    addStreamRoute(v1, deps)
     addLogRoutes(v1, deps)
     addAdminRoutes(v1, deps)
     return router
@@ -294,4 +300,95 @@ enum TokenExpiry {
         default: return nil
         }
     }
+}
+
+/// `POST /v1/incidents:batch`: NDJSON, one report a line, at most 10,000 lines and 32 MiB. Each
+/// line is validated and stored on its own (idempotent like a single report); valid lines are
+/// stored even when others are rejected.
+func addBatchRoute(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
+    v1.post("incidents:batch") { request, context -> Response in
+        var request = request
+        let principal = try context.requirePrincipal()
+        guard principal.role != .analyst else { throw APIError(.forbidden, code: "forbidden", message: "analysts may not report incidents") }
+        let limit = 32 << 20
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, code: "payload_too_large", message: "a batch is at most 32 MiB")
+        }
+        let lines = Data(buffer.readableBytesView).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        let numbered = lines.enumerated().filter { !$0.element.allSatisfy { $0 == 32 || $0 == 9 || $0 == 13 } }
+        guard numbered.count <= 10_000 else {
+            throw APIError(.contentTooLarge, code: "too_many_lines", message: "a batch is at most 10,000 lines (got \(numbered.count))")
+        }
+        guard !numbered.isEmpty else { throw APIError(.badRequest, code: "empty_batch", message: "the batch holds no line") }
+        var accepted = 0, replayed = 0
+        var rejected: [JSONValue] = []
+        for (index, line) in numbered {
+            do {
+                let body: JSONValue
+                do {
+                    body = try JSONValue.parse(Data(line))
+                } catch {
+                    throw APIError(.badRequest, code: "malformed_json", message: "the line is not valid JSON in UTF-8")
+                }
+                let outcome = try await deps.service.report(body, idempotencyKey: nil, by: principal, metadata: metadata(request, context, principal))
+                if outcome.replayed { replayed += 1 } else { accepted += 1 }
+            } catch {
+                let apiError = APIError.from(error, logger: context.logger)
+                if apiError.status.code >= 500 { throw error }
+                var detail: [String: JSONValue] = ["code": .string(apiError.code), "message": .string(apiError.message)]
+                if let details = apiError.details { detail["details"] = details }
+                rejected.append(["line": .number(Double(index + 1)), "error": .object(detail)])
+            }
+        }
+        if accepted > 0 { Counter(label: "incident_appends_total").increment(by: accepted) }
+        return JSONResponse.make(.ok, ["accepted": .number(Double(accepted)), "replayed": .number(Double(replayed)), "rejected": .array(rejected)])
+    }
+}
+
+/// `GET /v1/events/stream`: the log as Server-Sent Events, live. Each event's `id` is the
+/// checkpoint after it, so a client reconnects with `Last-Event-ID` (or `?after=`) and misses
+/// nothing. Same visibility as `/v1/events`. A comment line every 15 s keeps proxies open.
+func addStreamRoute(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
+    v1.get("events/stream") { request, context -> Response in
+        let principal = try context.requirePrincipal()
+        guard principal.role != .reporter else {
+            throw APIError(.forbidden, code: "forbidden", message: "reporters may not read the log")
+        }
+        let start = request.headers[.lastEventID] ?? request.uri.queryParameters.get("after") ?? ""
+        guard let checkpoint = Checkpoint(token: start) else {
+            throw APIError(.badRequest, code: "bad_checkpoint", message: "after is not a checkpoint this server gave out")
+        }
+        let feed = LogFeed(pool: deps.pool)
+        let body = ResponseBody { writer in
+            var position = checkpoint
+            var idleSince = ContinuousClock.now
+            try await writer.write(ByteBuffer(string: ": incident log stream\n\n"))
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                let (events, next) = try await feed.page(after: position, limit: 200, for: principal)
+                for event in events {
+                    let data = Render.event(event, for: principal).encodedString
+                    try await writer.write(ByteBuffer(string: "id: \(event.checkpoint.token)\nevent: \(event.type)\ndata: \(data)\n\n"))
+                }
+                position = next
+                if events.isEmpty {
+                    if ContinuousClock.now - idleSince > .seconds(15) {
+                        try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
+                        idleSince = ContinuousClock.now
+                    }
+                    try await Task.sleep(for: .milliseconds(200))
+                } else {
+                    idleSince = ContinuousClock.now
+                }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+}
+
+extension HTTPField.Name {
+    static let lastEventID = Self("Last-Event-ID")!
 }

@@ -1,0 +1,161 @@
+import IncidentStore
+
+/// The OpenAPI 3.1 document of the API, served at `GET /v1/openapi.json`. A test checks that it
+/// names every route the router has (and no other), and that every response the API tests receive
+/// matches the schema documented for its status.
+enum OpenAPI {
+    static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
+    static func array(_ items: JSONValue) -> JSONValue { ["type": "array", "items": items] }
+    static let string: JSONValue = ["type": "string"]
+    static let integer: JSONValue = ["type": "integer"]
+    static let number: JSONValue = ["type": "number"]
+    static let boolean: JSONValue = ["type": "boolean"]
+    static func nullable(_ type: String) -> JSONValue { ["type": [.string(type), "null"]] }
+    static func object(_ properties: [String: JSONValue], required: [String] = []) -> JSONValue {
+        ["type": "object", "properties": .object(properties), "required": .array(required.map { .string($0) })]
+    }
+
+    static func response(_ description: String, _ schema: JSONValue, type: String = "application/json") -> JSONValue {
+        ["description": .string(description), "content": .object([type: ["schema": schema]])]
+    }
+
+    static let errors: [String: String] = [
+        "400": "Malformed JSON, invalid UTF-8, unknown fields or bad parameters",
+        "401": "Missing, unknown, revoked or expired token", "403": "The role may not do this",
+        "404": "Not found (also for incidents the caller may not see)", "409": "Version or idempotency conflict, or a state that forbids it",
+        "413": "Body over the limit", "422": "Validation failed; every offending field is named",
+        "503": "The database is unavailable; retry after Retry-After seconds",
+    ]
+
+    static func operation(_ summary: String, _ ok: [String: JSONValue], errors codes: [String], body: JSONValue? = nil,
+                          parameters: [JSONValue] = [], auth: Bool = true) -> JSONValue {
+        var responses = ok
+        for code in codes + (auth ? ["401", "503"] : []) where responses[code] == nil {
+            responses[code] = response(errors[code] ?? "Error", ref("Error"))
+        }
+        var operation: [String: JSONValue] = ["summary": .string(summary), "responses": .object(responses)]
+        if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
+        if let body { operation["requestBody"] = body }
+        if !auth { operation["security"] = [] }
+        return .object(operation)
+    }
+
+    static func query(_ name: String, _ description: String, schema: JSONValue = string) -> JSONValue {
+        ["name": .string(name), "in": "query", "required": false, "description": .string(description), "schema": schema]
+    }
+
+    static func path(_ name: String) -> JSONValue { ["name": .string(name), "in": "path", "required": true, "schema": string] }
+
+    static func jsonBody(_ schema: JSONValue) -> JSONValue { ["required": true, "content": ["application/json": ["schema": schema]]] }
+
+    static let idempotencyKey: JSONValue = [
+        "name": "Idempotency-Key", "in": "header", "required": false, "schema": ["type": "string", "format": "uuid"],
+        "description": "The idempotency key of this write (a retry with the same key is answered 200 with the original result)",
+    ]
+
+    static let document: JSONValue = {
+        let write = ["201": response("Stored", ref("WriteResult")), "200": response("Already stored (idempotent replay)", ref("WriteResult"))]
+        let id = path("id")
+        let paths: [String: JSONValue] = [
+            "/healthz": ["get": operation("The process is up", ["200": response("Up", ref("Health"))], errors: [], auth: false)],
+            "/readyz": ["get": operation("The database is reachable and migrations are current",
+                                         ["200": response("Ready", ref("Health")), "503": response("Not ready", ref("Health"))], errors: [], auth: false)],
+            "/metrics": ["get": operation("Prometheus metrics", ["200": ["description": "Prometheus text format", "content": ["text/plain": ["schema": string]]]], errors: [], auth: false)],
+            "/v1/openapi.json": ["get": operation("This document", ["200": response("OpenAPI 3.1", ["type": "object"])], errors: [], auth: false)],
+            "/v1/taxonomy": ["get": operation("Categories and sub-categories", ["200": response("Taxonomy", ref("Taxonomy"))], errors: [])],
+            "/v1/regions": ["get": operation("Districts and municipalities", ["200": response("Regions", ref("Regions"))], errors: [])],
+            "/v1/incidents": [
+                "post": operation("Report an incident", write, errors: ["400", "403", "409", "413", "422"], body: jsonBody(ref("IncidentInput")), parameters: [idempotencyKey]),
+                "get": operation("List incidents, newest occurrence first", ["200": response("A page", ref("IncidentPage"))], errors: ["400"], parameters: [
+                    query("municipality", "Code or name"), query("district", "Code or name"), query("category", "Category code"),
+                    query("subcategory", "Sub-category code"), query("status", "reported, verified, rejected or retracted"),
+                    query("since", "YYYY-MM-DD"), query("until", "YYYY-MM-DD"), query("q", "Text in summary or place"),
+                    query("limit", "1 to 500 (default 50)", schema: integer), query("cursor", "next_cursor of the previous page"),
+                ]),
+            ],
+            "/v1/incidents:batch": ["post": operation("Report many incidents (NDJSON, at most 10,000 lines, 32 MiB)", ["200": response("Per-line outcome", ref("BatchResult"))],
+                                                      errors: ["400", "403", "413"], body: ["required": true, "content": ["application/x-ndjson": ["schema": string]]])],
+            "/v1/incidents/{id}": ["get": operation("One incident, folded from its events", ["200": response("The incident", ref("IncidentView"))], errors: ["404"],
+                                                    parameters: [id, query("history", "true to include every event")])],
+            "/v1/incidents/{id}/amendments": ["post": operation("Amend fields, with a reason", write, errors: ["400", "403", "404", "409", "413", "422"],
+                                                                body: jsonBody(ref("AmendmentInput")), parameters: [id, idempotencyKey])],
+            "/v1/incidents/{id}/verification": ["post": operation("Verify or reject (reviewers, admins)", write, errors: ["400", "403", "404", "409", "422"],
+                                                                  body: jsonBody(ref("DecisionInput")), parameters: [id, idempotencyKey])],
+            "/v1/incidents/{id}/retraction": ["post": operation("Retract", write, errors: ["400", "403", "404", "409", "422"],
+                                                                body: jsonBody(ref("RetractionInput")), parameters: [id, idempotencyKey])],
+            "/v1/incidents/{id}/personal-data:erase": ["post": operation("Erase personal data for good (admins)", write, errors: ["400", "403", "404", "409", "422"],
+                                                                         body: jsonBody(object(["reason": string], required: ["reason"])), parameters: [id])],
+            "/v1/events": ["get": operation("The log after a checkpoint, in commit-safe order", ["200": response("A page", ref("EventPage"))], errors: ["400", "403"],
+                                            parameters: [query("after", "An opaque checkpoint (empty: the start)"), query("limit", "1 to 1000 (default 100)", schema: integer)])],
+            "/v1/events/stream": ["get": operation("The log as Server-Sent Events; each id is the checkpoint after the event (resume with Last-Event-ID)",
+                                                   ["200": ["description": "text/event-stream", "content": ["text/event-stream": ["schema": string]]]], errors: ["400", "403"],
+                                                   parameters: [query("after", "An opaque checkpoint (empty: the start)")])],
+            "/v1/admin/tokens": [
+                "post": operation("Create a token (shown once)", ["201": response("Created", ref("NewToken"))], errors: ["400", "403", "409", "422"],
+                                  body: jsonBody(object(["name": string, "role": string, "expires": string], required: ["name", "role"]))),
+                "get": operation("List tokens (never their secrets)", ["200": response("Tokens", ref("TokenList"))], errors: ["403"]),
+            ],
+            "/v1/admin/tokens/{name}": ["delete": operation("Revoke a token", ["200": response("Revoked", object(["name": string, "revoked": boolean], required: ["name", "revoked"]))],
+                                                            errors: ["403", "404"], parameters: [path("name")])],
+        ]
+
+        let countFields = ["killed", "injured", "abducted", "displaced"]
+        var recordProperties: [String: JSONValue] = [
+            "incident_id": string, "category": string, "subcategory": string, "occurred_at": string, "date_precision": string,
+            "municipality": string, "place": string, "lat": number, "lon": number, "geo_precision": integer, "summary": string,
+            "perpetrator": string, "target": string, "affected_communities": array(string), "killed_low": integer, "killed_high": integer,
+            "source_type": string, "source_reliability": string, "info_credibility": integer, "sensitivity": string, "tags": array(string),
+            "personal": ["type": ["object", "null"], "description": "Admins only; null once erased"],
+        ]
+        for field in countFields { recordProperties[field] = integer }
+        var inputProperties = recordProperties
+        inputProperties["event_id"] = string
+        inputProperties["personal"] = ["type": "object"]
+        var incident = object(recordProperties, required: ["incident_id", "category", "subcategory", "occurred_at", "date_precision", "municipality",
+                                                           "geo_precision", "summary", "source_type", "sensitivity"] + countFields)
+        incident = .object((incident.objectValue ?? [:]).merging(["additionalProperties": false]) { $1 })
+
+        let schemas: [String: JSONValue] = [
+            "Error": object(["error": object(["code": string, "message": string, "details": ["type": "object"]], required: ["code", "message"])], required: ["error"]),
+            "Health": object(["status": string, "pending": integer], required: ["status"]),
+            "WriteResult": object(["incident_id": string, "event_id": string, "stream_version": integer, "global_position": integer, "recorded_at": string],
+                                  required: ["incident_id", "event_id", "stream_version", "global_position", "recorded_at"]),
+            "IncidentInput": object(inputProperties, required: ["category", "subcategory", "occurred_at", "municipality", "summary", "source_type"]),
+            "Incident": incident,
+            "IncidentView": object(["incident": ref("Incident"), "version": integer, "status": string, "reported_at": string, "updated_at": string,
+                                    "reported_by": string, "personal_data_erased": boolean, "events": array(ref("Event"))],
+                                   required: ["incident", "version", "status", "reported_at", "updated_at"]),
+            "IncidentPage": object(["items": array(ref("IncidentView")), "next_cursor": nullable("string")], required: ["items", "next_cursor"]),
+            "AmendmentInput": object(["expected_version": integer, "changes": ["type": "object"], "reason": string], required: ["expected_version", "changes", "reason"]),
+            "DecisionInput": object(["expected_version": integer, "decision": ["type": "string", "enum": ["verified", "rejected"]], "note": string],
+                                    required: ["expected_version", "decision", "note"]),
+            "RetractionInput": object(["expected_version": integer, "reason": ["type": "string", "enum": ["duplicate", "erroneous", "out_of_scope"]], "duplicate_of": string],
+                                      required: ["expected_version", "reason"]),
+            "Event": object(["event_id": string, "stream": string, "stream_version": integer, "global_position": integer, "type": string,
+                             "schema_version": integer, "data": ["type": "object"], "metadata": ["type": "object"], "recorded_at": string],
+                            required: ["event_id", "stream", "stream_version", "global_position", "type", "schema_version", "data", "metadata", "recorded_at"]),
+            "EventPage": object(["events": array(ref("Event")), "checkpoint": string], required: ["events", "checkpoint"]),
+            "BatchResult": object(["accepted": integer, "replayed": integer, "rejected": array(object(["line": integer, "error": ["type": "object"]], required: ["line", "error"]))],
+                                  required: ["accepted", "replayed", "rejected"]),
+            "Taxonomy": object(["categories": array(object(["code": string, "label": string, "subcategories": array(object(
+                ["code": string, "label": string, "forced_sensitivity": string], required: ["code", "label"]))], required: ["code", "label", "subcategories"]))],
+                required: ["categories"]),
+            "Regions": object(["districts": array(object(["code": string, "name": string, "name_sq": string, "name_sr": string, "municipalities": array(object(
+                ["code": string, "name": string, "name_sq": string, "name_sr": string, "aliases": array(string), "seat_lat": number, "seat_lon": number],
+                required: ["code", "name", "name_sq", "name_sr", "aliases", "seat_lat", "seat_lon"]))], required: ["code", "name", "municipalities"]))],
+                required: ["districts"]),
+            "NewToken": object(["name": string, "role": string, "token": string, "expires_at": nullable("string")], required: ["name", "role", "token", "expires_at"]),
+            "TokenList": object(["tokens": array(object(["name": string, "role": string, "created_at": string, "expires_at": nullable("string"), "revoked_at": nullable("string")],
+                                                        required: ["name", "role", "created_at", "expires_at", "revoked_at"]))], required: ["tokens"]),
+        ]
+        return [
+            "openapi": "3.1.0",
+            "info": ["title": "Incident Log API", "version": "1.0.0",
+                     "description": "Append-only incident log for field operations in Kosovo. Errors are always {\"error\": {code, message, details}}."],
+            "servers": [["url": "http://127.0.0.1:8080"]],
+            "security": [["bearer": []]],
+            "paths": .object(paths),
+            "components": ["schemas": .object(schemas), "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer"]]],
+        ]
+    }()
+}

@@ -1,0 +1,161 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import IncidentStore
+import IncidentTesting
+import Testing
+
+/// The built binaries, next to the test bundle (`swift build --build-tests` builds them).
+enum Binaries {
+    static var directory: URL {
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        // The test runner may be inside an .xctest bundle directory.
+        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("ictl").path) && url.path != "/" {
+            url.deleteLastPathComponent()
+        }
+        return url
+    }
+
+    static var incidentd: String { directory.appendingPathComponent("incidentd").path }
+    static var ictl: String { directory.appendingPathComponent("ictl").path }
+}
+
+/// A finished `ictl` run.
+struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs a binary to completion with `environment` added, stdin closed.
+func run(_ tool: String, _ arguments: [String], environment: [String: String]) throws -> Run {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: tool)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-out-\(UUID().uuidString)")
+    let err = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-err-\(UUID().uuidString)")
+    FileManager.default.createFile(atPath: out.path, contents: nil)
+    FileManager.default.createFile(atPath: err.path, contents: nil)
+    defer {
+        try? FileManager.default.removeItem(at: out)
+        try? FileManager.default.removeItem(at: err)
+    }
+    process.standardOutput = try FileHandle(forWritingTo: out)
+    process.standardError = try FileHandle(forWritingTo: err)
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    return Run(
+        status: process.terminationStatus,
+        stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? ""
+    )
+}
+
+/// `incidentd serve` as a child process on a test database.
+final class Daemon: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+
+    init(conninfo: String, port: Int) throws {
+        self.port = port
+        process.executableURL = URL(fileURLWithPath: Binaries.incidentd)
+        process.arguments = ["serve", "--port", String(port), "--database-url", conninfo, "--pool-size", "2"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Waits until /healthz answers.
+    func ready() async throws {
+        for _ in 0..<200 {
+            if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/readyz")!),
+               (response as? HTTPURLResponse)?.statusCode == 200 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("incidentd did not become ready")
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+@Suite("ictl against a live incidentd (subprocesses)")
+struct CLITests {
+    @Test("report, show, stale amend (76), amend, verify, list; offline report (75), outbox sync, replay: one incident")
+    func endToEnd() async throws {
+        try await TestDatabase.with { db in
+            let admin = try await AccessTokens(pool: db.pool).create(name: "field-officer", role: .admin)
+            let port = Int.random(in: 20_000...40_000)
+            let home = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-home-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: home) }
+            let env = ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": admin, "HOME": home, "XDG_DATA_HOME": home + "/data", "XDG_CONFIG_HOME": home + "/config"]
+            func ictl(_ arguments: String...) throws -> Run { try run(Binaries.ictl, arguments, environment: env) }
+
+            var daemon = try Daemon(conninfo: db.conninfo, port: port)
+            try await daemon.ready()
+
+            let reported = try ictl("report", "--category", "ethnic_violence", "--subcategory", "assault", "--occurred-at", "2026-11-28",
+                                    "--municipality", "Zubin Potok", "--source-type", "witness", "--summary", "Two men assaulted a returnee.")
+            #expect(reported.status == 0, "\(reported.stderr)")
+            let id = reported.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(UUID(uuidString: id) != nil, "stdout is the incident id alone: \(reported.stdout)")
+
+            let shown = try ictl("show", id, "--format", "json")
+            #expect(shown.status == 0 && shown.stdout.contains("XK-MIT-07"))
+
+            let stale = try ictl("amend", id, "--expected-version", "3", "--set", "killed=1", "--reason", "late report")
+            #expect(stale.status == 76, "\(stale.stderr)")
+            let amended = try ictl("amend", id, "--expected-version", "1", "--set", "municipality=pec", "--reason", "wrong municipality")
+            #expect(amended.status == 0 && amended.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == id)
+            let verified = try ictl("verify", id, "--expected-version", "2", "--note", "confirmed by police")
+            #expect(verified.status == 0, "\(verified.stderr)")
+
+            var listed = Run(status: 1, stdout: "", stderr: "")
+            for _ in 0..<50 {
+                listed = try ictl("list", "--district", "XK-PEJ", "--format", "json")
+                if listed.stdout.contains(id) && listed.stdout.contains("verified") { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(listed.status == 0 && listed.stdout.contains(id) && listed.stdout.contains("verified"))
+            #expect(try ictl("show", UUID().uuidString).status == 66)
+            #expect(try run(Binaries.ictl, ["list"], environment: env.merging(["ICTL_TOKEN": "il_wrong"]) { _, new in new }).status == 77)
+
+            // Offline: the daemon is down; the report waits in the outbox.
+            daemon.stop()
+            let file = home + "/report.json"
+            let incidentID = UUID().uuidString.lowercased()
+            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+            try Data("""
+                {"incident_id": "\(incidentID)", "category": "return_obstacle", "subcategory": "property_occupation",
+                 "occurred_at": "2026-11-27", "municipality": "Klinë", "summary": "Returnee house occupied.", "source_type": "victim"}
+                """.utf8).write(to: URL(fileURLWithPath: file))
+            let offline = try ictl("report", "--file", file)
+            #expect(offline.status == 75, "\(offline.stderr)")
+            #expect(offline.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == incidentID)
+            let queued = try ictl("outbox", "list", "--format", "json")
+            #expect(queued.stdout.contains(incidentID))
+            #expect(try ictl("list").status == 69)
+
+            daemon = try Daemon(conninfo: db.conninfo, port: port)
+            try await daemon.ready()
+            let sync = try ictl("outbox", "sync")
+            #expect(sync.status == 0, "\(sync.stderr)")
+            #expect(try ictl("outbox", "sync").status == 0)
+            let replay = try ictl("report", "--file", file)
+            #expect(replay.status == 0, "\(replay.stderr)")
+            #expect(!(try ictl("outbox", "list", "--format", "json").stdout.contains(incidentID)), "the outbox is empty")
+            daemon.stop()
+
+            let stored: Int = try await db.pool.withConnection {
+                try $0.query("SELECT count(*) FROM events WHERE stream = $1", ["incident-" + incidentID]).first!.decode(0)
+            }
+            #expect(stored == 1, "exactly one incident, reported once")
+        }
+    }
+}
