@@ -85,3 +85,28 @@ func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async 
         }
     }
 }
+
+extension Database {
+    /// For one-shot commands (`migrate`, `token`, `demo`): opens the database, applies migrations,
+    /// runs `body` with a pool, then closes the pool and stops the embedded cluster only if this
+    /// process started it (a running daemon keeps its database).
+    static func withMigratedPool<T: Sendable>(
+        _ options: DatabaseOptions, logLevel: Logger.Level = .warning, _ body: (ConnectionPool, Logger) async throws -> T
+    ) async throws -> T {
+        var logger = Logger(label: "incidentd")
+        logger.logLevel = logLevel
+        let db = try await Database.open(options, logger: logger)
+        let pool = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 2), logger: logger)
+        do {
+            try await Migrator().migrate(pool, logger: logger)
+            let result = try await body(pool, logger)
+            await pool.close()
+            await db.stopEmbedded(logger: logger, onlyIfStartedHere: true)
+            return result
+        } catch {
+            await pool.close()
+            await db.stopEmbedded(logger: logger, onlyIfStartedHere: true)
+            throw error
+        }
+    }
+}

@@ -15,28 +15,17 @@ struct Demo: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        var logger = Logger(label: "incidentd")
-        logger.logLevel = .warning
-        let db = try await Database.open(database, logger: logger)
-        let pool = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 2), logger: logger)
-        do {
-            try await Migrator().migrate(pool, logger: logger)
+        try await Database.withMigratedPool(database) { pool, _ in
             let existing: Int = try await pool.withConnection { try $0.query("SELECT count(*) FROM events").first!.decode(0) }
             if ifEmpty && existing > 0 {
                 FileHandle.standardError.write(Data("demo: the log already holds \(existing) events; nothing loaded\n".utf8))
-            } else {
-                let service = IncidentService(pool: pool, reference: try await ReferenceData.load(pool))
-                var generator = DemoData(seed: seed)
-                let stats = try await generator.load(count: count, into: service)
-                FileHandle.standardError.write(Data("demo: \(stats)\n".utf8))
+                return
             }
-        } catch {
-            await pool.close()
-            await db.stopEmbedded(logger: logger, onlyIfStartedHere: true)
-            throw error
+            let service = IncidentService(pool: pool, reference: try await ReferenceData.load(pool))
+            var generator = DemoData(seed: seed)
+            let stats = try await generator.load(count: count, into: service)
+            FileHandle.standardError.write(Data("demo: \(stats)\n".utf8))
         }
-        await pool.close()
-        await db.stopEmbedded(logger: logger, onlyIfStartedHere: true)
     }
 }
 

@@ -12,19 +12,12 @@ struct Migrate: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        var logger = Logger(label: "incidentd")
-        logger.logLevel = .info
-        let db = try await Database.open(database, logger: logger)
-        let pool = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 1), logger: logger)
         do {
-            let applied = try await Migrator().migrate(pool, logger: logger)
-            logger.info("migrations current", metadata: ["db.applied": "\(applied.count)", "db.total": "\(Migrator().migrations.count)"])
-        } catch {
-            await pool.close()
-            await db.stopEmbedded(logger: logger)
-            throw ValidationError("migration failed: \(error)")
+            try await Database.withMigratedPool(database, logLevel: .info) { _, logger in
+                logger.info("migrations current", metadata: ["db.total": "\(Migrator().migrations.count)"])
+            }
+        } catch let error as MigrationError {
+            throw ValidationError("migration refused: \(error)")
         }
-        await pool.close()
-        await db.stopEmbedded(logger: logger)
     }
 }

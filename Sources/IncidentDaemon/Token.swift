@@ -13,21 +13,7 @@ struct Token: AsyncParsableCommand {
     /// Opens the database (starting the embedded cluster if it is not running), applies
     /// migrations, runs `body`, and stops the cluster again if this command started it.
     static func withTokens<T: Sendable>(_ options: DatabaseOptions, _ body: (AccessTokens) async throws -> T) async throws -> T {
-        var logger = Logger(label: "incidentd")
-        logger.logLevel = .warning
-        let db = try await Database.open(options, logger: logger)
-        let pool = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 1), logger: logger)
-        do {
-            try await Migrator().migrate(pool, logger: logger)
-            let result = try await body(AccessTokens(pool: pool))
-            await pool.close()
-            await db.stopEmbedded(logger: logger, onlyIfStartedHere: true)
-            return result
-        } catch {
-            await pool.close()
-            await db.stopEmbedded(logger: logger, onlyIfStartedHere: true)
-            throw error
-        }
+        try await Database.withMigratedPool(options) { pool, _ in try await body(AccessTokens(pool: pool)) }
     }
 
     struct Create: AsyncParsableCommand {

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import IncidentStore
 import IncidentTesting
 import Logging
+import Metrics
 import Prometheus
 import Synchronization
 import Testing
@@ -95,7 +96,7 @@ struct API {
             let pool = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 4, setupStatements: ["SET ROLE incident_app"]))
             let logs = LogCapture()
             let logger = Logger(label: "incidentd-test") { _ in LogCapture.Handler(capture: logs) }
-            let app = try await buildApplication(pool: pool, host: "127.0.0.1", port: 0, registry: PrometheusCollectorRegistry(), logger: logger)
+            let app = try await buildApplication(pool: pool, host: "127.0.0.1", port: 0, registry: TestMetrics.registry, logger: logger)
             do {
                 try await app.test(.live) { client in
                     try await body(API(
@@ -120,4 +121,13 @@ func report(_ changes: [String: JSONValue?] = [:]) -> JSONValue {
     ]
     for (key, value) in changes { body[key] = value }
     return .object(body)
+}
+
+/// swift-metrics is bootstrapped once per process: one registry for every test's /metrics.
+enum TestMetrics {
+    static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
 }

@@ -36,8 +36,8 @@ func run(_ tool: String, _ arguments: [String], environment: [String: String]) t
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     let out = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-out-\(UUID().uuidString)")
     let err = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-err-\(UUID().uuidString)")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    FileManager.default.createFile(atPath: err.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
     defer {
         try? FileManager.default.removeItem(at: out)
         try? FileManager.default.removeItem(at: err)

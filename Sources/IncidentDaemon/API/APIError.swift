@@ -116,5 +116,4 @@ enum JSONResponse {
 
 extension HTTPField.Name {
     static let idempotencyKey = Self("Idempotency-Key")!
-    static let retryAfter = Self("Retry-After")!
 }

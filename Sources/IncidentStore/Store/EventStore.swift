@@ -118,10 +118,13 @@ public struct EventStore: Sendable {
                 if let replay = try replayed(events, stream: stream, payload: payload, on: connection) { return replay }
                 throw EventStoreError.idempotencyConflict(eventID: events[0].eventID)
             }
-            // Another writer appended the same version first.
+            // Another writer appended the same version first, perhaps a concurrent retry of this very event.
+            if let replay = try replayed(events, stream: stream, payload: payload, on: connection) { return replay }
             throw EventStoreError.versionConflict(stream: stream, expected: expectedVersion, current: try currentVersion(of: stream, on: connection))
         }
         guard rows.count == events.count else {
+            // The stream moved on. If a concurrent retry of this event moved it, this is a replay.
+            if let replay = try replayed(events, stream: stream, payload: payload, on: connection) { return replay }
             throw EventStoreError.versionConflict(stream: stream, expected: expectedVersion, current: try currentVersion(of: stream, on: connection))
         }
         return try rows.map { row in
