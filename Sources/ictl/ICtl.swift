@@ -49,11 +49,12 @@ struct ConnectionOptions: ParsableArguments {
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json, csv
+    /// `hxl`: CSV with a row of HXL hashtags under the header, for humanitarian spreadsheets.
+    case table, json, csv, hxl
 }
 
 struct FormatOption: ParsableArguments {
-    @Option(help: "Output format: table, json or csv (default: table on a terminal, json otherwise).")
+    @Option(help: "Output format: table, json, csv or hxl (default: table on a terminal, json otherwise).")
     var format: OutputFormat?
 
     var resolved: OutputFormat { format ?? (isatty(STDOUT_FILENO) == 1 ? .table : .json) }
@@ -87,17 +88,17 @@ func query(_ client: Client, _ path: String) async throws -> APIResponse {
 
 /// Sends a write; when the daemon cannot be reached (or its database is down), keeps it in the
 /// outbox with its idempotency key and exits 75. Prints the incident id alone on stdout.
-func write(_ client: Client, path: String, body: [String: Any], idempotencyKey: String?, summary: String) async throws {
+func write(_ client: Client, path: String, body: [String: Any], idempotencyKey: String?, summary: String, incidentID: String? = nil) async throws {
     let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
     let response: APIResponse
     do {
         response = try await client.send(.POST, path, json: data, idempotencyKey: idempotencyKey)
     } catch is Client.Unreachable {
-        try queue(path: path, data: data, idempotencyKey: idempotencyKey, summary: summary, why: "the daemon at \(client.server) cannot be reached")
+        try queue(path: path, data: data, idempotencyKey: idempotencyKey, summary: summary, incidentID: incidentID, why: "the daemon at \(client.server) cannot be reached")
         return
     }
     if response.status == 503 {
-        try queue(path: path, data: data, idempotencyKey: idempotencyKey, summary: summary, why: "the daemon's database is unavailable")
+        try queue(path: path, data: data, idempotencyKey: idempotencyKey, summary: summary, incidentID: incidentID, why: "the daemon's database is unavailable")
         return
     }
     guard (200..<300).contains(response.status) else { throw CLIError(code: response.exitCode, message: response.errorMessage) }
@@ -106,10 +107,10 @@ func write(_ client: Client, path: String, body: [String: Any], idempotencyKey: 
     await flushOutbox(client)
 }
 
-private func queue(path: String, data: Data, idempotencyKey: String?, summary: String, why: String) throws {
+private func queue(path: String, data: Data, idempotencyKey: String?, summary: String, incidentID: String?, why: String) throws {
     let entry = try Outbox().add(method: .POST, path: path, body: data, idempotencyKey: idempotencyKey ?? "", summary: summary)
     note("\(why); kept in the outbox (\(entry.id)); `ictl outbox sync` sends it")
-    if let id = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["incident_id"] as? String { print(id) }
+    if let id = incidentID ?? (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["incident_id"] as? String { print(id) }
     throw ExitCode(Exit.queued)
 }
 

@@ -36,6 +36,8 @@ struct APIError: Error, HTTPResponseError {
             return from(error)
         case let failure as ValidationFailure:
             return from(failure)
+        case let error as PersonalDataError:
+            return APIError(.conflict, code: error == .erased ? "personal_data_erased" : "personal_data_unreadable", message: error.description)
         case let error as DatabaseError where error.isConnectionFailure:
             logger.warning("database unavailable", metadata: ["db.error": "\(error.debugDescription)"])
             var apiError = APIError(.serviceUnavailable, code: "database_unavailable", message: "the database is unavailable; try again shortly")

@@ -54,6 +54,11 @@ func metadata(_ request: Request, _ context: APIContext, _ principal: Principal)
     )
 }
 
+/// Refuses a role before the body is read: a 403 is the answer whatever the body holds.
+func require(_ principal: Principal, not role: Role, _ message: String) throws {
+    if principal.role == role { throw APIError(.forbidden, code: "forbidden", message: message) }
+}
+
 func incidentID(_ context: APIContext) throws -> UUID {
     guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else {
         throw APIError(.notFound, code: "not_found", message: "incident not found")
@@ -94,6 +99,7 @@ func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
     v1.post("incidents") { request, context -> Response in
         var request = request
         let principal = try context.requirePrincipal()
+        try require(principal, not: .analyst, "analysts may not report incidents")
         let body = try await request.jsonBody()
         let outcome = try await deps.service.report(body, idempotencyKey: try request.idempotencyKey, by: principal, metadata: metadata(request, context, principal))
         return written(outcome)
@@ -141,6 +147,7 @@ func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
     v1.post("incidents/{id}/amendments") { request, context -> Response in
         var request = request
         let principal = try context.requirePrincipal()
+        try require(principal, not: .analyst, "analysts may not amend incidents")
         var body = try CommandBody(try await request.jsonBody(), allowed: ["expected_version", "changes", "reason"])
         let expected = body.int("expected_version")
         let reason = body.string("reason")
@@ -155,6 +162,9 @@ func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
     v1.post("incidents/{id}/verification") { request, context -> Response in
         var request = request
         let principal = try context.requirePrincipal()
+        guard principal.role == .reviewer || principal.role == .admin else {
+            throw APIError(.forbidden, code: "forbidden", message: "only reviewers and admins verify or reject incidents")
+        }
         var body = try CommandBody(try await request.jsonBody(), allowed: ["expected_version", "decision", "note"])
         let expected = body.int("expected_version")
         let decisionText = body.string("decision")
@@ -171,6 +181,7 @@ func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
     v1.post("incidents/{id}/retraction") { request, context -> Response in
         var request = request
         let principal = try context.requirePrincipal()
+        try require(principal, not: .analyst, "analysts may not retract incidents")
         var body = try CommandBody(try await request.jsonBody(), allowed: ["expected_version", "reason", "duplicate_of"])
         let expected = body.int("expected_version")
         let reason = body.string("reason")
@@ -185,6 +196,7 @@ func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
     v1.post("incidents/{id}/personal-data:erase") { request, context -> Response in
         var request = request
         let principal = try context.requirePrincipal()
+        guard principal.role == .admin else { throw APIError(.forbidden, code: "forbidden", message: "only admins erase personal data") }
         var body = try CommandBody(try await request.jsonBody(), allowed: ["reason"])
         let reason = body.string("reason")
         try body.check()

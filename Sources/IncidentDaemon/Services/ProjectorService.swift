@@ -14,6 +14,7 @@ struct ProjectorService: Service {
 
     func run() async throws {
         let applied = Counter(label: "incident_projection_events_total", dimensions: [("projection", IncidentsProjection.name)])
+        let lag = Gauge(label: "incident_projection_lag_events", dimensions: [("projection", IncidentsProjection.name)])
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let count = try await pool.withConnection { [projection] in try projection.catchUp(on: $0) }
@@ -29,6 +30,15 @@ struct ProjectorService: Service {
                 logger.error("projection failed; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
                 continue
+            }
+            // Caught up as far as the commit-safe read allows; what remains is in flight.
+            if let behind = try? await pool.withConnection({ connection -> Int in
+                try connection.query("""
+                    SELECT (SELECT coalesce(max(global_position), 0) FROM events)
+                         - coalesce((SELECT global_position FROM projection_checkpoints WHERE name = $1), 0)
+                    """, [IncidentsProjection.name]).first?.decode(0) ?? 0
+            }) {
+                lag.record(max(0, behind))
             }
             try? await Task.sleep(for: idleInterval)
         }

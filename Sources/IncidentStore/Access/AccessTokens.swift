@@ -38,7 +38,7 @@ public enum TokenError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidName(let name): "invalid token name '\(name)': letters, digits and . _ @ - only, at most 64"
-        case .nameInUse(let name): "a token named '\(name)' exists; revoke it first or choose another name"
+        case .nameInUse(let name): "a token named '\(name)' exists or existed; names are never reused, choose another"
         case .notFound(let name): "no token named '\(name)'"
         }
     }
@@ -52,7 +52,7 @@ public struct AccessTokens: Sendable {
 
     /// Creates a token and returns its secret (the only time it exists outside the caller's hands).
     ///
-    /// A revoked token's name may be reused; an active one's may not.
+    /// Names are unique for good: a revoked token's name is not given out again.
     public func create(name: String, role: Role, expiresAt: Date? = nil) async throws -> String {
         guard name.range(of: #"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"#, options: .regularExpression) != nil else {
             throw TokenError.invalidName(name)
@@ -63,12 +63,12 @@ public struct AccessTokens: Sendable {
         let secret = "il_" + Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         let hash = Self.hash(secret)
+        // A name is never reused, revoked or not: incidents belong to their reporter's name, and a
+        // new holder must not inherit them.
         let inserted = try await pool.withConnection { connection in
             try connection.query("""
                 INSERT INTO api_tokens (name, role, token_hash, expires_at) VALUES ($1, $2, decode($3, 'hex'), $4)
-                ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role, token_hash = EXCLUDED.token_hash,
-                    created_at = now(), expires_at = EXCLUDED.expires_at, revoked_at = NULL
-                WHERE api_tokens.revoked_at IS NOT NULL
+                ON CONFLICT (name) DO NOTHING
                 """, [name, role.rawValue, hash, expiresAt]).affectedRows
         }
         guard inserted == 1 else { throw TokenError.nameInUse(name) }

@@ -141,12 +141,13 @@ public enum IncidentTime {
         return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
     }
 
-    /// Parses `YYYY-MM-DD` into its components, checking the calendar.
+    /// Parses `YYYY-MM-DD` into its components, checking the calendar. Years before 1900 are
+    /// typos here (and PostgreSQL has no year 0).
     public static func parseDay(_ text: String) -> (year: Int, month: Int, day: Int)? {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard text.utf8.count == 10, parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
               let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
-              (1...12).contains(m), d >= 1, d <= daysInMonth(year: y, month: m)
+              (1900...9999).contains(y), (1...12).contains(m), d >= 1, d <= daysInMonth(year: y, month: m)
         else { return nil }
         return (y, m, d)
     }

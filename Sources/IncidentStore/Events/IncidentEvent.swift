@@ -8,9 +8,12 @@ public struct EventMetadata: Sendable, Codable, Equatable {
     public var requestID: String?
     /// The client software, e.g. `ictl/0.1`.
     public var client: String?
+    /// SHA-256 of the request that wrote the event, so a retry under the same event id can be
+    /// told from other content (reports compare their data instead).
+    public var requestFingerprint: String?
 
     enum CodingKeys: String, CodingKey {
-        case principal, role, requestID = "request_id", client
+        case principal, role, requestID = "request_id", client, requestFingerprint = "request_fingerprint"
     }
 
     public init(principal: String? = nil, role: String? = nil, requestID: String? = nil, client: String? = nil) {

@@ -10,7 +10,7 @@ public enum ServiceError: Error, Equatable, CustomStringConvertible {
     case invalid(ValidationFailure)
     case versionConflict(current: Int)
     case idempotencyConflict(eventID: UUID)
-    /// The incident's state does not allow it (e.g. already retracted, already exists).
+    /// The incident's state does not allow it (e.g. already retracted, already exists, erased).
     case conflict(code: String, message: String)
 
     public var description: String {
@@ -93,7 +93,15 @@ public struct IncidentService: Sendable {
         return try await pool.withConnection { [vault] connection in
             var record = validated.record
             if let personal = validated.personal {
-                record.personal = try vault.seal(personal, incidentID: record.incidentID, on: connection)
+                do {
+                    record.personal = try vault.seal(personal, incidentID: record.incidentID, on: connection)
+                } catch PersonalDataError.erased {
+                    // Its personal data was erased since: a retry of the original report is still a replay.
+                    if let replay = try Self.replay(eventID: eventID, stream: IncidentEvent.streamName(for: record.incidentID), type: .reported, fingerprint: nil, on: connection) {
+                        return replay
+                    }
+                    throw ServiceError.conflict(code: "personal_data_erased", message: "the personal data of this incident was erased; it cannot be given again")
+                }
             }
             let stream = IncidentEvent.streamName(for: record.incidentID)
             let event = try IncidentEvent.reported(record).toAppend(eventID: eventID, metadata: metadata)
@@ -116,7 +124,8 @@ public struct IncidentService: Sendable {
         guard principal.role != .analyst else { throw ServiceError.forbidden("analysts may not amend incidents") }
         let reason = try Self.requiredText(reason, field: "reason", maxLength: 1000)
         let context = self.context
-        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: .amended, principal: principal, metadata: metadata) { [vault] state, connection in
+        let fingerprint = Self.fingerprint(["expected_version": .number(Double(expectedVersion)), "changes": changes, "reason": .string(reason)])
+        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: .amended, fingerprint: fingerprint, principal: principal, metadata: metadata) { [vault] state, connection in
             guard state.status != .retracted else {
                 throw ServiceError.conflict(code: "retracted", message: "the incident was retracted; it cannot be amended")
             }
@@ -129,7 +138,11 @@ public struct IncidentService: Sendable {
             var changed = amendment.changes
             switch amendment.personal {
             case .replace(let personal)?:
-                changed["personal"] = try JSONValue(encoding: try vault.seal(personal, incidentID: incidentID, on: connection))
+                do {
+                    changed["personal"] = try JSONValue(encoding: try vault.seal(personal, incidentID: incidentID, on: connection))
+                } catch PersonalDataError.erased {
+                    throw ServiceError.conflict(code: "personal_data_erased", message: "the personal data of this incident was erased; it cannot be given again")
+                }
             case .remove?:
                 changed["personal"] = .null
             case nil:
@@ -151,7 +164,8 @@ public struct IncidentService: Sendable {
         }
         let note = try Self.requiredText(note, field: "note", maxLength: 2000)
         let type: IncidentEvent.EventType = decision == .verified ? .verified : .rejected
-        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: type, principal: principal, metadata: metadata) { state, _ in
+        let fingerprint = Self.fingerprint(["expected_version": .number(Double(expectedVersion)), "decision": .string(decision.rawValue), "note": .string(note)])
+        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: type, fingerprint: fingerprint, principal: principal, metadata: metadata) { state, _ in
             guard state.status != .retracted else {
                 throw ServiceError.conflict(code: "retracted", message: "the incident was retracted; it cannot be verified or rejected")
             }
@@ -171,7 +185,9 @@ public struct IncidentService: Sendable {
         if duplicateOf == incidentID {
             throw ServiceError.invalid(ValidationFailure([FieldError("duplicate_of", "an incident cannot duplicate itself")]))
         }
-        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: .retracted, principal: principal, metadata: metadata) { state, _ in
+        let fingerprint = Self.fingerprint(["expected_version": .number(Double(expectedVersion)), "reason": .string(reason.rawValue),
+                                            "duplicate_of": duplicateOf.map { .string($0.uuidString.lowercased()) } ?? .null])
+        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: .retracted, fingerprint: fingerprint, principal: principal, metadata: metadata) { state, _ in
             guard state.status != .retracted else {
                 throw ServiceError.conflict(code: "retracted", message: "the incident is already retracted")
             }
@@ -200,32 +216,29 @@ public struct IncidentService: Sendable {
         }
     }
 
-    /// The shared shape of every write after the report: idempotency by event id, the incident
-    /// folded from its stream, visibility, the expected version, then one event appended.
+    /// The shared shape of every write after the report: the incident folded from its stream and
+    /// checked for visibility, idempotency by event id (a retry carries the same request
+    /// fingerprint; other content under the same id is a conflict), the expected version, then
+    /// one event appended.
     private func write(
-        _ incidentID: UUID, expectedVersion: Int, idempotencyKey: UUID?, type: IncidentEvent.EventType,
+        _ incidentID: UUID, expectedVersion: Int, idempotencyKey: UUID?, type: IncidentEvent.EventType, fingerprint: String,
         principal: Principal, metadata: EventMetadata,
         _ decide: @escaping @Sendable (IncidentState, PostgresConnection) throws -> IncidentEvent
     ) async throws -> WriteOutcome {
         let eventID = idempotencyKey ?? UUID()
         let stream = IncidentEvent.streamName(for: incidentID)
+        var metadata = metadata
+        metadata.requestFingerprint = fingerprint
+        let stamped = metadata
         return try await pool.withConnection { connection in
-            if let previous = try connection.query(
-                "SELECT stream, type, stream_version, global_position, recorded_at FROM events WHERE event_id = $1", [eventID]
-            ).first {
-                guard try previous.decode(0, as: String.self) == stream, try previous.decode(1, as: String.self) == type.rawValue else {
-                    throw ServiceError.idempotencyConflict(eventID: eventID)
-                }
-                return WriteOutcome(
-                    incidentID: incidentID, eventID: eventID, streamVersion: try previous.decode(2),
-                    globalPosition: try previous.decode(3), recordedAt: try previous.decode(4), replayed: true
-                )
-            }
             guard let state = try IncidentState.fold(EventStore.readStream(stream, on: connection)),
                   Self.canSee(state, principal)
             else { throw ServiceError.notFound }
+            if let replay = try Self.replay(eventID: eventID, stream: stream, type: type, fingerprint: fingerprint, on: connection) {
+                return replay
+            }
             guard expectedVersion == state.version else { throw ServiceError.versionConflict(current: state.version) }
-            let event = try decide(state, connection).toAppend(eventID: eventID, metadata: metadata)
+            let event = try decide(state, connection).toAppend(eventID: eventID, metadata: stamped)
             do {
                 return WriteOutcome(try EventStore.append([event], to: stream, expectedVersion: expectedVersion, on: connection)[0], incidentID: incidentID)
             } catch EventStoreError.versionConflict(_, _, let current) {
@@ -234,6 +247,29 @@ public struct IncidentService: Sendable {
                 throw ServiceError.idempotencyConflict(eventID: id)
             }
         }
+    }
+
+    /// The original outcome when `eventID` is stored for this stream, type and request; nil when it
+    /// is not stored; an idempotency conflict when it is stored for something else.
+    static func replay(eventID: UUID, stream: String, type: IncidentEvent.EventType, fingerprint: String?, on connection: PostgresConnection) throws -> WriteOutcome? {
+        guard let previous = try connection.query("""
+            SELECT stream, type, stream_version, global_position, recorded_at, metadata->>'request_fingerprint' AS fingerprint
+            FROM events WHERE event_id = $1
+            """, [eventID]).first
+        else { return nil }
+        let storedFingerprint = try previous.decodeIfPresent(5, as: String.self)
+        guard try previous.decode(0, as: String.self) == stream, try previous.decode(1, as: String.self) == type.rawValue,
+              fingerprint == nil || storedFingerprint == fingerprint
+        else { throw ServiceError.idempotencyConflict(eventID: eventID) }
+        return WriteOutcome(
+            incidentID: IncidentEvent.incidentID(fromStream: stream) ?? UUID(), eventID: eventID, streamVersion: try previous.decode(2),
+            globalPosition: try previous.decode(3), recordedAt: try previous.decode(4), replayed: true
+        )
+    }
+
+    /// SHA-256 of a request's canonical JSON: a retry has the same one.
+    static func fingerprint(_ request: [String: JSONValue]) -> String {
+        SHA256.hash(data: JSONValue.object(request).encoded()).map { String(format: "%02x", $0) }.joined()
     }
 
     // MARK: - Queries

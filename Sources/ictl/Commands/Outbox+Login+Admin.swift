@@ -47,7 +47,7 @@ struct OutboxCommand: AsyncParsableCommand {
 
 struct Login: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Save the server and token (mode 0600) after checking them.")
-    @Option(help: "incidentd URL.") var server = "http://127.0.0.1:8080"
+    @Option(help: "incidentd URL (ICTL_SERVER if omitted, else http://127.0.0.1:8080).") var server: String?
     @Option(help: "The API token (ICTL_TOKEN if omitted).") var token: String?
 
     func run() async throws {
@@ -55,6 +55,7 @@ struct Login: AsyncParsableCommand {
             guard let token = token ?? ProcessInfo.processInfo.environment["ICTL_TOKEN"] else {
                 throw CLIError(code: Exit.usage, message: "give --token or set ICTL_TOKEN")
             }
+            let server = server ?? ProcessInfo.processInfo.environment["ICTL_SERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080"
             _ = try await query(Client(server: server, token: token), "/v1/taxonomy")
             let path = Paths.config
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

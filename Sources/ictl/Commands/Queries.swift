@@ -3,8 +3,12 @@ import Foundation
 
 /// Prints rows as an aligned table, CSV, or the daemon's JSON.
 enum Output {
-    static func emit(_ format: OutputFormat, json: Any, columns: [String], rows: [[String]]) {
+    static func emit(_ format: OutputFormat, json: Any, columns: [String], rows: [[String]], hxl: [String]? = nil) {
         switch format {
+        case .hxl:
+            print(columns.map(csvField).joined(separator: ","))
+            print((hxl ?? columns.map { _ in "#meta" }).map(csvField).joined(separator: ","))
+            for row in rows { print(row.map(csvField).joined(separator: ",")) }
         case .json:
             let data = (try? JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
             print(String(decoding: data, as: UTF8.self))
@@ -49,6 +53,7 @@ func incidentRow(_ item: [String: Any]) -> [String] {
 }
 
 let incidentColumns = ["ID", "OCCURRED", "MUNICIPALITY", "CATEGORY", "STATUS", "VERSION", "KILLED", "INJURED", "SUMMARY"]
+let incidentHXL = ["#event+id", "#date+occurred", "#adm2+code", "#event+type", "#status", "#meta+version", "#affected+killed", "#affected+injured", "#description"]
 
 struct Show: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show one incident, with --history its events.")
@@ -77,7 +82,7 @@ struct Show: AsyncParsableCommand {
                     print("  v\(Output.string(event["stream_version"]))  \(Output.string(event["recorded_at"]))  \(Output.string(event["type"]))  \(Output.string(metadata["principal"]))")
                 }
             } else {
-                Output.emit(output.resolved, json: json, columns: incidentColumns, rows: [incidentRow(json)])
+                Output.emit(output.resolved, json: json, columns: incidentColumns, rows: [incidentRow(json)], hxl: incidentHXL)
             }
         }
     }
@@ -113,7 +118,7 @@ struct List: AsyncParsableCommand {
                 items += response.json?["items"] as? [[String: Any]] ?? []
                 cursor = response.json?["next_cursor"] as? String
             } while all && cursor != nil
-            Output.emit(output.resolved, json: ["items": items, "next_cursor": cursor.map { $0 as Any } ?? NSNull()], columns: incidentColumns, rows: items.map(incidentRow))
+            Output.emit(output.resolved, json: ["items": items, "next_cursor": cursor.map { $0 as Any } ?? NSNull()], columns: incidentColumns, rows: items.map(incidentRow), hxl: incidentHXL)
         }
     }
 }
@@ -158,7 +163,8 @@ struct Regions: AsyncParsableCommand {
                                  (m["aliases"] as? [String] ?? []).joined(separator: "; ")])
                 }
             }
-            Output.emit(output.resolved, json: response.json ?? [:], columns: ["DISTRICT", "DISTRICT NAME", "CODE", "MUNICIPALITY", "ALIASES"], rows: rows)
+            Output.emit(output.resolved, json: response.json ?? [:], columns: ["DISTRICT", "DISTRICT NAME", "CODE", "MUNICIPALITY", "ALIASES"], rows: rows,
+                        hxl: ["#adm1+code", "#adm1+name", "#adm2+code", "#adm2+name", "#adm2+name+alt"])
         }
     }
 }

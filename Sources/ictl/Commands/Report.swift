@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import NIOHTTP1
+import NIOCore
 
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -48,7 +50,9 @@ struct Report: AsyncParsableCommand {
                 ("affected_communities", communities.isEmpty ? nil : communities), ("tags", tags.isEmpty ? nil : tags),
             ]
             for (key, value) in flags { if let value { record[key] = value } }
-            if isatty(STDIN_FILENO) == 1 && file != "-" { Prompt.fillMissing(&record) }
+            if isatty(STDIN_FILENO) == 1 && file != "-" && Prompt.required.contains(where: { record[$0] == nil }) {
+                await Prompt.load(connection.client).fillMissing(&record)
+            }
             // The id is chosen here so it can be printed even when the report waits in the outbox.
             if record["incident_id"] == nil { record["incident_id"] = UUID().uuidString.lowercased() }
             let key = record["event_id"] as? String
@@ -75,31 +79,111 @@ struct Report: AsyncParsableCommand {
     }
 }
 
-/// Interactive prompts for the required fields a report lacks (only on a terminal).
-enum Prompt {
-    static let required: [(key: String, question: String, hint: String)] = [
-        ("category", "Category", "ethnic_violence, trafficking, return_obstacle, access_security, unrest, explosives, sexual_violence, other"),
-        ("subcategory", "Sub-category", "see `ictl taxonomy`"),
-        ("occurred_at", "Occurred (YYYY-MM-DD or RFC 3339)", "today if empty"),
-        ("municipality", "Municipality (code or name)", "e.g. Zubin Potok, pec, XK-PRI-01; see `ictl regions`"),
-        ("summary", "Summary", "what happened, without names of victims or witnesses"),
-        ("source_type", "Source type", "direct_observation, police, victim, witness, community_leader, ngo, media, other"),
-    ]
+/// Interactive prompts for the required fields a report lacks (only on a terminal): categories,
+/// sub-categories and source types as numbered choices, municipality names resolved as the
+/// server does (code, either name, no diacritics) with candidates when a name is ambiguous.
+struct Prompt {
+    static let required = ["category", "subcategory", "occurred_at", "municipality", "summary", "source_type"]
+    var categories: [[String: Any]] = []
+    var municipalities: [(code: String, name: String, keys: [String])] = []
 
-    static func fillMissing(_ record: inout [String: Any]) {
-        for field in required where record[field.key] == nil {
-            FileHandle.standardError.write(Data("\(field.question) [\(field.hint)]: ".utf8))
-            guard let line = readLine()?.trimmingCharacters(in: .whitespaces) else { return }
-            if line.isEmpty {
-                if field.key == "occurred_at" {
-                    let formatter = DateFormatter()
-                    formatter.dateFormat = "yyyy-MM-dd"
-                    formatter.timeZone = TimeZone(identifier: "Europe/Belgrade")
-                    record[field.key] = formatter.string(from: Date())
+    /// Loads the taxonomy and regions to suggest from; without the daemon, prompts stay plain.
+    static func load(_ client: Client) async -> Prompt {
+        var prompt = Prompt()
+        if let taxonomy = try? await client.send(.GET, "/v1/taxonomy", timeout: .seconds(5)), taxonomy.status == 200 {
+            prompt.categories = taxonomy.json?["categories"] as? [[String: Any]] ?? []
+        }
+        if let regions = try? await client.send(.GET, "/v1/regions", timeout: .seconds(5)), regions.status == 200 {
+            for district in regions.json?["districts"] as? [[String: Any]] ?? [] {
+                for m in district["municipalities"] as? [[String: Any]] ?? [] {
+                    let names = [m["code"], m["name_sq"], m["name_sr"]].compactMap { $0 as? String } + (m["aliases"] as? [String] ?? [])
+                    prompt.municipalities.append((m["code"] as? String ?? "", m["name"] as? String ?? "", names.map(fold)))
                 }
-                continue
             }
-            record[field.key] = line
+        }
+        return prompt
+    }
+
+    static func fold(_ text: String) -> String {
+        text.lowercased().folding(options: [.diacriticInsensitive], locale: nil)
+            .replacingOccurrences(of: "đ", with: "d").replacingOccurrences(of: "-", with: " ")
+            .split(separator: " ").joined(separator: " ")
+    }
+
+    func ask(_ question: String) -> String? {
+        FileHandle.standardError.write(Data("\(question): ".utf8))
+        return readLine()?.trimmingCharacters(in: .whitespaces)
+    }
+
+    func say(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+
+    /// Numbered choices; accepts the number or the code.
+    func choose(_ title: String, _ codes: [String]) -> String? {
+        guard !codes.isEmpty else { return ask(title) }
+        say(title + ":")
+        for (index, code) in codes.enumerated() { say("  \(index + 1)) \(code)") }
+        while let answer = ask("choose 1-\(codes.count) or type a code") {
+            if let number = Int(answer), (1...codes.count).contains(number) { return codes[number - 1] }
+            if codes.contains(answer) { return answer }
+            let close = codes.filter { $0.hasPrefix(answer.lowercased()) }
+            if close.count == 1 { return close[0] }
+            say(answer.isEmpty ? "a choice is required" : "not one of the choices" + (close.isEmpty ? "" : "; did you mean \(close.joined(separator: " or "))?"))
+        }
+        return nil
+    }
+
+    func municipality() -> String? {
+        while let answer = ask("Municipality (code or name, e.g. Zubin Potok, pec, XK-PRI-01)") {
+            guard !municipalities.isEmpty else { return answer.isEmpty ? nil : answer }
+            let key = Self.fold(answer)
+            if key.isEmpty { continue }
+            let exact = municipalities.filter { $0.keys.contains(key) }
+            if exact.count == 1 {
+                say("  → \(exact[0].name) (\(exact[0].code))")
+                return exact[0].code
+            }
+            let partial = exact.isEmpty && key.count >= 3 ? municipalities.filter { m in m.keys.contains { $0.contains(key) } } : exact
+            if partial.count == 1 {
+                say("  → \(partial[0].name) (\(partial[0].code))")
+                return partial[0].code
+            }
+            if partial.isEmpty {
+                let prefix = String(key.prefix(3))
+                let hints = municipalities.filter { m in m.keys.contains { $0.hasPrefix(prefix) } }.prefix(5)
+                say("  no municipality '\(answer)'" + (hints.isEmpty ? "; `ictl regions` lists them" : "; did you mean " + hints.map { "\($0.name) (\($0.code))" }.joined(separator: ", ") + "?"))
+            } else {
+                say("  '\(answer)' could be: " + partial.prefix(8).map { "\($0.name) (\($0.code))" }.joined(separator: ", "))
+            }
+        }
+        return nil
+    }
+
+    func fillMissing(_ record: inout [String: Any]) {
+        if record["category"] == nil {
+            record["category"] = choose("Category", categories.compactMap { $0["code"] as? String })
+        }
+        if record["subcategory"] == nil {
+            let category = categories.first { $0["code"] as? String == record["category"] as? String }
+            let codes = (category?["subcategories"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
+            record["subcategory"] = choose("Sub-category", codes)
+        }
+        if record["occurred_at"] == nil {
+            let answer = ask("Occurred (YYYY-MM-DD or RFC 3339; empty: today)") ?? ""
+            if answer.isEmpty {
+                let formatter = DateFormatter()
+                formatter.dateFormat = "yyyy-MM-dd"
+                formatter.timeZone = TimeZone(identifier: "Europe/Belgrade")
+                record["occurred_at"] = formatter.string(from: Date())
+            } else {
+                record["occurred_at"] = answer
+            }
+        }
+        if record["municipality"] == nil { record["municipality"] = municipality() }
+        if record["summary"] == nil {
+            record["summary"] = ask("Summary (what happened; no names of victims or witnesses)")
+        }
+        if record["source_type"] == nil {
+            record["source_type"] = choose("Source", ["direct_observation", "police", "victim", "witness", "community_leader", "ngo", "media", "other"])
         }
     }
 }
@@ -139,7 +223,7 @@ struct Amend: AsyncParsableCommand {
             let version = try await resolvedVersion(expectedVersion, client, id)
             try await write(client, path: "/v1/incidents/\(id)/amendments",
                             body: ["expected_version": version, "changes": changes, "reason": reason],
-                            idempotencyKey: UUID().uuidString.lowercased(), summary: "amend \(id)")
+                            idempotencyKey: UUID().uuidString.lowercased(), summary: "amend \(id)", incidentID: id)
         }
     }
 }
@@ -181,7 +265,7 @@ struct DecisionOptions: ParsableArguments {
             let version = try await resolvedVersion(expectedVersion, client, id)
             try await write(client, path: "/v1/incidents/\(id)/verification",
                             body: ["expected_version": version, "decision": decision, "note": note],
-                            idempotencyKey: UUID().uuidString.lowercased(), summary: "\(decision) \(id)")
+                            idempotencyKey: UUID().uuidString.lowercased(), summary: "\(decision) \(id)", incidentID: id)
         }
     }
 }
@@ -201,7 +285,7 @@ struct Retract: AsyncParsableCommand {
             var body: [String: Any] = ["expected_version": version, "reason": reason]
             if let duplicateOf { body["duplicate_of"] = duplicateOf }
             try await write(client, path: "/v1/incidents/\(id)/retraction", body: body,
-                            idempotencyKey: UUID().uuidString.lowercased(), summary: "retract \(id)")
+                            idempotencyKey: UUID().uuidString.lowercased(), summary: "retract \(id)", incidentID: id)
         }
     }
 }
