@@ -350,8 +350,13 @@ struct BatchAndStreamTests {
             let again = try await api.call(.post, "/v1/incidents:batch", token: api.reporter, raw: Data(lines.utf8), headers: [.contentType: "application/x-ndjson"])
             #expect(again["accepted"] == 0 && again["replayed"] == 2)
             #expect(try await eventCount(api.db) == 2)
-
             #expect(try await api.call(.post, "/v1/incidents:batch", token: api.analyst, raw: Data(lines.utf8)).status == 403)
+            for token in [api.reviewer, api.admin, api.otherReporter] {
+                let line = report(["incident_id": .string(UUID().uuidString.lowercased())]).encodedString
+                let reply = try await api.call(.post, "/v1/incidents:batch", token: token, raw: Data(line.utf8))
+                #expect(reply.status == 200 && reply["accepted"] == 1)
+            }
+            #expect(try await api.call(.post, "/v1/incidents:batch", token: nil, raw: Data("{}".utf8)).status == 401)
             #expect(try await api.call(.post, "/v1/incidents:batch", token: api.reporter, raw: Data("\n\n".utf8)).status == 400)
             let tooMany = Data(String(repeating: "{}\n", count: 10_001).utf8)
             #expect(try await api.call(.post, "/v1/incidents:batch", token: api.reporter, raw: tooMany).status == 413)
