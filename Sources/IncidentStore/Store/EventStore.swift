@@ -186,7 +186,7 @@ public struct EventStore: Sendable {
     }
 
     public static func readStream(_ stream: String, on connection: PostgresConnection) throws -> [RecordedEvent] {
-        try connection.query("SELECT \(columns) FROM events e WHERE e.stream = $1 ORDER BY e.stream_version", [stream])
+        try connection.query("SELECT " + columns + " FROM events e WHERE e.stream = $1 ORDER BY e.stream_version", [stream])
             .rows.map(RecordedEvent.init(row:))
     }
 
@@ -202,8 +202,8 @@ public struct EventStore: Sendable {
     public static func read(
         after checkpoint: Checkpoint, limit: Int, on connection: PostgresConnection
     ) throws -> (events: [RecordedEvent], checkpoint: Checkpoint) {
-        let events = try connection.query("""
-            SELECT \(columns) FROM events e
+        let events = try connection.query("SELECT " + columns + """
+             FROM events e
             WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
               AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
             ORDER BY e.transaction_id, e.global_position
