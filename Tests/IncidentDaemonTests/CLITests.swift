@@ -159,3 +159,39 @@ struct CLITests {
         }
     }
 }
+
+@Suite("The live stream for each role")
+struct StreamRoleTests {
+    @Test("reviewers and analysts follow the stream; analysts never get a confidential incident from it")
+    func streamRoles() async throws {
+        try await TestDatabase.with { db in
+            let tokens = AccessTokens(pool: db.pool)
+            let reporter = try await tokens.create(name: "reporter", role: .reporter)
+            let reviewer = try await tokens.create(name: "reviewer", role: .reviewer)
+            let analyst = try await tokens.create(name: "analyst", role: .analyst)
+            let port = Int.random(in: 20_000...60_000)
+            let daemon = try Daemon(conninfo: db.conninfo, port: port)
+            defer { daemon.stop() }
+            try await daemon.ready()
+            let env = ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": reporter, "ICTL_OUTBOX": FileManager.default.temporaryDirectory.path + "/outbox-\(UUID())"]
+            let open = try run(Binaries.ictl, ["report", "--category", "unrest", "--subcategory", "peaceful_protest", "--occurred-at", "2026-11-20",
+                                               "--municipality", "Prizren", "--source-type", "media", "--summary", "Peaceful protest."], environment: env)
+            let secret = try run(Binaries.ictl, ["report", "--category", "sexual_violence", "--subcategory", "sexual_violence", "--occurred-at", "2026-11-20",
+                                                 "--municipality", "Prizren", "--source-type", "ngo", "--summary", "Reported to a women's organisation."], environment: env)
+            let openID = open.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let secretID = secret.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(!openID.isEmpty && !secretID.isEmpty)
+
+            func stream(_ token: String) throws -> String {
+                // curl ends the open stream after 2 s (exit 28) and prints what arrived.
+                try run("/usr/bin/curl", ["-s", "-N", "--max-time", "2", "-H", "Authorization: Bearer \(token)", "http://127.0.0.1:\(port)/v1/events/stream"], environment: [:]).stdout
+            }
+            let reviewed = try stream(reviewer)
+            #expect(reviewed.contains("event: IncidentReported") && reviewed.contains(openID))
+            let analysed = try stream(analyst)
+            #expect(analysed.contains(openID), "analysts follow the stream")
+            #expect(!analysed.contains(secretID), "no confidential incident in an analyst's stream")
+            #expect(!analysed.contains("ciphertext"))
+        }
+    }
+}
