@@ -78,7 +78,7 @@ func buildApplication(
     let reference = try await ReferenceData.load(pool)
     let deps = AppDependencies(
         pool: pool, service: IncidentService(pool: pool, reference: reference),
-        tokens: AccessTokens(pool: pool), store: EventStore(pool: pool)
+        tokens: AccessTokens(pool: pool)
     )
     let router = buildRouter(deps)
     router.get("/metrics") { _, _ -> Response in

@@ -12,7 +12,6 @@ struct AppDependencies: Sendable {
     let pool: ConnectionPool
     let service: IncidentService
     let tokens: AccessTokens
-    let store: EventStore
 }
 
 /// The router of the whole API (PRODUCT.md §6), built the same way by `serve` and the tests.
@@ -52,11 +51,6 @@ func metadata(_ request: Request, _ context: APIContext, _ principal: Principal)
         principal: principal.name, role: principal.role.rawValue, requestID: context.id,
         client: request.headers[.userAgent].map { String($0.prefix(100)) }
     )
-}
-
-/// Refuses a role before the body is read: a 403 is the answer whatever the body holds.
-func require(_ principal: Principal, not role: Role, _ message: String) throws {
-    if principal.role == role { throw APIError(.forbidden, code: "forbidden", message: message) }
 }
 
 func incidentID(_ context: APIContext) throws -> UUID {
@@ -99,7 +93,7 @@ func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
     v1.post("incidents") { request, context -> Response in
         var request = request
         let principal = try context.requirePrincipal()
-        try require(principal, not: .analyst, "analysts may not report incidents")
+        try IncidentService.authorize(.report, principal)
         let body = try await request.jsonBody()
         let outcome = try await deps.service.report(body, idempotencyKey: try request.idempotencyKey, by: principal, metadata: metadata(request, context, principal))
         return written(outcome)
@@ -147,7 +141,7 @@ func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
     v1.post("incidents/{id}/amendments") { request, context -> Response in
         var request = request
         let principal = try context.requirePrincipal()
-        try require(principal, not: .analyst, "analysts may not amend incidents")
+        try IncidentService.authorize(.amend, principal)
         var body = try CommandBody(try await request.jsonBody(), allowed: ["expected_version", "changes", "reason"])
         let expected = body.int("expected_version")
         let reason = body.string("reason")
@@ -162,9 +156,7 @@ func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
     v1.post("incidents/{id}/verification") { request, context -> Response in
         var request = request
         let principal = try context.requirePrincipal()
-        guard principal.role == .reviewer || principal.role == .admin else {
-            throw APIError(.forbidden, code: "forbidden", message: "only reviewers and admins verify or reject incidents")
-        }
+        try IncidentService.authorize(.decide, principal)
         var body = try CommandBody(try await request.jsonBody(), allowed: ["expected_version", "decision", "note"])
         let expected = body.int("expected_version")
         let decisionText = body.string("decision")
@@ -181,7 +173,7 @@ func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
     v1.post("incidents/{id}/retraction") { request, context -> Response in
         var request = request
         let principal = try context.requirePrincipal()
-        try require(principal, not: .analyst, "analysts may not retract incidents")
+        try IncidentService.authorize(.retract, principal)
         var body = try CommandBody(try await request.jsonBody(), allowed: ["expected_version", "reason", "duplicate_of"])
         let expected = body.int("expected_version")
         let reason = body.string("reason")
@@ -196,7 +188,7 @@ func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
     v1.post("incidents/{id}/personal-data:erase") { request, context -> Response in
         var request = request
         let principal = try context.requirePrincipal()
-        guard principal.role == .admin else { throw APIError(.forbidden, code: "forbidden", message: "only admins erase personal data") }
+        try IncidentService.authorize(.erase, principal)
         var body = try CommandBody(try await request.jsonBody(), allowed: ["reason"])
         let reason = body.string("reason")
         try body.check()
@@ -321,7 +313,7 @@ func addBatchRoute(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
     v1.post("incidents:batch") { request, context -> Response in
         var request = request
         let principal = try context.requirePrincipal()
-        guard principal.role != .analyst else { throw APIError(.forbidden, code: "forbidden", message: "analysts may not report incidents") }
+        try IncidentService.authorize(.report, principal)
         let limit = 32 << 20
         let buffer: ByteBuffer
         do {

@@ -17,7 +17,7 @@ public struct Migration: Sendable, Equatable {
 
     /// SHA-256 of the file's bytes, hex: an applied migration whose file changed is refused.
     public var checksum: String {
-        SHA256.hash(data: Data(sql.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(sql.utf8)).hexString
     }
 }
 

@@ -68,7 +68,7 @@ public struct PersonalDataVault: Sendable {
         let fresh = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
         try connection.query("""
             INSERT INTO personal_data_keys (incident_id, data_key) VALUES ($1, decode($2, 'hex')) ON CONFLICT DO NOTHING
-            """, [incidentID, fresh.map { String(format: "%02x", $0) }.joined()])
+            """, [incidentID, fresh.hexString])
         // A concurrent request may have won: use whichever key was stored.
         guard let key = try key(incidentID: incidentID, on: connection) else { throw PersonalDataError.corrupt }
         return key

@@ -66,6 +66,25 @@ public struct IncidentService: Sendable {
 
     var context: ValidationContext { ValidationContext(taxonomy: reference.taxonomy, regions: reference.regions, now: now()) }
 
+    /// The writes whose permission depends on the role alone (PRODUCT.md §6).
+    public enum Action: Sendable { case report, amend, decide, retract, erase }
+
+    /// The role rule of each write: the one place it is written. The HTTP layer calls it before it
+    /// reads a body, so a refusal is a 403 whatever the body holds.
+    /// - Throws: ``ServiceError/forbidden(_:)``.
+    public static func authorize(_ action: Action, _ principal: Principal) throws(ServiceError) {
+        let allowed: Bool
+        let message: String
+        switch action {
+        case .report: (allowed, message) = (principal.role != .analyst, "analysts may not report incidents")
+        case .amend: (allowed, message) = (principal.role != .analyst, "analysts may not amend incidents")
+        case .retract: (allowed, message) = (principal.role != .analyst, "analysts may not retract incidents")
+        case .decide: (allowed, message) = (principal.role == .reviewer || principal.role == .admin, "only reviewers and admins verify or reject incidents")
+        case .erase: (allowed, message) = (principal.role == .admin, "only admins erase personal data")
+        }
+        if !allowed { throw .forbidden(message) }
+    }
+
     // MARK: - Commands
 
     /// Reports an incident (`IncidentReported`, version 1 of its stream).
@@ -73,7 +92,7 @@ public struct IncidentService: Sendable {
     /// Idempotent by event id: the same report sent again returns the original outcome. Without
     /// an `incident_id`, the id is derived from the event id, so a retry maps to the same incident.
     public func report(_ body: JSONValue, idempotencyKey: UUID?, by principal: Principal, metadata: EventMetadata) async throws -> WriteOutcome {
-        guard principal.role != .analyst else { throw ServiceError.forbidden("analysts may not report incidents") }
+        try Self.authorize(.report, principal)
         var bodyEventID: UUID?
         var bodyIncidentID: UUID?
         if case .string(let text)? = body.objectValue?["event_id"] { bodyEventID = UUID(uuidString: text) }
@@ -121,7 +140,7 @@ public struct IncidentService: Sendable {
         _ incidentID: UUID, expectedVersion: Int, changes: JSONValue, reason: String,
         idempotencyKey: UUID?, by principal: Principal, metadata: EventMetadata
     ) async throws -> WriteOutcome {
-        guard principal.role != .analyst else { throw ServiceError.forbidden("analysts may not amend incidents") }
+        try Self.authorize(.amend, principal)
         let reason = try Self.requiredText(reason, field: "reason", maxLength: 1000)
         let context = self.context
         let fingerprint = Self.fingerprint(["expected_version": .number(Double(expectedVersion)), "changes": changes, "reason": .string(reason)])
@@ -159,9 +178,7 @@ public struct IncidentService: Sendable {
         _ incidentID: UUID, expectedVersion: Int, decision: Decision, note: String,
         idempotencyKey: UUID?, by principal: Principal, metadata: EventMetadata
     ) async throws -> WriteOutcome {
-        guard principal.role == .reviewer || principal.role == .admin else {
-            throw ServiceError.forbidden("only reviewers and admins verify or reject incidents")
-        }
+        try Self.authorize(.decide, principal)
         let note = try Self.requiredText(note, field: "note", maxLength: 2000)
         let type: IncidentEvent.EventType = decision == .verified ? .verified : .rejected
         let fingerprint = Self.fingerprint(["expected_version": .number(Double(expectedVersion)), "decision": .string(decision.rawValue), "note": .string(note)])
@@ -178,7 +195,7 @@ public struct IncidentService: Sendable {
         _ incidentID: UUID, expectedVersion: Int, reason: String, duplicateOf: UUID?,
         idempotencyKey: UUID?, by principal: Principal, metadata: EventMetadata
     ) async throws -> WriteOutcome {
-        guard principal.role != .analyst else { throw ServiceError.forbidden("analysts may not retract incidents") }
+        try Self.authorize(.retract, principal)
         guard let reason = RetractionReason(rawValue: reason) else {
             throw ServiceError.invalid(ValidationFailure([FieldError("reason", "must be one of \(RetractionReason.allCases.map(\.rawValue).joined(separator: ", "))")]))
         }
@@ -197,7 +214,7 @@ public struct IncidentService: Sendable {
 
     /// Erases an incident's personal data: destroys its key, then appends `PersonalDataErased`.
     public func erasePersonalData(_ incidentID: UUID, reason: String, by principal: Principal, metadata: EventMetadata) async throws -> WriteOutcome {
-        guard principal.role == .admin else { throw ServiceError.forbidden("only admins erase personal data") }
+        try Self.authorize(.erase, principal)
         let reason = try Self.requiredText(reason, field: "reason", maxLength: 1000)
         return try await pool.withConnection { [vault] connection in
             let stream = IncidentEvent.streamName(for: incidentID)
@@ -269,7 +286,7 @@ public struct IncidentService: Sendable {
 
     /// SHA-256 of a request's canonical JSON: a retry has the same one.
     static func fingerprint(_ request: [String: JSONValue]) -> String {
-        SHA256.hash(data: JSONValue.object(request).encoded()).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: JSONValue.object(request).encoded()).hexString
     }
 
     // MARK: - Queries

@@ -113,19 +113,14 @@ struct List: AsyncParsableCommand {
                                      ("status", status), ("since", since), ("until", until), ("q", q), ("cursor", cursor)] {
                     if let value { parameters.append((key, value)) }
                 }
-                let query = parameters.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
-                let response = try await ICtlQuery.get(connection.client, "/v1/incidents?" + query)
+                let queryString = parameters.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
+                let response = try await query(connection.client, "/v1/incidents?" + queryString)
                 items += response.json?["items"] as? [[String: Any]] ?? []
                 cursor = response.json?["next_cursor"] as? String
             } while all && cursor != nil
             Output.emit(output.resolved, json: ["items": items, "next_cursor": cursor.map { $0 as Any } ?? NSNull()], columns: incidentColumns, rows: items.map(incidentRow), hxl: incidentHXL)
         }
     }
-}
-
-/// `query` under a name that does not clash with the `q` option.
-enum ICtlQuery {
-    static func get(_ client: Client, _ path: String) async throws -> APIResponse { try await query(client, path) }
 }
 
 struct Log: AsyncParsableCommand {
