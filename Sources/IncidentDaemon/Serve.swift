@@ -76,15 +76,16 @@ func buildApplication(
     pool: ConnectionPool, host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger
 ) async throws -> some ApplicationProtocol {
     let reference = try await ReferenceData.load(pool)
+    let projections: [any Projection] = [IncidentsProjection(regions: reference.regions), RegionSummaryProjection(regions: reference.regions)]
     let deps = AppDependencies(
         pool: pool, service: IncidentService(pool: pool, reference: reference),
-        tokens: AccessTokens(pool: pool)
+        tokens: AccessTokens(pool: pool), projections: projections
     )
     let router = buildRouter(deps)
     router.get("/metrics") { _, _ -> Response in
         Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
     }
-    let projector = ProjectorService(pool: pool, projection: IncidentsProjection(regions: reference.regions), logger: logger)
+    let projector = ProjectorService(pool: pool, projections: projections, logger: logger)
     return Application(
         router: router,
         configuration: .init(address: .hostname(host, port: port), serverName: "incidentd"),

@@ -26,7 +26,7 @@ struct ICtl: AsyncParsableCommand {
             """,
         subcommands: [
             Report.self, Import.self, Amend.self, Verify.self, Reject.self, Retract.self, Show.self, List.self, Log.self, Tail.self,
-            Regions.self, Taxonomy.self, OutboxCommand.self, Login.self, Admin.self,
+            Summary.self, Digest.self, Regions.self, Taxonomy.self, OutboxCommand.self, Login.self, Admin.self,
         ]
     )
 }

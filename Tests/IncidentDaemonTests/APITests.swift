@@ -324,7 +324,7 @@ extension AppDependencies {
     static func forRouteListing() -> AppDependencies {
         let pool = ConnectionPool(configuration: .init(conninfo: "host=/nonexistent"))
         let reference = ReferenceData(taxonomy: Taxonomy(categories: []), regions: RegionDirectory(districts: [], municipalities: []))
-        return AppDependencies(pool: pool, service: IncidentService(pool: pool, reference: reference), tokens: AccessTokens(pool: pool))
+        return AppDependencies(pool: pool, service: IncidentService(pool: pool, reference: reference), tokens: AccessTokens(pool: pool), projections: [])
     }
 }
 
@@ -451,7 +451,7 @@ struct OperationsTests {
         let pool = ConnectionPool(configuration: .init(conninfo: "host=/nonexistent-incident-test port=1 connect_timeout=1", maxConnections: 2))
         let reference = try await Seeds.reference()
         let logger = Logger(label: "test")
-        let deps = AppDependencies(pool: pool, service: IncidentService(pool: pool, reference: reference), tokens: AccessTokens(pool: pool))
+        let deps = AppDependencies(pool: pool, service: IncidentService(pool: pool, reference: reference), tokens: AccessTokens(pool: pool), projections: [])
         let app = Application(router: buildRouter(deps), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
         try await app.test(.live) { client in
             let ready = try await client.execute(uri: "/readyz", method: .get)

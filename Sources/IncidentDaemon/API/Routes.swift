@@ -12,6 +12,8 @@ struct AppDependencies: Sendable {
     let pool: ConnectionPool
     let service: IncidentService
     let tokens: AccessTokens
+    /// The read models the projector keeps and admins may rebuild.
+    let projections: [any Projection]
 }
 
 /// The router of the whole API (PRODUCT.md §6), built the same way by `serve` and the tests.
@@ -43,6 +45,8 @@ func buildRouter(_ deps: AppDependencies) -> Router<APIContext> {
     addStreamRoute(v1, deps)
     addLogRoutes(v1, deps)
     addAdminRoutes(v1, deps)
+    addReportRoutes(v1, deps)
+    addProjectionRoutes(v1, deps)
     return router
 }
 

@@ -4,43 +4,72 @@ import Logging
 import Metrics
 import ServiceLifecycle
 
-/// Keeps the read models current: applies log batches until caught up, then polls.
-/// On graceful shutdown it finishes (commits) the batch in hand and stops.
+/// Keeps the read models current, as the single active projector among the daemons sharing a
+/// database.
+///
+/// On a connection of its own it takes a session advisory lock: the holder projects, the others
+/// stand by and try again every `standbyInterval`; when the holder dies its session ends, the lock
+/// is free and a standby takes over. The active one applies batches until caught up, then waits for
+/// a `NOTIFY` from the log (`incident_events`) or, because notifications are lost across
+/// reconnects, at most `pollInterval`. On graceful shutdown it commits the batch in hand and stops.
 struct ProjectorService: Service {
     let pool: ConnectionPool
-    let projection: IncidentsProjection
+    let projections: [any Projection]
     let logger: Logger
-    var idleInterval: Duration = .milliseconds(100)
+    var pollInterval: Duration = .seconds(1)
+    var standbyInterval: Duration = .seconds(1)
+    var batchSize = 500
 
     func run() async throws {
-        let applied = Counter(label: "incident_projection_events_total", dimensions: [("projection", IncidentsProjection.name)])
-        let lag = Gauge(label: "incident_projection_lag_events", dimensions: [("projection", IncidentsProjection.name)])
+        let connection = DedicatedConnection(like: pool)
+        let lag = projections.map { Gauge(label: "incident_projection_lag_events", dimensions: [("projection", $0.name)]) }
+        let applied = projections.map { Counter(label: "incident_projection_events_total", dimensions: [("projection", $0.name)]) }
+        let active = Gauge(label: "incident_projector_active")
+        var session: Int32?   // the backend holding our lock, when we hold it
+        var lastLag = ContinuousClock.now - .seconds(60)
+
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                let count = try await pool.withConnection { [projection] in try projection.catchUp(on: $0) }
-                if count > 0 {
-                    applied.increment(by: count)
+                let held = session
+                let (backend, counts) = try await connection.run { [projections, batchSize] connection -> (Int32?, [Int]) in
+                    if held != connection.backendPID {
+                        guard try ProjectorLock.tryAcquire(on: connection) else { return (nil, []) }
+                        try connection.listen("incident_events")
+                    }
+                    return (connection.backendPID, try projections.map { try $0.catchUp(on: connection, limit: batchSize) })
+                }
+                if backend != session {
+                    logger.info(backend == nil ? "projector standing by: another daemon is projecting" : "projector active")
+                    active.record(backend == nil ? 0 : 1)
+                    session = backend
+                }
+                guard backend != nil else {
+                    try? await Task.sleep(for: standbyInterval)
                     continue
                 }
+                for (index, count) in counts.enumerated() where count > 0 { applied[index].increment(by: count) }
+                let busy = counts.contains { $0 > 0 }
+                if !busy || ContinuousClock.now - lastLag > .seconds(1) {
+                    let lags = try await connection.run { [projections] connection in try projections.map { try $0.lag(on: connection) } }
+                    for (index, value) in lags.enumerated() { lag[index].record(value) }
+                    lastLag = .now
+                }
+                if busy { continue }
+                // Caught up: wait for a notification, in short slices so a shutdown is not held up.
+                let deadline = ContinuousClock.now + pollInterval
+                while ContinuousClock.now < deadline, !Task.isShuttingDownGracefully, !Task.isCancelled {
+                    if try await connection.run({ try $0.waitForNotification(timeout: .milliseconds(200)) }) { break }
+                }
             } catch let error as DatabaseError where error.isConnectionFailure {
-                logger.warning("projector waiting for the database", metadata: ["db.error": "\(error.debugDescription)"])
+                if session != nil { logger.warning("projector lost its database connection", metadata: ["db.error": "\(error.debugDescription)"]) }
+                session = nil
+                active.record(0)
                 try? await Task.sleep(for: .seconds(1))
-                continue
             } catch {
                 logger.error("projection failed; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
-                continue
             }
-            // Caught up as far as the commit-safe read allows; what remains is in flight.
-            if let behind = try? await pool.withConnection({ connection -> Int in
-                try connection.query("""
-                    SELECT (SELECT coalesce(max(global_position), 0) FROM events)
-                         - coalesce((SELECT global_position FROM projection_checkpoints WHERE name = $1), 0)
-                    """, [IncidentsProjection.name]).first?.decode(0) ?? 0
-            }) {
-                lag.record(max(0, behind))
-            }
-            try? await Task.sleep(for: idleInterval)
         }
+        await connection.close()
     }
 }

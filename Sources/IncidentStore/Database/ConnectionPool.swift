@@ -154,6 +154,11 @@ public final class ConnectionPool: Sendable {
             logger.debug("replacing a connection the server dropped", metadata: ["db.pid": "\(connection.backendPID)"])
             connection.close()
         }
+        return try Self.open(configuration)
+    }
+
+    /// Opens a connection set up like the pool's own (blocking).
+    static func open(_ configuration: Configuration) throws -> PostgresConnection {
         let connection = try PostgresConnection(conninfo: configuration.conninfo)
         do {
             // Sessions speak UTC and ISO dates, whatever the server's defaults are.

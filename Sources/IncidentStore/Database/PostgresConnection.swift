@@ -99,6 +99,30 @@ public final class PostgresConnection: @unchecked Sendable {
         try execute("LISTEN " + String(cString: escaped))
     }
 
+    /// Waits up to `timeout` for a notification on a channel this connection listens to.
+    ///
+    /// - Returns: true when one or more notifications arrived (they are consumed), false on timeout.
+    /// - Throws: ``DatabaseError`` when the connection broke.
+    public func waitForNotification(timeout: Duration) throws -> Bool {
+        let handle = try liveHandle()
+        func drain() -> Bool {
+            var received = false
+            while let notification = PQnotifies(handle) {
+                received = true
+                PQfreemem(notification)
+            }
+            return received
+        }
+        if drain() { return true }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        let milliseconds = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        guard poll(&descriptor, 1, max(0, milliseconds)) > 0 else { return false }
+        guard PQconsumeInput(handle) == 1, PQstatus(handle) == CONNECTION_OK else {
+            throw DatabaseError(kind: .connection, message: Self.trimmed(PQerrorMessage(handle)))
+        }
+        return drain()
+    }
+
     private func liveHandle() throws -> OpaquePointer {
         guard let handle else { throw DatabaseError(kind: .connection, message: "connection is closed") }
         return handle

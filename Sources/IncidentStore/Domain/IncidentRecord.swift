@@ -118,11 +118,7 @@ public struct IncidentRecord: Sendable, Codable, Equatable {
 
     /// The calendar day in Kosovo (Europe/Belgrade) on which the incident occurred: `occurred_at`
     /// decides the day every figure counts it on.
-    public var occurredDay: String {
-        if occurredAt.count == 10 { return occurredAt }
-        guard let date = IncidentTime.parseTimestamp(occurredAt) else { return String(occurredAt.prefix(10)) }
-        return IncidentTime.kosovoDay(of: date)
-    }
+    public var occurredDay: String { IncidentTime.day(ofOccurredAt: occurredAt) }
 }
 
 /// Time rules of the domain: Kosovo's calendar days, RFC 3339 parsing.
@@ -134,6 +130,13 @@ public enum IncidentTime {
         calendar.timeZone = kosovo
         return calendar
     }()
+
+    /// The Kosovo day of an `occurred_at` value (a date, or a timestamp with its offset).
+    public static func day(ofOccurredAt occurredAt: String) -> String {
+        if occurredAt.count == 10 { return occurredAt }
+        guard let date = parseTimestamp(occurredAt) else { return String(occurredAt.prefix(10)) }
+        return kosovoDay(of: date)
+    }
 
     /// `YYYY-MM-DD` of `date` in Kosovo.
     public static func kosovoDay(of date: Date) -> String {

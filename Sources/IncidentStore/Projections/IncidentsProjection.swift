@@ -1,59 +1,42 @@
 import Foundation
 
 /// The `incidents` read model: the current state of each incident, for listing and filtering
-/// without reading the log. Each batch of events and the projection's checkpoint are written in
-/// one transaction, so an event takes effect exactly once however often the projector stops.
-public struct IncidentsProjection: Sendable {
+/// without reading the log.
+public struct IncidentsProjection: Projection {
     public static let name = "incidents"
+    public var name: String { Self.name }
+    public var tables: [String] { ["incidents"] }
     public let regions: RegionDirectory
 
     public init(regions: RegionDirectory) { self.regions = regions }
 
-    /// Applies the next batch of events after the checkpoint.
-    /// - Returns: how many events were applied (0 when the projection is current).
-    @discardableResult
-    public func catchUp(on connection: PostgresConnection, limit: Int = 500) throws -> Int {
-        try connection.transaction { connection in
-            try connection.query("INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING", [Self.name])
-            // The row lock makes one projector at a time apply a batch; others wait, then find it done.
-            let row = try connection.query(
-                "SELECT transaction_id::text AS txid, global_position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", [Self.name]
-            ).first!
-            let checkpoint = Checkpoint(transactionID: try row.decode(0), position: try row.decode(1))
-            let page = try EventStore.read(after: checkpoint, limit: limit, on: connection)
-            guard !page.events.isEmpty else { return 0 }
-
-            var streams: [String] = []
-            var eventsByStream: [String: [RecordedEvent]] = [:]
-            for event in page.events {
-                if eventsByStream[event.stream] == nil { streams.append(event.stream) }
-                eventsByStream[event.stream, default: []].append(event)
-            }
-            for stream in streams {
-                guard let incidentID = IncidentEvent.incidentID(fromStream: stream) else { continue }
-                var state = try load(incidentID, on: connection)
-                for event in eventsByStream[stream]! {
-                    if state == nil {
-                        state = try IncidentState.fold([event])
-                    } else if event.streamVersion > state!.version {
-                        try state!.apply(event.incidentEvent(), version: event.streamVersion, at: event.recordedAt)
-                    }
+    public func apply(_ events: [RecordedEvent], to tables: ProjectionTables, on connection: PostgresConnection) throws {
+        var streams: [String] = []
+        var eventsByStream: [String: [RecordedEvent]] = [:]
+        for event in events {
+            if eventsByStream[event.stream] == nil { streams.append(event.stream) }
+            eventsByStream[event.stream, default: []].append(event)
+        }
+        let table = tables("incidents")
+        for stream in streams {
+            guard let incidentID = IncidentEvent.incidentID(fromStream: stream) else { continue }
+            var state = try load(incidentID, from: table, on: connection)
+            for event in eventsByStream[stream]! {
+                if state == nil {
+                    state = try IncidentState.fold([event])
+                } else if event.streamVersion > state!.version {
+                    try state!.apply(event.incidentEvent(), version: event.streamVersion, at: event.recordedAt)
                 }
-                if let state { try save(state, on: connection) }
             }
-            try connection.query(
-                "UPDATE projection_checkpoints SET transaction_id = $2::xid8, global_position = $3, updated_at = now() WHERE name = $1",
-                [Self.name, page.checkpoint.transactionID, page.checkpoint.position]
-            )
-            return page.events.count
+            if let state { try save(state, to: table, on: connection) }
         }
     }
 
-    func load(_ incidentID: UUID, on connection: PostgresConnection) throws -> IncidentState? {
-        guard let row = try connection.query("""
-            SELECT record::text AS record_text, version, status, reported_by, personal_data_erased, reported_at, updated_at
-            FROM incidents WHERE incident_id = $1
-            """, [incidentID]).first
+    func load(_ incidentID: UUID, from table: String, on connection: PostgresConnection) throws -> IncidentState? {
+        guard let row = try connection.query(
+            "SELECT record::text AS record_text, version, status, reported_by, personal_data_erased, reported_at, updated_at FROM "
+                + table + " WHERE incident_id = $1", [incidentID]
+        ).first
         else { return nil }
         return IncidentState(
             record: try JSONValue.parse(Data(try row.decode(0, as: String.self).utf8)).decode(IncidentRecord.self),
@@ -63,12 +46,12 @@ public struct IncidentsProjection: Sendable {
         )
     }
 
-    func save(_ state: IncidentState, on connection: PostgresConnection) throws {
+    func save(_ state: IncidentState, to table: String, on connection: PostgresConnection) throws {
         var record = state.record
         record.personal = nil
         let r = record
-        try connection.query("""
-            INSERT INTO incidents (incident_id, version, status, category, subcategory, municipality, district,
+        try connection.query("INSERT INTO " + table + """
+             (incident_id, version, status, category, subcategory, municipality, district,
                 occurred_at, occurred_day, sensitivity, reported_by, killed, injured, abducted, displaced, record,
                 personal_data_erased, reported_at, updated_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10, $11, $12, $13, $14, $15, $16::jsonb, $17, $18, $19)

@@ -67,7 +67,7 @@ public struct IncidentService: Sendable {
     var context: ValidationContext { ValidationContext(taxonomy: reference.taxonomy, regions: reference.regions, now: now()) }
 
     /// The writes whose permission depends on the role alone (PRODUCT.md §6).
-    public enum Action: Sendable { case report, amend, decide, retract, erase }
+    public enum Action: Sendable { case report, amend, decide, retract, erase, readFigures }
 
     /// The role rule of each write: the one place it is written. The HTTP layer calls it before it
     /// reads a body, so a refusal is a 403 whatever the body holds.
@@ -81,6 +81,7 @@ public struct IncidentService: Sendable {
         case .retract: (allowed, message) = (principal.role != .analyst, "analysts may not retract incidents")
         case .decide: (allowed, message) = (principal.role == .reviewer || principal.role == .admin, "only reviewers and admins verify or reject incidents")
         case .erase: (allowed, message) = (principal.role == .admin, "only admins erase personal data")
+        case .readFigures: (allowed, message) = (principal.role != .reporter, "reporters may not read summaries or digests")
         }
         if !allowed { throw .forbidden(message) }
     }

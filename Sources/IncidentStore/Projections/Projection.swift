@@ -1,0 +1,114 @@
+import Foundation
+
+/// A read model of the log: tables that a fold of the events keeps current.
+///
+/// The projector applies batches of events in commit-safe order and writes the projection's
+/// checkpoint in the same transaction, so each event takes effect exactly once however often the
+/// projector stops. A rebuild applies the whole log to the shadow of each table
+/// (`<table>_shadow`) and swaps them in (see ``ProjectionRebuild``).
+public protocol Projection: Sendable {
+    /// The projection's name (PRODUCT.md §4.5): its checkpoint row, and how admins name it.
+    var name: String { get }
+    /// The tables the projection owns, by their live names.
+    var tables: [String] { get }
+    /// Applies a batch of events, in commit-safe order, to `tables`, in the caller's transaction.
+    /// Events already applied (an incident's version at or above the event's) are skipped.
+    func apply(_ events: [RecordedEvent], to tables: ProjectionTables, on connection: PostgresConnection) throws
+}
+
+/// The physical names of a projection's tables: the live ones or their shadows.
+public struct ProjectionTables: Sendable {
+    public enum Target: Sendable { case live, shadow }
+    public let target: Target
+
+    /// The physical name of `table` (a projection's own constant name, never user input).
+    public func callAsFunction(_ table: String) -> String {
+        target == .live ? table : table + "_shadow"
+    }
+}
+
+/// Advisory lock keys (two-key form: this namespace, then the job).
+enum AdvisoryLock {
+    static let namespace: Int32 = 0x696E_6364 // "incd"
+    static let activeProjector: Int32 = 1
+
+    static func rebuild(_ projection: String) -> Int32 {
+        // Stable across processes: a small FNV-1a hash of the name, kept above the fixed keys.
+        var hash: UInt32 = 2_166_136_261
+        for byte in projection.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return Int32(bitPattern: (hash & 0x3FFF_FFFF) | 0x100)
+    }
+}
+
+extension Projection {
+    func checkpointName(_ target: ProjectionTables.Target) -> String {
+        target == .live ? name : name + ":rebuild"
+    }
+
+    /// Applies the next batch after the checkpoint of `target`, in the caller's transaction.
+    /// - Returns: how many events were read (0 when the target is current).
+    func applyNextBatch(_ target: ProjectionTables.Target, limit: Int, on connection: PostgresConnection) throws -> Int {
+        let checkpointName = checkpointName(target)
+        try connection.query("INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING", [checkpointName])
+        // The row lock makes one projector at a time apply a batch; others wait, then find it done.
+        guard let row = try connection.query(
+            "SELECT transaction_id::text AS txid, global_position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", [checkpointName]
+        ).first else { return 0 }
+        let checkpoint = Checkpoint(transactionID: try row.decode(0), position: try row.decode(1))
+        let page = try EventStore.read(after: checkpoint, limit: limit, on: connection)
+        guard !page.events.isEmpty else { return 0 }
+        try apply(page.events, to: ProjectionTables(target: target), on: connection)
+        try connection.query(
+            "UPDATE projection_checkpoints SET transaction_id = $2::xid8, global_position = $3, updated_at = now() WHERE name = $1",
+            [checkpointName, page.checkpoint.transactionID, page.checkpoint.position]
+        )
+        return page.events.count
+    }
+
+    /// Applies the next batch of events to the live tables, with the checkpoint, in one transaction.
+    /// - Returns: how many events were applied (0 when the projection is current).
+    @discardableResult
+    public func catchUp(on connection: PostgresConnection, limit: Int = 500) throws -> Int {
+        try connection.transaction { try applyNextBatch(.live, limit: limit, on: $0) }
+    }
+
+    /// The projection's checkpoint, and `as_of`: the highest global position up to which every
+    /// committed event is included in its figures.
+    public func position(on connection: PostgresConnection) throws -> (checkpoint: Checkpoint, asOf: Int64) {
+        let row = try connection.query("""
+            SELECT coalesce(c.transaction_id, '0')::text AS txid, coalesce(c.global_position, 0),
+                   coalesce((SELECT min(e.global_position) - 1 FROM events e
+                             WHERE (e.transaction_id, e.global_position) > (coalesce(c.transaction_id, '0'), coalesce(c.global_position, 0))),
+                            (SELECT coalesce(max(e.global_position), 0) FROM events e))
+            FROM (SELECT 1) AS one LEFT JOIN projection_checkpoints c ON c.name = $1
+            """, [name]).first!
+        return (Checkpoint(transactionID: try row.decode(0), position: try row.decode(1)), try row.decode(2))
+    }
+
+    /// Events committed but not yet applied (the lag).
+    public func lag(on connection: PostgresConnection) throws -> Int {
+        try connection.query("""
+            SELECT count(*) FROM events e
+            WHERE (e.transaction_id, e.global_position) >
+                  (SELECT c.transaction_id, c.global_position FROM projection_checkpoints c WHERE c.name = $1
+                   UNION ALL SELECT '0'::xid8, 0 ORDER BY 1 DESC, 2 DESC LIMIT 1)
+            """, [name]).first?.decode(0) ?? 0
+    }
+}
+
+/// Builds a PostgreSQL array literal (`{"a","b"}`) for `= ANY($1::text[])` and `unnest`.
+func postgresArray(_ values: [some PostgresEncodable]) -> String {
+    "{" + values.map { value in
+        "\"" + value.postgresText.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }.joined(separator: ",") + "}"
+}
+
+/// The single-active-projector lock: a session advisory lock, released when its session ends.
+public enum ProjectorLock {
+    /// Takes the lock for the connection's session if no other session holds it.
+    public static func tryAcquire(on connection: PostgresConnection) throws -> Bool {
+        try connection.query(
+            "SELECT pg_try_advisory_lock($1::int, $2::int)", [Int(AdvisoryLock.namespace), Int(AdvisoryLock.activeProjector)]
+        ).first?.decode(0) ?? false
+    }
+}

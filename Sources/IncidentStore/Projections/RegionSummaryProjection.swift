@@ -1,0 +1,192 @@
+import Foundation
+
+/// The `region_summary` read model: per Kosovo day × municipality × category, the incidents that
+/// count (reported or verified; rejected and retracted ones drop out) and their casualties.
+///
+/// It keeps what each incident contributes (`region_summary_incidents`), so an amendment that
+/// changes the day, municipality, category or casualties moves the incident between buckets, and
+/// a decision moves it in or out of the figures. A batch turns into one delta per touched bucket.
+public struct RegionSummaryProjection: Projection {
+    public static let name = "region_summary"
+    public var name: String { Self.name }
+    public var tables: [String] { ["region_summary", "region_summary_incidents"] }
+    public let regions: RegionDirectory
+
+    public init(regions: RegionDirectory) { self.regions = regions }
+
+    /// What one incident contributes to the summary.
+    struct Contribution: Equatable {
+        var version: Int
+        var day: String
+        var municipality: String
+        var district: String
+        var category: String
+        var status: IncidentStatus
+        var figures: Figures
+
+        var bucket: Bucket { Bucket(day: day, municipality: municipality, district: district, category: category) }
+    }
+
+    struct Bucket: Hashable {
+        var day: String
+        var municipality: String
+        var district: String
+        var category: String
+    }
+
+    /// The counted figures of a bucket (or of one incident, or a delta).
+    struct Figures: Equatable {
+        var incidents = 0, verified = 0, killed = 0, injured = 0, abducted = 0, displaced = 0
+
+        static func += (a: inout Figures, b: Figures) {
+            a.incidents += b.incidents; a.verified += b.verified; a.killed += b.killed
+            a.injured += b.injured; a.abducted += b.abducted; a.displaced += b.displaced
+        }
+
+        static prefix func - (a: Figures) -> Figures {
+            Figures(incidents: -a.incidents, verified: -a.verified, killed: -a.killed, injured: -a.injured, abducted: -a.abducted, displaced: -a.displaced)
+        }
+
+        var isZero: Bool { self == Figures() }
+    }
+
+    public func apply(_ events: [RecordedEvent], to tables: ProjectionTables, on connection: PostgresConnection) throws {
+        var ids: [UUID] = []
+        var seen = Set<UUID>()
+        for event in events {
+            guard let id = IncidentEvent.incidentID(fromStream: event.stream), seen.insert(id).inserted else { continue }
+            ids.append(id)
+        }
+        guard !ids.isEmpty else { return }
+        let before = try load(ids, from: tables("region_summary_incidents"), on: connection)
+        var after = before
+        for event in events {
+            guard let id = IncidentEvent.incidentID(fromStream: event.stream) else { continue }
+            if var current = after[id] {
+                guard event.streamVersion > current.version else { continue }
+                try apply(event.incidentEvent(), version: event.streamVersion, to: &current)
+                after[id] = current
+            } else if case .reported(let record) = try event.incidentEvent() {
+                after[id] = Contribution(
+                    version: event.streamVersion, day: record.occurredDay, municipality: record.municipality,
+                    district: district(of: record.municipality), category: record.category, status: .reported,
+                    figures: Figures(killed: record.killed, injured: record.injured, abducted: record.abducted, displaced: record.displaced)
+                )
+            }
+        }
+
+        var deltas: [Bucket: Figures] = [:]
+        var changed: [UUID] = []
+        for id in ids where before[id] != after[id] {
+            changed.append(id)
+            if let old = before[id], old.status.counts { deltas[old.bucket, default: Figures()] += -counted(old) }
+            if let new = after[id], new.status.counts { deltas[new.bucket, default: Figures()] += counted(new) }
+        }
+        try add(deltas.filter { !$0.value.isZero }, to: tables("region_summary"), on: connection)
+        try save(changed.compactMap { id in after[id].map { (id, $0) } }, to: tables("region_summary_incidents"), on: connection)
+    }
+
+    /// What a counted incident adds to its bucket.
+    private func counted(_ contribution: Contribution) -> Figures {
+        var figures = contribution.figures
+        figures.incidents = 1
+        figures.verified = contribution.status == .verified ? 1 : 0
+        return figures
+    }
+
+    private func district(of municipality: String) -> String {
+        regions.municipality(code: municipality)?.districtCode ?? ""
+    }
+
+    /// The fields of an amendment that move figures; the others do not concern the summary.
+    private func apply(_ event: IncidentEvent, version: Int, to contribution: inout Contribution) throws {
+        switch event {
+        case .reported: break
+        case .amended(let amended):
+            func count(_ key: String) -> Int? {
+                switch amended.changes[key] {
+                case .number(let value)?: Int(exactly: value)
+                case .null?: 0
+                default: nil
+                }
+            }
+            if let occurredAt = amended.changes["occurred_at"]?.stringValue { contribution.day = IncidentTime.day(ofOccurredAt: occurredAt) }
+            if let municipality = amended.changes["municipality"]?.stringValue {
+                contribution.municipality = municipality
+                contribution.district = district(of: municipality)
+            }
+            if let category = amended.changes["category"]?.stringValue { contribution.category = category }
+            if let killed = count("killed") { contribution.figures.killed = killed }
+            if let injured = count("injured") { contribution.figures.injured = injured }
+            if let abducted = count("abducted") { contribution.figures.abducted = abducted }
+            if let displaced = count("displaced") { contribution.figures.displaced = displaced }
+        case .verified: contribution.status = .verified
+        case .rejected: contribution.status = .rejected
+        case .retracted: contribution.status = .retracted
+        case .personalDataErased: break
+        }
+        contribution.version = version
+    }
+
+    // MARK: - Storage
+
+    private func load(_ ids: [UUID], from table: String, on connection: PostgresConnection) throws -> [UUID: Contribution] {
+        let rows = try connection.query(
+            "SELECT incident_id, version, day::text AS day, municipality, district, category, status, killed, injured, abducted, displaced FROM "
+                + table + " WHERE incident_id = ANY($1::uuid[])", [postgresArray(ids)]
+        ).rows
+        var contributions: [UUID: Contribution] = [:]
+        for row in rows {
+            contributions[try row.decode(0)] = Contribution(
+                version: try row.decode(1), day: try row.decode(2), municipality: try row.decode(3), district: try row.decode(4),
+                category: try row.decode(5), status: IncidentStatus(rawValue: try row.decode(6)) ?? .reported,
+                figures: Figures(killed: try row.decode(7), injured: try row.decode(8), abducted: try row.decode(9), displaced: try row.decode(10))
+            )
+        }
+        return contributions
+    }
+
+    private func save(_ contributions: [(UUID, Contribution)], to table: String, on connection: PostgresConnection) throws {
+        guard !contributions.isEmpty else { return }
+        let c = contributions.map(\.1)
+        try connection.query("INSERT INTO " + table + """
+             (incident_id, version, day, municipality, district, category, status, killed, injured, abducted, displaced)
+            SELECT * FROM unnest($1::uuid[], $2::int[], $3::date[], $4::text[], $5::text[], $6::text[], $7::text[],
+                                 $8::int[], $9::int[], $10::int[], $11::int[])
+            ON CONFLICT (incident_id) DO UPDATE SET
+                version = EXCLUDED.version, day = EXCLUDED.day, municipality = EXCLUDED.municipality,
+                district = EXCLUDED.district, category = EXCLUDED.category, status = EXCLUDED.status,
+                killed = EXCLUDED.killed, injured = EXCLUDED.injured, abducted = EXCLUDED.abducted, displaced = EXCLUDED.displaced
+            """, [
+                postgresArray(contributions.map(\.0)), postgresArray(c.map(\.version)), postgresArray(c.map(\.day)),
+                postgresArray(c.map(\.municipality)), postgresArray(c.map(\.district)), postgresArray(c.map(\.category)),
+                postgresArray(c.map(\.status.rawValue)), postgresArray(c.map(\.figures.killed)), postgresArray(c.map(\.figures.injured)),
+                postgresArray(c.map(\.figures.abducted)), postgresArray(c.map(\.figures.displaced)),
+            ])
+    }
+
+    private func add(_ deltas: [Bucket: Figures], to table: String, on connection: PostgresConnection) throws {
+        guard !deltas.isEmpty else { return }
+        let keys = Array(deltas.keys)
+        let d = keys.map { deltas[$0]! }
+        let days = postgresArray(keys.map(\.day)), municipalities = postgresArray(keys.map(\.municipality)), categories = postgresArray(keys.map(\.category))
+        try connection.query("INSERT INTO " + table + """
+             AS s (day, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
+            SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[],
+                                 $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[])
+            ON CONFLICT (day, municipality, category) DO UPDATE SET
+                incidents = s.incidents + EXCLUDED.incidents, verified = s.verified + EXCLUDED.verified,
+                killed = s.killed + EXCLUDED.killed, injured = s.injured + EXCLUDED.injured,
+                abducted = s.abducted + EXCLUDED.abducted, displaced = s.displaced + EXCLUDED.displaced
+            """, [
+                days, municipalities, postgresArray(keys.map(\.district)), categories,
+                postgresArray(d.map(\.incidents)), postgresArray(d.map(\.verified)), postgresArray(d.map(\.killed)),
+                postgresArray(d.map(\.injured)), postgresArray(d.map(\.abducted)), postgresArray(d.map(\.displaced)),
+            ])
+        // A bucket whose last incident left it holds nothing: keep the table to what counts.
+        try connection.query("DELETE FROM " + table + """
+             s USING unnest($1::date[], $2::text[], $3::text[]) AS k(day, municipality, category)
+            WHERE s.day = k.day AND s.municipality = k.municipality AND s.category = k.category AND s.incidents = 0
+            """, [days, municipalities, categories])
+    }
+}

@@ -1,0 +1,305 @@
+import Foundation
+
+/// The weekly digest (PRODUCT.md §8): figures of one ISO week from `region_summary`, compared with
+/// the week before and the four before it, notable incidents and revisions from `incidents` and
+/// the log. It never holds personal data, reporter names or a confidential incident (those count
+/// only inside the figures).
+public struct WeeklyDigest: Sendable, Encodable {
+    public struct Average: Sendable, Encodable, Equatable {
+        public var incidents, verified, killed, injured, abducted, displaced: Double
+    }
+
+    public struct RegionRow: Sendable, Encodable, Equatable {
+        public var district: String
+        public var districtName: String
+        public var municipality: String
+        public var municipalityName: String
+        public var category: String
+        public var figures: SummaryFigures
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: Key.self)
+            try c.encode(district, forKey: Key("district"))
+            try c.encode(districtName, forKey: Key("district_name"))
+            try c.encode(municipality, forKey: Key("municipality"))
+            try c.encode(municipalityName, forKey: Key("municipality_name"))
+            try c.encode(category, forKey: Key("category"))
+            try figures.encode(to: encoder)
+        }
+    }
+
+    /// A municipality whose incident count moved most against the previous week.
+    public struct Mover: Sendable, Encodable, Equatable {
+        public var municipality: String
+        public var name: String
+        public var district: String
+        public var incidents: Int
+        public var previousWeek: Int
+        public var change: Int
+
+        enum CodingKeys: String, CodingKey { case municipality, name, district, incidents, previousWeek = "previous_week", change }
+    }
+
+    public struct Notable: Sendable, Encodable, Equatable {
+        public var incidentID: UUID
+        public var occurredDay: String
+        public var municipality: String
+        public var municipalityName: String
+        public var category: String
+        public var subcategory: String
+        public var status: String
+        /// The record's summary, shortened.
+        public var summary: String
+        public var killed, injured, abducted, displaced: Int
+
+        enum CodingKeys: String, CodingKey {
+            case incidentID = "incident_id", occurredDay = "occurred_day", municipality, municipalityName = "municipality_name"
+            case category, subcategory, status, summary, killed, injured, abducted, displaced
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(incidentID.uuidString.lowercased(), forKey: .incidentID)
+            try c.encode(occurredDay, forKey: .occurredDay)
+            try c.encode(municipality, forKey: .municipality)
+            try c.encode(municipalityName, forKey: .municipalityName)
+            try c.encode(category, forKey: .category)
+            try c.encode(subcategory, forKey: .subcategory)
+            try c.encode(status, forKey: .status)
+            try c.encode(summary, forKey: .summary)
+            try c.encode(killed, forKey: .killed)
+            try c.encode(injured, forKey: .injured)
+            try c.encode(abducted, forKey: .abducted)
+            try c.encode(displaced, forKey: .displaced)
+        }
+    }
+
+    /// A decision or correction recorded during the week about an incident of an earlier week.
+    public struct Revision: Sendable, Encodable, Equatable {
+        public var incidentID: UUID
+        /// `amended`, `verified`, `rejected` or `retracted`.
+        public var change: String
+        public var recordedAt: Date
+        public var occurredDay: String
+        public var municipality: String
+        public var category: String
+        /// The amended fields' names (never their values).
+        public var fields: [String]?
+        /// A retraction's reason (`duplicate`, `erroneous`, `out_of_scope`).
+        public var reason: String?
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: Key.self)
+            try c.encode(incidentID.uuidString.lowercased(), forKey: Key("incident_id"))
+            try c.encode(change, forKey: Key("change"))
+            try c.encode(IncidentTime.formatTimestamp(recordedAt), forKey: Key("recorded_at"))
+            try c.encode(occurredDay, forKey: Key("occurred_day"))
+            try c.encode(municipality, forKey: Key("municipality"))
+            try c.encode(category, forKey: Key("category"))
+            try c.encodeIfPresent(fields, forKey: Key("fields"))
+            try c.encodeIfPresent(reason, forKey: Key("reason"))
+        }
+    }
+
+    public struct TrendPoint: Sendable, Encodable, Equatable {
+        public var week: String
+        public var from: String
+        public var incidents, killed, injured: Int
+    }
+
+    public var week: IsoWeek
+    public var asOf: Int64
+    public var generatedAt: Date
+    public var totals: SummaryFigures
+    public var previousWeek: SummaryFigures
+    public var fourWeekAverage: Average
+    public var byRegion: [RegionRow]
+    public var movers: [Mover]
+    public var notable: [Notable]
+    public var revisions: [Revision]
+    public var trend: [TrendPoint]
+
+    public static let sensitivity = "RESTRICTED: aggregate figures include confidential incidents; no personal data"
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encode(week.description, forKey: Key("week"))
+        try c.encode(week.from, forKey: Key("from"))
+        try c.encode(week.to, forKey: Key("to"))
+        try c.encode(asOf, forKey: Key("as_of"))
+        try c.encode(IncidentTime.formatTimestamp(generatedAt), forKey: Key("generated_at"))
+        try c.encode(Self.sensitivity, forKey: Key("sensitivity"))
+        try c.encode(totals, forKey: Key("totals"))
+        try c.encode(previousWeek, forKey: Key("previous_week"))
+        try c.encode(fourWeekAverage, forKey: Key("four_week_average"))
+        var changes = c.nestedContainer(keyedBy: Key.self, forKey: Key("changes"))
+        try changes.encode(difference(totals, previousWeek), forKey: Key("vs_previous_week"))
+        try changes.encode(difference(totals, fourWeekAverage), forKey: Key("vs_four_week_average"))
+        try c.encode(byRegion, forKey: Key("by_region"))
+        try c.encode(movers, forKey: Key("movers"))
+        try c.encode(notable, forKey: Key("notable"))
+        try c.encode(revisions, forKey: Key("revisions"))
+        try c.encode(trend, forKey: Key("trend"))
+    }
+
+    private func difference(_ a: SummaryFigures, _ b: SummaryFigures) -> SummaryFigures {
+        SummaryFigures(incidents: a.incidents - b.incidents, verified: a.verified - b.verified, killed: a.killed - b.killed,
+                       injured: a.injured - b.injured, abducted: a.abducted - b.abducted, displaced: a.displaced - b.displaced)
+    }
+
+    private func difference(_ a: SummaryFigures, _ b: Average) -> Average {
+        func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 }
+        return Average(incidents: round2(Double(a.incidents) - b.incidents), verified: round2(Double(a.verified) - b.verified),
+                       killed: round2(Double(a.killed) - b.killed), injured: round2(Double(a.injured) - b.injured),
+                       abducted: round2(Double(a.abducted) - b.abducted), displaced: round2(Double(a.displaced) - b.displaced))
+    }
+}
+
+extension IncidentService {
+    public static let notableLimit = 10
+    public static let moversLimit = 5
+
+    /// The digest of `week` (`YYYY-Www`, or `last`: the last complete week in Kosovo).
+    /// - Throws: ``ServiceError/forbidden(_:)`` for reporters; ``ServiceError/invalid(_:)`` for a bad week.
+    public func weeklyDigest(week text: String?, for principal: Principal) async throws -> WeeklyDigest {
+        try Self.authorize(.readFigures, principal)
+        let generatedAt = now()
+        let week: IsoWeek
+        switch text ?? "last" {
+        case "last": week = IsoWeek.last(before: generatedAt)
+        case let text:
+            guard let parsed = IsoWeek(text) else {
+                throw ServiceError.invalid(ValidationFailure([FieldError("week", "must be an ISO week such as 2026-W48, or last")]))
+            }
+            week = parsed
+        }
+        let regions = reference.regions
+        return try await pool.withConnection { connection in
+            try connection.transaction { connection in
+                // One snapshot: figures, incidents and revisions agree with each other and with as_of.
+                try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                return try Self.digest(of: week, regions: regions, generatedAt: generatedAt, on: connection)
+            }
+        }
+    }
+
+    static func digest(of week: IsoWeek, regions: RegionDirectory, generatedAt: Date, on connection: PostgresConnection) throws -> WeeklyDigest {
+        let asOf = min(
+            try RegionSummaryProjection(regions: regions).position(on: connection).asOf,
+            try IncidentsProjection(regions: regions).position(on: connection).asOf
+        )
+        let first = week.advanced(by: -7)
+
+        // Eight weeks of totals: the trend, the previous week and the four-week average.
+        var byWeek: [String: SummaryFigures] = [:]
+        for row in try connection.query(
+            "SELECT date_trunc('week', day)::date::text AS monday, " + SummaryFigures.sums
+                + " FROM region_summary WHERE day BETWEEN $1::date AND $2::date GROUP BY 1", [first.from, week.to]
+        ).rows {
+            byWeek[try row.decode(0)] = try SummaryFigures(row: row, from: 1)
+        }
+        let weeks = (0..<8).map { first.advanced(by: $0) }
+        let totals = byWeek[week.from] ?? SummaryFigures()
+        let previous = byWeek[week.advanced(by: -1).from] ?? SummaryFigures()
+        let four = (1...4).map { byWeek[week.advanced(by: -$0).from] ?? SummaryFigures() }
+        func average(_ value: (SummaryFigures) -> Int) -> Double { Double(four.map(value).reduce(0, +)) / 4 }
+        let fourWeekAverage = WeeklyDigest.Average(
+            incidents: average(\.incidents), verified: average(\.verified), killed: average(\.killed),
+            injured: average(\.injured), abducted: average(\.abducted), displaced: average(\.displaced)
+        )
+
+        let byRegion = try connection.query(
+            "SELECT district, municipality, category, " + SummaryFigures.sums + """
+             FROM region_summary WHERE day BETWEEN $1::date AND $2::date
+            GROUP BY 1, 2, 3 HAVING sum(incidents) > 0 ORDER BY 1, 2, 3
+            """, [week.from, week.to]
+        ).rows.map { row in
+            let district: String = try row.decode(0), municipality: String = try row.decode(1)
+            return WeeklyDigest.RegionRow(
+                district: district, districtName: regions.district(code: district)?.displayName ?? district,
+                municipality: municipality, municipalityName: regions.municipality(code: municipality)?.displayName ?? municipality,
+                category: try row.decode(2), figures: try SummaryFigures(row: row, from: 3)
+            )
+        }
+
+        let movers = try connection.query("""
+            SELECT municipality, district,
+                   coalesce(sum(incidents) FILTER (WHERE day >= $2::date), 0) AS this_week,
+                   coalesce(sum(incidents) FILTER (WHERE day < $2::date), 0) AS previous_week
+            FROM region_summary WHERE day BETWEEN $1::date AND $3::date GROUP BY 1, 2
+            """, [week.advanced(by: -1).from, week.from, week.to]
+        ).rows.map { row -> WeeklyDigest.Mover in
+            let code: String = try row.decode(0), now: Int = try row.decode(2), before: Int = try row.decode(3)
+            return WeeklyDigest.Mover(municipality: code, name: regions.municipality(code: code)?.displayName ?? code,
+                                      district: try row.decode(1), incidents: now, previousWeek: before, change: now - before)
+        }
+        .filter { $0.change != 0 }
+        .sorted { (abs($0.change), $1.municipality) > (abs($1.change), $0.municipality) }
+        .prefix(notableMoversLimit)
+
+        let notable = try connection.query("""
+            SELECT incident_id, occurred_day::text AS day, municipality, category, subcategory, status, record->>'summary' AS summary,
+                   killed, injured, abducted, displaced
+            FROM incidents
+            WHERE occurred_day BETWEEN $1::date AND $2::date AND status IN ('reported', 'verified') AND sensitivity <> 'confidential'
+            ORDER BY killed + injured DESC, killed DESC, abducted DESC, displaced DESC, occurred_at, incident_id
+            LIMIT $3
+            """, [week.from, week.to, notableLimit]
+        ).rows.map { row in
+            let municipality: String = try row.decode(2)
+            return WeeklyDigest.Notable(
+                incidentID: try row.decode(0), occurredDay: try row.decode(1), municipality: municipality,
+                municipalityName: regions.municipality(code: municipality)?.displayName ?? municipality,
+                category: try row.decode(3), subcategory: try row.decode(4), status: try row.decode(5),
+                summary: shortened(try row.decode(6)), killed: try row.decode(7), injured: try row.decode(8),
+                abducted: try row.decode(9), displaced: try row.decode(10)
+            )
+        }
+
+        let interval = week.interval
+        let revisions = try connection.query("""
+            SELECT i.incident_id, e.type, e.recorded_at, i.occurred_day::text AS day, i.municipality, i.category, e.data::text AS data_text
+            FROM events e JOIN incidents i ON e.stream = 'incident-' || i.incident_id::text
+            WHERE e.recorded_at >= $1 AND e.recorded_at < $2
+              AND e.type IN ('IncidentAmended', 'IncidentVerified', 'IncidentRejected', 'IncidentRetracted')
+              AND i.occurred_day < $3::date AND i.sensitivity <> 'confidential'
+            ORDER BY e.recorded_at, e.global_position
+            """, [interval.start, interval.end, week.from]
+        ).rows.map { row in
+            let type: String = try row.decode(1)
+            let data = try JSONValue.parse(Data(try row.decode(6, as: String.self).utf8))
+            let change = switch type {
+            case "IncidentAmended": "amended"
+            case "IncidentVerified": "verified"
+            case "IncidentRejected": "rejected"
+            default: "retracted"
+            }
+            return WeeklyDigest.Revision(
+                incidentID: try row.decode(0), change: change, recordedAt: try row.decode(2), occurredDay: try row.decode(3),
+                municipality: try row.decode(4), category: try row.decode(5),
+                fields: type == "IncidentAmended" ? data.objectValue?["changes"]?.objectValue?.keys.sorted().map { $0 == "personal" ? "personal (sealed)" : $0 } : nil,
+                reason: type == "IncidentRetracted" ? data.objectValue?["reason"]?.stringValue : nil
+            )
+        }
+
+        return WeeklyDigest(
+            week: week, asOf: asOf, generatedAt: generatedAt, totals: totals, previousWeek: previous,
+            fourWeekAverage: fourWeekAverage, byRegion: byRegion, movers: Array(movers), notable: notable, revisions: revisions,
+            trend: weeks.map { w in
+                let f = byWeek[w.from] ?? SummaryFigures()
+                return WeeklyDigest.TrendPoint(week: w.description, from: w.from, incidents: f.incidents, killed: f.killed, injured: f.injured)
+            }
+        )
+    }
+
+    private static var notableMoversLimit: Int { moversLimit }
+
+    /// A summary cut at a word boundary to about 160 characters.
+    static func shortened(_ text: String) -> String {
+        let limit = 160
+        guard text.count > limit else { return text }
+        let cut = text.prefix(limit)
+        let end = cut.lastIndex(of: " ") ?? cut.endIndex
+        return cut[..<end].trimmingCharacters(in: .whitespaces) + "…"
+    }
+}
