@@ -73,17 +73,20 @@ struct API {
         return Reply(status: status, json: parsed, headers: response.headers)
     }
 
-    /// Waits until the projector has caught up with everything written so far.
+    /// Waits until the projector has applied everything written so far, to every read model.
     func settle() async throws {
-        for _ in 0..<200 {
+        for _ in 0..<500 {
             let lag: Int = try await db.pool.withConnection { connection in
                 try connection.query("""
-                    SELECT (SELECT count(*) FROM events) - coalesce((SELECT global_position FROM projection_checkpoints WHERE name = 'incidents'), 0)
+                    SELECT count(*) FROM (VALUES ('incidents'), ('region_summary')) AS p(name)
+                    LEFT JOIN projection_checkpoints c ON c.name = p.name
+                    JOIN events e ON (e.transaction_id, e.global_position) > (coalesce(c.transaction_id, '0'::xid8), coalesce(c.global_position, 0))
                     """).first!.decode(0)
             }
-            if lag <= 0 { return }
+            if lag == 0 { return }
             try await Task.sleep(for: .milliseconds(20))
         }
+        Issue.record("the projector did not catch up")
     }
 
     static func run(_ body: @escaping @Sendable (API) async throws -> Void) async throws {

@@ -18,7 +18,9 @@ enum OpenAPICheck {
             let parts = template.split(separator: "/", omittingEmptySubsequences: true)
             guard parts.count == concrete.count else { return false }
             return zip(parts, concrete).allSatisfy { part, segment in
-                (part.hasPrefix("{") && part.hasSuffix("}")) || part == segment
+                // `{id}` matches any segment; `{name}:rebuild` any segment with that suffix.
+                guard part.hasPrefix("{"), let close = part.firstIndex(of: "}") else { return part == segment }
+                return segment.hasSuffix(part[part.index(after: close)...])
             }
         }
     }

@@ -95,6 +95,17 @@ enum OpenAPI {
                                   body: jsonBody(object(["name": string, "role": string, "expires": string], required: ["name", "role"]))),
                 "get": operation("List tokens (never their secrets)", ["200": response("Tokens", ref("TokenList"))], errors: ["403"]),
             ],
+            "/v1/summaries": ["get": operation("Figures per district or municipality and category over a period (not reporters)",
+                                               ["200": response("Figures", ref("Summary"))], errors: ["400", "403"], parameters: [
+                                                   query("level", "district (default) or municipality"), query("since", "First day, YYYY-MM-DD"),
+                                                   query("until", "Last day, YYYY-MM-DD (inclusive)"), query("category", "Category code"),
+                                               ])],
+            "/v1/digests/weekly": ["get": operation("The weekly digest (not reporters)", ["200": response("The digest", ref("WeeklyDigest"))], errors: ["400", "403"],
+                                                    parameters: [query("week", "ISO week YYYY-Www, or last (default): the last complete week in Kosovo")])],
+            "/v1/admin/projections": ["get": operation("Projections: position, lag, rebuild state (admins)", ["200": response("Projections", ref("ProjectionList"))], errors: ["403"])],
+            "/v1/admin/projections/{name}:rebuild": ["post": operation("Rebuild a projection from the log into shadow tables, then swap them in (admins)",
+                                                                       ["202": response("Started", object(["projection": string, "status": string], required: ["projection", "status"]))],
+                                                                       errors: ["403", "404", "409"], parameters: [path("name")])],
             "/v1/admin/tokens/{name}": ["delete": operation("Revoke a token", ["200": response("Revoked", object(["name": string, "revoked": boolean], required: ["name", "revoked"]))],
                                                             errors: ["403", "404"], parameters: [path("name")])],
         ]
@@ -115,7 +126,46 @@ enum OpenAPI {
                                                            "geo_precision", "summary", "source_type", "sensitivity"] + countFields)
         incident = .object((incident.objectValue ?? [:]).merging(["additionalProperties": false]) { $1 })
 
+        var figureProperties: [String: JSONValue] = [:]
+        for field in ["incidents", "verified"] + countFields { figureProperties[field] = integer }
+        let figureFields = ["incidents", "verified"] + countFields
+        let figures = object(figureProperties, required: figureFields)
+        var averageProperties: [String: JSONValue] = [:]
+        for field in figureFields { averageProperties[field] = number }
+        let averages = object(averageProperties, required: figureFields)
+        func withFigures(_ properties: [String: JSONValue], required: [String]) -> JSONValue {
+            object(properties.merging(figureProperties) { a, _ in a }, required: required + figureFields)
+        }
+
         let schemas: [String: JSONValue] = [
+            "Summary": object([
+                "level": string, "since": nullable("string"), "until": nullable("string"), "category": nullable("string"),
+                "rows": array(withFigures(["code": string, "name": string, "category": string], required: ["code", "name", "category"])),
+                "as_of": ["type": "integer", "description": "Every committed event up to this global position is in the figures"],
+            ], required: ["level", "since", "until", "category", "rows", "as_of"]),
+            "WeeklyDigest": object([
+                "week": string, "from": string, "to": string, "as_of": integer, "generated_at": string, "sensitivity": string,
+                "totals": figures, "previous_week": figures, "four_week_average": averages,
+                "changes": object(["vs_previous_week": figures, "vs_four_week_average": averages], required: ["vs_previous_week", "vs_four_week_average"]),
+                "by_region": array(withFigures(["district": string, "district_name": string, "municipality": string, "municipality_name": string, "category": string],
+                                               required: ["district", "district_name", "municipality", "municipality_name", "category"])),
+                "movers": array(object(["municipality": string, "name": string, "district": string, "incidents": integer, "previous_week": integer, "change": integer],
+                                       required: ["municipality", "name", "district", "incidents", "previous_week", "change"])),
+                "notable": array(object(["incident_id": string, "occurred_day": string, "municipality": string, "municipality_name": string, "category": string,
+                                         "subcategory": string, "status": string, "summary": string, "killed": integer, "injured": integer,
+                                         "abducted": integer, "displaced": integer],
+                                        required: ["incident_id", "occurred_day", "municipality", "category", "subcategory", "status", "summary"] + countFields)),
+                "revisions": array(object(["incident_id": string, "change": ["type": "string", "enum": ["amended", "verified", "rejected", "retracted"]],
+                                           "recorded_at": string, "occurred_day": string, "municipality": string, "category": string,
+                                           "fields": array(string), "reason": string],
+                                          required: ["incident_id", "change", "recorded_at", "occurred_day", "municipality", "category"])),
+                "trend": array(object(["week": string, "from": string, "incidents": integer, "killed": integer, "injured": integer],
+                                      required: ["week", "from", "incidents", "killed", "injured"])),
+            ], required: ["week", "from", "to", "as_of", "totals", "previous_week", "four_week_average", "by_region", "movers", "notable", "revisions", "trend"]),
+            "ProjectionList": object(["projections": array(object([
+                "name": string, "checkpoint": string, "as_of": integer, "lag": integer, "rebuilding": boolean,
+                "rebuild_position": nullable("integer"), "rebuilt_at": nullable("string"),
+            ], required: ["name", "checkpoint", "as_of", "lag", "rebuilding", "rebuild_position", "rebuilt_at"]))], required: ["projections"]),
             "Error": object(["error": object(["code": string, "message": string, "details": ["type": "object"]], required: ["code", "message"])], required: ["error"]),
             "Health": object(["status": string, "pending": integer], required: ["status"]),
             "WriteResult": object(["incident_id": string, "event_id": string, "stream_version": integer, "global_position": integer, "recorded_at": string],

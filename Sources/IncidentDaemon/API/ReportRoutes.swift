@@ -41,15 +41,11 @@ func addProjectionRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies)
         }
         return projection
     }
-    v1.post("admin/projections/{action}") { _, context -> Response in
+    v1.post("admin/projections/{name}:rebuild") { _, context -> Response in
         guard try context.requirePrincipal().role == .admin else {
             throw APIError(.forbidden, code: "forbidden", message: "only admins rebuild projections")
         }
-        let action = context.parameters.get("action") ?? ""
-        guard action.hasSuffix(":rebuild") else {
-            throw APIError(.notFound, code: "not_found", message: "unknown projection action; use {name}:rebuild")
-        }
-        let target = try projection(named: String(action.dropLast(":rebuild".count)))
+        let target = try projection(named: context.parameters.get("name") ?? "")
         try await RebuildJob.start(target, pool: deps.pool, logger: context.logger)
         return JSONResponse.make(.accepted, ["projection": .string(target.name), "status": "rebuilding"])
     }
@@ -112,7 +108,9 @@ enum RebuildJob {
                     "seconds": "\((ContinuousClock.now - started).components.seconds)",
                 ])
             } catch {
-                logger.error("projection rebuild failed; the live tables are unchanged", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
+                logger.error("projection rebuild failed; the live tables are unchanged", metadata: [
+                    "projection": "\(projection.name)", "error": "\((error as? DatabaseError)?.debugDescription ?? "\(error)")",
+                ])
             }
             await connection.close()
         }

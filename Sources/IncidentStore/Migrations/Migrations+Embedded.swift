@@ -350,10 +350,12 @@ ALTER TABLE projection_checkpoints ADD COLUMN rebuilt_at timestamptz;
 CREATE INDEX events_recorded_at_brin ON events USING brin (recorded_at);
 
 -- Read models are disposable (the log rebuilds them), and the daemon must rename them to swap a
--- rebuild in: incident_app owns them. The log itself stays owned by the migrating role.
+-- rebuild in: incident_app owns them, and renaming needs CREATE on their schema. The log itself
+-- stays owned by the migrating role, which incident_app is not: it still cannot change events.
 DO $$
 BEGIN
     IF pg_has_role(current_user, 'incident_app', 'MEMBER') THEN
+        EXECUTE format('GRANT CREATE ON SCHEMA %I TO incident_app', current_schema());
         ALTER TABLE incidents OWNER TO incident_app;
         ALTER TABLE incidents_shadow OWNER TO incident_app;
         ALTER TABLE region_summary OWNER TO incident_app;
