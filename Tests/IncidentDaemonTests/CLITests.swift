@@ -83,6 +83,21 @@ final class Daemon: @unchecked Sendable {
         process.terminate()
         process.waitUntilExit()
     }
+
+    /// Dies at once, as in a crash or `kill -9`: nothing is shut down cleanly.
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// The value of an unlabelled gauge on /metrics, nil when absent or unreachable.
+    func metric(_ name: String) async -> Double? {
+        guard let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!) else { return nil }
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix(name + " ") {
+            return Double(line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
+    }
 }
 
 @Suite("ictl against a live incidentd (subprocesses)")
