@@ -41,22 +41,23 @@ ALTER TABLE projection_checkpoints ADD COLUMN rebuilt_at timestamptz;
 -- The weekly digest's revisions read events by when they were recorded; the log is in that order.
 CREATE INDEX events_recorded_at_brin ON events USING brin (recorded_at);
 
--- Read models are disposable (the log rebuilds them), and the daemon must rename them to swap a
--- rebuild in: incident_app owns them, and renaming needs CREATE on their schema. The log itself
--- stays owned by the migrating role, which incident_app is not: it still cannot change events.
-DO $$
+-- The daemon fills the shadows and empties them, and swaps a rebuild in through one function that
+-- can rename nothing but read-model tables. The tables stay owned by the migrating role: the
+-- daemon gets no ownership and no CREATE on the schema.
+GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON incidents, incidents_shadow, region_summary, region_summary_shadow,
+    region_summary_incidents, region_summary_incidents_shadow TO incident_app;
+
+CREATE FUNCTION swap_read_model(live text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
-    IF pg_has_role(current_user, 'incident_app', 'MEMBER') THEN
-        EXECUTE format('GRANT CREATE ON SCHEMA %I TO incident_app', current_schema());
-        ALTER TABLE incidents OWNER TO incident_app;
-        ALTER TABLE incidents_shadow OWNER TO incident_app;
-        ALTER TABLE region_summary OWNER TO incident_app;
-        ALTER TABLE region_summary_shadow OWNER TO incident_app;
-        ALTER TABLE region_summary_incidents OWNER TO incident_app;
-        ALTER TABLE region_summary_incidents_shadow OWNER TO incident_app;
-    ELSE
-        GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON incidents_shadow, region_summary, region_summary_shadow,
-            region_summary_incidents, region_summary_incidents_shadow TO incident_app;
+    IF live NOT IN ('incidents', 'region_summary', 'region_summary_incidents') THEN
+        RAISE EXCEPTION 'not a read-model table: %', live USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    EXECUTE format('ALTER TABLE %I RENAME TO %I', live, live || '_swapping');
+    EXECUTE format('ALTER TABLE %I RENAME TO %I', live || '_shadow', live);
+    EXECUTE format('ALTER TABLE %I RENAME TO %I', live || '_swapping', live || '_shadow');
 END;
 $$;
+
+REVOKE ALL ON FUNCTION swap_read_model(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION swap_read_model(text) TO incident_app;

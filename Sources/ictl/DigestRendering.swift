@@ -400,9 +400,9 @@ enum DigestRendering {
     }
     private static func truncated(_ s: String, _ limit: Int) -> String { s.count > limit ? s.prefix(limit - 1) + "…" : s }
 
-    private static let knownCategories = ["inter_ethnic_violence", "property_crime", "obstacles_to_return",
-        "freedom_of_movement", "human_trafficking", "sexual_violence", "gender_based_violence", "explosive_hazards",
-        "cultural_heritage", "political_violence", "other"]
+    /// The taxonomy's categories (migration 0003), so each keeps its colour from week to week.
+    private static let knownCategories = ["ethnic_violence", "trafficking", "return_obstacle", "access_security",
+        "unrest", "explosives", "sexual_violence", "other"]
     private static let palette = ["#1f4e79", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00",
                                   "#7a5c00", "#6a3d9a", "#f0e442", "#0072b2", "#8c8c8c", "#b15928"]
     /// Pattern overlays so categories stay distinguishable in grayscale print.

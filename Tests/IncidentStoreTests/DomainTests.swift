@@ -59,6 +59,37 @@ struct TimeTests {
         #expect(IncidentTime.kosovoDay(of: try #require(IncidentTime.parseTimestamp("2026-07-10T22:00:00Z"))) == "2026-07-11")
     }
 
+    @Test("occurred_at decides the day across the clock changes (fixed cases, independent of the projections)",
+          arguments: [
+              ("2026-03-28T22:59:00Z", "2026-03-28"), ("2026-03-28T23:30:00Z", "2026-03-29"), // CET: UTC+1 until 01:00 UTC on the 29th
+              ("2026-03-29T21:59:00Z", "2026-03-29"), ("2026-03-29T22:00:00Z", "2026-03-30"), // CEST: UTC+2 from then on
+              ("2026-10-24T21:30:00Z", "2026-10-24"), ("2026-10-24T22:30:00Z", "2026-10-25"), // CEST until 01:00 UTC on the 25th
+              ("2026-10-25T22:30:00Z", "2026-10-25"), ("2026-10-25T23:00:00Z", "2026-10-26"), // CET again
+              ("2026-11-29T23:30:00+01:00", "2026-11-29"), ("2026-11-29", "2026-11-29"),
+          ])
+    func occurredDay(occurredAt: String, day: String) {
+        #expect(IncidentTime.day(ofOccurredAt: occurredAt) == day)
+    }
+
+    @Test("ISO weeks: week 53, year boundaries, last week", arguments: [
+        ("2026-W01", "2025-12-29", "2026-01-04"), ("2026-W53", "2026-12-28", "2027-01-03"),
+        ("2020-W53", "2020-12-28", "2021-01-03"), ("2027-W01", "2027-01-04", "2027-01-10"), ("2026-W48", "2026-11-23", "2026-11-29"),
+    ])
+    func isoWeeks(week: String, from: String, to: String) throws {
+        let parsed = try #require(IsoWeek(week))
+        #expect(parsed.from == from && parsed.to == to && parsed.description == week)
+        #expect(parsed.advanced(by: 1).advanced(by: -1) == parsed)
+    }
+
+    @Test("ISO week parsing refuses what does not exist")
+    func badWeeks() {
+        for bad in ["2025-W53", "2026-W00", "2026-W54", "2026-48", "26-W48", "2026-W4", "last"] { #expect(IsoWeek(bad) == nil, "\(bad)") }
+        // Monday 00:30 in Kosovo is still Sunday 23:30 UTC: the last complete week is the one that just ended.
+        let monday = IncidentTime.parseTimestamp("2026-11-29T23:30:00Z")!
+        #expect(IsoWeek.last(before: monday).description == "2026-W48")
+        #expect(IsoWeek(containing: monday).description == "2026-W49")
+    }
+
     @Test("PostgreSQL's timestamp output parses")
     func postgresTimestamps() throws {
         let date = try #require(PostgresTimestamp.parse("2026-11-29 22:09:12.5+00"))

@@ -25,36 +25,52 @@ struct ProjectorService: Service {
         let lag = projections.map { Gauge(label: "incident_projection_lag_events", dimensions: [("projection", $0.name)]) }
         let applied = projections.map { Counter(label: "incident_projection_events_total", dimensions: [("projection", $0.name)]) }
         let active = Gauge(label: "incident_projector_active")
-        var session: Int32?   // the backend holding our lock, when we hold it
+        var session: Int?   // the connection (serial) whose session holds our lock, when we hold it
         var lastLag = ContinuousClock.now - .seconds(60)
 
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let held = session
-                let (backend, counts) = try await connection.run { [projections, batchSize] connection -> (Int32?, [Int]) in
-                    if held != connection.backendPID {
+                let (holder, outcomes) = try await connection.run { [projections, batchSize] connection -> (Int?, [Result<Int, any Error>]) in
+                    if held != connection.serial {
                         guard try ProjectorLock.tryAcquire(on: connection) else { return (nil, []) }
                         try connection.listen("incident_events")
                     }
-                    return (connection.backendPID, try projections.map { try $0.catchUp(on: connection, limit: batchSize) })
+                    // One projection failing (a bug, a bad event) does not hold the others back;
+                    // a broken connection stops them all (and is replaced).
+                    let outcomes = projections.map { projection in Result { try projection.catchUp(on: connection, limit: batchSize) } }
+                    for case .failure(let error as DatabaseError) in outcomes where error.isConnectionFailure { throw error }
+                    return (connection.serial, outcomes)
                 }
-                if backend != session {
-                    logger.info(backend == nil ? "projector standing by: another daemon is projecting" : "projector active")
-                    active.record(backend == nil ? 0 : 1)
-                    session = backend
+                if holder != session {
+                    logger.info(holder == nil ? "projector standing by: another daemon is projecting" : "projector active")
+                    active.record(holder == nil ? 0 : 1)
+                    session = holder
                 }
-                guard backend != nil else {
-                    try? await Task.sleep(for: standbyInterval)
-                    continue
+                var busy = false
+                for (index, outcome) in outcomes.enumerated() {
+                    switch outcome {
+                    case .success(let count):
+                        if count > 0 { applied[index].increment(by: count); busy = true }
+                    case .failure(let error):
+                        logger.error("projection failed; retrying", metadata: ["projection": "\(projections[index].name)", "error": "\(error)"])
+                    }
                 }
-                for (index, count) in counts.enumerated() where count > 0 { applied[index].increment(by: count) }
-                let busy = counts.contains { $0 > 0 }
+                // Every daemon reports the lag, standbys too: a stuck holder shows on all of them.
                 if !busy || ContinuousClock.now - lastLag > .seconds(1) {
                     let lags = try await connection.run { [projections] connection in try projections.map { try $0.lag(on: connection) } }
                     for (index, value) in lags.enumerated() { lag[index].record(value) }
                     lastLag = .now
                 }
+                guard holder != nil else {
+                    try? await Task.sleep(for: standbyInterval)
+                    continue
+                }
                 if busy { continue }
+                if outcomes.contains(where: { if case .failure = $0 { true } else { false } }) {
+                    try? await Task.sleep(for: .seconds(1))
+                    continue
+                }
                 // Caught up: wait for a notification, in short slices so a shutdown is not held up.
                 let deadline = ContinuousClock.now + pollInterval
                 while ContinuousClock.now < deadline, !Task.isShuttingDownGracefully, !Task.isCancelled {
@@ -66,7 +82,7 @@ struct ProjectorService: Service {
                 active.record(0)
                 try? await Task.sleep(for: .seconds(1))
             } catch {
-                logger.error("projection failed; retrying", metadata: ["error": "\(error)"])
+                logger.error("projector failed; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .seconds(1))
             }
         }

@@ -1,5 +1,6 @@
 import CLibpq
 import Foundation
+import Synchronization
 
 /// The one owner of a libpq connection (`PGconn*`).
 ///
@@ -10,6 +11,11 @@ import Foundation
 /// is the only place it crosses threads; it is never used by two threads at once.
 public final class PostgresConnection: @unchecked Sendable {
     private var handle: OpaquePointer?
+    private static let opened = Atomic<Int>(0)
+
+    /// Unique per connection in this process: a new value means a new session (whose locks and
+    /// `LISTEN`s are not the old one's), even when the server reuses a backend process id.
+    public let serial: Int
 
     /// Opens a connection; `conninfo` is a libpq connection string or URI (libpq's `PG*` variables apply).
     public init(conninfo: String) throws {
@@ -23,6 +29,7 @@ public final class PostgresConnection: @unchecked Sendable {
             throw DatabaseError(kind: .connection, message: message)
         }
         self.handle = handle
+        self.serial = Self.opened.add(1, ordering: .relaxed).newValue
     }
 
     deinit { close() }

@@ -10,51 +10,81 @@ public struct IncidentsProjection: Projection {
 
     public init(regions: RegionDirectory) { self.regions = regions }
 
+    /// One query loads the batch's known incidents, the fold runs in memory, one statement writes
+    /// every changed incident back.
     public func apply(_ events: [RecordedEvent], to tables: ProjectionTables, on connection: PostgresConnection) throws {
-        var streams: [String] = []
-        var eventsByStream: [String: [RecordedEvent]] = [:]
+        var order: [UUID] = []
+        var eventsByIncident: [UUID: [RecordedEvent]] = [:]
         for event in events {
-            if eventsByStream[event.stream] == nil { streams.append(event.stream) }
-            eventsByStream[event.stream, default: []].append(event)
+            guard let id = IncidentEvent.incidentID(fromStream: event.stream) else { continue }
+            if eventsByIncident[id] == nil { order.append(id) }
+            eventsByIncident[id, default: []].append(event)
         }
         let table = tables("incidents")
-        for stream in streams {
-            guard let incidentID = IncidentEvent.incidentID(fromStream: stream) else { continue }
-            var state = try load(incidentID, from: table, on: connection)
-            for event in eventsByStream[stream]! {
+        var states = try load(order, from: table, on: connection)
+        for id in order {
+            var state = states[id]
+            for event in eventsByIncident[id]! {
                 if state == nil {
                     state = try IncidentState.fold([event])
                 } else if event.streamVersion > state!.version {
                     try state!.apply(event.incidentEvent(), version: event.streamVersion, at: event.recordedAt)
                 }
             }
-            if let state { try save(state, to: table, on: connection) }
+            states[id] = state
         }
+        try save(order.compactMap { states[$0] }, to: table, on: connection)
     }
 
-    func load(_ incidentID: UUID, from table: String, on connection: PostgresConnection) throws -> IncidentState? {
-        guard let row = try connection.query(
+    func load(_ ids: [UUID], from table: String, on connection: PostgresConnection) throws -> [UUID: IncidentState] {
+        guard !ids.isEmpty else { return [:] }
+        var states: [UUID: IncidentState] = [:]
+        for row in try connection.query(
             "SELECT record::text AS record_text, version, status, reported_by, personal_data_erased, reported_at, updated_at FROM "
-                + table + " WHERE incident_id = $1", [incidentID]
-        ).first
-        else { return nil }
-        return IncidentState(
-            record: try JSONValue.parse(Data(try row.decode(0, as: String.self).utf8)).decode(IncidentRecord.self),
-            status: IncidentStatus(rawValue: try row.decode(2)) ?? .reported,
-            version: try row.decode(1), reportedBy: try row.decodeIfPresent(3),
-            personalDataErased: try row.decode(4), reportedAt: try row.decode(5), updatedAt: try row.decode(6)
-        )
+                + table + " WHERE incident_id = ANY($1::uuid[])", [postgresArray(ids)]
+        ).rows {
+            let state = IncidentState(
+                record: try JSONDecoder().decode(IncidentRecord.self, from: Data(try row.decode(0, as: String.self).utf8)),
+                status: IncidentStatus(rawValue: try row.decode(2)) ?? .reported,
+                version: try row.decode(1), reportedBy: try row.decodeIfPresent(3),
+                personalDataErased: try row.decode(4), reportedAt: try row.decode(5), updatedAt: try row.decode(6)
+            )
+            states[state.record.incidentID] = state
+        }
+        return states
     }
 
-    func save(_ state: IncidentState, to table: String, on connection: PostgresConnection) throws {
-        var record = state.record
-        record.personal = nil
-        let r = record
+    /// Upserts the states in one statement: their rows travel as one JSON array.
+    func save(_ states: [IncidentState], to table: String, on connection: PostgresConnection) throws {
+        guard !states.isEmpty else { return }
+        var rows: [JSONValue] = []
+        rows.reserveCapacity(states.count)
+        for state in states {
+            var r = state.record
+            r.personal = nil
+            rows.append(.object([
+                "incident_id": .string(r.incidentID.postgresText), "version": .number(Double(state.version)), "status": .string(state.status.rawValue),
+                "category": .string(r.category), "subcategory": .string(r.subcategory), "municipality": .string(r.municipality),
+                "district": .string(regions.municipality(code: r.municipality)?.districtCode ?? ""), "occurred_at": .string(r.occurredAt),
+                "occurred_day": .string(r.occurredDay), "sensitivity": .string(r.sensitivity.rawValue),
+                "reported_by": state.reportedBy.map { .string($0) } ?? .null,
+                "killed": .number(Double(r.killed)), "injured": .number(Double(r.injured)),
+                "abducted": .number(Double(r.abducted)), "displaced": .number(Double(r.displaced)),
+                "record": try JSONValue(encoding: r), "personal_data_erased": .bool(state.personalDataErased),
+                "reported_at": .string(state.reportedAt.postgresText), "updated_at": .string(state.updatedAt.postgresText),
+            ]))
+        }
         try connection.query("INSERT INTO " + table + """
              (incident_id, version, status, category, subcategory, municipality, district,
                 occurred_at, occurred_day, sensitivity, reported_by, killed, injured, abducted, displaced, record,
                 personal_data_erased, reported_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10, $11, $12, $13, $14, $15, $16::jsonb, $17, $18, $19)
+            SELECT incident_id, version, status, category, subcategory, municipality, district,
+                occurred_at, occurred_day, sensitivity, reported_by, killed, injured, abducted, displaced, record,
+                personal_data_erased, reported_at, updated_at
+            FROM jsonb_to_recordset($1::jsonb) AS r(incident_id uuid, version integer, status text, category text, subcategory text,
+                municipality text, district text, occurred_at text, occurred_day date, sensitivity text, reported_by text,
+                killed integer, injured integer, abducted integer, displaced integer, record jsonb,
+                personal_data_erased boolean, reported_at timestamptz, updated_at timestamptz)
             ON CONFLICT (incident_id) DO UPDATE SET
                 version = EXCLUDED.version, status = EXCLUDED.status, category = EXCLUDED.category,
                 subcategory = EXCLUDED.subcategory, municipality = EXCLUDED.municipality, district = EXCLUDED.district,
@@ -62,12 +92,7 @@ public struct IncidentsProjection: Projection {
                 reported_by = EXCLUDED.reported_by, killed = EXCLUDED.killed, injured = EXCLUDED.injured,
                 abducted = EXCLUDED.abducted, displaced = EXCLUDED.displaced, record = EXCLUDED.record,
                 personal_data_erased = EXCLUDED.personal_data_erased, updated_at = EXCLUDED.updated_at
-            """, [
-                r.incidentID, state.version, state.status.rawValue, r.category, r.subcategory, r.municipality,
-                regions.municipality(code: r.municipality)?.districtCode ?? "", r.occurredAt, r.occurredDay,
-                r.sensitivity.rawValue, state.reportedBy, r.killed, r.injured, r.abducted, r.displaced,
-                try JSONValue(encoding: r).encodedString, state.personalDataErased, state.reportedAt, state.updatedAt,
-            ])
+            """, [JSONValue.array(rows).encodedString])
     }
 }
 

@@ -25,10 +25,12 @@ public enum ProjectionRebuild {
     /// Takes the rebuild lock and resets the shadows. The lock belongs to the connection's session.
     /// - Throws: ``Failure/alreadyRunning(_:)`` when another session is rebuilding this projection.
     public static func start(_ projection: some Projection, on connection: PostgresConnection) throws {
-        let locked: Bool = try connection.query(
-            "SELECT pg_try_advisory_lock($1::int, $2::int)", [Int(AdvisoryLock.namespace), Int(AdvisoryLock.rebuild(projection.name))]
-        ).first?.decode(0) ?? false
-        guard locked else { throw Failure.alreadyRunning(projection.name) }
+        // Session locks nest: a session that holds the lock already is running a rebuild too.
+        guard try !isRunning(projection, on: connection),
+              try connection.query(
+                  "SELECT pg_try_advisory_lock($1::int, $2::int)", [Int(AdvisoryLock.namespace), Int(AdvisoryLock.rebuild(projection.name))]
+              ).first?.decode(0) ?? false
+        else { throw Failure.alreadyRunning(projection.name) }
         do {
             try connection.transaction { connection in
                 let shadows = ProjectionTables(target: .shadow)
@@ -55,7 +57,24 @@ public enum ProjectionRebuild {
     @discardableResult
     public static func swap(_ projection: some Projection, on connection: PostgresConnection) throws -> Int {
         defer { try? finish(projection, on: connection) }
-        let applied = try connection.transaction { connection -> Int in
+        let shadows = ProjectionTables(target: .shadow)
+        // Fresh statistics, so the first queries on the swapped-in tables plan well.
+        try connection.execute("ANALYZE " + projection.tables.map { shadows($0) }.joined(separator: ", "))
+        var attempt = 1
+        while true {
+            do {
+                let applied = try swapOnce(projection, on: connection)
+                try connection.execute("TRUNCATE " + projection.tables.map { shadows($0) }.joined(separator: ", "))
+                return applied
+            } catch let error as DatabaseError where error.sqlState == "55P03" && attempt < 3 {
+                // A long reader held the tables past lock_timeout: the replay is kept; try the swap again.
+                attempt += 1
+            }
+        }
+    }
+
+    private static func swapOnce(_ projection: some Projection, on connection: PostgresConnection) throws -> Int {
+        try connection.transaction { connection -> Int in
             // Readers wait for the renames; bounded, so a stuck reader fails the swap rather than the service.
             try connection.execute("SET LOCAL lock_timeout = '10s'")
             try connection.query("INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING", [projection.name])
@@ -66,13 +85,8 @@ public enum ProjectionRebuild {
                 applied += count
                 if count == 0 { break }
             }
-            let shadows = ProjectionTables(target: .shadow)
             for table in projection.tables {
-                try connection.execute(
-                    "ALTER TABLE \(table) RENAME TO \(table)_swapping; "
-                        + "ALTER TABLE \(shadows(table)) RENAME TO \(table); "
-                        + "ALTER TABLE \(table)_swapping RENAME TO \(shadows(table))"
-                )
+                try connection.query("SELECT swap_read_model($1)", [table])
             }
             try connection.query("""
                 UPDATE projection_checkpoints AS live
@@ -84,9 +98,6 @@ public enum ProjectionRebuild {
             try connection.query("DELETE FROM projection_checkpoints WHERE name = $1", [projection.checkpointName(.shadow)])
             return applied
         }
-        let shadows = ProjectionTables(target: .shadow)
-        try connection.execute("TRUNCATE " + projection.tables.map { shadows($0) }.joined(separator: ", "))
-        return applied
     }
 
     /// Releases the rebuild lock (also released when the session ends).
@@ -120,7 +131,8 @@ public enum ProjectionRebuild {
     /// Whether some session is rebuilding `projection` now.
     public static func isRunning(_ projection: some Projection, on connection: PostgresConnection) throws -> Bool {
         try connection.query("""
-            SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::oid AND objid = $2::oid AND objsubid = 2 AND granted)
+            SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::oid AND objid = $2::oid AND objsubid = 2
+                           AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
             """, [Int(UInt32(bitPattern: AdvisoryLock.namespace)), Int(UInt32(bitPattern: AdvisoryLock.rebuild(projection.name)))]
         ).first?.decode(0) ?? false
     }

@@ -96,8 +96,9 @@ extension IncidentService {
         let column = level == .district ? "district" : "municipality"
         let (rows, asOf) = try await pool.withConnection { connection in
             try connection.transaction { connection in
-                // One snapshot for the figures and the position they include.
-                try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                // One snapshot for the figures and the position they include, taken after the lock, so
+                // a rebuild swapped in meanwhile is seen whole (tables and checkpoint) or not at all.
+                try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; LOCK TABLE region_summary IN ACCESS SHARE MODE")
                 let asOf = try RegionSummaryProjection(regions: regions).position(on: connection).asOf
                 let rows = try connection.query(
                     "SELECT " + column + ", category, " + SummaryFigures.sums + """

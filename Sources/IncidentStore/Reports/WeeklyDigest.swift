@@ -177,7 +177,8 @@ extension IncidentService {
         return try await pool.withConnection { connection in
             try connection.transaction { connection in
                 // One snapshot: figures, incidents and revisions agree with each other and with as_of.
-                try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                // The lock comes first so the snapshot cannot predate a rebuild swapped in meanwhile.
+                try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; LOCK TABLE region_summary, incidents IN ACCESS SHARE MODE")
                 return try Self.digest(of: week, regions: regions, generatedAt: generatedAt, on: connection)
             }
         }

@@ -11,7 +11,7 @@ struct Summary: AsyncParsableCommand {
     @OptionGroup var output: FormatOption
     @Option(help: "district or municipality.") var level = "district"
     @Option(help: "First day, YYYY-MM-DD (default: the beginning).") var since: String?
-    @Option(help: "Last day, YYYY-MM-DD, inclusive (default: today).") var until: String?
+    @Option(help: "Last day, YYYY-MM-DD, inclusive (default: the latest).") var until: String?
     @Option(help: "Only this category.") var category: String?
 
     func run() async throws {
@@ -77,7 +77,8 @@ struct Digest: AsyncParsableCommand {
                 return
             }
             try writeAtomically(Data(text.utf8), to: output)
-            note("wrote \(output)")
+            // Cron mails whatever a job prints: on success, say nothing unless someone is watching.
+            if isatty(STDERR_FILENO) == 1 { note("wrote \(output)") }
         }
     }
 }
