@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .executable(name: "incidentd", targets: ["IncidentDaemon"]),
         .executable(name: "ictl", targets: ["ictl"]),
+        .executable(name: "incident-bench", targets: ["IncidentBench"]),
         .library(name: "IncidentStore", targets: ["IncidentStore"]),
     ],
     dependencies: [
@@ -72,6 +73,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The load generator of benchmarks/run.
+        .executableTarget(
+            name: "IncidentBench",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -333,24 +333,29 @@ func addBatchRoute(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
         guard !numbered.isEmpty else { throw APIError(.badRequest, code: "empty_batch", message: "the batch holds no line") }
         var accepted = 0, replayed = 0
         var rejected: [JSONValue] = []
+        func reject(_ index: Int, _ error: any Error) throws {
+            let apiError = APIError.from(error, logger: context.logger)
+            if apiError.status.code >= 500 { throw error }
+            var detail: [String: JSONValue] = ["code": .string(apiError.code), "message": .string(apiError.message)]
+            if let details = apiError.details { detail["details"] = details }
+            rejected.append(["line": .number(Double(index + 1)), "error": .object(detail)])
+        }
+        var parsed: [(index: Int, body: JSONValue)] = []
         for (index, line) in numbered {
             do {
-                let body: JSONValue
-                do {
-                    body = try JSONValue.parse(Data(line))
-                } catch {
-                    throw APIError(.badRequest, code: "malformed_json", message: "the line is not valid JSON in UTF-8")
-                }
-                let outcome = try await deps.service.report(body, idempotencyKey: nil, by: principal, metadata: metadata(request, context, principal))
-                if outcome.replayed { replayed += 1 } else { accepted += 1 }
+                parsed.append((index, try JSONValue.parse(Data(line))))
             } catch {
-                let apiError = APIError.from(error, logger: context.logger)
-                if apiError.status.code >= 500 { throw error }
-                var detail: [String: JSONValue] = ["code": .string(apiError.code), "message": .string(apiError.message)]
-                if let details = apiError.details { detail["details"] = details }
-                rejected.append(["line": .number(Double(index + 1)), "error": .object(detail)])
+                try reject(index, APIError(.badRequest, code: "malformed_json", message: "the line is not valid JSON in UTF-8"))
             }
         }
+        let outcomes = try await deps.service.reportMany(parsed.map(\.body), by: principal, metadata: metadata(request, context, principal))
+        for (line, outcome) in zip(parsed, outcomes) {
+            switch outcome {
+            case .success(let written): if written.replayed { replayed += 1 } else { accepted += 1 }
+            case .failure(let error): try reject(line.index, error)
+            }
+        }
+        rejected.sort { ($0.objectValue?["line"]?.numberValue ?? 0) < ($1.objectValue?["line"]?.numberValue ?? 0) }
         if accepted > 0 { Counter(label: "incident_appends_total").increment(by: accepted) }
         return JSONResponse.make(.ok, ["accepted": .number(Double(accepted)), "replayed": .number(Double(replayed)), "rejected": .array(rejected)])
     }

@@ -9,21 +9,6 @@ public enum JSONValue: Sendable, Hashable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    /// Parses UTF-8 JSON text; throws `DecodingError` for malformed JSON or invalid UTF-8.
-    public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
-    }
-
-    /// Compact JSON text with sorted keys (stable, so equal values give equal text).
-    public func encoded() -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding a JSONValue cannot fail: every case maps to JSON (non-finite numbers are never parsed).
-        return (try? encoder.encode(self)) ?? Data("null".utf8)
-    }
-
-    public var encodedString: String { String(decoding: encoded(), as: UTF8.self) }
-
     public var objectValue: [String: JSONValue]? {
         if case .object(let object) = self { return object }
         return nil
@@ -31,6 +16,11 @@ public enum JSONValue: Sendable, Hashable {
 
     public var arrayValue: [JSONValue]? {
         if case .array(let array) = self { return array }
+        return nil
+    }
+
+    public var numberValue: Double? {
+        if case .number(let number) = self { return number }
         return nil
     }
 

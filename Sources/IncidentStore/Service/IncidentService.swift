@@ -94,6 +94,54 @@ public struct IncidentService: Sendable {
     /// an `incident_id`, the id is derived from the event id, so a retry maps to the same incident.
     public func report(_ body: JSONValue, idempotencyKey: UUID?, by principal: Principal, metadata: EventMetadata) async throws -> WriteOutcome {
         try Self.authorize(.report, principal)
+        let (validated, eventID) = try prepareReport(body, idempotencyKey: idempotencyKey)
+        return try await pool.withConnection { [vault] connection in
+            try Self.store(validated, eventID: eventID, metadata: metadata, vault: vault, on: connection)
+        }
+    }
+
+    /// Reports many incidents (`POST /v1/incidents:batch`): each line is validated and answered on
+    /// its own, as `report` would, but the lines are written in transactions of up to 1,000, so a
+    /// batch costs a few commits instead of one per line. A database error in a transaction sends
+    /// its lines through `report` one by one, so one bad line never costs the others.
+    public func reportMany(_ bodies: [JSONValue], by principal: Principal, metadata: EventMetadata) async throws -> [Result<WriteOutcome, any Error>] {
+        try Self.authorize(.report, principal)
+        var results = [Result<WriteOutcome, any Error>?](repeating: nil, count: bodies.count)
+        var ready: [(index: Int, validated: ValidatedReport, eventID: UUID)] = []
+        for (index, body) in bodies.enumerated() {
+            do {
+                let (validated, eventID) = try prepareReport(body, idempotencyKey: nil)
+                ready.append((index, validated, eventID))
+            } catch {
+                results[index] = .failure(error)
+            }
+        }
+        for chunk in stride(from: 0, to: ready.count, by: 1000).map({ Array(ready[$0..<min(ready.count, $0 + 1000)]) }) {
+            let outcomes = try? await pool.withConnection { [vault] connection in
+                try connection.transaction { connection in
+                    chunk.map { line in
+                        Result { try Self.store(line.validated, eventID: line.eventID, metadata: metadata, vault: vault, on: connection) }
+                    }
+                }
+            }
+            if let outcomes, !outcomes.contains(where: { if case .failure(let error) = $0 { error is DatabaseError } else { false } }) {
+                for (line, outcome) in zip(chunk, outcomes) { results[line.index] = outcome }
+            } else {
+                // The transaction failed (and rolled back): line by line, each in its own commit.
+                for line in chunk {
+                    do {
+                        results[line.index] = .success(try await report(bodies[line.index], idempotencyKey: nil, by: principal, metadata: metadata))
+                    } catch {
+                        results[line.index] = .failure(error)
+                    }
+                }
+            }
+        }
+        return results.map { $0! }
+    }
+
+    /// Validates a report and picks its event id (the idempotency key).
+    func prepareReport(_ body: JSONValue, idempotencyKey: UUID?) throws -> (ValidatedReport, UUID) {
         var bodyEventID: UUID?
         var bodyIncidentID: UUID?
         if case .string(let text)? = body.objectValue?["event_id"] { bodyEventID = UUID(uuidString: text) }
@@ -104,35 +152,38 @@ public struct IncidentService: Sendable {
         // A report that names its incident and no key is idempotent by the incident id itself:
         // the same file sent twice is stored once.
         let eventID = idempotencyKey ?? bodyEventID ?? bodyIncidentID.map(Self.derivedReportEventID) ?? UUID()
-        let validated: ValidatedReport
         do {
-            validated = try IncidentRecord.validateReport(body, context: context, defaultIncidentID: Self.derivedIncidentID(eventID))
+            return (try IncidentRecord.validateReport(body, context: context, defaultIncidentID: Self.derivedIncidentID(eventID)), eventID)
         } catch {
             throw ServiceError.invalid(error)
         }
-        return try await pool.withConnection { [vault] connection in
-            var record = validated.record
-            if let personal = validated.personal {
-                do {
-                    record.personal = try vault.seal(personal, incidentID: record.incidentID, on: connection)
-                } catch PersonalDataError.erased {
-                    // Its personal data was erased since: a retry of the original report is still a replay.
-                    if let replay = try Self.replay(eventID: eventID, stream: IncidentEvent.streamName(for: record.incidentID), type: .reported, fingerprint: nil, on: connection) {
-                        return replay
-                    }
-                    throw ServiceError.conflict(code: "personal_data_erased", message: "the personal data of this incident was erased; it cannot be given again")
-                }
-            }
-            let stream = IncidentEvent.streamName(for: record.incidentID)
-            let event = try IncidentEvent.reported(record).toAppend(eventID: eventID, metadata: metadata)
+    }
+
+    /// Seals the personal data and appends `IncidentReported`, on the caller's connection.
+    static func store(
+        _ validated: ValidatedReport, eventID: UUID, metadata: EventMetadata, vault: PersonalDataVault, on connection: PostgresConnection
+    ) throws -> WriteOutcome {
+        var record = validated.record
+        if let personal = validated.personal {
             do {
-                let result = try EventStore.append([event], to: stream, expectedVersion: 0, on: connection)[0]
-                return WriteOutcome(result, incidentID: record.incidentID)
-            } catch EventStoreError.versionConflict {
-                throw ServiceError.conflict(code: "incident_exists", message: "incident \(record.incidentID.uuidString.lowercased()) already exists; amend it instead")
-            } catch EventStoreError.idempotencyConflict(let id) {
-                throw ServiceError.idempotencyConflict(eventID: id)
+                record.personal = try vault.seal(personal, incidentID: record.incidentID, on: connection)
+            } catch PersonalDataError.erased {
+                // Its personal data was erased since: a retry of the original report is still a replay.
+                if let replay = try Self.replay(eventID: eventID, stream: IncidentEvent.streamName(for: record.incidentID), type: .reported, fingerprint: nil, on: connection) {
+                    return replay
+                }
+                throw ServiceError.conflict(code: "personal_data_erased", message: "the personal data of this incident was erased; it cannot be given again")
             }
+        }
+        let stream = IncidentEvent.streamName(for: record.incidentID)
+        let event = try IncidentEvent.reported(record).toAppend(eventID: eventID, metadata: metadata)
+        do {
+            let result = try EventStore.append([event], to: stream, expectedVersion: 0, on: connection)[0]
+            return WriteOutcome(result, incidentID: record.incidentID)
+        } catch EventStoreError.versionConflict {
+            throw ServiceError.conflict(code: "incident_exists", message: "incident \(record.incidentID.uuidString.lowercased()) already exists; amend it instead")
+        } catch EventStoreError.idempotencyConflict(let id) {
+            throw ServiceError.idempotencyConflict(eventID: id)
         }
     }
 

@@ -103,6 +103,9 @@ public struct EventStore: Sendable {
         if let replay = try replayed(events, stream: stream, payload: payload, on: connection) { return replay }
         let rows: [Row]
         do {
+            // One event cannot be half-stored, so a conflict may simply insert nothing: no error,
+            // and a caller's transaction stays usable (batches and grouped commits rely on it).
+            // Several events must fail whole, so they keep the unique violation.
             rows = try connection.query("""
                 INSERT INTO events (event_id, stream, stream_version, type, schema_version, data, metadata)
                 SELECT (i.e->>'event_id')::uuid, $1, $2 + i.n, i.e->>'type', (i.e->>'schema_version')::int,
@@ -110,6 +113,8 @@ public struct EventStore: Sendable {
                 FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS i(e, n)
                 WHERE (SELECT coalesce(max(stream_version), 0) FROM events WHERE stream = $1) = $2
                 ORDER BY i.n
+                """ + (events.count == 1 ? " ON CONFLICT DO NOTHING" : "") + """
+
                 RETURNING event_id, stream_version, global_position, recorded_at
                 """, [stream, expectedVersion, payload]).rows
         } catch let error as DatabaseError where error.isUniqueViolation {
