@@ -62,16 +62,27 @@ public struct RegionSummaryProjection: Projection {
         var after = before
         for event in events {
             guard let id = IncidentEvent.incidentID(fromStream: event.stream) else { continue }
+            // The summary reads its few fields straight from the stored JSON: decoding whole records
+            // was most of a rebuild's time. Unknown types and schema versions still fail loudly.
+            guard event.schemaVersion == 1, let type = IncidentEvent.EventType(rawValue: event.type) else {
+                _ = try event.incidentEvent()
+                continue
+            }
             if var current = after[id] {
                 guard event.streamVersion > current.version else { continue }
-                try apply(event.incidentEvent(), version: event.streamVersion, to: &current)
+                apply(type, event.data, version: event.streamVersion, to: &current)
                 after[id] = current
-            } else if case .reported(let record) = try event.incidentEvent() {
+            } else if type == .reported, let fields = event.data.objectValue,
+                      let occurredAt = fields["occurred_at"]?.stringValue, let municipality = fields["municipality"]?.stringValue,
+                      let category = fields["category"]?.stringValue {
                 after[id] = Contribution(
-                    version: event.streamVersion, day: record.occurredDay, municipality: record.municipality,
-                    district: district(of: record.municipality), category: record.category, status: .reported,
-                    figures: Figures(killed: record.killed, injured: record.injured, abducted: record.abducted, displaced: record.displaced)
+                    version: event.streamVersion, day: IncidentTime.day(ofOccurredAt: occurredAt), municipality: municipality,
+                    district: district(of: municipality), category: category, status: .reported,
+                    figures: Figures(killed: Self.count(fields["killed"]) ?? 0, injured: Self.count(fields["injured"]) ?? 0,
+                                     abducted: Self.count(fields["abducted"]) ?? 0, displaced: Self.count(fields["displaced"]) ?? 0)
                 )
+            } else if type == .reported {
+                throw EventDecodingError.unknownType("IncidentReported without occurred_at, municipality or category in \(event.stream)")
             }
         }
 
@@ -98,32 +109,34 @@ public struct RegionSummaryProjection: Projection {
         regions.municipality(code: municipality)?.districtCode ?? ""
     }
 
+    /// A count field: a whole number, 0 for null, nil when absent.
+    private static func count(_ value: JSONValue?) -> Int? {
+        switch value {
+        case .number(let number)?: Int(exactly: number)
+        case .null?: 0
+        default: nil
+        }
+    }
+
     /// The fields of an amendment that move figures; the others do not concern the summary.
-    private func apply(_ event: IncidentEvent, version: Int, to contribution: inout Contribution) throws {
-        switch event {
-        case .reported: break
-        case .amended(let amended):
-            func count(_ key: String) -> Int? {
-                switch amended.changes[key] {
-                case .number(let value)?: Int(exactly: value)
-                case .null?: 0
-                default: nil
-                }
-            }
-            if let occurredAt = amended.changes["occurred_at"]?.stringValue { contribution.day = IncidentTime.day(ofOccurredAt: occurredAt) }
-            if let municipality = amended.changes["municipality"]?.stringValue {
+    private func apply(_ type: IncidentEvent.EventType, _ data: JSONValue, version: Int, to contribution: inout Contribution) {
+        switch type {
+        case .reported, .personalDataErased: break
+        case .amended:
+            let changes = data.objectValue?["changes"]?.objectValue ?? [:]
+            if let occurredAt = changes["occurred_at"]?.stringValue { contribution.day = IncidentTime.day(ofOccurredAt: occurredAt) }
+            if let municipality = changes["municipality"]?.stringValue {
                 contribution.municipality = municipality
                 contribution.district = district(of: municipality)
             }
-            if let category = amended.changes["category"]?.stringValue { contribution.category = category }
-            if let killed = count("killed") { contribution.figures.killed = killed }
-            if let injured = count("injured") { contribution.figures.injured = injured }
-            if let abducted = count("abducted") { contribution.figures.abducted = abducted }
-            if let displaced = count("displaced") { contribution.figures.displaced = displaced }
+            if let category = changes["category"]?.stringValue { contribution.category = category }
+            if let killed = Self.count(changes["killed"]) { contribution.figures.killed = killed }
+            if let injured = Self.count(changes["injured"]) { contribution.figures.injured = injured }
+            if let abducted = Self.count(changes["abducted"]) { contribution.figures.abducted = abducted }
+            if let displaced = Self.count(changes["displaced"]) { contribution.figures.displaced = displaced }
         case .verified: contribution.status = .verified
         case .rejected: contribution.status = .rejected
         case .retracted: contribution.status = .retracted
-        case .personalDataErased: break
         }
         contribution.version = version
     }

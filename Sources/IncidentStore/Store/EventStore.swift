@@ -230,8 +230,18 @@ extension RecordedEvent {
             type: try row.decode(5),
             schemaVersion: try row.decode(6),
             data: try JSONValue.parse(Data(try row.decode(7, as: String.self).utf8)),
-            metadata: (try? JSONDecoder().decode(EventMetadata.self, from: Data(metadataText.utf8))) ?? EventMetadata(),
+            metadata: EventMetadata(json: (try? JSONValue.parse(Data(metadataText.utf8))) ?? .null),
             recordedAt: try row.decode(9)
         )
+    }
+}
+
+extension EventMetadata {
+    /// Reads stored metadata (unknown keys are ignored, missing ones are nil).
+    init(json: JSONValue) {
+        let fields = json.objectValue ?? [:]
+        self.init(principal: fields["principal"]?.stringValue, role: fields["role"]?.stringValue,
+                  requestID: fields["request_id"]?.stringValue, client: fields["client"]?.stringValue)
+        requestFingerprint = fields["request_fingerprint"]?.stringValue
     }
 }
