@@ -57,6 +57,9 @@ public final class PostgresConnection: @unchecked Sendable {
         return true
     }
 
+    /// True inside a transaction that a failed statement aborted (only ROLLBACK helps now).
+    public var transactionFailed: Bool { handle.map { PQtransactionStatus($0) == PQTRANS_INERROR } ?? false }
+
     /// The server's process id, to tell connections apart in tests and logs.
     public var backendPID: Int32 { handle.map { PQbackendPID($0) } ?? 0 }
 

@@ -57,11 +57,14 @@ public struct IncidentService: Sendable {
     public let reference: ReferenceData
     public let now: @Sendable () -> Date
     let vault = PersonalDataVault()
+    /// Concurrent reports commit together (one WAL flush for many).
+    let reports: GroupCommit
 
     public init(pool: ConnectionPool, reference: ReferenceData, now: @escaping @Sendable () -> Date = { Date() }) {
         self.pool = pool
         self.reference = reference
         self.now = now
+        self.reports = GroupCommit(pool: pool)
     }
 
     var context: ValidationContext { ValidationContext(taxonomy: reference.taxonomy, regions: reference.regions, now: now()) }
@@ -95,7 +98,7 @@ public struct IncidentService: Sendable {
     public func report(_ body: JSONValue, idempotencyKey: UUID?, by principal: Principal, metadata: EventMetadata) async throws -> WriteOutcome {
         try Self.authorize(.report, principal)
         let (validated, eventID) = try prepareReport(body, idempotencyKey: idempotencyKey)
-        return try await pool.withConnection { [vault] connection in
+        return try await reports.run { [vault] connection in
             try Self.store(validated, eventID: eventID, metadata: metadata, vault: vault, on: connection)
         }
     }
