@@ -44,6 +44,7 @@ struct ProjectionTests {
             )
             #expect(incremental.municipality == naive.buckets(level: .municipality), "seed \(seed)")
             #expect(incremental.district == naive.buckets(level: .district), "seed \(seed)")
+            #expect(try await incidentsMatchFold(db.pool, naive), "seed \(seed)")
             #expect(!incremental.municipality.isEmpty)
 
             for projection in projections {
@@ -190,6 +191,25 @@ struct ProjectionTests {
 
     /// Applies every committed event. Transaction ids are cluster-wide, so a transaction of a
     /// test running in parallel in another database can hold the commit-safe read back a moment.
+    /// Every `incidents` row against the test's own fold of the log (decoded records, re-encoded).
+    func incidentsMatchFold(_ pool: ConnectionPool, _ naive: NaiveFigures) async throws -> Bool {
+        let rows = try await pool.withConnection { connection in
+            try connection.query("SELECT incident_id, version, status, record::text AS r, occurred_day::text AS d, personal_data_erased FROM incidents").rows
+        }
+        guard rows.count == naive.states.count else { return false }
+        for row in rows {
+            guard let state = naive.states[try row.decode(0)] else { return false }
+            var record = state.record
+            record.personal = nil
+            let stored = try JSONValue.parse(Data(try row.decode(3, as: String.self).utf8))
+            guard try row.decode(1, as: Int.self) == state.version, try row.decode(2, as: String.self) == state.status.rawValue,
+                  stored == (try JSONValue(encoding: record)), try row.decode(4, as: String.self) == record.occurredDay,
+                  try row.decode(5, as: Bool.self) == state.personalDataErased
+            else { return false }
+        }
+        return true
+    }
+
     func maxPosition(_ pool: ConnectionPool) async throws -> Int64 {
         try await pool.withConnection { try $0.query("SELECT coalesce(max(global_position), 0) FROM events").first!.decode(0) }
     }

@@ -10,6 +10,60 @@ public struct IncidentsProjection: Projection {
 
     public init(regions: RegionDirectory) { self.regions = regions }
 
+    /// An incident's row, folded at the level of its JSON: the record as stored (canonical, without
+    /// personal data), with the changes of each amendment merged in. Decoding and re-encoding whole
+    /// records per event was most of a rebuild's time.
+    struct Row {
+        var version: Int
+        var status: IncidentStatus
+        var record: [String: JSONValue]
+        var reportedBy: String?
+        var personalDataErased: Bool
+        var reportedAt: Date
+        var updatedAt: Date
+
+        /// The first event of a stream.
+        init(reported event: RecordedEvent) throws {
+            guard event.type == IncidentEvent.EventType.reported.rawValue, event.schemaVersion == 1, var record = event.data.objectValue else {
+                throw EventDecodingError.firstEventNotReported(event.stream)
+            }
+            record["personal"] = nil
+            self.version = event.streamVersion
+            self.status = .reported
+            self.record = record
+            self.reportedBy = event.metadata.principal
+            self.personalDataErased = false
+            self.reportedAt = event.recordedAt
+            self.updatedAt = event.recordedAt
+        }
+
+        init(version: Int, status: IncidentStatus, record: [String: JSONValue], reportedBy: String?, personalDataErased: Bool, reportedAt: Date, updatedAt: Date) {
+            (self.version, self.status, self.record, self.reportedBy) = (version, status, record, reportedBy)
+            (self.personalDataErased, self.reportedAt, self.updatedAt) = (personalDataErased, reportedAt, updatedAt)
+        }
+
+        /// A later event, as `IncidentState.apply` would fold it.
+        mutating func apply(_ event: RecordedEvent) throws {
+            guard event.schemaVersion == 1, let type = IncidentEvent.EventType(rawValue: event.type) else {
+                _ = try event.incidentEvent()  // throws the precise decoding error
+                return
+            }
+            switch type {
+            case .reported: throw EventDecodingError.firstEventNotReported(event.stream)
+            case .amended:
+                for (key, value) in event.data.objectValue?["changes"]?.objectValue ?? [:] where key != "personal" {
+                    record[key] = value == .null ? nil : value
+                }
+            case .verified: status = .verified
+            case .rejected: status = .rejected
+            case .retracted: status = .retracted
+            case .personalDataErased: personalDataErased = true
+            }
+            version = event.streamVersion
+            updatedAt = event.recordedAt
+        }
+    }
+
     /// One query loads the batch's known incidents, the fold runs in memory, one statement writes
     /// every changed incident back.
     public func apply(_ events: [RecordedEvent], to tables: ProjectionTables, on connection: PostgresConnection) throws {
@@ -21,57 +75,57 @@ public struct IncidentsProjection: Projection {
             eventsByIncident[id, default: []].append(event)
         }
         let table = tables("incidents")
-        var states = try load(order, from: table, on: connection)
+        var rows = try load(order, from: table, on: connection)
+        var changed: [(UUID, Row)] = []
         for id in order {
-            var state = states[id]
+            var row = rows[id]
             for event in eventsByIncident[id]! {
-                if state == nil {
-                    state = try IncidentState.fold([event])
-                } else if event.streamVersion > state!.version {
-                    try state!.apply(event.incidentEvent(), version: event.streamVersion, at: event.recordedAt)
+                if row == nil {
+                    row = try Row(reported: event)
+                } else if event.streamVersion > row!.version {
+                    try row!.apply(event)
                 }
             }
-            states[id] = state
+            rows[id] = row
+            if let row { changed.append((id, row)) }
         }
-        try save(order.compactMap { states[$0] }, to: table, on: connection)
+        try save(changed, to: table, on: connection)
     }
 
-    func load(_ ids: [UUID], from table: String, on connection: PostgresConnection) throws -> [UUID: IncidentState] {
+    func load(_ ids: [UUID], from table: String, on connection: PostgresConnection) throws -> [UUID: Row] {
         guard !ids.isEmpty else { return [:] }
-        var states: [UUID: IncidentState] = [:]
+        var rows: [UUID: Row] = [:]
         for row in try connection.query(
-            "SELECT record::text AS record_text, version, status, reported_by, personal_data_erased, reported_at, updated_at FROM "
+            "SELECT incident_id, record::text AS record_text, version, status, reported_by, personal_data_erased, reported_at, updated_at FROM "
                 + table + " WHERE incident_id = ANY($1::uuid[])", [postgresArray(ids)]
         ).rows {
-            let state = IncidentState(
-                record: try JSONDecoder().decode(IncidentRecord.self, from: Data(try row.decode(0, as: String.self).utf8)),
-                status: IncidentStatus(rawValue: try row.decode(2)) ?? .reported,
-                version: try row.decode(1), reportedBy: try row.decodeIfPresent(3),
-                personalDataErased: try row.decode(4), reportedAt: try row.decode(5), updatedAt: try row.decode(6)
+            rows[try row.decode(0)] = Row(
+                version: try row.decode(2), status: IncidentStatus(rawValue: try row.decode(3)) ?? .reported,
+                record: try JSONValue.parse(Data(try row.decode(1, as: String.self).utf8)).objectValue ?? [:],
+                reportedBy: try row.decodeIfPresent(4), personalDataErased: try row.decode(5),
+                reportedAt: try row.decode(6), updatedAt: try row.decode(7)
             )
-            states[state.record.incidentID] = state
         }
-        return states
+        return rows
     }
 
-    /// Upserts the states in one statement: their rows travel as one JSON array.
-    func save(_ states: [IncidentState], to table: String, on connection: PostgresConnection) throws {
-        guard !states.isEmpty else { return }
-        var rows: [JSONValue] = []
-        rows.reserveCapacity(states.count)
-        for state in states {
-            var r = state.record
-            r.personal = nil
-            rows.append(.object([
-                "incident_id": .string(r.incidentID.postgresText), "version": .number(Double(state.version)), "status": .string(state.status.rawValue),
-                "category": .string(r.category), "subcategory": .string(r.subcategory), "municipality": .string(r.municipality),
-                "district": .string(regions.municipality(code: r.municipality)?.districtCode ?? ""), "occurred_at": .string(r.occurredAt),
-                "occurred_day": .string(r.occurredDay), "sensitivity": .string(r.sensitivity.rawValue),
-                "reported_by": state.reportedBy.map { .string($0) } ?? .null,
-                "killed": .number(Double(r.killed)), "injured": .number(Double(r.injured)),
-                "abducted": .number(Double(r.abducted)), "displaced": .number(Double(r.displaced)),
-                "record": try JSONValue(encoding: r), "personal_data_erased": .bool(state.personalDataErased),
-                "reported_at": .string(state.reportedAt.postgresText), "updated_at": .string(state.updatedAt.postgresText),
+    /// Upserts the rows in one statement: they travel as one JSON array.
+    func save(_ rows: [(UUID, Row)], to table: String, on connection: PostgresConnection) throws {
+        guard !rows.isEmpty else { return }
+        var payload: [JSONValue] = []
+        payload.reserveCapacity(rows.count)
+        for (id, row) in rows {
+            let r = row.record
+            let municipality = r["municipality"]?.stringValue ?? ""
+            payload.append(.object([
+                "incident_id": .string(id.postgresText), "version": .number(Double(row.version)), "status": .string(row.status.rawValue),
+                "category": r["category"] ?? .null, "subcategory": r["subcategory"] ?? .null, "municipality": .string(municipality),
+                "district": .string(regions.municipality(code: municipality)?.districtCode ?? ""), "occurred_at": r["occurred_at"] ?? .null,
+                "occurred_day": r["occurred_at"]?.stringValue.map { .string(IncidentTime.day(ofOccurredAt: $0)) } ?? .null,
+                "sensitivity": r["sensitivity"] ?? .null, "reported_by": row.reportedBy.map { .string($0) } ?? .null,
+                "killed": r["killed"] ?? 0, "injured": r["injured"] ?? 0, "abducted": r["abducted"] ?? 0, "displaced": r["displaced"] ?? 0,
+                "record": .object(r), "personal_data_erased": .bool(row.personalDataErased),
+                "reported_at": .string(row.reportedAt.postgresText), "updated_at": .string(row.updatedAt.postgresText),
             ]))
         }
         try connection.query("INSERT INTO " + table + """
@@ -92,7 +146,7 @@ public struct IncidentsProjection: Projection {
                 reported_by = EXCLUDED.reported_by, killed = EXCLUDED.killed, injured = EXCLUDED.injured,
                 abducted = EXCLUDED.abducted, displaced = EXCLUDED.displaced, record = EXCLUDED.record,
                 personal_data_erased = EXCLUDED.personal_data_erased, updated_at = EXCLUDED.updated_at
-            """, [JSONValue.array(rows).encodedString])
+            """, [JSONValue.array(payload).encodedString])
     }
 }
 
