@@ -19,6 +19,8 @@ struct ProjectorService: Service {
     var pollInterval: Duration = .seconds(1)
     var standbyInterval: Duration = .seconds(1)
     var batchSize = 500
+    /// How long to gather appends after a notification before projecting them.
+    var coalesceDelay: Duration = .milliseconds(25)
 
     func run() async throws {
         let connection = DedicatedConnection(like: pool)
@@ -57,7 +59,7 @@ struct ProjectorService: Service {
                     }
                 }
                 // Every daemon reports the lag, standbys too: a stuck holder shows on all of them.
-                if !busy || ContinuousClock.now - lastLag > .seconds(1) {
+                if ContinuousClock.now - lastLag > .seconds(1) {
                     let lags = try await connection.run { [projections] connection in try projections.map { try $0.lag(on: connection) } }
                     for (index, value) in lags.enumerated() { lag[index].record(value) }
                     lastLag = .now
@@ -74,7 +76,12 @@ struct ProjectorService: Service {
                 // Caught up: wait for a notification, in short slices so a shutdown is not held up.
                 let deadline = ContinuousClock.now + pollInterval
                 while ContinuousClock.now < deadline, !Task.isShuttingDownGracefully, !Task.isCancelled {
-                    if try await connection.run({ try $0.waitForNotification(timeout: .milliseconds(200)) }) { break }
+                    if try await connection.run({ try $0.waitForNotification(timeout: .milliseconds(200)) }) {
+                        // Let a burst of appends gather into one batch rather than one batch each:
+                        // the projector's commits compete with the writers' for the disk and the CPU.
+                        try? await Task.sleep(for: coalesceDelay)
+                        break
+                    }
                 }
             } catch let error as DatabaseError where error.isConnectionFailure {
                 if session != nil { logger.warning("projector lost its database connection", metadata: ["db.error": "\(error.debugDescription)"]) }

@@ -69,7 +69,16 @@ extension Projection {
     /// - Returns: how many events were applied (0 when the projection is current).
     @discardableResult
     public func catchUp(on connection: PostgresConnection, limit: Int = 500) throws -> Int {
-        try connection.transaction { try applyNextBatch(.live, limit: limit, on: $0) }
+        // Look before locking: a projection with nothing to do commits nothing (a locking
+        // transaction would cost a WAL flush on every idle poll, competing with the writers').
+        let row = try connection.query(
+            "SELECT transaction_id::text AS txid, global_position FROM projection_checkpoints WHERE name = $1", [name]
+        ).first
+        if let row {
+            let checkpoint = Checkpoint(transactionID: try row.decode(0), position: try row.decode(1))
+            if try EventStore.read(after: checkpoint, limit: 1, on: connection).events.isEmpty { return 0 }
+        }
+        return try connection.transaction { try applyNextBatch(.live, limit: limit, on: $0) }
     }
 
     /// The projection's checkpoint, and `as_of`: the highest global position up to which every
