@@ -84,14 +84,18 @@ extension Projection {
     /// The projection's checkpoint, and `as_of`: the highest global position up to which every
     /// committed event is included in its figures.
     public func position(on connection: PostgresConnection) throws -> (checkpoint: Checkpoint, asOf: Int64) {
+        let checkpoint = try connection.query(
+            "SELECT transaction_id::text AS txid, global_position FROM projection_checkpoints WHERE name = $1", [name]
+        ).first.map { Checkpoint(transactionID: try $0.decode(0), position: try $0.decode(1)) } ?? .start
+        // The unapplied events are a range of the commit-order index: read that range (OFFSET 0
+        // keeps it a range scan; a plain min() would walk the primary key through the whole log).
         let row = try connection.query("""
-            SELECT coalesce(c.transaction_id, '0')::text AS txid, coalesce(c.global_position, 0),
-                   coalesce((SELECT min(e.global_position) - 1 FROM events e
-                             WHERE (e.transaction_id, e.global_position) > (coalesce(c.transaction_id, '0'), coalesce(c.global_position, 0))),
-                            (SELECT coalesce(max(e.global_position), 0) FROM events e))
-            FROM (SELECT 1) AS one LEFT JOIN projection_checkpoints c ON c.name = $1
-            """, [name]).first!
-        return (Checkpoint(transactionID: try row.decode(0), position: try row.decode(1)), try row.decode(2))
+            SELECT (SELECT min(u.global_position) - 1 FROM (
+                        SELECT e.global_position FROM events e
+                        WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint) OFFSET 0) AS u),
+                   (SELECT coalesce(max(e.global_position), 0) FROM events e)
+            """, [checkpoint.transactionID, checkpoint.position]).first!
+        return (checkpoint, try row.decodeIfPresent(0) ?? row.decode(1))
     }
 
     /// Events committed but not yet applied (the lag).
