@@ -120,23 +120,33 @@ public struct IncidentService: Sendable {
             }
         }
         for chunk in stride(from: 0, to: ready.count, by: 1000).map({ Array(ready[$0..<min(ready.count, $0 + 1000)]) }) {
-            let outcomes = try? await pool.withConnection { [vault] connection in
+            try Task.checkCancellation()
+            // BEGIN or COMMIT failing (the database went away) fails the request: a 503, and the
+            // client retries the batch; lines that name their incident are idempotent.
+            let outcomes = try await pool.withConnection { [vault] connection in
                 try connection.transaction { connection in
                     chunk.map { line in
                         Result { try Self.store(line.validated, eventID: line.eventID, metadata: metadata, vault: vault, on: connection) }
                     }
                 }
             }
-            if let outcomes, !outcomes.contains(where: { if case .failure(let error) = $0 { error is DatabaseError } else { false } }) {
+            if !outcomes.contains(where: { if case .failure(let error) = $0 { error is DatabaseError } else { false } }) {
                 for (line, outcome) in zip(chunk, outcomes) { results[line.index] = outcome }
-            } else {
-                // The transaction failed (and rolled back): line by line, each in its own commit.
-                for line in chunk {
-                    do {
-                        results[line.index] = .success(try await report(bodies[line.index], idempotencyKey: nil, by: principal, metadata: metadata))
-                    } catch {
-                        results[line.index] = .failure(error)
-                    }
+                continue
+            }
+            // A statement failed and aborted the transaction (so its COMMIT rolled back): the same
+            // prepared lines again, each on its own, keeping their event ids (a line stored after
+            // all would be answered as a replay, never stored twice).
+            for line in chunk {
+                try Task.checkCancellation()
+                do {
+                    results[line.index] = .success(try await reports.run { [vault] connection in
+                        try Self.store(line.validated, eventID: line.eventID, metadata: metadata, vault: vault, on: connection)
+                    })
+                } catch let error as DatabaseError where error.isConnectionFailure {
+                    throw error
+                } catch {
+                    results[line.index] = .failure(error)
                 }
             }
         }
