@@ -172,25 +172,25 @@ public struct NaiveFigures: Sendable {
         for state in states.values where state.status == .reported || state.status == .verified {
             let r = state.record
             let region = level == .municipality ? r.municipality : regions.municipality(code: r.municipality)!.districtCode
-            var f = buckets[DayBucket(day: r.occurredDay, region: region, category: r.category), default: SummaryFigures()]
-            f.incidents += 1
-            f.verified += state.status == .verified ? 1 : 0
-            f.killed += r.killed
-            f.injured += r.injured
-            f.abducted += r.abducted
-            f.displaced += r.displaced
-            buckets[DayBucket(day: r.occurredDay, region: region, category: r.category)] = f
+            buckets[DayBucket(day: r.occurredDay, region: region, category: r.category), default: SummaryFigures()] += SummaryFigures(
+                incidents: 1, verified: state.status == .verified ? 1 : 0,
+                killed: r.killed, injured: r.injured, abducted: r.abducted, displaced: r.displaced
+            )
         }
         return buckets
     }
 
     /// The sum of the buckets whose day lies in `from...to`.
     public func total(from: String, to: String) -> SummaryFigures {
-        buckets(level: .municipality).filter { $0.key.day >= from && $0.key.day <= to }.values.reduce(into: SummaryFigures()) { sum, f in
-            sum.incidents += f.incidents; sum.verified += f.verified; sum.killed += f.killed
-            sum.injured += f.injured; sum.abducted += f.abducted; sum.displaced += f.displaced
-        }
+        buckets(level: .municipality).filter { $0.key.day >= from && $0.key.day <= to }.values.reduce(into: SummaryFigures()) { $0 += $1 }
     }
+}
+
+/// Committed events not yet applied, summed over both read models (the projections' own `lag`).
+public func readModelLag(_ pool: ConnectionPool) async throws -> Int {
+    let none = RegionDirectory(districts: [], municipalities: [])
+    let projections: [any Projection] = [IncidentsProjection(regions: none), RegionSummaryProjection(regions: none)]
+    return try await pool.withConnection { connection in try projections.map { try $0.lag(on: connection) }.reduce(0, +) }
 }
 
 /// The rows of a region_summary table (live or shadow), rolled up to `level`.

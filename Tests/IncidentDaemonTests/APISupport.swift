@@ -76,14 +76,7 @@ struct API {
     /// Waits until the projector has applied everything written so far, to every read model.
     func settle() async throws {
         for _ in 0..<500 {
-            let lag: Int = try await db.pool.withConnection { connection in
-                try connection.query("""
-                    SELECT count(*) FROM (VALUES ('incidents'), ('region_summary')) AS p(name)
-                    LEFT JOIN projection_checkpoints c ON c.name = p.name
-                    JOIN events e ON (e.transaction_id, e.global_position) > (coalesce(c.transaction_id, '0'::xid8), coalesce(c.global_position, 0))
-                    """).first!.decode(0)
-            }
-            if lag == 0 { return }
+            if try await readModelLag(db.pool) == 0 { return }
             try await Task.sleep(for: .milliseconds(20))
         }
         Issue.record("the projector did not catch up")

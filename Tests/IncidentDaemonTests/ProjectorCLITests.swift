@@ -18,15 +18,7 @@ struct ProjectorProcessTests {
         return nil
     }
 
-    func lag(_ pool: ConnectionPool) async throws -> Int {
-        try await pool.withConnection { connection in
-            try connection.query("""
-                SELECT count(*) FROM (VALUES ('incidents'), ('region_summary')) AS p(name)
-                LEFT JOIN projection_checkpoints c ON c.name = p.name
-                JOIN events e ON (e.transaction_id, e.global_position) > (coalesce(c.transaction_id, '0'::xid8), coalesce(c.global_position, 0))
-                """).first!.decode(0)
-        }
-    }
+    func lag(_ pool: ConnectionPool) async throws -> Int { try await readModelLag(pool) }
 
     @Test("two daemons on one database: exactly one projects; kill -9 it and the other takes over; figures stay exact")
     func twoDaemons() async throws {

@@ -71,12 +71,8 @@ extension Projection {
     public func catchUp(on connection: PostgresConnection, limit: Int = 500) throws -> Int {
         // Look before locking: a projection with nothing to do commits nothing (a locking
         // transaction would cost a WAL flush on every idle poll, competing with the writers').
-        let row = try connection.query(
-            "SELECT transaction_id::text AS txid, global_position FROM projection_checkpoints WHERE name = $1", [name]
-        ).first
-        if let row {
-            let checkpoint = Checkpoint(transactionID: try row.decode(0), position: try row.decode(1))
-            if try EventStore.read(after: checkpoint, limit: 1, on: connection).events.isEmpty { return 0 }
+        if let checkpoint = try checkpoint(on: connection), try EventStore.read(after: checkpoint, limit: 1, on: connection).events.isEmpty {
+            return 0
         }
         return try connection.transaction { try applyNextBatch(.live, limit: limit, on: $0) }
     }
@@ -84,9 +80,7 @@ extension Projection {
     /// The projection's checkpoint, and `as_of`: the highest global position up to which every
     /// committed event is included in its figures.
     public func position(on connection: PostgresConnection) throws -> (checkpoint: Checkpoint, asOf: Int64) {
-        let checkpoint = try connection.query(
-            "SELECT transaction_id::text AS txid, global_position FROM projection_checkpoints WHERE name = $1", [name]
-        ).first.map { Checkpoint(transactionID: try $0.decode(0), position: try $0.decode(1)) } ?? .start
+        let checkpoint = try checkpoint(on: connection) ?? .start
         // The unapplied events are a range of the commit-order index: read that range (OFFSET 0
         // keeps it a range scan; a plain min() would walk the primary key through the whole log).
         let row = try connection.query("""
@@ -100,12 +94,18 @@ extension Projection {
 
     /// Events committed but not yet applied (the lag).
     public func lag(on connection: PostgresConnection) throws -> Int {
-        try connection.query("""
-            SELECT count(*) FROM events e
-            WHERE (e.transaction_id, e.global_position) >
-                  (SELECT c.transaction_id, c.global_position FROM projection_checkpoints c WHERE c.name = $1
-                   UNION ALL SELECT '0'::xid8, 0 ORDER BY 1 DESC, 2 DESC LIMIT 1)
-            """, [name]).first?.decode(0) ?? 0
+        let checkpoint = try checkpoint(on: connection) ?? .start
+        return try connection.query(
+            "SELECT count(*) FROM events e WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)",
+            [checkpoint.transactionID, checkpoint.position]
+        ).first?.decode(0) ?? 0
+    }
+
+    /// The live checkpoint, read without a lock; nil before the projection's first batch.
+    func checkpoint(on connection: PostgresConnection) throws -> Checkpoint? {
+        try connection.query(
+            "SELECT transaction_id::text AS txid, global_position FROM projection_checkpoints WHERE name = $1", [name]
+        ).first.map { Checkpoint(transactionID: try $0.decode(0), position: try $0.decode(1)) }
     }
 }
 

@@ -148,12 +148,10 @@ extension ProjectionRebuild {
 
     public static func status(_ projection: some Projection, on connection: PostgresConnection) throws -> Status {
         let running = try isRunning(projection, on: connection)
-        let shadow: Int64? = try connection.query(
-            "SELECT global_position FROM projection_checkpoints WHERE name = $1", [projection.checkpointName(.shadow)]
-        ).first?.decode(0)
-        let rebuiltAt: Date? = try connection.query(
-            "SELECT rebuilt_at FROM projection_checkpoints WHERE name = $1", [projection.name]
-        ).first?.decodeIfPresent(0)
-        return Status(running: running, shadowPosition: shadow, rebuiltAt: rebuiltAt)
+        let row = try connection.query("""
+            SELECT (SELECT global_position FROM projection_checkpoints WHERE name = $1),
+                   (SELECT rebuilt_at FROM projection_checkpoints WHERE name = $2)
+            """, [projection.checkpointName(.shadow), projection.name]).first
+        return Status(running: running, shadowPosition: try row?.decodeIfPresent(0), rebuiltAt: try row?.decodeIfPresent(1))
     }
 }

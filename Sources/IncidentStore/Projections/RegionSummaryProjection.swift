@@ -22,7 +22,7 @@ public struct RegionSummaryProjection: Projection {
         var district: String
         var category: String
         var status: IncidentStatus
-        var figures: Figures
+        var figures: SummaryFigures
 
         var bucket: Bucket { Bucket(day: day, municipality: municipality, district: district, category: category) }
     }
@@ -32,22 +32,6 @@ public struct RegionSummaryProjection: Projection {
         var municipality: String
         var district: String
         var category: String
-    }
-
-    /// The counted figures of a bucket (or of one incident, or a delta).
-    struct Figures: Equatable {
-        var incidents = 0, verified = 0, killed = 0, injured = 0, abducted = 0, displaced = 0
-
-        static func += (a: inout Figures, b: Figures) {
-            a.incidents += b.incidents; a.verified += b.verified; a.killed += b.killed
-            a.injured += b.injured; a.abducted += b.abducted; a.displaced += b.displaced
-        }
-
-        static prefix func - (a: Figures) -> Figures {
-            Figures(incidents: -a.incidents, verified: -a.verified, killed: -a.killed, injured: -a.injured, abducted: -a.abducted, displaced: -a.displaced)
-        }
-
-        var isZero: Bool { self == Figures() }
     }
 
     public func apply(_ events: [RecordedEvent], to tables: ProjectionTables, on connection: PostgresConnection) throws {
@@ -78,7 +62,7 @@ public struct RegionSummaryProjection: Projection {
                 after[id] = Contribution(
                     version: event.streamVersion, day: IncidentTime.day(ofOccurredAt: occurredAt), municipality: municipality,
                     district: district(of: municipality), category: category, status: .reported,
-                    figures: Figures(killed: Self.count(fields["killed"]) ?? 0, injured: Self.count(fields["injured"]) ?? 0,
+                    figures: SummaryFigures(killed: Self.count(fields["killed"]) ?? 0, injured: Self.count(fields["injured"]) ?? 0,
                                      abducted: Self.count(fields["abducted"]) ?? 0, displaced: Self.count(fields["displaced"]) ?? 0)
                 )
             } else if type == .reported {
@@ -86,19 +70,19 @@ public struct RegionSummaryProjection: Projection {
             }
         }
 
-        var deltas: [Bucket: Figures] = [:]
+        var deltas: [Bucket: SummaryFigures] = [:]
         var changed: [UUID] = []
         for id in ids where before[id] != after[id] {
             changed.append(id)
-            if let old = before[id], old.status.counts { deltas[old.bucket, default: Figures()] += -counted(old) }
-            if let new = after[id], new.status.counts { deltas[new.bucket, default: Figures()] += counted(new) }
+            if let old = before[id], old.status.counts { deltas[old.bucket, default: SummaryFigures()] += -counted(old) }
+            if let new = after[id], new.status.counts { deltas[new.bucket, default: SummaryFigures()] += counted(new) }
         }
         try add(deltas.filter { !$0.value.isZero }, to: tables("region_summary"), on: connection)
         try save(changed.compactMap { id in after[id].map { (id, $0) } }, to: tables("region_summary_incidents"), on: connection)
     }
 
     /// What a counted incident adds to its bucket.
-    private func counted(_ contribution: Contribution) -> Figures {
+    private func counted(_ contribution: Contribution) -> SummaryFigures {
         var figures = contribution.figures
         figures.incidents = 1
         figures.verified = contribution.status == .verified ? 1 : 0
@@ -153,7 +137,7 @@ public struct RegionSummaryProjection: Projection {
             contributions[try row.decode(0)] = Contribution(
                 version: try row.decode(1), day: try row.decode(2), municipality: try row.decode(3), district: try row.decode(4),
                 category: try row.decode(5), status: IncidentStatus(rawValue: try row.decode(6)) ?? .reported,
-                figures: Figures(killed: try row.decode(7), injured: try row.decode(8), abducted: try row.decode(9), displaced: try row.decode(10))
+                figures: SummaryFigures(killed: try row.decode(7), injured: try row.decode(8), abducted: try row.decode(9), displaced: try row.decode(10))
             )
         }
         return contributions
@@ -178,7 +162,7 @@ public struct RegionSummaryProjection: Projection {
             ])
     }
 
-    private func add(_ deltas: [Bucket: Figures], to table: String, on connection: PostgresConnection) throws {
+    private func add(_ deltas: [Bucket: SummaryFigures], to table: String, on connection: PostgresConnection) throws {
         guard !deltas.isEmpty else { return }
         let keys = Array(deltas.keys)
         let d = keys.map { deltas[$0]! }

@@ -17,6 +17,23 @@ public struct SummaryFigures: Sendable, Codable, Equatable {
         )
     }
 
+    public static func += (a: inout SummaryFigures, b: SummaryFigures) {
+        a.incidents += b.incidents; a.verified += b.verified; a.killed += b.killed
+        a.injured += b.injured; a.abducted += b.abducted; a.displaced += b.displaced
+    }
+
+    public static prefix func - (a: SummaryFigures) -> SummaryFigures {
+        SummaryFigures(incidents: -a.incidents, verified: -a.verified, killed: -a.killed, injured: -a.injured, abducted: -a.abducted, displaced: -a.displaced)
+    }
+
+    public static func - (a: SummaryFigures, b: SummaryFigures) -> SummaryFigures {
+        var difference = a
+        difference += -b
+        return difference
+    }
+
+    public var isZero: Bool { self == SummaryFigures() }
+
     /// The six sums, for a SELECT over `region_summary`.
     static let sums = "sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)"
 }

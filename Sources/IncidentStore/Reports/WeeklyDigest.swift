@@ -133,18 +133,13 @@ public struct WeeklyDigest: Sendable, Encodable {
         try c.encode(previousWeek, forKey: Key("previous_week"))
         try c.encode(fourWeekAverage, forKey: Key("four_week_average"))
         var changes = c.nestedContainer(keyedBy: Key.self, forKey: Key("changes"))
-        try changes.encode(difference(totals, previousWeek), forKey: Key("vs_previous_week"))
+        try changes.encode(totals - previousWeek, forKey: Key("vs_previous_week"))
         try changes.encode(difference(totals, fourWeekAverage), forKey: Key("vs_four_week_average"))
         try c.encode(byRegion, forKey: Key("by_region"))
         try c.encode(movers, forKey: Key("movers"))
         try c.encode(notable, forKey: Key("notable"))
         try c.encode(revisions, forKey: Key("revisions"))
         try c.encode(trend, forKey: Key("trend"))
-    }
-
-    private func difference(_ a: SummaryFigures, _ b: SummaryFigures) -> SummaryFigures {
-        SummaryFigures(incidents: a.incidents - b.incidents, verified: a.verified - b.verified, killed: a.killed - b.killed,
-                       injured: a.injured - b.injured, abducted: a.abducted - b.abducted, displaced: a.displaced - b.displaced)
     }
 
     private func difference(_ a: SummaryFigures, _ b: Average) -> Average {
