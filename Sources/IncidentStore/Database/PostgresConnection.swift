@@ -69,14 +69,39 @@ public final class PostgresConnection: @unchecked Sendable {
     ///   - sql: one SQL statement with `$1`, `$2`, ... placeholders.
     ///   - parameters: the values, sent as text; `nil` is SQL NULL.
     /// - Throws: ``DatabaseError``.
+    ///
+    /// Each statement text is prepared once per connection (the first 256 of them), so the server
+    /// parses and analyses it once, not on every call.
     @discardableResult
     public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
         let handle = try liveHandle()
         let texts = parameters.map { $0?.postgresText }
+        let name = try preparedName(sql, on: handle)
         let result = withCStrings(texts) { pointers in
-            PQexecParams(handle, sql, Int32(pointers.count), nil, pointers, nil, nil, 0)
+            if let name {
+                PQexecPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
+            } else {
+                PQexecParams(handle, sql, Int32(pointers.count), nil, pointers, nil, nil, 0)
+            }
         }
         return try QueryResult(consuming: result, connection: handle)
+    }
+
+    /// The texts prepared on this connection and their statement names. Prepared statements last
+    /// as long as the session, whatever happens to transactions.
+    private var prepared: [String: String] = [:]
+
+    /// The name `sql` is prepared under, preparing it now if needed; nil when it runs unprepared
+    /// (the cache is full, or the transaction is aborted and would refuse the PREPARE).
+    private func preparedName(_ sql: String, on handle: OpaquePointer) throws -> String? {
+        if let name = prepared[sql] { return name }
+        guard prepared.count < 256, PQtransactionStatus(handle) == PQTRANS_IDLE || PQtransactionStatus(handle) == PQTRANS_INTRANS else {
+            return nil
+        }
+        let name = "incident_log_\(prepared.count)"
+        _ = try QueryResult(consuming: PQprepare(handle, name, sql, 0, nil), connection: handle)
+        prepared[sql] = name
+        return name
     }
 
     /// Runs a script of one or more statements without parameters (migrations, `BEGIN`, `SET`).

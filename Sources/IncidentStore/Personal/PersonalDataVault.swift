@@ -26,7 +26,17 @@ public struct PersonalDataVault: Sendable {
     /// Seals `personal` for `incidentID`, creating its key on first use.
     /// - Throws: ``PersonalDataError/erased`` when the incident's personal data was erased.
     public func seal(_ personal: JSONValue, incidentID: UUID, on connection: PostgresConnection) throws -> SealedPersonalData {
-        let key = try keyCreatingIfNeeded(incidentID: incidentID, on: connection)
+        try seal(personal, with: try keyCreatingIfNeeded(incidentID: incidentID, on: connection))
+    }
+
+    /// Seals `personal` under a new key, for an incident that has none yet; the caller stores the
+    /// key (hex) with the event, or drops both.
+    func sealWithNewKey(_ personal: JSONValue) throws -> (sealed: SealedPersonalData, keyHex: String) {
+        let key = SymmetricKey(size: .bits256)
+        return (try seal(personal, with: key), key.withUnsafeBytes { Data($0) }.hexString)
+    }
+
+    private func seal(_ personal: JSONValue, with key: SymmetricKey) throws -> SealedPersonalData {
         let plaintext = personal.encoded()
         let nonceBytes = Array(HMAC<SHA256>.authenticationCode(for: plaintext, using: key)).prefix(12)
         let sealed = try AES.GCM.seal(plaintext, using: key, nonce: try AES.GCM.Nonce(data: Data(nonceBytes)))

@@ -57,14 +57,16 @@ public struct IncidentService: Sendable {
     public let reference: ReferenceData
     public let now: @Sendable () -> Date
     let vault = PersonalDataVault()
-    /// Concurrent reports commit together (one WAL flush for many).
-    let reports: GroupCommit
+    /// Concurrent reports commit together: one statement and one WAL flush for many.
+    let reports: GroupCommit<ReportLine, WriteOutcome>
 
     public init(pool: ConnectionPool, reference: ReferenceData, now: @escaping @Sendable () -> Date = { Date() }) {
         self.pool = pool
         self.reference = reference
         self.now = now
-        self.reports = GroupCommit(pool: pool)
+        self.reports = GroupCommit(pool: pool) { [vault] lines, connection in
+            try Self.store(lines, vault: vault, on: connection)
+        }
     }
 
     var context: ValidationContext { ValidationContext(taxonomy: reference.taxonomy, regions: reference.regions, now: now()) }
@@ -98,55 +100,59 @@ public struct IncidentService: Sendable {
     public func report(_ body: JSONValue, idempotencyKey: UUID?, by principal: Principal, metadata: EventMetadata) async throws -> WriteOutcome {
         try Self.authorize(.report, principal)
         let (validated, eventID) = try prepareReport(body, idempotencyKey: idempotencyKey)
-        return try await reports.run { [vault] connection in
-            try Self.store(validated, eventID: eventID, metadata: metadata, vault: vault, on: connection)
-        }
+        return try await reports.run(ReportLine(validated: validated, eventID: eventID, metadata: metadata))
     }
 
     /// Reports many incidents (`POST /v1/incidents:batch`): each line is validated and answered on
-    /// its own, as `report` would, but the lines are written in transactions of up to 1,000, so a
-    /// batch costs a few commits instead of one per line. A database error in a transaction sends
-    /// its lines through `report` one by one, so one bad line never costs the others.
+    /// its own, as `report` would, but the lines are written in transactions of up to 1,000 (one
+    /// multi-row statement each in the common case), so a batch costs a few commits instead of one
+    /// per line. When a statement fails in a transaction, its lines go through `report` one by one,
+    /// keeping their event ids, so one bad line never costs the others.
     public func reportMany(_ bodies: [JSONValue], by principal: Principal, metadata: EventMetadata) async throws -> [Result<WriteOutcome, any Error>] {
         try Self.authorize(.report, principal)
         var results = [Result<WriteOutcome, any Error>?](repeating: nil, count: bodies.count)
-        var ready: [(index: Int, validated: ValidatedReport, eventID: UUID)] = []
+        var ready: [(index: Int, line: ReportLine)] = []
         for (index, body) in bodies.enumerated() {
             do {
                 let (validated, eventID) = try prepareReport(body, idempotencyKey: nil)
-                ready.append((index, validated, eventID))
+                ready.append((index, ReportLine(validated: validated, eventID: eventID, metadata: metadata)))
             } catch {
                 results[index] = .failure(error)
             }
         }
-        for chunk in stride(from: 0, to: ready.count, by: 1000).map({ Array(ready[$0..<min(ready.count, $0 + 1000)]) }) {
+        for start in stride(from: 0, to: ready.count, by: 1000) {
             try Task.checkCancellation()
-            // BEGIN or COMMIT failing (the database went away) fails the request: a 503, and the
-            // client retries the batch; lines that name their incident are idempotent.
-            let outcomes = try await pool.withConnection { [vault] connection in
-                try connection.transaction { connection in
-                    chunk.map { line in
-                        Result { try Self.store(line.validated, eventID: line.eventID, metadata: metadata, vault: vault, on: connection) }
+            let chunk = ready[start..<min(ready.count, start + 1000)]
+            let lines = chunk.map(\.line)
+            var outcomes: [Result<WriteOutcome, any Error>]?
+            do {
+                outcomes = try await pool.withConnection { [vault] connection in
+                    try connection.transaction { connection in
+                        let outcomes = try Self.store(lines, vault: vault, on: connection)
+                        return connection.transactionFailed ? nil : outcomes
                     }
                 }
+            } catch let error as DatabaseError where error.isConnectionFailure {
+                // The database went away: the request fails (a 503) and the client retries the
+                // batch; every line is idempotent by its event id.
+                throw error
+            } catch {
+                outcomes = nil
             }
-            if !outcomes.contains(where: { if case .failure(let error) = $0 { error is DatabaseError } else { false } }) {
-                for (line, outcome) in zip(chunk, outcomes) { results[line.index] = outcome }
+            if let outcomes {
+                for (entry, outcome) in zip(chunk, outcomes) { results[entry.index] = outcome }
                 continue
             }
-            // A statement failed and aborted the transaction (so its COMMIT rolled back): the same
-            // prepared lines again, each on its own, keeping their event ids (a line stored after
-            // all would be answered as a replay, never stored twice).
-            for line in chunk {
+            // The transaction rolled back: the same lines again, each on its own, keeping their
+            // event ids (a line stored after all is answered as a replay, never stored twice).
+            for entry in chunk {
                 try Task.checkCancellation()
                 do {
-                    results[line.index] = .success(try await reports.run { [vault] connection in
-                        try Self.store(line.validated, eventID: line.eventID, metadata: metadata, vault: vault, on: connection)
-                    })
+                    results[entry.index] = .success(try await reports.run(entry.line))
                 } catch let error as DatabaseError where error.isConnectionFailure {
                     throw error
                 } catch {
-                    results[line.index] = .failure(error)
+                    results[entry.index] = .failure(error)
                 }
             }
         }

@@ -96,7 +96,7 @@ public struct EventStore: Sendable {
                 "type": .string(event.type),
                 "schema_version": .number(Double(event.schemaVersion)),
                 "data": event.data,
-                "metadata": (try? JSONValue(encoding: event.metadata)) ?? .object([:]),
+                "metadata": event.metadata.json,
             ])
         }).encodedString
 
