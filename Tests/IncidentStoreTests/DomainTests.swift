@@ -172,6 +172,26 @@ struct IncidentStateTests {
         #expect(state.personalDataErased && state.record.personal == nil && state.version == 7)
     }
 
+    @Test("a record's stored form is what its Codable encoding writes, with every optional field set or not")
+    func storedForm() throws {
+        var full = record
+        full.place = "Market square"; full.lat = 42.89; full.lon = 20.87; full.perpetrator = "unknown"; full.target = "shop"
+        full.killedLow = 0; full.killedHigh = 2; full.sourceReliability = "B"; full.infoCredibility = 2
+        full.affectedCommunities = [.serb, .albanian]; full.tags = ["market", "night"]
+        var bare = record
+        bare.personal = nil
+        for candidate in [record, full, bare] {
+            #expect(candidate.json == (try JSONValue(encoding: candidate)))
+            #expect(try candidate.json.decode(IncidentRecord.self) == candidate)
+        }
+    }
+
+    @Test("text is trimmed as Foundation trims white space and newlines",
+          arguments: ["plain", "  both ends  ", "\t\ntabs\n", "\u{00A0}no-break\u{3000}", "inner  space kept", "   ", "", "\u{2028}x\u{2029}", "Pejë "])
+    func trimming(text: String) {
+        #expect(FieldReader.trimmed(text) == text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
     @Test("a stream must start with IncidentReported")
     func mustStartWithReport() throws {
         let events = [try recorded(.verified(ReviewDecision(note: "x")), version: 1)]

@@ -191,7 +191,7 @@ struct FieldReader {
     }
 
     mutating func checkedText(_ raw: String, field: String, required: Bool, maxLength: Int, multiline: Bool) -> String? {
-        let text = raw.replacingOccurrences(of: "\r\n", with: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = Self.trimmed(raw.utf8.contains(13) ? raw.replacingOccurrences(of: "\r\n", with: "\n") : raw)
         if text.isEmpty {
             if required { fail(field, "must not be empty") }
             return nil
@@ -199,11 +199,22 @@ struct FieldReader {
         if text.count > maxLength {
             fail(field, "must be at most \(maxLength) characters (has \(text.count))")
         }
-        if let bad = text.unicodeScalars.first(where: { $0.properties.generalCategory == .control && !(multiline && $0 == "\n") }) {
+        // General category Cc is exactly U+0000–U+001F and U+007F–U+009F.
+        if let bad = text.unicodeScalars.first(where: { ($0.value < 0x20 || (0x7F...0x9F).contains($0.value)) && !(multiline && $0 == "\n") }) {
             let code = String(format: "U+%04X", bad.value)
             fail(field, multiline ? "must not contain control characters other than newline (found \(code))" : "must not contain control characters (found \(code))")
         }
         return text
+    }
+
+    /// `text` without leading and trailing white space (Unicode White_Space, the set Foundation's
+    /// `.whitespacesAndNewlines` names), copied only when there is some.
+    static func trimmed(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        if first == scalars.startIndex && scalars.index(after: last) == scalars.endIndex { return text }
+        return String(scalars[first...last])
     }
 
     mutating func integer(_ key: String, in range: ClosedRange<Int>) -> Int? {

@@ -116,6 +116,32 @@ public struct IncidentRecord: Sendable, Codable, Equatable {
         try c.encodeIfPresent(personal, forKey: .personal)
     }
 
+    /// The stored form, built directly (what `encode(to:)` writes, without a coder's round trip
+    /// through bytes: this runs for every report).
+    public var json: JSONValue {
+        var fields: [String: JSONValue] = [
+            "incident_id": .string(incidentID.uuidString.lowercased()), "category": .string(category),
+            "subcategory": .string(subcategory), "occurred_at": .string(occurredAt), "date_precision": .string(datePrecision.rawValue),
+            "municipality": .string(municipality), "geo_precision": .number(Double(geoPrecision)), "summary": .string(summary),
+            "affected_communities": .array(affectedCommunities.map { .string($0.rawValue) }),
+            "killed": .number(Double(killed)), "injured": .number(Double(injured)), "abducted": .number(Double(abducted)),
+            "displaced": .number(Double(displaced)), "source_type": .string(sourceType.rawValue),
+            "sensitivity": .string(sensitivity.rawValue), "tags": .array(tags.map { .string($0) }),
+        ]
+        func optional(_ key: String, _ value: JSONValue?) { if let value { fields[key] = value } }
+        optional("place", place.map { .string($0) })
+        optional("lat", lat.map { .number($0) })
+        optional("lon", lon.map { .number($0) })
+        optional("perpetrator", perpetrator.map { .string($0) })
+        optional("target", target.map { .string($0) })
+        optional("killed_low", killedLow.map { .number(Double($0)) })
+        optional("killed_high", killedHigh.map { .number(Double($0)) })
+        optional("source_reliability", sourceReliability.map { .string($0) })
+        optional("info_credibility", infoCredibility.map { .number(Double($0)) })
+        optional("personal", personal.map { .object(["algorithm": .string($0.algorithm), "ciphertext": .string($0.ciphertext)]) })
+        return .object(fields)
+    }
+
     /// The calendar day in Kosovo (Europe/Belgrade) on which the incident occurred: `occurred_at`
     /// decides the day every figure counts it on.
     public var occurredDay: String { IncidentTime.day(ofOccurredAt: occurredAt) }

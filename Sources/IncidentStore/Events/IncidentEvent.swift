@@ -123,7 +123,7 @@ public enum IncidentEvent: Sendable, Equatable {
     /// The event's data as stored in the log.
     public func data() throws -> JSONValue {
         switch self {
-        case .reported(let record): try JSONValue(encoding: record)
+        case .reported(let record): record.json
         case .amended(let amended): try JSONValue(encoding: amended)
         case .verified(let decision), .rejected(let decision): try JSONValue(encoding: decision)
         case .retracted(let retracted): try JSONValue(encoding: retracted)

@@ -111,9 +111,18 @@ extension Projection {
 
 /// Builds a PostgreSQL array literal (`{"a","b"}`) for `= ANY($1::text[])` and `unnest`.
 func postgresArray(_ values: [some PostgresEncodable]) -> String {
-    "{" + values.map { value in
-        "\"" + value.postgresText.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-    }.joined(separator: ",") + "}"
+    var literal = [UInt8]("{".utf8)
+    for (index, value) in values.enumerated() {
+        if index > 0 { literal.append(UInt8(ascii: ",")) }
+        literal.append(UInt8(ascii: "\""))
+        for byte in value.postgresText.utf8 {
+            if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { literal.append(UInt8(ascii: "\\")) }
+            literal.append(byte)
+        }
+        literal.append(UInt8(ascii: "\""))
+    }
+    literal.append(UInt8(ascii: "}"))
+    return String(decoding: literal, as: UTF8.self)
 }
 
 /// The single-active-projector lock: a session advisory lock, released when its session ends.
