@@ -73,13 +73,14 @@ struct Serve: AsyncParsableCommand {
 
 /// The whole service on a pool: router, projector, metrics. `serve` and the tests build it alike.
 func buildApplication(
-    pool: ConnectionPool, host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger
+    pool: ConnectionPool, host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger,
+    tokenCache: TokenCache = TokenCache()
 ) async throws -> some ApplicationProtocol {
     let reference = try await ReferenceData.load(pool)
     let projections: [any Projection] = [IncidentsProjection(regions: reference.regions), RegionSummaryProjection(regions: reference.regions)]
     let deps = AppDependencies(
         pool: pool, service: IncidentService(pool: pool, reference: reference),
-        tokens: AccessTokens(pool: pool), projections: projections
+        tokens: AccessTokens(pool: pool, cache: tokenCache), projections: projections
     )
     let router = buildRouter(deps)
     router.get("/metrics") { _, _ -> Response in
@@ -89,7 +90,7 @@ func buildApplication(
     return Application(
         router: router,
         configuration: .init(address: .hostname(host, port: port), serverName: "incidentd"),
-        services: [projector],
+        services: [projector, TokenCacheListener(pool: pool, cache: tokenCache, logger: logger)],
         logger: logger
     )
 }

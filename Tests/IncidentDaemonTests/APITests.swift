@@ -140,6 +140,29 @@ struct APITests {
         }
     }
 
+    @Test("remembered tokens: a revocation by another process takes effect when its transaction commits")
+    func rememberedTokens() async throws {
+        let cache = TokenCache()
+        try await API.run(tokenCache: cache) { api in
+            for _ in 0..<250 where !cache.isListening { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(cache.isListening)
+            let elsewhere = AccessTokens(pool: api.db.pool)  // no cache: as `incidentd token revoke` runs
+            let field = try await elsewhere.create(name: "field-9", role: .reporter)
+            let other = try await elsewhere.create(name: "other", role: .analyst)
+            #expect(try await api.call(.get, "/v1/taxonomy", token: field).status == 200)
+            #expect(try await api.call(.get, "/v1/taxonomy", token: other).status == 200)
+            #expect(cache.count >= 2, "both tokens are remembered")
+
+            try await elsewhere.revoke(name: "field-9")
+            // The trigger notifies at commit; the listener forgets as soon as it hears it.
+            let revokedAt = ContinuousClock.now
+            while cache.count > 0 && ContinuousClock.now - revokedAt < .seconds(2) { try await Task.sleep(for: .milliseconds(1)) }
+            #expect(cache.count == 0, "a change to api_tokens empties the cache")
+            #expect(try await api.call(.get, "/v1/taxonomy", token: field).status == 401)
+
+        }
+    }
+
     @Test("the role × endpoint matrix")
     func roleMatrix() async throws {
         try await API.run { api in

@@ -228,3 +228,24 @@ struct EmbeddedMigrationTests {
         #expect(Migration.all.map(\.version) == Array(1...Migration.all.count), "numbered without gaps")
     }
 }
+
+@Suite("Token cache")
+struct TokenCacheTests {
+    @Test("a remembered token stops working when it expires")
+    func rememberedExpiry() {
+        let cache = TokenCache()
+        cache.forgetAll(listening: true)
+        let expiresAt = Date(timeIntervalSince1970: 2_000_000_000)
+        cache.remember(.init(principal: Principal(name: "short-lived", role: .analyst), expiresAt: expiresAt), hash: "h", since: cache.generation)
+        #expect(cache.principal(hash: "h", now: expiresAt.addingTimeInterval(-1))?.name == "short-lived")
+        #expect(cache.principal(hash: "h", now: expiresAt) == nil)
+        // Nothing read before a change is remembered after it.
+        let before = cache.generation
+        cache.forgetAll()
+        cache.remember(.init(principal: Principal(name: "stale", role: .admin), expiresAt: nil), hash: "s", since: before)
+        #expect(cache.principal(hash: "s", now: Date()) == nil)
+        cache.forgetAll(listening: false)
+        cache.remember(.init(principal: Principal(name: "unheard", role: .admin), expiresAt: nil), hash: "u", since: cache.generation)
+        #expect(cache.count == 0, "nothing is remembered while nobody listens")
+    }
+}

@@ -47,8 +47,13 @@ public enum TokenError: Error, Equatable, CustomStringConvertible {
 /// API tokens: 256 random bits, shown once, stored only as SHA-256, compared in constant time.
 public struct AccessTokens: Sendable {
     public let pool: ConnectionPool
+    /// Remembers found tokens when its owner keeps it informed (the daemon does); nil: always ask.
+    public let cache: TokenCache?
 
-    public init(pool: ConnectionPool) { self.pool = pool }
+    public init(pool: ConnectionPool, cache: TokenCache? = nil) {
+        self.pool = pool
+        self.cache = cache
+    }
 
     /// Creates a token and returns its secret (the only time it exists outside the caller's hands).
     ///
@@ -92,15 +97,18 @@ public struct AccessTokens: Sendable {
             try connection.query("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE name = $1", [name]).affectedRows
         }
         guard updated == 1 else { throw TokenError.notFound(name) }
+        cache?.forgetAll()
     }
 
     /// The principal a presented token stands for, or nil when it is unknown, revoked or expired.
     public func authenticate(_ secret: String) async throws -> Principal? {
         guard secret.hasPrefix("il_"), secret.utf8.count < 200 else { return nil }
         let hash = Self.hash(secret)
+        if let principal = cache?.principal(hash: hash, now: Date()) { return principal }
+        let generation = cache?.generation
         let row = try await pool.withConnection { connection in
             try connection.query("""
-                SELECT name, role, encode(token_hash, 'hex') FROM api_tokens
+                SELECT name, role, encode(token_hash, 'hex'), expires_at FROM api_tokens
                 WHERE token_hash = decode($1, 'hex') AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
                 """, [hash]).first
         }
@@ -108,7 +116,9 @@ public struct AccessTokens: Sendable {
         // The index found it by hash; compare the full hash in constant time all the same.
         let stored: String = try row.decode(2)
         guard Self.constantTimeEqual(Array(stored.utf8), Array(hash.utf8)) else { return nil }
-        return Principal(name: try row.decode(0), role: role)
+        let principal = Principal(name: try row.decode(0), role: role)
+        cache?.remember(.init(principal: principal, expiresAt: try row.decodeIfPresent(3)), hash: hash, since: generation)
+        return principal
     }
 
     static func hash(_ secret: String) -> String {
