@@ -11,7 +11,7 @@ struct IncidentBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "incident-bench",
         abstract: "Load generator for benchmarks/run (prints one JSON object of measurements).",
-        subcommands: [Append.self, WrkScript.self, Import.self, Latency.self, Lag.self]
+        subcommands: [WrkScript.self, Import.self, Latency.self, Lag.self]
     )
 }
 
@@ -97,43 +97,6 @@ func emit(_ object: [String: Any]) {
 func milliseconds(since start: ContinuousClock.Instant) -> Double {
     let d = ContinuousClock.now - start
     return Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-}
-
-struct Append: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "POST /v1/incidents from N concurrent clients for S seconds.")
-    @OptionGroup var target: Target
-    @Option var clients = 1
-    @Option var seconds = 10.0
-
-    func run() async throws {
-        let client = makeClient(connections: clients)
-        let factory = try await IncidentFactory.load(client, target)
-        let start = ContinuousClock.now
-        let deadline = start + .milliseconds(Int(seconds * 1000))
-        let results = try await withThrowingTaskGroup(of: (Int, Int, [Double]).self) { group in
-            for worker in 0..<clients {
-                group.addTask {
-                    var ok = 0, failed = 0, latencies: [Double] = []
-                    var n = worker * 10_000_000
-                    while ContinuousClock.now < deadline {
-                        n += 1
-                        let sent = ContinuousClock.now
-                        let (status, _) = try await post(client, target, "/v1/incidents", factory.make(n))
-                        latencies.append(milliseconds(since: sent))
-                        if status == 201 { ok += 1 } else { failed += 1 }
-                    }
-                    return (ok, failed, latencies)
-                }
-            }
-            return try await group.reduce(into: [(Int, Int, [Double])]()) { $0.append($1) }
-        }
-        let elapsed = milliseconds(since: start) / 1000
-        try await client.shutdown()
-        let latencies = results.flatMap(\.2).sorted()
-        let ok = results.map(\.0).reduce(0, +)
-        emit(["clients": clients, "ok": ok, "failed": results.map(\.1).reduce(0, +), "seconds": elapsed,
-              "per_second": Double(ok) / elapsed, "p50_ms": percentile(latencies, 0.5), "p99_ms": percentile(latencies, 0.99)])
-    }
 }
 
 /// The append load for `wrk` (a C load generator, light enough to leave the two cores to incidentd

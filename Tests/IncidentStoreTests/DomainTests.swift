@@ -65,6 +65,23 @@ struct TimeTests {
         }
     }
 
+    @Test("UTC calendar fields by arithmetic equal Foundation's, from 1900 to 2200, leap days included")
+    func civilTime() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var generator = SystemRandomNumberGenerator()
+        let fixed: [Int64] = [-2_208_988_800, -1, 0, 951_782_400, 951_868_799, 1_709_164_800, 4_107_542_399]  // 1900, 1969, 1970, 2000-02-29, 2024-02-29, 2100
+        for seconds in fixed + (0..<2000).map({ _ in Int64.random(in: -2_208_988_800...7_258_118_400, using: &generator) }) {
+            let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+            let f = CivilTime.fields(unixSeconds: seconds)
+            let ours: [Int] = [f.year, f.month, f.day, f.hour, f.minute, f.second]
+            let foundation: [Int] = [c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!]
+            #expect(ours == foundation, "\(seconds)")
+        }
+        let date = Date(timeIntervalSince1970: 1_764_444_552.123456)
+        #expect(date.postgresText == "2025-11-29 19:29:12.123456+00")
+    }
+
     @Test("the day is Kosovo's calendar day")
     func kosovoDay() throws {
         // 23:30 UTC in winter is 00:30 the next day in Kosovo (UTC+1); in summer 01:30 (UTC+2).

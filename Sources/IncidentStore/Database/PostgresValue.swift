@@ -78,14 +78,9 @@ extension Date: PostgresEncodable, PostgresDecodable {
         let micros = (timeIntervalSince1970 * 1_000_000).rounded()
         let seconds = Int64((micros / 1_000_000).rounded(.down))
         let fraction = Int64(micros) - seconds * 1_000_000
-        let date = Date(timeIntervalSince1970: TimeInterval(seconds))
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        return String(
-            format: "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00",
-            c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!, fraction
-        )
+        let c = CivilTime.fields(unixSeconds: seconds)
+        return CivilTime.day(c.year, c.month, c.day) + " " + CivilTime.padded(c.hour, 2) + ":" + CivilTime.padded(c.minute, 2)
+            + ":" + CivilTime.padded(c.second, 2) + "." + CivilTime.padded(Int(fraction), 6) + "+00"
     }
 
     /// Parses PostgreSQL's ISO output (`2026-11-29 22:09:12.123456+00`); sessions run with TimeZone UTC.

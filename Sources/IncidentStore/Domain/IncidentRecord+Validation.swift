@@ -367,7 +367,7 @@ struct FieldReader {
         let latest = now.addingTimeInterval(IncidentRecord.futureTolerance)
         if let day = IncidentTime.parseDay(text) {
             // A date is a Kosovo calendar day: it may not be later than Kosovo's date (with tolerance).
-            let canonical = String(format: "%04d-%02d-%02d", day.year, day.month, day.day)
+            let canonical = CivilTime.day(day.year, day.month, day.day)
             if canonical > IncidentTime.kosovoDay(of: latest) {
                 fail("occurred_at", "is in the future (\(canonical); today in Kosovo is \(IncidentTime.kosovoDay(of: now)))")
                 return nil

@@ -151,7 +151,7 @@ public struct IncidentRecord: Sendable, Codable, Equatable {
 public enum IncidentTime {
     public static let kosovo = TimeZone(identifier: "Europe/Belgrade")!
 
-    private static let kosovoCalendar: Calendar = {
+    static let kosovoCalendar: Calendar = {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = kosovo
         return calendar
@@ -165,10 +165,6 @@ public enum IncidentTime {
     }
 
     /// `YYYY-MM-DD` of `date` in Kosovo.
-    public static func kosovoDay(of date: Date) -> String {
-        let c = kosovoCalendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
-    }
 
     /// Parses `YYYY-MM-DD` into its components, checking the calendar. Years before 1900 are
     /// typos here (and PostgreSQL has no year 0).
@@ -224,10 +220,9 @@ public enum IncidentTime {
 
     /// `2026-11-29T21:09:12Z`
     public static func formatTimestamp(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+        let c = CivilTime.fields(unixSeconds: Int64(date.timeIntervalSince1970.rounded(.down)))
+        return CivilTime.day(c.year, c.month, c.day) + "T" + CivilTime.padded(c.hour, 2) + ":" + CivilTime.padded(c.minute, 2)
+            + ":" + CivilTime.padded(c.second, 2) + "Z"
     }
 
     /// The first instant of a Kosovo calendar day.
