@@ -194,8 +194,11 @@ public func readModelLag(_ pool: ConnectionPool) async throws -> Int {
 }
 
 /// The rows of a region_summary table (live or shadow), rolled up to `level`.
+/// District figures come from the district table (`region_summary_district`, or its shadow), the
+/// one the service reads.
 public func projectedBuckets(_ pool: ConnectionPool, table: String = "region_summary", level: SummaryLevel) async throws -> [DayBucket: SummaryFigures] {
     let column = level == .municipality ? "municipality" : "district"
+    let table = level == .municipality ? table : table.replacingOccurrences(of: "region_summary", with: "region_summary_district")
     return try await pool.withConnection { connection in
         var buckets: [DayBucket: SummaryFigures] = [:]
         for row in try connection.query("SELECT day::text AS day, " + column + """

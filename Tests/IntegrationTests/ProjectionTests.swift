@@ -163,6 +163,7 @@ struct ProjectionTests {
                 let rebuild = DedicatedConnection(like: db.pool)
                 try await rebuild.run { connection in
                     try ProjectionRebuild.start(projection, on: connection)
+                    try ProjectionRebuild.bulk(projection, on: connection)
                     while try ProjectionRebuild.step(projection, on: connection, limit: 40) > 0 {}
                 }
                 // Events the replay has not seen: the swap must fold them in.

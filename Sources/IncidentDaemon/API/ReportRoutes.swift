@@ -93,7 +93,11 @@ enum RebuildJob {
         Task {
             let started = ContinuousClock.now
             do {
-                var replayed = 0
+                var replayed = try await connection.run { [logger] connection in
+                    try ProjectionRebuild.bulk(projection, on: connection) { covered in
+                        logger.info("projection rebuild progress", metadata: ["projection": "\(projection.name)", "events": "\(covered)"])
+                    }
+                }
                 while true {
                     let count = try await connection.run { try ProjectionRebuild.step(projection, on: $0) }
                     if count == 0 { break }

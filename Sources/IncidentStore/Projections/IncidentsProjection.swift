@@ -92,6 +92,23 @@ public struct IncidentsProjection: Projection {
         try save(changed, to: table, on: connection)
     }
 
+    /// A report's row, as ``Row/init(reported:)`` and ``save(_:to:on:)`` make it.
+    public func loadReports(before boundary: UInt64, positions: ClosedRange<Int64>, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int {
+        try connection.query("INSERT INTO " + tables("incidents") + """
+             (incident_id, version, status, category, subcategory, municipality, district,
+                occurred_at, occurred_day, sensitivity, reported_by, killed, injured, abducted, displaced, record,
+                personal_data_erased, reported_at, updated_at)
+            SELECT substr(e.stream, 10)::uuid, e.stream_version, 'reported', e.data->>'category', e.data->>'subcategory',
+                coalesce(e.data->>'municipality', ''), coalesce(m.district_code, ''), e.data->>'occurred_at',
+                incident_day(e.data->>'occurred_at'), e.data->>'sensitivity', e.metadata->>'principal',
+                coalesce((e.data->>'killed')::numeric::int, 0), coalesce((e.data->>'injured')::numeric::int, 0),
+                coalesce((e.data->>'abducted')::numeric::int, 0), coalesce((e.data->>'displaced')::numeric::int, 0),
+                e.data - 'personal', false, e.recorded_at, e.recorded_at
+            FROM events e LEFT JOIN municipalities m ON m.code = e.data->>'municipality'
+            WHERE
+            """ + " " + ProjectionRebuild.singleReports, [boundary, positions.lowerBound, positions.upperBound]).affectedRows
+    }
+
     func load(_ ids: [UUID], from table: String, on connection: PostgresConnection) throws -> [UUID: Row] {
         guard !ids.isEmpty else { return [:] }
         var rows: [UUID: Row] = [:]

@@ -14,6 +14,17 @@ public protocol Projection: Sendable {
     /// Applies a batch of events, in commit-safe order, to `tables`, in the caller's transaction.
     /// Events already applied (an incident's version at or above the event's) are skipped.
     func apply(_ events: [RecordedEvent], to tables: ProjectionTables, on connection: PostgresConnection) throws
+    /// A rebuild's bulk (``ProjectionRebuild/bulk(_:on:progress:)``): writes to `tables`, in SQL, the
+    /// rows of the incidents whose only event is their report — ``ProjectionRebuild/singleReports``
+    /// — among the log's events at `positions`, as `apply` would have written them.
+    /// - Returns: how many incidents it wrote.
+    func loadReports(before boundary: UInt64, positions: ClosedRange<Int64>, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int
+    /// After a bulk load: derives what the projection derives from its rows.
+    func finishBulk(to tables: ProjectionTables, on connection: PostgresConnection) throws
+}
+
+extension Projection {
+    public func finishBulk(to tables: ProjectionTables, on connection: PostgresConnection) throws {}
 }
 
 /// The physical names of a projection's tables: the live ones or their shadows.

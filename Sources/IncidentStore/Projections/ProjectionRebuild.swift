@@ -46,6 +46,79 @@ public enum ProjectionRebuild {
         }
     }
 
+    /// The events a bulk load writes in SQL (`$1` the boundary, `$2`...`$3` the positions): the
+    /// report of each incident that has no other event below the boundary.
+    public static let singleReports = """
+        e.global_position BETWEEN $2 AND $3 AND e.transaction_id < $1::xid8
+          AND e.stream_version = 1 AND e.type = 'IncidentReported' AND e.schema_version = 1
+          AND e.stream ~ '^incident-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+          AND NOT EXISTS (SELECT 1 FROM events s WHERE s.stream = e.stream AND s.stream_version = 2 AND s.transaction_id < $1::xid8)
+        """
+
+    /// Writes most of the log into fresh shadows in bulk; call it after ``start(_:on:)`` and before
+    /// ``step(_:on:limit:)``. Returns how many events it covered (0 when the shadows are not fresh).
+    ///
+    /// It takes a boundary first: every transaction below it has ended, so the events below it
+    /// are final. Incidents that are one report there are written by one INSERT ... SELECT per
+    /// range of the log (their shadow's secondary indexes dropped meanwhile and built once at the
+    /// end); the others go event by event through the projection's own fold. The shadow checkpoint
+    /// becomes the last event below the boundary, so the steps replay exactly what came after.
+    /// Each range is its own transaction, so gapless readers are held back for one range at most.
+    @discardableResult
+    public static func bulk(_ projection: some Projection, on connection: PostgresConnection, progress: (Int) -> Void = { _ in }) throws -> Int {
+        let shadows = ProjectionTables(target: .shadow)
+        let checkpoint = try connection.query(
+            "SELECT transaction_id::text AS txid, global_position FROM projection_checkpoints WHERE name = $1", [projection.checkpointName(.shadow)]
+        ).first.map { Checkpoint(transactionID: try $0.decode(0), position: try $0.decode(1)) }
+        guard checkpoint == .start else { return 0 }
+        let boundary: UInt64 = try connection.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").first!.decode(0)
+        guard let last = try connection.query("""
+            SELECT transaction_id::text AS txid, global_position FROM events
+            WHERE transaction_id < $1::xid8 ORDER BY transaction_id DESC, global_position DESC LIMIT 1
+            """, [boundary]).first.map({ Checkpoint(transactionID: try $0.decode(0), position: try $0.decode(1)) })
+        else { return 0 }
+        let highest: Int64 = try connection.query("SELECT coalesce(max(global_position), 0) FROM events").first!.decode(0)
+
+        for table in projection.tables { try connection.query("SELECT shadow_indexes_drop($1)", [shadows(table)]) }
+        var covered = 0
+        let range: Int64 = 200_000
+        for first in stride(from: Int64(1), through: highest, by: Int(range)) {
+            covered += try connection.transaction {
+                try projection.loadReports(before: boundary, positions: first...min(highest, first + range - 1), to: shadows, on: $0)
+            }
+            progress(covered)
+        }
+        // Incidents with more than a report (and anything else in an incident stream): through the fold.
+        let streams: [String] = try connection.query("""
+            SELECT DISTINCT stream FROM events
+            WHERE transaction_id < $1::xid8 AND (stream_version > 1 OR type <> 'IncidentReported' OR schema_version <> 1)
+              AND stream LIKE 'incident-%'
+            """, [boundary]).rows.map { try $0.decode(0) }
+        for first in stride(from: 0, to: streams.count, by: 500) {
+            let events = try connection.query("SELECT " + EventStore.columns + """
+                 FROM events e WHERE e.stream = ANY($1::text[]) AND e.transaction_id < $2::xid8
+                ORDER BY e.stream, e.stream_version
+                """, [postgresArray(Array(streams[first..<min(streams.count, first + 500)])), boundary]).rows.map(RecordedEvent.init(row:))
+            try connection.transaction { try projection.apply(events, to: shadows, on: $0) }
+            covered += events.count
+            progress(covered)
+        }
+        try connection.transaction { connection in
+            try projection.finishBulk(to: shadows, on: connection)
+            try connection.query("""
+                UPDATE projection_checkpoints SET transaction_id = $2::xid8, global_position = $3, updated_at = now() WHERE name = $1
+                """, [projection.checkpointName(.shadow), last.transactionID, last.position])
+        }
+        try restoreIndexes(projection, on: connection)
+        return covered
+    }
+
+    /// Builds the shadows' secondary indexes a bulk load dropped (nothing when none were dropped).
+    static func restoreIndexes(_ projection: some Projection, on connection: PostgresConnection) throws {
+        let shadows = ProjectionTables(target: .shadow)
+        for table in projection.tables { try connection.query("SELECT shadow_indexes_restore($1)", [shadows(table)]) }
+    }
+
     /// Applies the next batch of the log to the shadows, in its own transaction.
     /// - Returns: how many events were applied (0 when the shadows are current).
     public static func step(_ projection: some Projection, on connection: PostgresConnection, limit: Int = 2000) throws -> Int {
@@ -58,6 +131,8 @@ public enum ProjectionRebuild {
     public static func swap(_ projection: some Projection, on connection: PostgresConnection) throws -> Int {
         defer { try? finish(projection, on: connection) }
         let shadows = ProjectionTables(target: .shadow)
+        // A bulk load that died halfway may have left the shadows without their secondary indexes.
+        try restoreIndexes(projection, on: connection)
         // Fresh statistics, so the first queries on the swapped-in tables plan well.
         try connection.execute("ANALYZE " + projection.tables.map { shadows($0) }.joined(separator: ", "))
         var attempt = 1
@@ -114,6 +189,8 @@ public enum ProjectionRebuild {
         try start(projection, on: connection)
         var replayed = 0
         do {
+            replayed = try bulk(projection, on: connection)
+            progress(replayed)
             while true {
                 let count = try step(projection, on: connection)
                 if count == 0 { break }

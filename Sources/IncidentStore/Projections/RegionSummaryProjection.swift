@@ -9,7 +9,7 @@ import Foundation
 public struct RegionSummaryProjection: Projection {
     public static let name = "region_summary"
     public var name: String { Self.name }
-    public var tables: [String] { ["region_summary", "region_summary_incidents"] }
+    public var tables: [String] { ["region_summary", "region_summary_incidents", "region_summary_district"] }
     public let regions: RegionDirectory
 
     public init(regions: RegionDirectory) { self.regions = regions }
@@ -77,8 +77,43 @@ public struct RegionSummaryProjection: Projection {
             if let old = before[id], old.status.counts { deltas[old.bucket, default: SummaryFigures()] += -counted(old) }
             if let new = after[id], new.status.counts { deltas[new.bucket, default: SummaryFigures()] += counted(new) }
         }
-        try add(deltas.filter { !$0.value.isZero }, to: tables("region_summary"), on: connection)
+        try add(deltas.filter { !$0.value.isZero }, to: tables("region_summary"), key: .municipality, on: connection)
+        var districtDeltas: [Bucket: SummaryFigures] = [:]
+        for (bucket, delta) in deltas {
+            districtDeltas[Bucket(day: bucket.day, municipality: "", district: bucket.district, category: bucket.category), default: SummaryFigures()] += delta
+        }
+        try add(districtDeltas.filter { !$0.value.isZero }, to: tables("region_summary_district"), key: .district, on: connection)
         try save(changed.compactMap { id in after[id].map { (id, $0) } }, to: tables("region_summary_incidents"), on: connection)
+    }
+
+    /// A report's contribution, as ``apply(_:to:on:)`` makes it; the buckets follow in ``finishBulk(to:on:)``.
+    public func loadReports(before boundary: UInt64, positions: ClosedRange<Int64>, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int {
+        try connection.query("INSERT INTO " + tables("region_summary_incidents") + """
+             (incident_id, version, day, municipality, district, category, status, killed, injured, abducted, displaced)
+            SELECT substr(e.stream, 10)::uuid, e.stream_version, incident_day(e.data->>'occurred_at'), e.data->>'municipality',
+                coalesce(m.district_code, ''), e.data->>'category', 'reported',
+                coalesce((e.data->>'killed')::numeric::int, 0), coalesce((e.data->>'injured')::numeric::int, 0),
+                coalesce((e.data->>'abducted')::numeric::int, 0), coalesce((e.data->>'displaced')::numeric::int, 0)
+            FROM events e LEFT JOIN municipalities m ON m.code = e.data->>'municipality'
+            WHERE
+            """ + " " + ProjectionRebuild.singleReports, [boundary, positions.lowerBound, positions.upperBound]).affectedRows
+    }
+
+    /// The buckets, added up from every incident's contribution (whatever wrote them before).
+    public func finishBulk(to tables: ProjectionTables, on connection: PostgresConnection) throws {
+        let (summary, district, incidents) = (tables("region_summary"), tables("region_summary_district"), tables("region_summary_incidents"))
+        try connection.execute("TRUNCATE " + summary + ", " + district)
+        try connection.execute("INSERT INTO " + summary + """
+             (day, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
+            SELECT day, municipality, district, category, count(*), count(*) FILTER (WHERE status = 'verified'),
+                   sum(killed), sum(injured), sum(abducted), sum(displaced)
+            FROM
+            """ + " " + incidents + " WHERE status IN ('reported', 'verified') GROUP BY day, municipality, district, category")
+        try connection.execute("INSERT INTO " + district + """
+             (day, district, category, incidents, verified, killed, injured, abducted, displaced)
+            SELECT day, district, category, sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)
+            FROM
+            """ + " " + summary + " GROUP BY day, district, category")
     }
 
     /// What a counted incident adds to its bucket.
@@ -162,28 +197,44 @@ public struct RegionSummaryProjection: Projection {
             ])
     }
 
-    private func add(_ deltas: [Bucket: SummaryFigures], to table: String, on connection: PostgresConnection) throws {
+    /// A bucket table's key: its columns, their SQL types and the bucket's value for each.
+    private struct BucketKey: Sendable {
+        let columns: [(name: String, type: String, value: @Sendable (Bucket) -> String)]
+
+        static let municipality = BucketKey(columns: [("day", "date", { $0.day }), ("municipality", "text", { $0.municipality }), ("category", "text", { $0.category })])
+        static let district = BucketKey(columns: [("day", "date", { $0.day }), ("district", "text", { $0.district }), ("category", "text", { $0.category })])
+    }
+
+    /// Adds `deltas` to the buckets of `table` (a bucket keyed by `key`; a municipality bucket
+    /// also carries its district), then deletes the buckets whose last incident left.
+    private func add(_ deltas: [Bucket: SummaryFigures], to table: String, key: BucketKey, on connection: PostgresConnection) throws {
         guard !deltas.isEmpty else { return }
-        let keys = Array(deltas.keys)
-        let d = keys.map { deltas[$0]! }
-        let days = postgresArray(keys.map(\.day)), municipalities = postgresArray(keys.map(\.municipality)), categories = postgresArray(keys.map(\.category))
-        try connection.query("INSERT INTO " + table + """
-             AS s (day, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
-            SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[],
-                                 $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[])
-            ON CONFLICT (day, municipality, category) DO UPDATE SET
-                incidents = s.incidents + EXCLUDED.incidents, verified = s.verified + EXCLUDED.verified,
-                killed = s.killed + EXCLUDED.killed, injured = s.injured + EXCLUDED.injured,
-                abducted = s.abducted + EXCLUDED.abducted, displaced = s.displaced + EXCLUDED.displaced
-            """, [
-                days, municipalities, postgresArray(keys.map(\.district)), categories,
-                postgresArray(d.map(\.incidents)), postgresArray(d.map(\.verified)), postgresArray(d.map(\.killed)),
-                postgresArray(d.map(\.injured)), postgresArray(d.map(\.abducted)), postgresArray(d.map(\.displaced)),
-            ])
+        let buckets = Array(deltas.keys)
+        let figures = buckets.map { deltas[$0]! }
+        var columns = key.columns.map { (name: $0.name, type: $0.type, values: postgresArray(buckets.map($0.value))) }
+        if key.columns.contains(where: { $0.name == "municipality" }) {
+            columns.append(("district", "text", postgresArray(buckets.map(\.district))))
+        }
+        let sums: [(String, String, (SummaryFigures) -> Int)] = [
+            ("incidents", "int", \.incidents), ("verified", "int", \.verified), ("killed", "bigint", \.killed),
+            ("injured", "bigint", \.injured), ("abducted", "bigint", \.abducted), ("displaced", "bigint", \.displaced),
+        ]
+        let names = columns.map(\.name) + sums.map(\.0)
+        let types = columns.map(\.type) + sums.map(\.1)
+        let keyNames = key.columns.map(\.name)
+        try connection.query(
+            "INSERT INTO " + table + " AS s (" + names.joined(separator: ", ") + ") SELECT * FROM unnest("
+                + types.enumerated().map { "$\($0.offset + 1)::\($0.element)[]" }.joined(separator: ", ") + ") ON CONFLICT ("
+                + keyNames.joined(separator: ", ") + ") DO UPDATE SET "
+                + sums.map { "\($0.0) = s.\($0.0) + EXCLUDED.\($0.0)" }.joined(separator: ", "),
+            columns.map(\.values) + sums.map { sum in postgresArray(figures.map(sum.2)) }
+        )
         // A bucket whose last incident left it holds nothing: keep the table to what counts.
-        try connection.query("DELETE FROM " + table + """
-             s USING unnest($1::date[], $2::text[], $3::text[]) AS k(day, municipality, category)
-            WHERE s.day = k.day AND s.municipality = k.municipality AND s.category = k.category AND s.incidents = 0
-            """, [days, municipalities, categories])
+        try connection.query(
+            "DELETE FROM " + table + " s USING unnest(" + key.columns.enumerated().map { "$\($0.offset + 1)::\($0.element.type)[]" }.joined(separator: ", ")
+                + ") AS k(" + keyNames.joined(separator: ", ") + ") WHERE "
+                + keyNames.map { "s.\($0) = k.\($0)" }.joined(separator: " AND ") + " AND s.incidents = 0",
+            Array(columns.prefix(key.columns.count).map(\.values))
+        )
     }
 }

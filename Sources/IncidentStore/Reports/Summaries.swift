@@ -110,16 +110,17 @@ extension IncidentService {
         guard errors.isEmpty, let level = parsedLevel else { throw ServiceError.invalid(ValidationFailure(errors)) }
 
         let regions = reference.regions
-        let column = level == .district ? "district" : "municipality"
+        // District figures have a table of their own: a seventh of the rows to add up.
+        let (column, table) = level == .district ? ("district", "region_summary_district") : ("municipality", "region_summary")
         let (rows, asOf) = try await pool.withConnection { connection in
             try connection.transaction { connection in
                 // One snapshot for the figures and the position they include, taken after the lock, so
                 // a rebuild swapped in meanwhile is seen whole (tables and checkpoint) or not at all.
-                try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; LOCK TABLE region_summary IN ACCESS SHARE MODE")
+                try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; LOCK TABLE " + table + " IN ACCESS SHARE MODE")
                 let asOf = try RegionSummaryProjection(regions: regions).position(on: connection).asOf
                 let rows = try connection.query(
-                    "SELECT " + column + ", category, " + SummaryFigures.sums + """
-                     FROM region_summary
+                    "SELECT " + column + ", category, " + SummaryFigures.sums + " FROM " + table + """
+
                     WHERE ($1::date IS NULL OR day >= $1::date) AND ($2::date IS NULL OR day <= $2::date)
                       AND ($3::text IS NULL OR category = $3)
                     GROUP BY 1, 2 HAVING sum(incidents) > 0 ORDER BY 1, 2
