@@ -18,7 +18,7 @@ struct ProjectorService: Service {
     let logger: Logger
     var pollInterval: Duration = .seconds(1)
     var standbyInterval: Duration = .seconds(1)
-    var batchSize = 500
+    var batchSize = 1000
     /// How long to gather appends after a notification before projecting them.
     var coalesceDelay: Duration = .milliseconds(25)
 
@@ -59,7 +59,8 @@ struct ProjectorService: Service {
                     }
                 }
                 // Every daemon reports the lag, standbys too: a stuck holder shows on all of them.
-                if ContinuousClock.now - lastLag > .seconds(1) {
+                // Counting a long backlog takes a while, so while catching up, less often.
+                if ContinuousClock.now - lastLag > (busy ? .seconds(10) : .seconds(1)) {
                     let lags = try await connection.run { [projections] connection in try projections.map { try $0.lag(on: connection) } }
                     for (index, value) in lags.enumerated() { lag[index].record(value) }
                     lastLag = .now

@@ -103,7 +103,7 @@ public struct IncidentsProjection: Projection {
                 incident_day(e.data->>'occurred_at'), e.data->>'sensitivity', e.metadata->>'principal',
                 coalesce((e.data->>'killed')::numeric::int, 0), coalesce((e.data->>'injured')::numeric::int, 0),
                 coalesce((e.data->>'abducted')::numeric::int, 0), coalesce((e.data->>'displaced')::numeric::int, 0),
-                e.data - 'personal', false, e.recorded_at, e.recorded_at
+                CASE WHEN e.data ? 'personal' THEN e.data - 'personal' ELSE e.data END, false, e.recorded_at, e.recorded_at
             FROM events e LEFT JOIN municipalities m ON m.code = e.data->>'municipality'
             WHERE
             """ + " " + ProjectionRebuild.singleReports, [boundary, positions.lowerBound, positions.upperBound]).affectedRows

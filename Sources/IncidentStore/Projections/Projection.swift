@@ -91,16 +91,20 @@ extension Projection {
     /// The projection's checkpoint, and `as_of`: the highest global position up to which every
     /// committed event is included in its figures.
     public func position(on connection: PostgresConnection) throws -> (checkpoint: Checkpoint, asOf: Int64) {
-        let checkpoint = try checkpoint(on: connection) ?? .start
         // The unapplied events are a range of the commit-order index: read that range (OFFSET 0
         // keeps it a range scan; a plain min() would walk the primary key through the whole log).
+        // One statement with the checkpoint read: summaries ask this on every request.
         let row = try connection.query("""
-            SELECT (SELECT min(u.global_position) - 1 FROM (
+            SELECT c.transaction_id::text AS txid, c.global_position,
+                   (SELECT min(u.global_position) - 1 FROM (
                         SELECT e.global_position FROM events e
-                        WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint) OFFSET 0) AS u),
+                        WHERE (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position) OFFSET 0) AS u),
                    (SELECT coalesce(max(e.global_position), 0) FROM events e)
-            """, [checkpoint.transactionID, checkpoint.position]).first!
-        return (checkpoint, try row.decodeIfPresent(0) ?? row.decode(1))
+            FROM (SELECT coalesce((SELECT transaction_id FROM projection_checkpoints WHERE name = $1), '0'::xid8) AS transaction_id,
+                         coalesce((SELECT global_position FROM projection_checkpoints WHERE name = $1), 0) AS global_position) AS c
+            """, [name]).first!
+        let checkpoint = Checkpoint(transactionID: try row.decode(0), position: try row.decode(1))
+        return (checkpoint, try row.decodeIfPresent(2) ?? row.decode(3))
     }
 
     /// Events committed but not yet applied (the lag).

@@ -113,10 +113,9 @@ extension IncidentService {
         // District figures have a table of their own: a seventh of the rows to add up.
         let (column, table) = level == .district ? ("district", "region_summary_district") : ("municipality", "region_summary")
         let (rows, asOf) = try await pool.withConnection { connection in
-            try connection.transaction { connection in
-                // One snapshot for the figures and the position they include, taken after the lock, so
-                // a rebuild swapped in meanwhile is seen whole (tables and checkpoint) or not at all.
-                try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; LOCK TABLE " + table + " IN ACCESS SHARE MODE")
+            // One snapshot for the figures and the position they include, taken after the lock, so
+            // a rebuild swapped in meanwhile is seen whole (tables and checkpoint) or not at all.
+            try connection.transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; LOCK TABLE " + table + " IN ACCESS SHARE MODE") { connection in
                 let asOf = try RegionSummaryProjection(regions: regions).position(on: connection).asOf
                 let rows = try connection.query(
                     "SELECT " + column + ", category, " + SummaryFigures.sums + " FROM " + table + """
