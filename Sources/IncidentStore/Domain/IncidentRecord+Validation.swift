@@ -363,7 +363,7 @@ struct FieldReader {
             fail("occurred_at", format)
             return nil
         }
-        let text = raw.trimmingCharacters(in: .whitespaces)
+        let text = FieldReader.trimmed(raw)
         let latest = now.addingTimeInterval(IncidentRecord.futureTolerance)
         if let day = IncidentTime.parseDay(text) {
             // A date is a Kosovo calendar day: it may not be later than Kosovo's date (with tolerance).

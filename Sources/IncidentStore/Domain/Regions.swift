@@ -65,11 +65,12 @@ public struct RegionDirectory: Sendable {
 
     /// Resolves what a user typed to one municipality, several candidates, or suggestions.
     public func resolveMunicipality(_ input: String) -> RegionMatch<Municipality> {
-        let key = RegionName.fold(input)
-        guard !key.isEmpty else { return .unknown(suggestions: []) }
-        if let found = municipalityByCode[input.trimmingCharacters(in: .whitespaces).uppercased()] {
+        // A code first: what scripts and ictl send, and cheaper than folding a name.
+        if let found = municipalityByCode[FieldReader.trimmed(input).uppercased()] {
             return .found(found)
         }
+        let key = RegionName.fold(input)
+        guard !key.isEmpty else { return .unknown(suggestions: []) }
         let exact = municipalities.filter { names(of: $0).contains(key) }
         if exact.count == 1 { return .found(exact[0]) }
         if exact.count > 1 { return .ambiguous(exact) }
@@ -97,7 +98,7 @@ public struct RegionDirectory: Sendable {
     public func resolveDistrict(_ input: String) -> RegionMatch<District> {
         let key = RegionName.fold(input)
         guard !key.isEmpty else { return .unknown(suggestions: []) }
-        if let found = districtByCode[input.trimmingCharacters(in: .whitespaces).uppercased()] { return .found(found) }
+        if let found = districtByCode[FieldReader.trimmed(input).uppercased()] { return .found(found) }
         let exact = districts.filter { districtNames(of: $0).contains(key) }
         if exact.count == 1 { return .found(exact[0]) }
         if exact.count > 1 { return .ambiguous(exact) }

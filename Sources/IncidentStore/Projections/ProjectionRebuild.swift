@@ -84,7 +84,8 @@ public enum ProjectionRebuild {
         var covered = 0
         let range: Int64 = 200_000
         for first in stride(from: Int64(1), through: highest, by: Int(range)) {
-            covered += try connection.transaction {
+            // Whole ranges against small sets: hash joins, with the memory to hold them.
+            covered += try connection.transaction(begin: "BEGIN; SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'") {
                 try projection.loadReports(before: boundary, positions: first...min(highest, first + range - 1), to: shadows, on: $0)
             }
             progress(covered)
@@ -117,7 +118,10 @@ public enum ProjectionRebuild {
     /// Builds the shadows' secondary indexes a bulk load dropped (nothing when none were dropped).
     static func restoreIndexes(_ projection: some Projection, on connection: PostgresConnection) throws {
         let shadows = ProjectionTables(target: .shadow)
-        for table in projection.tables { try connection.query("SELECT shadow_indexes_restore($1)", [shadows(table)]) }
+        // Index builds sort: give them room (the default 64 MB spills to disk at a million rows).
+        try connection.transaction(begin: "BEGIN; SET LOCAL maintenance_work_mem = '256MB'") { connection in
+            for table in projection.tables { try connection.query("SELECT shadow_indexes_restore($1)", [shadows(table)]) }
+        }
     }
 
     /// Applies the next batch of the log to the shadows, in its own transaction.
