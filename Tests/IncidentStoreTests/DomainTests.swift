@@ -265,4 +265,14 @@ struct TokenCacheTests {
         cache.remember(.init(principal: Principal(name: "unheard", role: .admin), expiresAt: nil), hash: "u", since: cache.generation)
         #expect(cache.count == 0, "nothing is remembered while nobody listens")
     }
+
+    @Test("a token is remembered for a bounded time, whatever the listener hears")
+    func rememberedAge() async throws {
+        let cache = TokenCache(maximumAge: .milliseconds(20))
+        cache.forgetAll(listening: true)
+        cache.remember(.init(principal: Principal(name: "field-1", role: .reporter), expiresAt: nil), hash: "f", since: cache.generation)
+        #expect(cache.principal(hash: "f", now: Date())?.name == "field-1")
+        try await Task.sleep(for: .milliseconds(40))
+        #expect(cache.principal(hash: "f", now: Date()) == nil)
+    }
 }

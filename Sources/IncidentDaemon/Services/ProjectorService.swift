@@ -29,6 +29,7 @@ struct ProjectorService: Service {
         let active = Gauge(label: "incident_projector_active")
         var session: Int?   // the connection (serial) whose session holds our lock, when we hold it
         var lastLag = ContinuousClock.now - .seconds(60)
+        var appliedSinceAnalyze = 0
 
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
@@ -69,7 +70,20 @@ struct ProjectorService: Service {
                     try? await Task.sleep(for: standbyInterval)
                     continue
                 }
-                if busy { continue }
+                if busy {
+                    appliedSinceAnalyze += outcomes.reduce(0) { $0 + ((try? $1.get()) ?? 0) }
+                    continue
+                }
+                // After a long catch-up the read models' statistics describe tables that no longer
+                // exist; autovacuum would get there, the next summaries should not wait for it.
+                if appliedSinceAnalyze >= 10_000 {
+                    appliedSinceAnalyze = 0
+                    do {
+                        try await connection.run { [projections] connection in try projections.forEach { try $0.analyze(.live, on: connection) } }
+                    } catch {
+                        logger.warning("could not refresh the read models' statistics", metadata: ["error": "\(error)"])
+                    }
+                }
                 if outcomes.contains(where: { if case .failure = $0 { true } else { false } }) {
                     try? await Task.sleep(for: .seconds(1))
                     continue

@@ -9,11 +9,14 @@ import Synchronization
 /// listening connection, forgets everything. A lookup that raced a change is not remembered (the
 /// generation moved on). Expiry is checked on every lookup. Revocation in this process
 /// (``AccessTokens/revoke(name:)``) forgets at once; in another process, as soon as the
-/// notification arrives — it is sent when the revoking transaction commits.
+/// notification arrives — it is sent when the revoking transaction commits. No token is
+/// remembered longer than `maximumAge` (30 s), which bounds the delay if notifications stop
+/// arriving unnoticed (a connection cut off without a reset).
 public final class TokenCache: Sendable {
     struct Entry {
         var principal: Principal
         var expiresAt: Date?
+        var remembered = ContinuousClock.now
     }
 
     private struct State {
@@ -25,8 +28,14 @@ public final class TokenCache: Sendable {
     private let state = Mutex(State())
     /// Remembering more tokens than this starts over (a bound, not an expected size).
     private let capacity: Int
+    /// How long a token is remembered at most: the bound on a revocation's delay when
+    /// notifications stop arriving without the listener noticing (a half-open connection).
+    private let maximumAge: Duration
 
-    public init(capacity: Int = 10_000) { self.capacity = capacity }
+    public init(capacity: Int = 10_000, maximumAge: Duration = .seconds(30)) {
+        self.capacity = capacity
+        self.maximumAge = maximumAge
+    }
 
     /// Whether it answers (its owner is listening for changes).
     public var isListening: Bool { state.withLock { $0.listening } }
@@ -38,6 +47,7 @@ public final class TokenCache: Sendable {
         state.withLock { state in
             guard state.listening, let entry = state.entries[hash] else { return nil }
             if let expiresAt = entry.expiresAt, expiresAt <= now { return nil }
+            if ContinuousClock.now - entry.remembered > maximumAge { return nil }
             return entry.principal
         }
     }

@@ -74,6 +74,10 @@ public final class PostgresConnection: @unchecked Sendable {
     /// parses and analyses it once, not on every call.
     @discardableResult
     public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
+        try query(sql, parameters, retry: true)
+    }
+
+    private func query(_ sql: String, _ parameters: [(any PostgresEncodable)?], retry: Bool) throws -> QueryResult {
         let handle = try liveHandle()
         let texts = parameters.map { $0?.postgresText }
         let name = try preparedName(sql, on: handle)
@@ -84,12 +88,22 @@ public final class PostgresConnection: @unchecked Sendable {
                 PQexecParams(handle, sql, Int32(pointers.count), nil, pointers, nil, nil, 0)
             }
         }
-        return try QueryResult(consuming: result, connection: handle)
+        do {
+            return try QueryResult(consuming: result, connection: handle)
+        } catch let error as DatabaseError where name != nil && (error.sqlState == "26000" || error.sqlState == "0A000") {
+            // The statement is gone (a pooler's DISCARD ALL) or its plan no longer fits the table
+            // (a migration changed a column): forget it, and outside a transaction try once more.
+            prepared[sql] = nil
+            _ = try? execute("DEALLOCATE " + name!)
+            guard retry, PQtransactionStatus(handle) == PQTRANS_IDLE else { throw error }
+            return try query(sql, parameters, retry: false)
+        }
     }
 
     /// The texts prepared on this connection and their statement names. Prepared statements last
     /// as long as the session, whatever happens to transactions.
     private var prepared: [String: String] = [:]
+    private var preparedCount = 0
 
     /// The name `sql` is prepared under, preparing it now if needed; nil when it runs unprepared
     /// (the cache is full, or the transaction is aborted and would refuse the PREPARE).
@@ -98,7 +112,8 @@ public final class PostgresConnection: @unchecked Sendable {
         guard prepared.count < 256, PQtransactionStatus(handle) == PQTRANS_IDLE || PQtransactionStatus(handle) == PQTRANS_INTRANS else {
             return nil
         }
-        let name = "incident_log_\(prepared.count)"
+        let name = "incident_log_\(preparedCount)"
+        preparedCount += 1
         _ = try QueryResult(consuming: PQprepare(handle, name, sql, 0, nil), connection: handle)
         prepared[sql] = name
         return name

@@ -25,6 +25,13 @@ public protocol Projection: Sendable {
 
 extension Projection {
     public func finishBulk(to tables: ProjectionTables, on connection: PostgresConnection) throws {}
+
+    /// Refreshes the planner's statistics of the projection's tables (through
+    /// `analyze_read_model`, as the daemon's role does not own them).
+    public func analyze(_ target: ProjectionTables.Target, on connection: PostgresConnection) throws {
+        let tables = ProjectionTables(target: target)
+        for table in self.tables { try connection.query("SELECT analyze_read_model($1)", [tables(table)]) }
+    }
 }
 
 /// The physical names of a projection's tables: the live ones or their shadows.

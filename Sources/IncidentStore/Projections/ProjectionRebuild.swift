@@ -64,7 +64,8 @@ public enum ProjectionRebuild {
     /// range of the log (their shadow's secondary indexes dropped meanwhile and built once at the
     /// end); the others go event by event through the projection's own fold. The shadow checkpoint
     /// becomes the last event below the boundary, so the steps replay exactly what came after.
-    /// Each range is its own transaction, so gapless readers are held back for one range at most.
+    /// Each range, and each index build, is its own transaction, so gapless readers (the live
+    /// projector among them) are held back for one of them at most: seconds, at a million events.
     @discardableResult
     public static func bulk(_ projection: some Projection, on connection: PostgresConnection, progress: (Int) -> Void = { _ in }) throws -> Int {
         let shadows = ProjectionTables(target: .shadow)
@@ -119,8 +120,11 @@ public enum ProjectionRebuild {
     static func restoreIndexes(_ projection: some Projection, on connection: PostgresConnection) throws {
         let shadows = ProjectionTables(target: .shadow)
         // Index builds sort: give them room (the default 64 MB spills to disk at a million rows).
-        try connection.transaction(begin: "BEGIN; SET LOCAL maintenance_work_mem = '256MB'") { connection in
-            for table in projection.tables { try connection.query("SELECT shadow_indexes_restore($1)", [shadows(table)]) }
+        // One index per transaction: a build holds back gapless readers until it commits.
+        try connection.execute("SET maintenance_work_mem = '256MB'")
+        defer { try? connection.execute("RESET maintenance_work_mem") }
+        for table in projection.tables {
+            while try connection.query("SELECT shadow_indexes_restore($1)", [shadows(table)]).first?.decode(0, as: Bool.self) == true {}
         }
     }
 
@@ -139,7 +143,7 @@ public enum ProjectionRebuild {
         // A bulk load that died halfway may have left the shadows without their secondary indexes.
         try restoreIndexes(projection, on: connection)
         // Fresh statistics, so the first queries on the swapped-in tables plan well.
-        try connection.execute("ANALYZE " + projection.tables.map { shadows($0) }.joined(separator: ", "))
+        try projection.analyze(.shadow, on: connection)
         var attempt = 1
         while true {
             do {
