@@ -76,12 +76,16 @@ struct ProjectorService: Service {
                 }
                 // After a long catch-up the read models' statistics describe tables that no longer
                 // exist; autovacuum would get there, the next summaries should not wait for it.
+                // On a pool connection beside the projector's: an ANALYZE of a large table takes
+                // seconds, and the projector must not stall behind it.
                 if appliedSinceAnalyze >= 10_000 {
                     appliedSinceAnalyze = 0
-                    do {
-                        try await connection.run { [projections] connection in try projections.forEach { try $0.analyze(.live, on: connection) } }
-                    } catch {
-                        logger.warning("could not refresh the read models' statistics", metadata: ["error": "\(error)"])
+                    Task { [pool, projections, logger] in
+                        do {
+                            try await pool.withConnection { connection in try projections.forEach { try $0.analyze(.live, on: connection) } }
+                        } catch {
+                            logger.warning("could not refresh the read models' statistics", metadata: ["error": "\(error)"])
+                        }
                     }
                 }
                 if outcomes.contains(where: { if case .failure = $0 { true } else { false } }) {
