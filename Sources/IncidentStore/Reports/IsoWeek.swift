@@ -73,7 +73,7 @@ public struct IsoWeek: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     static func format(_ day: Int) -> String {
         let c = civil(day)
-        return String(format: "%04d-%02d-%02d", c.year, c.month, c.day)
+        return CivilTime.day(c.year, c.month, c.day)
     }
 
     /// The date of a day number (Howard Hinnant's algorithm, inverse of `daysFromCivil`).
