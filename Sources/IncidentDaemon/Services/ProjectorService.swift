@@ -54,7 +54,7 @@ struct ProjectorService: Service {
                 for (index, outcome) in outcomes.enumerated() {
                     switch outcome {
                     case .success(let count):
-                        if count > 0 { applied[index].increment(by: count); busy = true }
+                        if count > 0 { applied[index].increment(by: count); appliedSinceAnalyze += count; busy = true }
                     case .failure(let error):
                         logger.error("projection failed; retrying", metadata: ["projection": "\(projections[index].name)", "error": "\(error)"])
                     }
@@ -70,10 +70,7 @@ struct ProjectorService: Service {
                     try? await Task.sleep(for: standbyInterval)
                     continue
                 }
-                if busy {
-                    appliedSinceAnalyze += outcomes.reduce(0) { $0 + ((try? $1.get()) ?? 0) }
-                    continue
-                }
+                if busy { continue }
                 // After a long catch-up the read models' statistics describe tables that no longer
                 // exist; autovacuum would get there, the next summaries should not wait for it.
                 // On a pool connection beside the projector's: an ANALYZE of a large table takes

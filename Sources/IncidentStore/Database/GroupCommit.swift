@@ -70,7 +70,7 @@ public final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
             guard !group.isEmpty else { return }
             let answers: [Result<Output, any Error>]
             do {
-                answers = try await pool.withConnection { connection in try self.commit(group.map(\.input), on: connection) }
+                answers = try await pool.withConnection { [write] connection in try Self.together(group.map(\.input), on: connection, write: write) }
             } catch {
                 answers = Array(repeating: .failure(error), count: group.count)
             }
@@ -78,20 +78,24 @@ public final class GroupCommit<Input: Sendable, Output: Sendable>: Sendable {
         }
     }
 
-    /// The answers for one group; throws when the group could not be committed.
-    private func commit(_ inputs: [Input], on connection: PostgresConnection) throws -> [Result<Output, any Error>] {
-        if inputs.count == 1 { return alone(inputs[0], on: connection) }
+    /// Writes `inputs` in one transaction and answers each; when `write` throws or a statement
+    /// aborts the transaction, rolls back and writes each input on its own (without a transaction
+    /// block), so one bad input never costs the others. One input is written on its own at once.
+    /// The batch import uses it directly for its chunks.
+    /// - Throws: when the group could not be committed (BEGIN, ROLLBACK or COMMIT failed).
+    public static func together(_ inputs: [Input], on connection: PostgresConnection, write: Write) throws -> [Result<Output, any Error>] {
+        if inputs.count == 1 { return alone(inputs[0], on: connection, write: write) }
         try connection.execute("BEGIN")
         let answers = try? write(inputs, connection)
         guard let answers, answers.count == inputs.count, !connection.transactionFailed else {
             try connection.execute("ROLLBACK")
-            return inputs.flatMap { alone($0, on: connection) }
+            return inputs.flatMap { alone($0, on: connection, write: write) }
         }
         try connection.execute("COMMIT")
         return answers
     }
 
-    private func alone(_ input: Input, on connection: PostgresConnection) -> [Result<Output, any Error>] {
+    private static func alone(_ input: Input, on connection: PostgresConnection, write: Write) -> [Result<Output, any Error>] {
         do {
             let answers = try write([input], connection)
             return answers.count == 1 ? answers : [.failure(GroupCommitError.answerMissing)]

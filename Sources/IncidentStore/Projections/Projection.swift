@@ -72,8 +72,7 @@ extension Projection {
         guard let row = try connection.query(
             "SELECT transaction_id::text AS txid, global_position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", [checkpointName]
         ).first else { return 0 }
-        let checkpoint = Checkpoint(transactionID: try row.decode(0), position: try row.decode(1))
-        let page = try EventStore.read(after: checkpoint, limit: limit, on: connection)
+        let page = try EventStore.read(after: try Checkpoint(row: row), limit: limit, on: connection)
         guard !page.events.isEmpty else { return 0 }
         try apply(page.events, to: ProjectionTables(target: target), on: connection)
         try connection.query(
@@ -110,8 +109,7 @@ extension Projection {
             FROM (SELECT coalesce((SELECT transaction_id FROM projection_checkpoints WHERE name = $1), '0'::xid8) AS transaction_id,
                          coalesce((SELECT global_position FROM projection_checkpoints WHERE name = $1), 0) AS global_position) AS c
             """, [name]).first!
-        let checkpoint = Checkpoint(transactionID: try row.decode(0), position: try row.decode(1))
-        return (checkpoint, try row.decodeIfPresent(2) ?? row.decode(3))
+        return (try Checkpoint(row: row), try row.decodeIfPresent(2) ?? row.decode(3))
     }
 
     /// Events committed but not yet applied (the lag).
@@ -123,11 +121,11 @@ extension Projection {
         ).first?.decode(0) ?? 0
     }
 
-    /// The live checkpoint, read without a lock; nil before the projection's first batch.
-    func checkpoint(on connection: PostgresConnection) throws -> Checkpoint? {
+    /// The checkpoint of `target`, read without a lock; nil before its first batch.
+    func checkpoint(_ target: ProjectionTables.Target = .live, on connection: PostgresConnection) throws -> Checkpoint? {
         try connection.query(
-            "SELECT transaction_id::text AS txid, global_position FROM projection_checkpoints WHERE name = $1", [name]
-        ).first.map { Checkpoint(transactionID: try $0.decode(0), position: try $0.decode(1)) }
+            "SELECT transaction_id::text AS txid, global_position FROM projection_checkpoints WHERE name = $1", [checkpointName(target)]
+        ).first.map(Checkpoint.init(row:))
     }
 }
 

@@ -69,15 +69,12 @@ public enum ProjectionRebuild {
     @discardableResult
     public static func bulk(_ projection: some Projection, on connection: PostgresConnection, progress: (Int) -> Void = { _ in }) throws -> Int {
         let shadows = ProjectionTables(target: .shadow)
-        let checkpoint = try connection.query(
-            "SELECT transaction_id::text AS txid, global_position FROM projection_checkpoints WHERE name = $1", [projection.checkpointName(.shadow)]
-        ).first.map { Checkpoint(transactionID: try $0.decode(0), position: try $0.decode(1)) }
-        guard checkpoint == .start else { return 0 }
+        guard try projection.checkpoint(.shadow, on: connection) == .start else { return 0 }
         let boundary: UInt64 = try connection.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").first!.decode(0)
         guard let last = try connection.query("""
             SELECT transaction_id::text AS txid, global_position FROM events
             WHERE transaction_id < $1::xid8 ORDER BY transaction_id DESC, global_position DESC LIMIT 1
-            """, [boundary]).first.map({ Checkpoint(transactionID: try $0.decode(0), position: try $0.decode(1)) })
+            """, [boundary]).first.map(Checkpoint.init(row:))
         else { return 0 }
         let highest: Int64 = try connection.query("SELECT coalesce(max(global_position), 0) FROM events").first!.decode(0)
 

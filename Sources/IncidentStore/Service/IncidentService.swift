@@ -106,7 +106,7 @@ public struct IncidentService: Sendable {
     /// Reports many incidents (`POST /v1/incidents:batch`): each line is validated and answered on
     /// its own, as `report` would, but the lines are written in transactions of up to 1,000 (one
     /// multi-row statement each in the common case), so a batch costs a few commits instead of one
-    /// per line. When a statement fails in a transaction, its lines go through `report` one by one,
+    /// per line. When a statement fails in a transaction, its lines are written again one by one,
     /// keeping their event ids, so one bad line never costs the others.
     public func reportMany(_ bodies: [JSONValue], by principal: Principal, metadata: EventMetadata) async throws -> [Result<WriteOutcome, any Error>] {
         try Self.authorize(.report, principal)
@@ -124,37 +124,17 @@ public struct IncidentService: Sendable {
             try Task.checkCancellation()
             let chunk = ready[start..<min(ready.count, start + 1000)]
             let lines = chunk.map(\.line)
-            var outcomes: [Result<WriteOutcome, any Error>]?
-            do {
-                outcomes = try await pool.withConnection { [vault] connection in
-                    try connection.transaction { connection in
-                        let outcomes = try Self.store(lines, vault: vault, on: connection)
-                        return connection.transactionFailed ? nil : outcomes
-                    }
-                }
-            } catch let error as DatabaseError where error.isConnectionFailure {
+            // Together when it can, each line on its own when a statement fails, as the group
+            // commit does: a line stored after all is answered as a replay, never stored twice.
+            let outcomes = try await pool.withConnection { [vault] connection in
+                try GroupCommit<ReportLine, WriteOutcome>.together(lines, on: connection) { try Self.store($0, vault: vault, on: $1) }
+            }
+            for case .failure(let error as DatabaseError) in outcomes where error.isConnectionFailure {
                 // The database went away: the request fails (a 503) and the client retries the
                 // batch; every line is idempotent by its event id.
                 throw error
-            } catch {
-                outcomes = nil
             }
-            if let outcomes {
-                for (entry, outcome) in zip(chunk, outcomes) { results[entry.index] = outcome }
-                continue
-            }
-            // The transaction rolled back: the same lines again, each on its own, keeping their
-            // event ids (a line stored after all is answered as a replay, never stored twice).
-            for entry in chunk {
-                try Task.checkCancellation()
-                do {
-                    results[entry.index] = .success(try await reports.run(entry.line))
-                } catch let error as DatabaseError where error.isConnectionFailure {
-                    throw error
-                } catch {
-                    results[entry.index] = .failure(error)
-                }
-            }
+            for (entry, outcome) in zip(chunk, outcomes) { results[entry.index] = outcome }
         }
         return results.map { $0! }
     }

@@ -14,6 +14,11 @@ public struct Checkpoint: Sendable, Hashable, Comparable, CustomStringConvertibl
     /// Before the first event.
     public static let start = Checkpoint(transactionID: 0, position: 0)
 
+    /// From a row whose first two columns are `transaction_id::text` and `global_position`.
+    init(row: Row) throws {
+        self.init(transactionID: try row.decode(0), position: try row.decode(1))
+    }
+
     public static func < (a: Checkpoint, b: Checkpoint) -> Bool {
         (a.transactionID, a.position) < (b.transactionID, b.position)
     }
