@@ -1,0 +1,341 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import IncidentStore
+import IncidentTesting
+import Logging
+import Synchronization
+import Testing
+
+/// Things going wrong on purpose: the daemon killed under load, the database restarted under load,
+/// `ictl outbox sync` killed mid-sync. Each ends by counting, in the log itself, that every
+/// acknowledged report is there exactly once.
+@Suite("Faults (issue #6): kill -9, database restart, ictl killed mid-sync")
+struct FaultTests {
+    @Test("incidentd killed -9 twice under 8 concurrent reporters: every acknowledged report stored once, summaries equal the log")
+    func daemonKilledUnderLoad() async throws {
+        try await TestDatabase.with { db in
+            let tokens = AccessTokens(pool: db.pool)
+            let reporter = try await tokens.create(name: "field", role: .reporter)
+            let analyst = try await tokens.create(name: "analyst", role: .analyst)
+            let port = Int.random(in: 20_000...60_000)
+            var daemon = try Daemon(conninfo: db.conninfo, port: port)
+            try await daemon.ready()
+
+            let reports = FieldReport.make(400)
+            let ledger = Ledger()
+            async let load: Void = drive(reports, clients: 8, port: port, token: reporter, ledger: ledger)
+
+            // Two crashes, each while reports are in flight; the clients retry what got no answer.
+            var faults = 0
+            for threshold in [60, 200] {
+                while ledger.acknowledged < threshold { try await Task.sleep(for: .milliseconds(5)) }
+                daemon.kill()
+                faults += 1
+                try await Task.sleep(for: .milliseconds(300))
+                daemon = try Daemon(conninfo: db.conninfo, port: port)
+                try await daemon.ready()
+            }
+            await load
+            defer { daemon.stop() }
+
+            let figures = ledger.figures
+            let stored = try await reportedCounts(db.pool)
+            let lost = reports.filter { (stored[$0.stream] ?? 0) == 0 }.count
+            let duplicated = reports.filter { (stored[$0.stream] ?? 0) > 1 }.count
+            print("fault figures (kill -9): \(reports.count) reports by 8 clients, \(figures.requests) requests, \(faults) kills, "
+                + "\(figures.acknowledged) acknowledged, \(figures.retried) retried after no answer or a 5xx, \(figures.replayed) answered as replays, "
+                + "lost \(lost), duplicated \(duplicated)")
+            #expect(faults == 2)
+            #expect(figures.acknowledged == reports.count, "every report was eventually acknowledged")
+            #expect(figures.retried > 0, "the kills caught requests in flight")
+            #expect(lost == 0 && duplicated == 0)
+            #expect(stored.count == reports.count, "no report other than the ones sent")
+
+            // The summaries the restarted daemon projected equal a recomputation from the log.
+            try await settle(db.pool)
+            let naive = try await NaiveFigures.compute(db.pool, regions: try await ReferenceData.load(db.pool).regions)
+            #expect(try await projectedBuckets(db.pool, level: .municipality) == naive.buckets(level: .municipality))
+            #expect(try await projectedBuckets(db.pool, level: .district) == naive.buckets(level: .district))
+            let summary = await get(port, "/v1/summaries?level=district&since=2026-01-01&until=2026-12-31", token: analyst)
+            let rows = summary.json?.objectValue?["rows"]?.arrayValue ?? []
+            let incidents = rows.compactMap { $0.objectValue?["incidents"]?.numberValue }.reduce(0, +)
+            #expect(summary.status == 200 && Int(incidents) == reports.count, "the API's summary counts every report once")
+        }
+    }
+
+    @Test("PostgreSQL stopped and started under load: 503 with Retry-After while down, /readyz says so, service back within 5 s, nothing acknowledged lost")
+    func databaseRestartUnderLoad() async throws {
+        let root = FileManager.default.temporaryDirectory.path + "/incident-fault-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // A cluster of its own (durable, the defaults): stopping the tests' shared one would break the others.
+        let cluster = try LocalCluster(dataDirectory: root + "/pg", settings: ["max_connections": "50"])
+        let logger = Logger(label: "fault.cluster")
+        try cluster.start(logger: logger)
+        defer { try? cluster.stop(logger: logger) }
+        let pool = ConnectionPool(configuration: .init(conninfo: cluster.conninfo(), maxConnections: 2))
+        try await Migrator().migrate(pool, logger: logger)
+        let reporter = try await AccessTokens(pool: pool).create(name: "field", role: .reporter)
+
+        let port = Int.random(in: 20_000...60_000)
+        let daemon = try Daemon(conninfo: cluster.conninfo(), port: port)
+        defer { daemon.stop() }
+        try await daemon.ready()
+
+        let reports = FieldReport.make(300)
+        let ledger = Ledger()
+        async let load: Void = drive(reports, clients: 4, port: port, token: reporter, ledger: ledger, pause: .milliseconds(20))
+
+        while ledger.acknowledged < 40 { try await Task.sleep(for: .milliseconds(5)) }
+        try cluster.stop(logger: logger)
+        let down = ContinuousClock.now
+        // While it is down: every answer a 503 with Retry-After, /readyz too, and quickly.
+        try await Task.sleep(for: .milliseconds(500))
+        var probes: [Answer] = []
+        for _ in 0..<10 {
+            probes.append(await post(port, token: reporter, body: FieldReport.make(1)[0].body))
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let ready = await get(port, "/readyz", token: nil)
+        let downFor = ContinuousClock.now - down
+        #expect(probes.allSatisfy { $0.status == 503 && $0.retryAfter != nil }, "\(probes.map { "\($0.status.map(String.init) ?? "no answer") \($0.retryAfter ?? "-")" })")
+        #expect(probes.allSatisfy { $0.elapsed < .seconds(5) }, "no request hangs while the database is down: \(probes.map(\.elapsed))")
+        #expect(ready.status == 503)
+        #expect(daemon.process.isRunning)
+
+        try cluster.start(logger: logger)
+        let up = ContinuousClock.now
+        var recovered: Duration?
+        while ContinuousClock.now - up < .seconds(15) {
+            if [200, 201].contains(await post(port, token: reporter, body: FieldReport.make(1)[0].body).status) {
+                recovered = ContinuousClock.now - up
+                break
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await load
+        let readyAgain = await get(port, "/readyz", token: nil)
+
+        let figures = ledger.figures
+        let stored = try await reportedCounts(pool)
+        await pool.close()
+        let lost = reports.filter { (stored[$0.stream] ?? 0) == 0 }.count
+        let duplicated = reports.filter { (stored[$0.stream] ?? 0) > 1 }.count
+        print("fault figures (database restart): \(reports.count) reports by 4 clients, \(figures.requests) requests, database down \(downFor), "
+            + "\(figures.unavailable) answered 503 (\(figures.withoutRetryAfter) without Retry-After), \(figures.unanswered) unanswered, "
+            + "service back \(recovered.map { "\($0)" } ?? "never") after the database, \(figures.acknowledged) acknowledged, lost \(lost), duplicated \(duplicated)")
+        #expect(recovered != nil && recovered! <= .seconds(5), "service resumed \(String(describing: recovered)) after the database returned")
+        #expect(readyAgain.status == 200)
+        #expect(figures.unavailable > 0 && figures.withoutRetryAfter == 0)
+        #expect(figures.acknowledged == reports.count)
+        #expect(lost == 0 && duplicated == 0)
+        #expect(daemon.process.isRunning, "no daemon restart")
+    }
+
+    @Test("ictl outbox sync killed -9 at random points, again and again: no queued report lost or stored twice")
+    func outboxSyncKilled() async throws {
+        try await TestDatabase.with { db in
+            let reporter = try await AccessTokens(pool: db.pool).create(name: "laptop", role: .reporter)
+            let port = Int.random(in: 20_000...60_000)
+            let daemon = try Daemon(conninfo: db.conninfo, port: port)
+            defer { daemon.stop() }
+            try await daemon.ready()
+            let home = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-fault-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: home) }
+            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+            let online = ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": reporter, "ICTL_OUTBOX": home + "/outbox", "HOME": home]
+            // Nothing listens on port 1: the laptop is offline.
+            let offline = online.merging(["ICTL_SERVER": "http://127.0.0.1:1"]) { _, new in new }
+            func queued() -> Int {
+                ((try? FileManager.default.contentsOfDirectory(atPath: home + "/outbox")) ?? []).filter { $0.hasSuffix(".json") }.count
+            }
+
+            var incidents: [String] = []
+            var kills = 0, interrupted = 0
+            for round in 0..<6 {
+                for index in 0..<15 {
+                    let report = FieldReport.make(1)[0]
+                    let file = home + "/report-\(round)-\(index).json"
+                    try report.fileBody.write(to: URL(fileURLWithPath: file))
+                    let result = try run(Binaries.ictl, ["report", "--file", file], environment: offline)
+                    #expect(result.status == 75, "queued offline: \(result.stderr)")
+                    incidents.append(report.incidentID)
+                }
+                for _ in 0..<8 where queued() > 0 {
+                    let before = queued()
+                    let sync = Process()
+                    sync.executableURL = URL(fileURLWithPath: Binaries.ictl)
+                    sync.arguments = ["outbox", "sync"]
+                    sync.environment = ProcessInfo.processInfo.environment.merging(online) { _, new in new }
+                    sync.standardOutput = FileHandle.nullDevice
+                    sync.standardError = FileHandle.nullDevice
+                    try sync.run()
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 10...200)))
+                    kill(sync.processIdentifier, SIGKILL)
+                    sync.waitUntilExit()
+                    kills += 1
+                    // Killed before it finished, after it had begun sending (some sent, some left).
+                    if sync.terminationReason == .uncaughtSignal && queued() < before && queued() > 0 { interrupted += 1 }
+                }
+            }
+            let final = try run(Binaries.ictl, ["outbox", "sync"], environment: online)
+            #expect(final.status == 0, "\(final.stderr)")
+            let rejected = (try? FileManager.default.contentsOfDirectory(atPath: home + "/outbox/rejected")) ?? []
+
+            let stored = try await reportedCounts(db.pool)
+            let lost = incidents.filter { (stored["incident-" + $0] ?? 0) == 0 }.count
+            let duplicated = incidents.filter { (stored["incident-" + $0] ?? 0) > 1 }.count
+            print("fault figures (outbox): \(incidents.count) reports queued offline, \(kills) syncs killed -9 (\(interrupted) mid-queue), "
+                + "left queued \(queued()), rejected \(rejected.count), lost \(lost), duplicated \(duplicated)")
+            #expect(interrupted >= 3, "some kills landed mid-sync (else this test proves little)")
+            #expect(queued() == 0 && rejected.isEmpty)
+            #expect(lost == 0 && duplicated == 0)
+            #expect(stored.count == incidents.count)
+        }
+    }
+}
+
+// MARK: - Load with retries
+
+/// One report as a field reporter sends it: with its own incident id and idempotency key.
+struct FieldReport: Sendable {
+    let incidentID: String
+    let eventID: String
+    let body: Data
+    /// The same report as `ictl report --file` reads it (ictl adds the idempotency key).
+    let fileBody: Data
+
+    var stream: String { "incident-" + incidentID }
+
+    static func make(_ count: Int) -> [FieldReport] {
+        let kinds = [("ethnic_violence", "assault"), ("return_obstacle", "property_occupation"), ("unrest", "peaceful_protest"), ("ethnic_violence", "property_damage")]
+        let places = ["Zubin Potok", "Klinë", "Prizren", "Pejë", "Gjilan", "Mitrovicë e Veriut"]
+        return (0..<count).map { _ in
+            let incidentID = UUID().uuidString.lowercased(), eventID = UUID().uuidString.lowercased()
+            let (category, subcategory) = kinds.randomElement()!
+            var fields: [String: JSONValue] = [
+                "incident_id": .string(incidentID), "category": .string(category), "subcategory": .string(subcategory),
+                "occurred_at": .string("2026-11-\(10 + Int.random(in: 0...18))"), "municipality": .string(places.randomElement()!),
+                "summary": .string("Fault test report: houses of returnees damaged at night."), "source_type": "witness",
+                "injured": .number(Double(Int.random(in: 0...3))),
+            ]
+            let file = JSONValue.object(fields).encoded()
+            fields["event_id"] = .string(eventID)
+            return FieldReport(incidentID: incidentID, eventID: eventID, body: Data(JSONValue.object(fields).encoded()), fileBody: Data(file))
+        }
+    }
+}
+
+/// What the clients saw, counted across them.
+final class Ledger: Sendable {
+    struct Figures {
+        var requests = 0, acknowledged = 0, replayed = 0, retried = 0, unavailable = 0, withoutRetryAfter = 0, unanswered = 0
+    }
+
+    private let state = Mutex(Figures())
+    var figures: Figures { state.withLock { $0 } }
+    var acknowledged: Int { state.withLock { $0.acknowledged } }
+    func record(_ body: (inout Figures) -> Void) { state.withLock { body(&$0) } }
+}
+
+/// An answer from the daemon, or none (`status` nil: refused, reset, timed out).
+struct Answer {
+    var status: Int?
+    var retryAfter: String?
+    var json: JSONValue?
+    var elapsed: Duration
+}
+
+/// Every report is sent, by `clients` concurrent reporters, until the daemon answers it 2xx: after
+/// no answer or a 5xx the same body (same idempotency key) goes again. Gives up after 2 minutes.
+func drive(_ reports: [FieldReport], clients: Int, port: Int, token: String, ledger: Ledger, pause: Duration = .zero) async {
+    await withTaskGroup(of: Void.self) { group in
+        for client in 0..<clients {
+            group.addTask {
+                let deadline = ContinuousClock.now + .seconds(120)
+                for report in reports.enumerated().filter({ $0.offset % clients == client }).map(\.element) {
+                    var attempts = 0
+                    while ContinuousClock.now < deadline {
+                        let answer = await post(port, token: token, body: report.body)
+                        attempts += 1
+                        let status = answer.status
+                        ledger.record { figures in
+                            figures.requests += 1
+                            if status == nil { figures.unanswered += 1 }
+                            if status == 503 {
+                                figures.unavailable += 1
+                                if answer.retryAfter == nil { figures.withoutRetryAfter += 1 }
+                            }
+                            if let status, (200..<300).contains(status) {
+                                figures.acknowledged += 1
+                                if status == 200 { figures.replayed += 1 }
+                                if attempts > 1 { figures.retried += 1 }
+                            }
+                        }
+                        if let status, (200..<300).contains(status) { break }
+                        if let status, status < 500 {
+                            Issue.record("a field report was refused: \(status) \(String(describing: answer.json))")
+                            break
+                        }
+                        try? await Task.sleep(for: .milliseconds(50))
+                    }
+                    if pause > .zero { try? await Task.sleep(for: pause) }
+                }
+            }
+        }
+    }
+}
+
+/// A session without connection reuse across a killed daemon's sockets mattering: each request
+/// stands alone, with a timeout well beyond any the daemon should need.
+private let session: URLSession = {
+    let configuration = URLSessionConfiguration.ephemeral
+    configuration.timeoutIntervalForRequest = 15
+    configuration.httpMaximumConnectionsPerHost = 16
+    return URLSession(configuration: configuration)
+}()
+
+func post(_ port: Int, token: String, body: Data) async -> Answer {
+    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/incidents")!)
+    request.httpMethod = "POST"
+    request.httpBody = body
+    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization")
+    return await send(request)
+}
+
+func get(_ port: Int, _ path: String, token: String?) async -> Answer {
+    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)" + path)!)
+    if let token { request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization") }
+    return await send(request)
+}
+
+private func send(_ request: URLRequest) async -> Answer {
+    let start = ContinuousClock.now
+    guard let (data, response) = try? await session.data(for: request), let http = response as? HTTPURLResponse else {
+        return Answer(elapsed: ContinuousClock.now - start)
+    }
+    return Answer(status: http.statusCode, retryAfter: http.value(forHTTPHeaderField: "Retry-After"), json: try? JSONValue.parse(data), elapsed: ContinuousClock.now - start)
+}
+
+/// IncidentReported events per stream, read from the log.
+func reportedCounts(_ pool: ConnectionPool) async throws -> [String: Int] {
+    try await pool.withConnection { connection in
+        var counts: [String: Int] = [:]
+        for row in try connection.query("SELECT stream, count(*) FROM events WHERE type = 'IncidentReported' GROUP BY stream").rows {
+            counts[try row.decode(0)] = try row.decode(1)
+        }
+        return counts
+    }
+}
+
+/// Waits until the daemon's projector has applied everything in the log.
+func settle(_ pool: ConnectionPool) async throws {
+    for _ in 0..<1000 {
+        if try await readModelLag(pool) == 0 { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    Issue.record("the projector did not catch up")
+}
