@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import IncidentStore
 import Logging
 import Metrics
@@ -17,19 +18,27 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on.") var port = 8080
     @Option(help: "Log format: json or text (level from LOG_LEVEL).") var logFormat: LogFormat = .text
     @Option(help: "Database connections (and their threads).") var poolSize = 8
+    @Option(help: ArgumentHelp("Serve HTTPS with this certificate chain (PEM); needs --tls-key.", valueName: "file")) var tlsCert: String?
+    @Option(help: ArgumentHelp("The private key (PEM) of --tls-cert.", valueName: "file")) var tlsKey: String?
     @OptionGroup var database: DatabaseOptions
 
     enum LogFormat: String, ExpressibleByArgument { case json, text }
 
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+    }
+
     func run() async throws {
         Logging.bootstrap(format: logFormat)
+        // Before anything starts: a certificate that cannot be read is a configuration error.
+        let tls = try tlsCert.map { try serverTLS(certificate: $0, key: tlsKey!) }
         let logger = Logger(label: "incidentd")
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
         let db = try await Database.open(database, logger: logger)
         do {
-            try await serve(db, registry: registry, logger: logger)
+            try await serve(db, tls: tls, registry: registry, logger: logger)
         } catch {
             await db.stopEmbedded(logger: logger)
             throw error
@@ -37,7 +46,7 @@ struct Serve: AsyncParsableCommand {
         await db.stopEmbedded(logger: logger)
     }
 
-    private func serve(_ db: Database, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
+    private func serve(_ db: Database, tls: TLSConfiguration?, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
         // Migrations run as the database owner; the service then works as incident_app when it may.
         let owner = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 1), logger: logger)
         let canUseAppRole: Bool
@@ -58,8 +67,8 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(conninfo: db.conninfo, maxConnections: poolSize, setupStatements: canUseAppRole ? ["SET ROLE incident_app"] : []),
             logger: logger
         )
-        let app = try await buildApplication(pool: pool, host: host, port: port, registry: registry, logger: logger)
-        logger.info("incidentd listening", metadata: ["http.host": "\(host)", "http.port": "\(port)", "db.embedded": "\(db.cluster != nil)"])
+        let app = try await buildApplication(pool: pool, host: host, port: port, registry: registry, logger: logger, tls: tls)
+        logger.info("incidentd listening", metadata: ["http.host": "\(host)", "http.port": "\(port)", "http.tls": "\(tls != nil)", "db.embedded": "\(db.cluster != nil)"])
         do {
             try await app.runService()
         } catch {
@@ -74,7 +83,7 @@ struct Serve: AsyncParsableCommand {
 /// The whole service on a pool: router, projector, metrics. `serve` and the tests build it alike.
 func buildApplication(
     pool: ConnectionPool, host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger,
-    tokenCache: TokenCache = TokenCache()
+    tokenCache: TokenCache = TokenCache(), tls: TLSConfiguration? = nil
 ) async throws -> some ApplicationProtocol {
     let reference = try await ReferenceData.load(pool)
     let projections: [any Projection] = [IncidentsProjection(regions: reference.regions), RegionSummaryProjection(regions: reference.regions)]
@@ -89,8 +98,27 @@ func buildApplication(
     let projector = ProjectorService(pool: pool, projections: projections, logger: logger)
     return Application(
         router: router,
+        server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
         configuration: .init(address: .hostname(host, port: port), serverName: "incidentd"),
         services: [projector, TokenCacheListener(pool: pool, cache: tokenCache, logger: logger)],
         logger: logger
     )
+}
+
+/// The server side of TLS from PEM files: the certificate chain (leaf first) and its key.
+func serverTLS(certificate: String, key: String) throws -> TLSConfiguration {
+    let chain: [NIOSSLCertificate]
+    let privateKey: NIOSSLPrivateKey
+    do {
+        chain = try NIOSSLCertificate.fromPEMFile(certificate)
+    } catch {
+        throw ValidationError("cannot read the TLS certificate \(certificate): \(error)")
+    }
+    guard !chain.isEmpty else { throw ValidationError("no PEM certificate in \(certificate)") }
+    do {
+        privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+    } catch {
+        throw ValidationError("cannot read the TLS key \(key): \(error)")
+    }
+    return .makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
 }

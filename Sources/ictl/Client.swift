@@ -2,6 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
+import Synchronization
 
 /// Exit codes of ictl (PRODUCT.md §9), documented in `ictl --help`.
 enum Exit {
@@ -47,6 +49,13 @@ enum Paths {
 struct StoredConfig: Codable {
     var server: String?
     var token: String?
+    /// The CA certificates (PEM) to trust for an https server, instead of the system's.
+    var caFile: String?
+
+    enum CodingKeys: String, CodingKey {
+        case server, token
+        case caFile = "ca_file"
+    }
 }
 
 /// An answer from the daemon.
@@ -84,6 +93,14 @@ struct APIResponse {
 struct Client {
     var server: String
     var token: String?
+    /// For https: trust only the CA certificates in this PEM file (a field office's own CA);
+    /// nil trusts the system's CAs. The server's certificate is always verified.
+    var caFile: String?
+
+    /// The process's HTTP client for `caFile`; fails with a clear message when the file is unusable.
+    var http: HTTPClient {
+        get throws { try Self.http(trusting: caFile) }
+    }
 
     /// Sends one request. Throws ``Unreachable`` when no answer came (network down, daemon stopped).
     func send(_ method: HTTPMethod, _ path: String, json: Data? = nil, contentType: String = "application/json", idempotencyKey: String? = nil, timeout: TimeAmount = .seconds(30)) async throws -> APIResponse {
@@ -96,26 +113,60 @@ struct Client {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: json))
         }
+        let http = try http
         let response: HTTPClientResponse
         do {
-            response = try await Self.http.execute(request, timeout: timeout)
+            response = try await http.execute(request, timeout: timeout)
         } catch {
-            throw Unreachable(reason: "\(error)")
+            throw Unreachable(error)
         }
         let body = try await response.body.collect(upTo: 64 << 20)
         return APIResponse(status: Int(response.status.code), body: Data(body.readableBytesView))
     }
 
-    /// One HTTP client for the process. A refused or failed connection fails at once (no retries
-    /// until the deadline): on a dead link the user hears "kept in the outbox" in seconds, not minutes.
-    static let http: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(5), read: .seconds(60))
-        configuration.connectionPool.retryConnectionEstablishment = false
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
+    /// One HTTP client per trust setting, for the life of the process. A refused or failed
+    /// connection fails at once (no retries until the deadline): on a dead link the user hears
+    /// "kept in the outbox" in seconds, not minutes.
+    private static let clients = Mutex<[String: HTTPClient]>([:])
 
+    static func http(trusting caFile: String?) throws -> HTTPClient {
+        try clients.withLock { clients in
+            if let client = clients[caFile ?? ""] { return client }
+            var configuration = HTTPClient.Configuration()
+            configuration.timeout = .init(connect: .seconds(5), read: .seconds(60))
+            configuration.connectionPool.retryConnectionEstablishment = false
+            if let caFile {
+                let authorities: [NIOSSLCertificate]
+                do {
+                    authorities = try NIOSSLCertificate.fromPEMFile(caFile)
+                } catch {
+                    throw CLIError(code: Exit.usage, message: "cannot read the CA file \(caFile): \(error)")
+                }
+                guard !authorities.isEmpty else { throw CLIError(code: Exit.usage, message: "no PEM certificate in the CA file \(caFile)") }
+                var tls = TLSConfiguration.makeClientConfiguration()
+                tls.trustRoots = .certificates(authorities)
+                configuration.tlsConfiguration = tls
+            }
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            clients[caFile ?? ""] = client
+            return client
+        }
+    }
+
+    /// No answer came: the network, the daemon, or a server whose certificate is not trusted.
     struct Unreachable: Error {
         var reason: String
+        /// The TLS handshake failed (an untrusted or wrong certificate, or not TLS at all).
+        var tls = false
+
+        init(_ error: any Error) {
+            reason = "\(error)"
+            tls = error is NIOSSLError || error is BoringSSLError || reason.contains("certificate") || reason.contains("handshake")
+        }
+
+        /// One line for the user.
+        var explanation: String {
+            tls ? "the TLS handshake failed: the server's certificate is not trusted or not valid for this address (--ca-file names a CA to trust)" : "it cannot be reached"
+        }
     }
 }

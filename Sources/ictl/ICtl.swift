@@ -39,12 +39,16 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("API token (also ICTL_TOKEN, or the one `ictl login` saved).", valueName: "token"))
     var token: String?
 
+    @Option(help: ArgumentHelp("For an https server: trust only the CA certificates in this PEM file (also ICTL_CA_FILE, or the one `ictl login` saved); default: the system's CAs.", valueName: "file"))
+    var caFile: String?
+
     var client: Client {
         let stored = (FileManager.default.contents(atPath: Paths.config)).flatMap { try? JSONDecoder().decode(StoredConfig.self, from: $0) }
         let environment = ProcessInfo.processInfo.environment
         let server = server ?? environment["ICTL_SERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? stored?.server ?? "http://127.0.0.1:8080"
         let token = token ?? environment["ICTL_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } ?? stored?.token
-        return Client(server: server, token: token)
+        let caFile = caFile ?? environment["ICTL_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? stored?.caFile
+        return Client(server: server, token: token, caFile: caFile)
     }
 }
 
@@ -67,8 +71,8 @@ func runCommand(_ body: () async throws -> Void) async throws {
     } catch let error as CLIError {
         note(error.message)
         throw ExitCode(error.code)
-    } catch is Client.Unreachable {
-        note("the daemon cannot be reached")
+    } catch let error as Client.Unreachable {
+        note("the daemon: \(error.explanation)")
         throw ExitCode(Exit.unreachable)
     }
 }
@@ -79,7 +83,8 @@ func query(_ client: Client, _ path: String) async throws -> APIResponse {
     do {
         response = try await client.send(.GET, path)
     } catch let error as Client.Unreachable {
-        throw CLIError(code: Exit.unreachable, message: "the daemon at \(client.server) cannot be reached (\(error.reason.prefix(120)))")
+        let what = error.tls ? error.explanation : "cannot be reached"
+        throw CLIError(code: Exit.unreachable, message: "the daemon at \(client.server): \(what) (\(error.reason.prefix(160)))")
     }
     guard (200..<300).contains(response.status) else { throw CLIError(code: response.exitCode, message: response.errorMessage) }
     await flushOutbox(client)
@@ -93,8 +98,8 @@ func write(_ client: Client, path: String, body: [String: Any], idempotencyKey: 
     let response: APIResponse
     do {
         response = try await client.send(.POST, path, json: data, idempotencyKey: idempotencyKey)
-    } catch is Client.Unreachable {
-        try queue(path: path, data: data, idempotencyKey: idempotencyKey, summary: summary, incidentID: incidentID, why: "the daemon at \(client.server) cannot be reached")
+    } catch let error as Client.Unreachable {
+        try queue(path: path, data: data, idempotencyKey: idempotencyKey, summary: summary, incidentID: incidentID, why: "the daemon at \(client.server): \(error.explanation)")
         return
     }
     if response.status == 503 {

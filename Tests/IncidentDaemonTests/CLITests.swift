@@ -59,10 +59,10 @@ final class Daemon: @unchecked Sendable {
     let process = Process()
     let port: Int
 
-    init(conninfo: String, port: Int) throws {
+    init(conninfo: String, port: Int, arguments: [String] = []) throws {
         self.port = port
         process.executableURL = URL(fileURLWithPath: Binaries.incidentd)
-        process.arguments = ["serve", "--port", String(port), "--database-url", conninfo, "--pool-size", "2"]
+        process.arguments = ["serve", "--port", String(port), "--database-url", conninfo, "--pool-size", "2"] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice

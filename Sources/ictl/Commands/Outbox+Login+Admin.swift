@@ -49,6 +49,7 @@ struct Login: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Save the server and token (mode 0600) after checking them.")
     @Option(help: "incidentd URL (ICTL_SERVER if omitted, else http://127.0.0.1:8080).") var server: String?
     @Option(help: "The API token (ICTL_TOKEN if omitted).") var token: String?
+    @Option(help: ArgumentHelp("For an https server: the CA certificates (PEM) to trust instead of the system's (ICTL_CA_FILE if omitted); saved too.", valueName: "file")) var caFile: String?
 
     func run() async throws {
         try await runCommand {
@@ -56,10 +57,12 @@ struct Login: AsyncParsableCommand {
                 throw CLIError(code: Exit.usage, message: "give --token or set ICTL_TOKEN")
             }
             let server = server ?? ProcessInfo.processInfo.environment["ICTL_SERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080"
-            _ = try await query(Client(server: server, token: token), "/v1/taxonomy")
+            let caFile = (caFile ?? ProcessInfo.processInfo.environment["ICTL_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 })
+                .map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            _ = try await query(Client(server: server, token: token, caFile: caFile), "/v1/taxonomy")
             let path = Paths.config
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let data = try JSONEncoder().encode(StoredConfig(server: server, token: token))
+            let data = try JSONEncoder().encode(StoredConfig(server: server, token: token, caFile: caFile))
             guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
                 throw CLIError(code: Exit.other, message: "cannot write \(path)")
             }

@@ -32,7 +32,7 @@ struct Tail: AsyncParsableCommand {
                 if let token = client.token { request.headers.add(name: "Authorization", value: "Bearer " + token) }
                 request.headers.add(name: "Accept", value: "text/event-stream")
                 do {
-                    let response = try await Client.http.execute(request, timeout: .hours(24 * 365))
+                    let response = try await client.http.execute(request, timeout: .hours(24 * 365))
                     guard response.status.code == 200 else {
                         let body = try await response.body.collect(upTo: 1 << 20)
                         let reply = APIResponse(status: Int(response.status.code), body: Data(body.readableBytesView))
