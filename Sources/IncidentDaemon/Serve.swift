@@ -52,6 +52,7 @@ struct Serve: AsyncParsableCommand {
         let canUseAppRole: Bool
         do {
             try await Migrator().migrate(owner, logger: logger)
+            try await owner.withConnection { try LogClock.check(on: $0) }
             canUseAppRole = try await owner.withConnection {
                 try $0.query("SELECT pg_has_role(current_user, 'incident_app', 'MEMBER')").first?.decode(0, as: Bool.self) ?? false
             }

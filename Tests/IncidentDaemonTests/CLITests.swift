@@ -28,8 +28,9 @@ struct Run {
     var stderr: String
 }
 
-/// Runs a binary to completion with `environment` added, stdin closed.
-func run(_ tool: String, _ arguments: [String], environment: [String: String]) throws -> Run {
+/// Runs a binary to completion with `environment` added, stdin closed. After `timeout` it is
+/// killed (status -9): a test of something that should exit must not hang when it does not.
+func run(_ tool: String, _ arguments: [String], environment: [String: String], timeout: Duration? = nil) throws -> Run {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: tool)
     process.arguments = arguments
@@ -46,9 +47,18 @@ func run(_ tool: String, _ arguments: [String], environment: [String: String]) t
     process.standardError = try FileHandle(forWritingTo: err)
     process.standardInput = FileHandle.nullDevice
     try process.run()
+    var killed = false
+    if let timeout {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { usleep(20_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            killed = true
+        }
+    }
     process.waitUntilExit()
     return Run(
-        status: process.terminationStatus,
+        status: killed ? -9 : process.terminationStatus,
         stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
         stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? ""
     )
@@ -59,10 +69,11 @@ final class Daemon: @unchecked Sendable {
     let process = Process()
     let port: Int
 
-    init(conninfo: String, port: Int, arguments: [String] = []) throws {
+    /// - Parameter conninfo: the database; nil for the embedded cluster (give `--data-dir` in `arguments`).
+    init(conninfo: String?, port: Int, arguments: [String] = []) throws {
         self.port = port
         process.executableURL = URL(fileURLWithPath: Binaries.incidentd)
-        process.arguments = ["serve", "--port", String(port), "--database-url", conninfo, "--pool-size", "2"] + arguments
+        process.arguments = ["serve", "--port", String(port), "--pool-size", "2"] + (conninfo.map { ["--database-url", $0] } ?? []) + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice

@@ -103,6 +103,57 @@ public struct LocalCluster: Sendable {
         logger.info("local PostgreSQL cluster created", metadata: ["db.data_dir": "\(dataDirectory)"])
     }
 
+    /// Path of one of PostgreSQL's programs (`pg_restore`, `pg_dump`) of the cluster's version.
+    public func tool(_ name: String) -> String { binDirectory + "/" + name }
+
+    /// Runs one of PostgreSQL's client programs (`pg_restore`, `psql`) as this process's user;
+    /// a non-zero exit throws with what it printed.
+    @discardableResult
+    public func runClient(_ name: String, _ arguments: [String], what: String) throws -> String {
+        try Self.run(tool(name), arguments, what: what)
+    }
+
+    /// Moves the stopped cluster's transaction counter to `next` (a full 64-bit `xid8`) when it
+    /// is below, as pg_upgrade does: `pg_resetwal -x -e` on a cleanly shut down cluster, plus the
+    /// commit-log segment the new counter lands in (pg_resetwal leaves it to the caller). Returns
+    /// the counter before the move, nil when it was at or beyond `next` already.
+    ///
+    /// Needed after restoring a dump into a new cluster: the log stores its writers' transaction
+    /// ids (`events.transaction_id`), and readers go by them (PRODUCT.md §4.4). A new cluster counts
+    /// from a few hundred, so without this, appends after the restore would sort before the
+    /// restored events, behind the projections' checkpoints, and never be read.
+    @discardableResult
+    public func advanceTransactionIDs(to next: UInt64, logger: Logger) throws -> UInt64? {
+        guard !isRunning() else { throw Failure(description: "stop the cluster before moving its transaction counter") }
+        let control = try runAsServerUser(binDirectory + "/pg_controldata", [dataDirectory], what: "read the cluster's control file")
+        func field(_ name: String) -> String? {
+            control.split(separator: "\n").first { $0.hasPrefix(name) }.map { $0.split(separator: ":", maxSplits: 1).last!.trimmingCharacters(in: .whitespaces) }
+        }
+        guard field("Database cluster state") == "shut down",
+              let value = field("Latest checkpoint's NextXID"), let slash = value.firstIndex(of: ":"),
+              let epoch = UInt64(value[..<slash]), let xid = UInt64(value[value.index(after: slash)...])
+        else { throw Failure(description: "the cluster was not shut down cleanly, or its control file is unreadable: \(control.prefix(400))") }
+        let current = epoch << 32 | xid
+        // The low half must also stay ahead of the new cluster's frozen horizon (a few hundred).
+        var target = next
+        if target & 0xFFFF_FFFF < xid + 1000 { target = (target & ~0xFFFF_FFFF) | (xid + 1000) }
+        guard target > current else { return nil }
+        let (newEpoch, newXID) = (target >> 32, target & 0xFFFF_FFFF)
+        // The commit log (pg_xact) holds 2 bits per transaction in 256 kB segments of 1,048,576
+        // transactions; the server reads the segment of the counter at start.
+        let segment = dataDirectory + "/pg_xact/" + String(format: "%04X", newXID / 1_048_576)
+        if !FileManager.default.fileExists(atPath: segment) {
+            guard FileManager.default.createFile(atPath: segment, contents: Data(count: 262_144), attributes: [.posixPermissions: 0o600]) else {
+                throw Failure(description: "cannot create \(segment)")
+            }
+            if Self.isRoot { try Self.run("/bin/chown", ["postgres:postgres", segment], what: "hand \(segment) to the postgres user") }
+        }
+        try runAsServerUser(binDirectory + "/pg_resetwal", ["-e", String(newEpoch), "-x", String(newXID), "-D", dataDirectory],
+                            what: "move the cluster's transaction counter (pg_resetwal)")
+        logger.info("moved the cluster's transaction counter", metadata: ["db.xid.before": "\(current)", "db.xid.after": "\(target)"])
+        return current
+    }
+
     // MARK: - Processes
 
     static var isRoot: Bool { geteuid() == 0 }

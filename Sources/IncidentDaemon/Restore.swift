@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import IncidentStore
+import Logging
+
+/// `incidentd restore DUMP`: a backup made with pg_dump, restored into a new embedded cluster.
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Restore a pg_dump backup into a new embedded cluster.",
+        discussion: """
+            DUMP is a dump of the incident database made with `pg_dump --format=custom` (see
+            docs/operations.md, Backups). The data directory must not hold a cluster yet. Creates
+            the cluster, restores the dump in one transaction, and moves the new cluster's
+            transaction counter past the transaction ids stored in the log: readers and
+            projections go by them, and a new cluster counts from a few hundred, so without this
+            the events appended after the restore would never be read. Then run
+            `incidentd serve --data-dir` on the same directory. For an external PostgreSQL,
+            docs/operations.md gives the same steps by hand.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The dump (pg_dump --format=custom).", valueName: "dump")) var dump: String
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let logger = {
+            var logger = Logger(label: "incidentd")
+            logger.logLevel = .info
+            return logger
+        }()
+        guard database.externalConninfo == nil else {
+            throw ValidationError("restore makes a new embedded cluster; for an external database follow docs/operations.md (Backups)")
+        }
+        guard FileManager.default.isReadableFile(atPath: dump) else { throw ValidationError("cannot read the dump \(dump)") }
+        let dump = URL(fileURLWithPath: dump).standardizedFileURL.path
+        let root = database.resolvedDataDirectory
+        let cluster = try LocalCluster(dataDirectory: root + "/postgres")
+        guard !cluster.isInitialized else {
+            throw ValidationError("\(root) holds a cluster already; restore into a new data directory (--data-dir)")
+        }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        try await onOwnThread { try cluster.start(logger: logger) }
+        do {
+            try await restore(dump, into: cluster, logger: logger)
+        } catch {
+            try? await onOwnThread { try cluster.stop(logger: logger) }
+            throw error
+        }
+        try await onOwnThread { try cluster.stop(logger: logger) }
+        logger.info("restored; start it with: incidentd serve --data-dir \(root)")
+    }
+
+    private func restore(_ dump: String, into cluster: LocalCluster, logger: Logger) async throws {
+        let name = Database.embeddedDatabaseName
+        let admin = ConnectionPool(configuration: .init(conninfo: cluster.conninfo(), maxConnections: 1), logger: logger)
+        try await admin.withConnection { connection in
+            // Roles are not in a database's dump; the grants to the daemon's role are.
+            try connection.execute("DO $$ BEGIN CREATE ROLE incident_app NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+            try connection.execute("CREATE DATABASE \(name)")
+        }
+        await admin.close()
+        logger.info("restoring", metadata: ["dump": "\(dump)"])
+        _ = try await onOwnThread {
+            try cluster.runClient("pg_restore", ["--no-owner", "--exit-on-error", "--single-transaction", "--dbname", cluster.conninfo(database: name), dump],
+                                  what: "restore \(dump) (pg_restore)")
+        }
+
+        let pool = ConnectionPool(configuration: .init(conninfo: cluster.conninfo(database: name), maxConnections: 1), logger: logger)
+        let (events, highest) = try await pool.withConnection { connection in
+            let row = try connection.query("""
+                SELECT (SELECT count(*) FROM events),
+                       greatest((SELECT max(transaction_id) FROM events), (SELECT max(transaction_id) FROM projection_checkpoints), '0'::xid8)::text
+                """).first!
+            return (try row.decode(0, as: Int.self), try row.decode(1, as: UInt64.self))
+        }
+        await pool.close()
+        try await onOwnThread { try cluster.stop(logger: logger) }
+        _ = try await onOwnThread { try cluster.advanceTransactionIDs(to: highest + 1, logger: logger) }
+        try await onOwnThread { try cluster.start(logger: logger) }
+
+        // Check what the daemon will rely on, and bring the schema up to this build's.
+        let check = ConnectionPool(configuration: .init(conninfo: cluster.conninfo(database: name), maxConnections: 1), logger: logger)
+        do {
+            try await Migrator().migrate(check, logger: logger)
+            try await check.withConnection { connection in try LogClock.check(on: connection) }
+        } catch {
+            await check.close()
+            throw error
+        }
+        await check.close()
+        logger.info("restored the incident log", metadata: ["events": "\(events)", "db.xid.highest_in_log": "\(highest)"])
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import IncidentStore
+import IncidentTesting
+import Logging
+import Testing
+
+@Suite("Backup and restore (issue #6): pg_dump, then a new cluster")
+struct BackupRestoreTests {
+    @Test("a populated log dumped and restored into a new cluster: consumers and projections read every event, and the appends after it")
+    func restoreIntoNewCluster() async throws {
+        let scratch = FileManager.default.temporaryDirectory.path + "/incident-restore-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let tools = try LocalCluster(dataDirectory: scratch + "/tools")
+        let dump = scratch + "/incidents.dump"
+
+        // The source: a log written through the daemon, projected, and a consumer's checkpoint part-way.
+        let (admin, analyst, sourceEvents, sourceSummary, midway, afterMidway) = try await TestDatabase.with { db in
+            // Make the source cluster's transaction ids well ahead of any new cluster's, as a
+            // cluster that has run for a while is: the hazard this test is about.
+            try await db.pool.withConnection { connection in for _ in 0..<3000 { _ = try connection.query("SELECT pg_current_xact_id()") } }
+            let tokens = AccessTokens(pool: db.pool)
+            let admin = try await tokens.create(name: "admin", role: .admin)
+            let analyst = try await tokens.create(name: "analyst", role: .analyst)
+            let port = Int.random(in: 20_000...60_000)
+            let daemon = try Daemon(conninfo: db.conninfo, port: port)
+            defer { daemon.stop() }
+            try await daemon.ready()
+            for report in FieldReport.make(40) { #expect(await post(port, token: admin, body: report.body).status == 201) }
+            try await settle(db.pool)
+            let events = try await readLog(port, token: admin)
+            let midway = try #require(await get(port, "/v1/events?limit=15", token: admin).json?.objectValue?["checkpoint"]?.stringValue)
+            let afterMidway = try await readLog(port, token: admin, after: midway)
+            let summary = await get(port, "/v1/summaries?level=municipality&since=2026-01-01&until=2026-12-31", token: analyst).json?.objectValue?["rows"]
+            _ = try tools.runClient("pg_dump", ["--format=custom", "--file", dump, "--dbname", db.conninfo], what: "dump the incident database")
+            return (admin, analyst, events, summary, midway, afterMidway)
+        }
+        #expect(sourceEvents.count == 40 && afterMidway.count == 25)
+
+        // A restore by hand, without moving the counter, is refused at start rather than run
+        // into appends that would never be read.
+        let naive = try LocalCluster(dataDirectory: scratch + "/naive")
+        let logger = Logger(label: "restore-test")
+        try naive.start(logger: logger)
+        defer { try? naive.stop(logger: logger) }
+        _ = try naive.runClient("psql", ["--dbname", naive.conninfo(), "-c", "CREATE ROLE incident_app NOLOGIN", "-c", "CREATE DATABASE incident_log"], what: "prepare")
+        _ = try naive.runClient("pg_restore", ["--no-owner", "--exit-on-error", "--dbname", naive.conninfo(database: "incident_log"), dump], what: "restore")
+        let refused = try run(Binaries.incidentd, ["serve", "--port", "1", "--database-url", naive.conninfo(database: "incident_log")], environment: [:], timeout: .seconds(30))
+        #expect(refused.status != 0 && refused.stderr.contains("ahead of this PostgreSQL cluster's counter"), "\(refused.status) \(refused.stderr)")
+        try naive.stop(logger: logger)
+
+        // `incidentd restore` into a new data directory, then serve it.
+        let data = scratch + "/restored"
+        let restored = try run(Binaries.incidentd, ["restore", dump, "--data-dir", data], environment: [:])
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(restored.stderr.contains("moved the cluster's transaction counter"), "\(restored.stderr)")
+        let port = Int.random(in: 20_000...60_000)
+        let daemon = try Daemon(conninfo: nil, port: port, arguments: ["--data-dir", data])
+        defer { daemon.stop() }
+        try await daemon.ready()
+
+        // Every event, in the same order; a consumer's checkpoint from before the dump still holds.
+        let events = try await readLog(port, token: admin)
+        #expect(events == sourceEvents)
+        #expect(try await readLog(port, token: admin, after: midway) == afterMidway)
+        let summary = await get(port, "/v1/summaries?level=municipality&since=2026-01-01&until=2026-12-31", token: analyst).json?.objectValue?["rows"]
+        #expect(summary == sourceSummary && summary != nil)
+
+        // Appends after the restore: stored, projected, and read after the restored ones.
+        let checkpoint = try #require(await get(port, "/v1/events?limit=1000", token: admin).json?.objectValue?["checkpoint"]?.stringValue)
+        let later = FieldReport.make(10)
+        for report in later { #expect(await post(port, token: admin, body: report.body).status == 201) }
+        let appended = try await readLog(port, token: admin, after: checkpoint)
+        #expect(appended == later.map(\.eventID), "the new events follow the restored ones")
+        var counted = 0.0
+        for _ in 0..<200 {
+            let rows = await get(port, "/v1/summaries?level=district&since=2026-01-01&until=2026-12-31", token: analyst).json?.objectValue?["rows"]?.arrayValue ?? []
+            counted = rows.compactMap { $0.objectValue?["incidents"]?.numberValue }.reduce(0, +)
+            if counted == 50 { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(counted == 50, "the projections applied the appends made after the restore")
+    }
+}
+
+/// Event ids of the whole log after `checkpoint`, read the way a consumer reads it (GET /v1/events, pages of 1000).
+func readLog(_ port: Int, token: String, after checkpoint: String = "") async throws -> [String] {
+    var ids: [String] = []
+    var after = checkpoint
+    while true {
+        let page = await get(port, "/v1/events?limit=1000&after=" + after, token: token)
+        let events = try #require(page.json?.objectValue?["events"]?.arrayValue, "GET /v1/events answered \(String(describing: page.status))")
+        ids += events.compactMap { $0.objectValue?["event_id"]?.stringValue }
+        after = page.json?.objectValue?["checkpoint"]?.stringValue ?? after
+        if events.count < 1000 { return ids }
+    }
+}
