@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import IncidentStore
 import Logging
@@ -84,22 +85,24 @@ struct Serve: AsyncParsableCommand {
 /// The whole service on a pool: router, projector, metrics. `serve` and the tests build it alike.
 func buildApplication(
     pool: ConnectionPool, host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger,
-    tokenCache: TokenCache = TokenCache(), tls: TLSConfiguration? = nil
+    tokenCache: TokenCache = TokenCache(), tls: TLSConfiguration? = nil, bodyStall: Duration = .seconds(20)
 ) async throws -> some ApplicationProtocol {
     let reference = try await ReferenceData.load(pool)
     let projections: [any Projection] = [IncidentsProjection(regions: reference.regions), RegionSummaryProjection(regions: reference.regions)]
     let deps = AppDependencies(
         pool: pool, service: IncidentService(pool: pool, reference: reference),
-        tokens: AccessTokens(pool: pool, cache: tokenCache), projections: projections
+        tokens: AccessTokens(pool: pool, cache: tokenCache), projections: projections, bodyStall: bodyStall
     )
     let router = buildRouter(deps)
     router.get("/metrics") { _, _ -> Response in
         Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
     }
     let projector = ProjectorService(pool: pool, projections: projections, logger: logger)
+    let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(60))
     return Application(
         router: router,
-        server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+        // A connection with no request in progress (or still trickling its headers) for 60 s is closed.
+        server: try tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1),
         configuration: .init(address: .hostname(host, port: port), serverName: "incidentd"),
         services: [projector, TokenCacheListener(pool: pool, cache: tokenCache, logger: logger)],
         logger: logger

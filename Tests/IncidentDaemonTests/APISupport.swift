@@ -82,7 +82,7 @@ struct API {
         Issue.record("the projector did not catch up")
     }
 
-    static func run(tokenCache: TokenCache = TokenCache(), _ body: @escaping @Sendable (API) async throws -> Void) async throws {
+    static func run(tokenCache: TokenCache = TokenCache(), bodyStall: Duration = .seconds(20), _ body: @escaping @Sendable (API) async throws -> Void) async throws {
         try await TestDatabase.with { db in
             let tokens = AccessTokens(pool: db.pool)
             let names = ["reporter-a": Role.reporter, "reporter-b": .reporter, "reviewer": .reviewer, "analyst": .analyst, "admin": .admin]
@@ -92,7 +92,7 @@ struct API {
             let pool = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 4, setupStatements: ["SET ROLE incident_app"]))
             let logs = LogCapture()
             let logger = Logger(label: "incidentd-test") { _ in LogCapture.Handler(capture: logs) }
-            let app = try await buildApplication(pool: pool, host: "127.0.0.1", port: 0, registry: TestMetrics.registry, logger: logger, tokenCache: tokenCache)
+            let app = try await buildApplication(pool: pool, host: "127.0.0.1", port: 0, registry: TestMetrics.registry, logger: logger, tokenCache: tokenCache, bodyStall: bodyStall)
             do {
                 try await app.test(.live) { client in
                     try await body(API(

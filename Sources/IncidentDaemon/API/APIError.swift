@@ -98,6 +98,13 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            // The router found no route: for a path it serves with other methods, say which (405).
+            let allowed = OpenAPI.methods(for: request.uri.path)
+            guard !allowed.isEmpty else { return try APIError.from(error, logger: context.logger).response(from: request, context: context) }
+            var apiError = APIError(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed here; allowed: \(allowed.joined(separator: ", "))")
+            apiError.headers[.allow] = allowed.joined(separator: ", ")
+            return try apiError.response(from: request, context: context)
         } catch {
             return try APIError.from(error, logger: context.logger).response(from: request, context: context)
         }

@@ -10,6 +10,7 @@ enum OpenAPI {
     static let integer: JSONValue = ["type": "integer"]
     static let number: JSONValue = ["type": "number"]
     static let boolean: JSONValue = ["type": "boolean"]
+    static let date: JSONValue = ["type": "string", "format": "date"]
     static func nullable(_ type: String) -> JSONValue { ["type": [.string(type), "null"]] }
     static func object(_ properties: [String: JSONValue], required: [String] = []) -> JSONValue {
         ["type": "object", "properties": .object(properties), "required": .array(required.map { .string($0) })]
@@ -23,14 +24,15 @@ enum OpenAPI {
         "400": "Malformed JSON, invalid UTF-8, unknown fields or bad parameters",
         "401": "Missing, unknown, revoked or expired token", "403": "The role may not do this",
         "404": "Not found (also for incidents the caller may not see)", "409": "Version or idempotency conflict, or a state that forbids it",
-        "413": "Body over the limit", "422": "Validation failed; every offending field is named",
+        "408": "The body stopped arriving (no byte for 20 s); the connection is closed", "413": "Body over the limit",
+        "422": "Validation failed; every offending field is named",
         "503": "The database is unavailable; retry after Retry-After seconds",
     ]
 
     static func operation(_ summary: String, _ ok: [String: JSONValue], errors codes: [String], body: JSONValue? = nil,
                           parameters: [JSONValue] = [], auth: Bool = true) -> JSONValue {
         var responses = ok
-        for code in codes + (auth ? ["401", "503"] : []) where responses[code] == nil {
+        for code in codes + (auth ? ["401", "503"] : []) + (body != nil ? ["408", "413"] : []) where responses[code] == nil {
             responses[code] = response(errors[code] ?? "Error", ref("Error"))
         }
         var operation: [String: JSONValue] = ["summary": .string(summary), "responses": .object(responses)]
@@ -53,9 +55,27 @@ enum OpenAPI {
         "description": "The idempotency key of this write (a retry with the same key is answered 200 with the original result)",
     ]
 
+    /// The methods the document lists for the route `path` matches (upper case, sorted); empty
+    /// when no route matches. A template segment `{name}` matches any segment, `{name}:rebuild`
+    /// any segment with that suffix.
+    static func methods(for path: String) -> [String] {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        for (template, item) in document.objectValue?["paths"]?.objectValue ?? [:] {
+            let parts = template.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count == segments.count else { continue }
+            let matches = zip(parts, segments).allSatisfy { part, segment in
+                guard part.hasPrefix("{"), let close = part.firstIndex(of: "}") else { return part == segment }
+                let suffix = part[part.index(after: close)...]
+                return segment.count > suffix.count && segment.hasSuffix(suffix)
+            }
+            if matches { return (item.objectValue ?? [:]).keys.map { $0.uppercased() }.sorted() }
+        }
+        return []
+    }
+
     static let document: JSONValue = {
         let write = ["201": response("Stored", ref("WriteResult")), "200": response("Already stored (idempotent replay)", ref("WriteResult"))]
-        let id = path("id")
+        let id: JSONValue = ["name": "id", "in": "path", "required": true, "schema": ["type": "string", "format": "uuid"]]
         let paths: [String: JSONValue] = [
             "/healthz": ["get": operation("The process is up", ["200": response("Up", ref("Health"))], errors: [], auth: false)],
             "/readyz": ["get": operation("The database is reachable and migrations are current",
@@ -68,15 +88,16 @@ enum OpenAPI {
                 "post": operation("Report an incident", write, errors: ["400", "403", "409", "413", "422"], body: jsonBody(ref("IncidentInput")), parameters: [idempotencyKey]),
                 "get": operation("List incidents, newest occurrence first", ["200": response("A page", ref("IncidentPage"))], errors: ["400"], parameters: [
                     query("municipality", "Code or name"), query("district", "Code or name"), query("category", "Category code"),
-                    query("subcategory", "Sub-category code"), query("status", "reported, verified, rejected or retracted"),
-                    query("since", "YYYY-MM-DD"), query("until", "YYYY-MM-DD"), query("q", "Text in summary or place"),
-                    query("limit", "1 to 500 (default 50)", schema: integer), query("cursor", "next_cursor of the previous page"),
+                    query("subcategory", "Sub-category code"),
+                    query("status", "reported, verified, rejected or retracted", schema: ["type": "string", "enum": ["reported", "verified", "rejected", "retracted"]]),
+                    query("since", "YYYY-MM-DD", schema: date), query("until", "YYYY-MM-DD", schema: date), query("q", "Text in summary or place"),
+                    query("limit", "1 to 500 (default 50)", schema: ["type": "integer", "minimum": 1, "maximum": 500]), query("cursor", "next_cursor of the previous page"),
                 ]),
             ],
             "/v1/incidents:batch": ["post": operation("Report many incidents (NDJSON, at most 10,000 lines, 32 MiB)", ["200": response("Per-line outcome", ref("BatchResult"))],
                                                       errors: ["400", "403", "413"], body: ["required": true, "content": ["application/x-ndjson": ["schema": string]]])],
             "/v1/incidents/{id}": ["get": operation("One incident, folded from its events", ["200": response("The incident", ref("IncidentView"))], errors: ["404"],
-                                                    parameters: [id, query("history", "true to include every event")])],
+                                                    parameters: [id, query("history", "true to include every event", schema: ["type": "string", "enum": ["true", "false"]])])],
             "/v1/incidents/{id}/amendments": ["post": operation("Amend fields, with a reason", write, errors: ["400", "403", "404", "409", "413", "422"],
                                                                 body: jsonBody(ref("AmendmentInput")), parameters: [id, idempotencyKey])],
             "/v1/incidents/{id}/verification": ["post": operation("Verify or reject (reviewers, admins)", write, errors: ["400", "403", "404", "409", "422"],
@@ -86,26 +107,33 @@ enum OpenAPI {
             "/v1/incidents/{id}/personal-data:erase": ["post": operation("Erase personal data for good (admins)", write, errors: ["400", "403", "404", "409", "422"],
                                                                          body: jsonBody(object(["reason": string], required: ["reason"])), parameters: [id])],
             "/v1/events": ["get": operation("The log after a checkpoint, in commit-safe order", ["200": response("A page", ref("EventPage"))], errors: ["400", "403"],
-                                            parameters: [query("after", "An opaque checkpoint (empty: the start)"), query("limit", "1 to 1000 (default 100)", schema: integer)])],
+                                            parameters: [query("after", "An opaque checkpoint (empty: the start)"), query("limit", "1 to 1000 (default 100)", schema: ["type": "integer", "minimum": 1, "maximum": 1000])])],
             "/v1/events/stream": ["get": operation("The log as Server-Sent Events; each id is the checkpoint after the event (resume with Last-Event-ID)",
                                                    ["200": ["description": "text/event-stream", "content": ["text/event-stream": ["schema": string]]]], errors: ["400", "403"],
                                                    parameters: [query("after", "An opaque checkpoint (empty: the start)")])],
             "/v1/admin/tokens": [
                 "post": operation("Create a token (shown once)", ["201": response("Created", ref("NewToken"))], errors: ["400", "403", "409", "422"],
-                                  body: jsonBody(object(["name": string, "role": string, "expires": string], required: ["name", "role"]))),
+                                  body: jsonBody(object([
+                                      "name": ["type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"],
+                                      "role": ["type": "string", "enum": ["reporter", "reviewer", "analyst", "admin"]],
+                                      "expires": ["type": ["string", "null"], "pattern": "^[0-9]{1,6}[dhm]$", "description": "A duration: 90d, 12h, 30m; null or absent: never"],
+                                  ], required: ["name", "role"]))),
                 "get": operation("List tokens (never their secrets)", ["200": response("Tokens", ref("TokenList"))], errors: ["403"]),
             ],
             "/v1/summaries": ["get": operation("Figures per district or municipality and category over a period (not reporters)",
                                                ["200": response("Figures", ref("Summary"))], errors: ["400", "403"], parameters: [
-                                                   query("level", "district (default) or municipality"), query("since", "First day, YYYY-MM-DD"),
-                                                   query("until", "Last day, YYYY-MM-DD (inclusive)"), query("category", "Category code"),
+                                                   query("level", "district (default) or municipality", schema: ["type": "string", "enum": ["district", "municipality"]]),
+                                                   query("since", "First day, YYYY-MM-DD", schema: date),
+                                                   query("until", "Last day, YYYY-MM-DD (inclusive)", schema: date), query("category", "Category code"),
                                                ])],
             "/v1/digests/weekly": ["get": operation("The weekly digest (not reporters)", ["200": response("The digest", ref("WeeklyDigest"))], errors: ["400", "403"],
-                                                    parameters: [query("week", "ISO week YYYY-Www, or last (default): the last complete week in Kosovo")])],
+                                                    parameters: [query("week", "ISO week YYYY-Www, or last (default): the last complete week in Kosovo",
+                                                                      schema: ["type": "string", "pattern": "^(last|[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3]))$"])])],
             "/v1/admin/projections": ["get": operation("Projections: position, lag, rebuild state (admins)", ["200": response("Projections", ref("ProjectionList"))], errors: ["403"])],
             "/v1/admin/projections/{name}:rebuild": ["post": operation("Rebuild a projection from the log into shadow tables, then swap them in (admins)",
                                                                        ["202": response("Started", object(["projection": string, "status": string], required: ["projection", "status"]))],
-                                                                       errors: ["403", "404", "409"], parameters: [path("name")])],
+                                                                       errors: ["403", "404", "409"], parameters: [["name": "name", "in": "path", "required": true,
+                                                                                                                       "schema": ["type": "string", "enum": ["incidents", "region_summary"]]]])],
             "/v1/admin/tokens/{name}": ["delete": operation("Revoke a token", ["200": response("Revoked", object(["name": string, "revoked": boolean], required: ["name", "revoked"]))],
                                                             errors: ["403", "404"], parameters: [path("name")])],
         ]

@@ -14,13 +14,17 @@ struct AppDependencies: Sendable {
     let tokens: AccessTokens
     /// The read models the projector keeps and admins may rebuild.
     let projections: [any Projection]
+    /// A request body from which no byte arrives for this long is given up (408).
+    var bodyStall: Duration = .seconds(20)
 }
 
 /// The router of the whole API (PRODUCT.md §6), built the same way by `serve` and the tests.
 func buildRouter(_ deps: AppDependencies) -> Router<APIContext> {
     let router = Router(context: APIContext.self)
-    router.add(middleware: ErrorMiddleware())
+    // Metrics outside the error middleware: they count the answers clients got (a 405 is a 405).
     router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: BodyDeadlineMiddleware(stall: deps.bodyStall))
 
     router.get("/healthz") { _, _ in JSONResponse.make(.ok, ["status": "ok"]) }
     router.get("/v1/openapi.json") { _, _ in JSONResponse.make(.ok, OpenAPI.document) }

@@ -1,0 +1,181 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import IncidentStore
+import IncidentTesting
+import Testing
+
+@testable import IncidentDaemon
+
+/// Targeted hostile input (issue #6), beside the generated requests of `scripts/fuzz-api`.
+@Suite("Hostile input")
+struct HostileInputTests {
+    @Test("over the limits, broken UTF-8, NUL bytes, deep nesting, huge numbers: a 4xx with a JSON error each, nothing stored")
+    func malformed() async throws {
+        try await API.run { api in
+            func text(_ value: JSONValue) -> String { String(decoding: value.encoded(), as: UTF8.self) }
+            let valid = text(report())
+            func withField(_ field: String, raw: String) -> Data { Data(valid.replacingOccurrences(of: "{", with: "{\"\(field)\":\(raw),", options: .anchored).utf8) }
+            let line = text(report()) + "\n"
+            let cases: [(String, String, Data, String, Set<Int>)] = [
+                ("a body over 1 MiB", "/v1/incidents", Data(("{\"summary\": \"" + String(repeating: "x", count: 1_100_000) + "\"}").utf8), "application/json", [413]),
+                ("an amendment over 1 MiB", "/v1/incidents/\(UUID())/amendments", Data(("{\"reason\": \"" + String(repeating: "x", count: 1_100_000) + "\"}").utf8), "application/json", [413]),
+                ("a batch over 32 MiB", "/v1/incidents:batch", Data(String(repeating: line, count: 33 * 1024 * 1024 / line.utf8.count + 1).utf8), "application/x-ndjson", [413]),
+                ("a batch of 10,001 lines", "/v1/incidents:batch", Data(String(repeating: line, count: 10_001).utf8), "application/x-ndjson", [413]),
+                ("a body cut mid-character", "/v1/incidents", Data("{\"summary\": \"Klin".utf8) + Data([0xC3]), "application/json", [400]),
+                ("a string cut mid-character", "/v1/incidents", Data("{\"summary\": \"Klin".utf8) + Data([0xC3]) + Data("\"}".utf8), "application/json", [400]),
+                ("an overlong encoding", "/v1/incidents", Data("{\"summary\": \"".utf8) + Data([0xC0, 0xAF]) + Data("\"}".utf8), "application/json", [400]),
+                ("a lone surrogate escape", "/v1/incidents", withField("place", raw: "\"\\ud800\""), "application/json", [400, 422]),
+                ("a raw NUL byte", "/v1/incidents", Data("{\"summary\": \"a".utf8) + Data([0]) + Data("b\"}".utf8), "application/json", [400]),
+                ("an escaped NUL in a field", "/v1/incidents", Data(text(report(["summary": "before\u{0000}after"])).utf8), "application/json", [422]),
+                ("an escaped NUL in a key", "/v1/incidents", withField("\\u0000", raw: "1"), "application/json", [400]),
+                ("arrays nested 100,000 deep", "/v1/incidents", Data((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8), "application/json", [400, 422]),
+                ("objects nested 50,000 deep", "/v1/incidents", Data((String(repeating: "{\"a\":", count: 50_000) + "1" + String(repeating: "}", count: 50_000)).utf8), "application/json", [400, 422]),
+                ("nesting inside personal data", "/v1/incidents", withField("personal", raw: String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000)), "application/json", [400, 422]),
+                ("a 40-digit count", "/v1/incidents", withField("killed", raw: "1234567890123456789012345678901234567890"), "application/json", [422]),
+                ("a count of 1e400", "/v1/incidents", withField("injured", raw: "1e400"), "application/json", [400, 422]),
+                ("a fractional count", "/v1/incidents", withField("abducted", raw: "0.5"), "application/json", [422]),
+                ("a latitude of 1e308", "/v1/incidents", withField("lat", raw: "1e308"), "application/json", [422]),
+                ("a version of 2^63", "/v1/incidents/\(UUID())/amendments", Data("{\"expected_version\": 9223372036854775808, \"changes\": {\"killed\": 1}, \"reason\": \"r\"}".utf8), "application/json", [422]),
+                ("a 100,000-character token name", "/v1/admin/tokens", Data("{\"name\": \"\(String(repeating: "a", count: 100_000))\", \"role\": \"admin\"}".utf8), "application/json", [422]),
+            ]
+            var seen: [String] = []
+            for (name, path, body, type, statuses) in cases {
+                let reply = try await api.call(.post, path, token: api.admin, raw: body, headers: [.contentType: type])
+                #expect(statuses.contains(reply.status), "\(name): \(reply.status) \(reply.json?.encodedString.prefix(300) ?? "")")
+                #expect(reply.errorCode != nil, "\(name): a JSON error")
+                seen.append("\(name) → \(reply.status) \(reply.errorCode ?? "")")
+            }
+            print("hostile input: " + seen.joined(separator: "; "))
+            #expect(try await eventCount(api.db) == 0, "nothing was stored")
+            #expect(try await api.call(.get, "/readyz", token: nil).status == 200)
+        }
+    }
+
+    @Test("SQL metacharacters are stored and read back verbatim, and match only themselves")
+    func sqlMetacharacters() async throws {
+        try await API.run { api in
+            let summary = "Robert'); DROP TABLE events; -- and \"quotes\", back\\slash, 100% _under_ $1 $$ ; SELECT pg_sleep(10);"
+            let place = "' OR '1'='1"
+            let created = try await api.call(.post, "/v1/incidents", token: api.reporter, json: report(["summary": .string(summary), "place": .string(place), "tags": ["'; --", "%", "_"]]))
+            #expect(created.status == 201)
+            let id = try #require(created["incident_id"]?.stringValue)
+            let other = try await api.call(.post, "/v1/incidents", token: api.reporter, json: report(["summary": "An ordinary report."]))
+            #expect(other.status == 201)
+            let read = try await api.call(.get, "/v1/incidents/\(id)", token: api.reporter)
+            #expect(read["incident"]?.objectValue?["summary"]?.stringValue == summary)
+            #expect(read["incident"]?.objectValue?["place"]?.stringValue == place)
+            #expect(read["incident"]?.objectValue?["tags"] == ["'; --", "%", "_"])
+            let stored: String = try await api.db.pool.withConnection { try $0.query("SELECT data->>'summary' FROM events WHERE stream = $1", ["incident-" + id]).first!.decode(0) }
+            #expect(stored == summary, "verbatim in the log")
+            #expect(try await eventCount(api.db) == 2, "the events table is still there, with both reports")
+
+            try await api.settle()
+            for (q, expected) in [("' OR '1'='1", 1), ("%", 1), ("_", 1), ("100% _under_", 1), ("' OR 1=1 --", 0), ("ordinary", 1), ("\\", 1)] {
+                let query = q.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                let listed = try await api.call(.get, "/v1/incidents?q=\(query)", token: api.admin)
+                #expect(listed.status == 200)
+                #expect(listed["items"]?.arrayValue?.count == expected, "q=\(q) matches only what contains it")
+            }
+            #expect(try await api.call(.get, "/v1/incidents?municipality=%27%3B%20DROP%20TABLE%20events%3B--", token: api.admin).status == 400)
+            #expect(try await api.call(.get, "/v1/events?after=%27%3B--", token: api.admin).status == 400)
+        }
+    }
+
+    @Test("clients that trickle a body time out (408) without holding up anyone; a slow steady one is served")
+    func slowClients() async throws {
+        try await API.run(bodyStall: .seconds(1)) { api in
+            let port = try #require(api.client.port)
+            let body = Data(String(decoding: report().encoded(), as: UTF8.self).utf8)
+            let head = "POST /v1/incidents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(api.reporter)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+
+            // Twenty tricklers: a byte every 2 s, for at most 20 s.
+            let started = ContinuousClock.now
+            let tricklers = (0..<20).map { _ in
+                RawClient.spawn(port: port) { socket in
+                    socket.send(Data(head.utf8) + body.prefix(5))
+                    for byte in body.dropFirst(5).prefix(10) {
+                        if let answer = socket.receive(timeout: 2) { return answer }
+                        socket.send(Data([byte]))
+                    }
+                    return socket.receive(timeout: 5) ?? ""
+                }
+            }
+            // Meanwhile others are served at once.
+            try await Task.sleep(for: .milliseconds(300))
+            let during = ContinuousClock.now
+            #expect(try await api.call(.post, "/v1/incidents", token: api.reporter, json: report()).status == 201)
+            #expect(try await api.call(.get, "/v1/taxonomy", token: api.analyst).status == 200)
+            let servedIn = ContinuousClock.now - during
+
+            // A slow but steady client: a byte every 0.25 s (faster than the stall limit).
+            let steady = RawClient.spawn(port: port) { socket in
+                socket.send(Data(head.utf8))
+                for chunk in stride(from: 0, to: body.count, by: max(1, body.count / 12)) {
+                    socket.send(body.subdata(in: chunk..<min(body.count, chunk + max(1, body.count / 12))))
+                    Thread.sleep(forTimeInterval: 0.25)
+                }
+                return socket.receive(timeout: 10) ?? ""
+            }
+
+            var timedOut = 0
+            for trickler in tricklers {
+                let answer = await trickler.value
+                if answer.hasPrefix("HTTP/1.1 408") && answer.lowercased().contains("connection: close") { timedOut += 1 }
+            }
+            let allDone = ContinuousClock.now - started
+            let steadyAnswer = await steady.value
+            print("slow clients: \(timedOut) of 20 tricklers answered 408 within \(allDone); others served in \(servedIn); steady client: \(steadyAnswer.prefix(12))")
+            #expect(timedOut == 20)
+            #expect(allDone < .seconds(10), "each trickler was cut off after about a second without a byte, not after its 20 s")
+            #expect(servedIn < .seconds(2))
+            #expect(steadyAnswer.hasPrefix("HTTP/1.1 201"), "\(steadyAnswer.prefix(200))")
+        }
+    }
+}
+
+/// A plain TCP client on a thread of its own (blocking calls must stay off Swift's shared threads).
+final class RawClient: @unchecked Sendable {
+    private let fd: Int32
+
+    private init?(port: Int) {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if connected != 0 {
+            close(fd)
+            return nil
+        }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ data: Data) {
+        _ = data.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// What arrives within `timeout` seconds (until the peer pauses or closes), nil when nothing does.
+    func receive(timeout: Double) -> String? {
+        var poll = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard Glibc.poll(&poll, 1, Int32(timeout * 1000)) > 0 else { return nil }
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        let count = recv(fd, &buffer, buffer.count, 0)
+        return count > 0 ? String(decoding: buffer.prefix(count), as: UTF8.self) : nil
+    }
+
+    /// Runs `body` with a connected client on a new thread; "" when the connection failed.
+    static func spawn(port: Int, _ body: @escaping @Sendable (RawClient) -> String) -> Task<String, Never> {
+        Task {
+            await withCheckedContinuation { continuation in
+                Thread.detachNewThread {
+                    continuation.resume(returning: RawClient(port: port).map(body) ?? "")
+                }
+            }
+        }
+    }
+}
