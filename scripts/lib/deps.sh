@@ -1,5 +1,6 @@
 # Installs what building and testing need when it is missing (Debian): PostgreSQL's server and
-# client library, pkg-config, curl, openssl (the TLS test's certificates), wrk (benchmarks). Sourced by scripts/run and scripts/test; works as root or with sudo.
+# client library, pkg-config, curl, openssl (the TLS test's certificates), python3 with venv
+# (schemathesis, from PyPI, for scripts/fuzz-api), wrk (benchmarks). Sourced by scripts/run and scripts/test; works as root or with sudo.
 
 need_install=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_install+=(postgresql)
@@ -8,6 +9,7 @@ command -v pkg-config >/dev/null 2>&1 || need_install+=(pkg-config)
 [ -x /usr/sbin/runuser ] || need_install+=(util-linux)
 command -v curl >/dev/null 2>&1 || need_install+=(curl)
 command -v openssl >/dev/null 2>&1 || need_install+=(openssl)   # the TLS test makes its certificates
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_install+=(python3 python3-venv)   # scripts/fuzz-api
 command -v wrk >/dev/null 2>&1 || need_install+=(wrk)   # the append benchmark's load generator
 
 if [ ${#need_install[@]} -gt 0 ]; then
