@@ -75,7 +75,7 @@ struct Restore: AsyncParsableCommand {
         }
         await pool.close()
         try await onOwnThread { try cluster.stop(logger: logger) }
-        _ = try await onOwnThread { try cluster.advanceTransactionIDs(to: highest + 1, logger: logger) }
+        _ = try await onOwnThread { try cluster.advanceTransactionIDs(past: highest, logger: logger) }
         try await onOwnThread { try cluster.start(logger: logger) }
 
         // Check what the daemon will rely on, and bring the schema up to this build's.

@@ -124,5 +124,7 @@ func serverTLS(certificate: String, key: String) throws -> TLSConfiguration {
     } catch {
         throw ValidationError("cannot read the TLS key \(key): \(error)")
     }
-    return .makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
+    var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
+    configuration.minimumTLSVersion = .tlsv12
+    return configuration
 }

@@ -48,7 +48,15 @@ struct ConnectionOptions: ParsableArguments {
         let server = server ?? environment["ICTL_SERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? stored?.server ?? "http://127.0.0.1:8080"
         let token = token ?? environment["ICTL_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } ?? stored?.token
         let caFile = caFile ?? environment["ICTL_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? stored?.caFile
+        if caFile != nil && server.lowercased().hasPrefix("http://") && !Self.isLoopback(server) {
+            note("warning: \(server) is plain http: the CA file is not used, and the token and reports cross the network unencrypted")
+        }
         return Client(server: server, token: token, caFile: caFile)
+    }
+
+    static func isLoopback(_ server: String) -> Bool {
+        let host = URL(string: server)?.host ?? ""
+        return host == "localhost" || host.hasPrefix("127.") || host == "::1"
     }
 }
 
@@ -102,8 +110,9 @@ func write(_ client: Client, path: String, body: [String: Any], idempotencyKey: 
         try queue(path: path, data: data, idempotencyKey: idempotencyKey, summary: summary, incidentID: incidentID, why: "the daemon at \(client.server): \(error.explanation)")
         return
     }
-    if response.status == 503 {
-        try queue(path: path, data: data, idempotencyKey: idempotencyKey, summary: summary, incidentID: incidentID, why: "the daemon's database is unavailable")
+    if response.status == 503 || response.status == 408 {
+        let why = response.status == 503 ? "the daemon's database is unavailable" : "the connection stalled while sending"
+        try queue(path: path, data: data, idempotencyKey: idempotencyKey, summary: summary, incidentID: incidentID, why: why)
         return
     }
     guard (200..<300).contains(response.status) else { throw CLIError(code: response.exitCode, message: response.errorMessage) }

@@ -81,7 +81,7 @@ struct Outbox {
             case 200..<300:
                 remove(entry)
                 result.delivered.append((entry, response))
-            case 401, 403, 503, 500...:
+            case 401, 403, 408, 503, 500...:
                 // Not the entry's fault: keep it for a later sync.
                 result.remaining = pending.count - index
                 return result

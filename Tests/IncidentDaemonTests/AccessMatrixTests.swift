@@ -86,6 +86,7 @@ struct AccessMatrixTests {
             }
 
             // Roles: each cell as expected.
+            let eventsBefore = try await eventCount(api.db)
             var cells = 0
             let roles = [api.reporter, api.otherReporter, api.reviewer, api.analyst, api.admin]
             let names = ["reporter A", "reporter B", "reviewer", "analyst", "admin"]
@@ -96,6 +97,10 @@ struct AccessMatrixTests {
                     cells += 1
                 }
             }
+
+            // Writes that were let through stored exactly what the matrix expects: a report and a
+            // batch line per allowed role (4 + 4) and one erasure; the stale writes stored nothing.
+            #expect(try await eventCount(api.db) == eventsBefore + 9)
 
             // Bad credentials: 401 from every operation. A token that was presented gets the same
             // answer whatever was wrong with it: nobody learns whether a token exists, was revoked
@@ -157,6 +162,7 @@ struct AccessMatrixTests {
             // No token, good or bad, reached the logs.
             let logs = api.logs.text
             for token in api.allTokens + [revoked, expired] { #expect(!logs.contains(token), "a token was logged") }
+            #expect(!logs.contains(name) && !logs.contains("Someone Else"), "personal data was logged")
             print("access figures: \(cells) role cells, \(refusals) bad-credential requests (\(bad.count) kinds × \(operations.count) operations)")
         }
     }

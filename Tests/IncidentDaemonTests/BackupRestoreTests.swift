@@ -11,36 +11,45 @@ struct BackupRestoreTests {
         let scratch = FileManager.default.temporaryDirectory.path + "/incident-restore-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let tools = try LocalCluster(dataDirectory: scratch + "/tools")
         let dump = scratch + "/incidents.dump"
 
-        // The source: a log written through the daemon, projected, and a consumer's checkpoint part-way.
-        let (admin, analyst, sourceEvents, sourceSummary, midway, afterMidway) = try await TestDatabase.with { db in
-            // Make the source cluster's transaction ids well ahead of any new cluster's, as a
-            // cluster that has run for a while is: the hazard this test is about.
-            try await db.pool.withConnection { connection in for _ in 0..<3000 { _ = try connection.query("SELECT pg_current_xact_id()") } }
-            let tokens = AccessTokens(pool: db.pool)
-            let admin = try await tokens.create(name: "admin", role: .admin)
-            let analyst = try await tokens.create(name: "analyst", role: .analyst)
-            let port = Int.random(in: 20_000...60_000)
-            let daemon = try Daemon(conninfo: db.conninfo, port: port)
+        // The source: a cluster that has run a long time (its transaction counter in epoch 3, as
+        // after 12 billion transactions), a log written through the daemon, projected, and a
+        // consumer's checkpoint part-way.
+        let logger = Logger(label: "restore-test")
+        let source = try LocalCluster(dataDirectory: scratch + "/source")
+        try source.start(logger: logger)
+        defer { try? source.stop(logger: logger) }
+        try source.stop(logger: logger)
+        #expect(try source.advanceTransactionIDs(past: 2 << 32, logger: logger) != nil)
+        try source.start(logger: logger)
+        let pool = ConnectionPool(configuration: .init(conninfo: source.conninfo(), maxConnections: 2))
+        try await Migrator().migrate(pool, logger: logger)
+        let tokens = AccessTokens(pool: pool)
+        let admin = try await tokens.create(name: "admin", role: .admin)
+        let analyst = try await tokens.create(name: "analyst", role: .analyst)
+        let (sourceEvents, sourceSummary, midway, afterMidway): ([String], JSONValue?, String, [String])
+        do {
+            let port = Int.random(in: 20_000...32_000)
+            let daemon = try Daemon(conninfo: source.conninfo(), port: port)
             defer { daemon.stop() }
             try await daemon.ready()
             for report in FieldReport.make(40) { #expect(await post(port, token: admin, body: report.body).status == 201) }
-            try await settle(db.pool)
-            let events = try await readLog(port, token: admin)
-            let midway = try #require(await get(port, "/v1/events?limit=15", token: admin).json?.objectValue?["checkpoint"]?.stringValue)
-            let afterMidway = try await readLog(port, token: admin, after: midway)
-            let summary = await get(port, "/v1/summaries?level=municipality&since=2026-01-01&until=2026-12-31", token: analyst).json?.objectValue?["rows"]
-            _ = try tools.runClient("pg_dump", ["--format=custom", "--file", dump, "--dbname", db.conninfo], what: "dump the incident database")
-            return (admin, analyst, events, summary, midway, afterMidway)
+            try await settle(pool)
+            let highest: String = try await pool.withConnection { try $0.query("SELECT max(transaction_id)::text FROM events").first!.decode(0) }
+            #expect((UInt64(highest) ?? 0) >> 32 == 3, "the log's transaction ids are in epoch 3: \(highest)")
+            sourceEvents = try await readLog(port, token: admin)
+            midway = try #require(await get(port, "/v1/events?limit=15", token: admin).json?.objectValue?["checkpoint"]?.stringValue)
+            afterMidway = try await readLog(port, token: admin, after: midway)
+            sourceSummary = await get(port, "/v1/summaries?level=municipality&since=2026-01-01&until=2026-12-31", token: analyst).json?.objectValue?["rows"]
+            _ = try source.runClient("pg_dump", ["--format=custom", "--file", dump, "--dbname", source.conninfo()], what: "dump the incident database")
         }
+        await pool.close()
         #expect(sourceEvents.count == 40 && afterMidway.count == 25)
 
         // A restore by hand, without moving the counter, is refused at start rather than run
         // into appends that would never be read.
         let naive = try LocalCluster(dataDirectory: scratch + "/naive")
-        let logger = Logger(label: "restore-test")
         try naive.start(logger: logger)
         defer { try? naive.stop(logger: logger) }
         _ = try naive.runClient("psql", ["--dbname", naive.conninfo(), "-c", "CREATE ROLE incident_app NOLOGIN", "-c", "CREATE DATABASE incident_log"], what: "prepare")
@@ -54,7 +63,7 @@ struct BackupRestoreTests {
         let restored = try run(Binaries.incidentd, ["restore", dump, "--data-dir", data], environment: [:])
         #expect(restored.status == 0, "\(restored.stderr)")
         #expect(restored.stderr.contains("moved the cluster's transaction counter"), "\(restored.stderr)")
-        let port = Int.random(in: 20_000...60_000)
+        let port = Int.random(in: 20_000...32_000)
         let daemon = try Daemon(conninfo: nil, port: port, arguments: ["--data-dir", data])
         defer { daemon.stop() }
         try await daemon.ready()

@@ -80,9 +80,13 @@ final class Daemon: @unchecked Sendable {
         try process.run()
     }
 
-    /// Waits until /healthz answers.
+    /// Waits until /readyz answers 200; records an issue when the daemon exits or does not get there.
     func ready() async throws {
         for _ in 0..<200 {
+            guard process.isRunning else {
+                Issue.record("incidentd exited (status \(process.terminationStatus)) before it was ready")
+                return
+            }
             if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/readyz")!),
                (response as? HTTPURLResponse)?.statusCode == 200 { return }
             try await Task.sleep(for: .milliseconds(50))
@@ -117,7 +121,7 @@ struct CLITests {
     func endToEnd() async throws {
         try await TestDatabase.with { db in
             let admin = try await AccessTokens(pool: db.pool).create(name: "field-officer", role: .admin)
-            let port = Int.random(in: 20_000...40_000)
+            let port = Int.random(in: 20_000...32_000)
             let home = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-home-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: home) }
             let env = ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": admin, "HOME": home, "XDG_DATA_HOME": home + "/data", "XDG_CONFIG_HOME": home + "/config"]
@@ -195,7 +199,7 @@ struct StreamRoleTests {
             let reporter = try await tokens.create(name: "reporter", role: .reporter)
             let reviewer = try await tokens.create(name: "reviewer", role: .reviewer)
             let analyst = try await tokens.create(name: "analyst", role: .analyst)
-            let port = Int.random(in: 20_000...60_000)
+            let port = Int.random(in: 20_000...32_000)
             let daemon = try Daemon(conninfo: db.conninfo, port: port)
             defer { daemon.stop() }
             try await daemon.ready()

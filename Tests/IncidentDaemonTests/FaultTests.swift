@@ -19,8 +19,9 @@ struct FaultTests {
             let tokens = AccessTokens(pool: db.pool)
             let reporter = try await tokens.create(name: "field", role: .reporter)
             let analyst = try await tokens.create(name: "analyst", role: .analyst)
-            let port = Int.random(in: 20_000...60_000)
+            let port = Int.random(in: 20_000...32_000)
             var daemon = try Daemon(conninfo: db.conninfo, port: port)
+            defer { daemon.stop() }   // the one running when the test ends
             try await daemon.ready()
 
             let reports = FieldReport.make(400)
@@ -30,7 +31,7 @@ struct FaultTests {
             // Two crashes, each while reports are in flight; the clients retry what got no answer.
             var faults = 0
             for threshold in [60, 200] {
-                while ledger.acknowledged < threshold { try await Task.sleep(for: .milliseconds(5)) }
+                try await waitUntil("\(threshold) reports acknowledged") { ledger.acknowledged >= threshold }
                 daemon.kill()
                 faults += 1
                 try await Task.sleep(for: .milliseconds(300))
@@ -38,7 +39,6 @@ struct FaultTests {
                 try await daemon.ready()
             }
             await load
-            defer { daemon.stop() }
 
             let figures = ledger.figures
             let stored = try await reportedCounts(db.pool)
@@ -79,7 +79,7 @@ struct FaultTests {
         try await Migrator().migrate(pool, logger: logger)
         let reporter = try await AccessTokens(pool: pool).create(name: "field", role: .reporter)
 
-        let port = Int.random(in: 20_000...60_000)
+        let port = Int.random(in: 20_000...32_000)
         let daemon = try Daemon(conninfo: cluster.conninfo(), port: port)
         defer { daemon.stop() }
         try await daemon.ready()
@@ -88,7 +88,7 @@ struct FaultTests {
         let ledger = Ledger()
         async let load: Void = drive(reports, clients: 4, port: port, token: reporter, ledger: ledger, pause: .milliseconds(20))
 
-        while ledger.acknowledged < 40 { try await Task.sleep(for: .milliseconds(5)) }
+        try await waitUntil("40 reports acknowledged") { ledger.acknowledged >= 40 }
         try cluster.stop(logger: logger)
         let down = ContinuousClock.now
         // While it is down: every answer a 503 with Retry-After, /readyz too, and quickly.
@@ -138,7 +138,7 @@ struct FaultTests {
     func outboxSyncKilled() async throws {
         try await TestDatabase.with { db in
             let reporter = try await AccessTokens(pool: db.pool).create(name: "laptop", role: .reporter)
-            let port = Int.random(in: 20_000...60_000)
+            let port = Int.random(in: 20_000...32_000)
             let daemon = try Daemon(conninfo: db.conninfo, port: port)
             defer { daemon.stop() }
             try await daemon.ready()
@@ -163,7 +163,7 @@ struct FaultTests {
                     #expect(result.status == 75, "queued offline: \(result.stderr)")
                     incidents.append(report.incidentID)
                 }
-                for _ in 0..<8 where queued() > 0 {
+                for attempt in 0..<8 where queued() > 0 {
                     let before = queued()
                     let sync = Process()
                     sync.executableURL = URL(fileURLWithPath: Binaries.ictl)
@@ -172,7 +172,15 @@ struct FaultTests {
                     sync.standardOutput = FileHandle.nullDevice
                     sync.standardError = FileHandle.nullDevice
                     try sync.run()
-                    try await Task.sleep(for: .milliseconds(Int.random(in: 10...200)))
+                    if attempt.isMultiple(of: 2) {
+                        // Anywhere: before it starts sending, mid-queue, or after.
+                        try await Task.sleep(for: .milliseconds(Int.random(in: 10...200)))
+                    } else {
+                        // Right after it delivered something: mid-queue for sure, wherever in a send.
+                        let deadline = ContinuousClock.now + .seconds(5)
+                        while queued() == before && sync.isRunning && ContinuousClock.now < deadline { usleep(500) }
+                        usleep(UInt32.random(in: 0...3_000))
+                    }
                     kill(sync.processIdentifier, SIGKILL)
                     sync.waitUntilExit()
                     kills += 1
@@ -328,6 +336,18 @@ func reportedCounts(_ pool: ConnectionPool) async throws -> [String: Int] {
             counts[try row.decode(0)] = try row.decode(1)
         }
         return counts
+    }
+}
+
+/// Waits (at most a minute) until `condition` holds; records an issue and throws when it does not.
+func waitUntil(_ what: String, _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(60)
+    while !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("timed out waiting for: \(what)")
+            throw CancellationError()
+        }
+        try await Task.sleep(for: .milliseconds(5))
     }
 }
 

@@ -3,7 +3,8 @@ import IncidentStore
 import IncidentTesting
 import Testing
 
-/// A field office's own certificate authority and a server certificate it signed for 127.0.0.1,
+/// A field office's own certificate authority and a server certificate it signed for `localhost`
+/// (not for 127.0.0.1, so that address checks that ictl verifies the name),
 /// made with openssl in a temporary directory.
 struct TestCertificates {
     let directory: String
@@ -26,7 +27,7 @@ struct TestCertificates {
                         "-keyout", directory + "/\(name).key", "-out", directory + "/\(name).pem")
         }
         try openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=incidentd test", "-keyout", certificates.key, "-out", directory + "/server.csr")
-        try Data("subjectAltName=IP:127.0.0.1,DNS:localhost\n".utf8).write(to: URL(fileURLWithPath: directory + "/san.ext"))
+        try Data("subjectAltName=DNS:localhost\n".utf8).write(to: URL(fileURLWithPath: directory + "/san.ext"))
         try openssl("x509", "-req", "-in", directory + "/server.csr", "-CA", certificates.authority, "-CAkey", directory + "/ca.key",
                     "-CAcreateserial", "-days", "2", "-extfile", directory + "/san.ext", "-out", certificates.certificate)
         return certificates
@@ -45,19 +46,19 @@ struct TLSTests {
         defer { certificates.remove() }
         try await TestDatabase.with { db in
             let reporter = try await AccessTokens(pool: db.pool).create(name: "field", role: .reporter)
-            let port = Int.random(in: 20_000...60_000)
+            let port = Int.random(in: 20_000...32_000)
             let daemon = try Daemon(conninfo: db.conninfo, port: port, arguments: ["--tls-cert", certificates.certificate, "--tls-key", certificates.key])
             defer { daemon.stop() }
             var ready = false
             for _ in 0..<200 where !ready {
-                ready = try run("/usr/bin/curl", ["-sf", "--cacert", certificates.authority, "https://127.0.0.1:\(port)/readyz"], environment: [:]).status == 0
+                ready = try run("/usr/bin/curl", ["-sf", "--cacert", certificates.authority, "https://localhost:\(port)/readyz"], environment: [:]).status == 0
                 if !ready { try await Task.sleep(for: .milliseconds(50)) }
             }
             #expect(ready, "incidentd answers over https, with a certificate the CA signed")
 
             let home = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-tls-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: home) }
-            let trusted = ["ICTL_SERVER": "https://127.0.0.1:\(port)", "ICTL_TOKEN": reporter, "ICTL_CA_FILE": certificates.authority,
+            let trusted = ["ICTL_SERVER": "https://localhost:\(port)", "ICTL_TOKEN": reporter, "ICTL_CA_FILE": certificates.authority,
                            "HOME": home, "ICTL_OUTBOX": home + "/outbox", "ICTL_CONFIG": home + "/ictl.json"]
             func ictl(_ arguments: [String], _ environment: [String: String] = trusted) throws -> Run { try run(Binaries.ictl, arguments, environment: environment) }
             let flags = ["report", "--category", "return_obstacle", "--subcategory", "property_occupation", "--occurred-at", "2026-11-25",
@@ -80,8 +81,12 @@ struct TLSTests {
             #expect(try ictl(["outbox", "sync"]).status == 0)
 
             // ictl login saves the CA file with the server and the token.
-            #expect(try ictl(["login", "--server", "https://127.0.0.1:\(port)", "--token", reporter, "--ca-file", certificates.authority], ["HOME": home, "ICTL_CONFIG": home + "/ictl.json"]).status == 0)
+            #expect(try ictl(["login", "--server", "https://localhost:\(port)", "--token", reporter, "--ca-file", certificates.authority], ["HOME": home, "ICTL_CONFIG": home + "/ictl.json"]).status == 0)
             #expect(try ictl(["show", queuedID, "--format", "json"], ["HOME": home, "ICTL_CONFIG": home + "/ictl.json", "ICTL_OUTBOX": home + "/outbox"]).status == 0)
+
+            // A certificate from the trusted CA, but for another name than the one dialled: refused.
+            let misnamed = try ictl(["show", id], trusted.merging(["ICTL_SERVER": "https://127.0.0.1:\(port)"]) { _, new in new })
+            #expect(misnamed.status == 69 && misnamed.stderr.contains("TLS handshake failed"), "\(misnamed.status) \(misnamed.stderr)")
 
             // Plain HTTP on the TLS port gets no answer.
             #expect(try ictl(["show", id], trusted.merging(["ICTL_SERVER": "http://127.0.0.1:\(port)"]) { _, new in new }).status == 69)

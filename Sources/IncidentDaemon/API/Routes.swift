@@ -24,7 +24,6 @@ func buildRouter(_ deps: AppDependencies) -> Router<APIContext> {
     // Metrics outside the error middleware: they count the answers clients got (a 405 is a 405).
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware())
-    router.add(middleware: BodyDeadlineMiddleware(stall: deps.bodyStall))
 
     router.get("/healthz") { _, _ in JSONResponse.make(.ok, ["status": "ok"]) }
     router.get("/v1/openapi.json") { _, _ in JSONResponse.make(.ok, OpenAPI.document) }
@@ -42,7 +41,9 @@ func buildRouter(_ deps: AppDependencies) -> Router<APIContext> {
         }
     }
 
-    let v1 = router.group("v1").add(middleware: AuthMiddleware(tokens: deps.tokens))
+    let v1 = router.group("v1")
+        .add(middleware: AuthMiddleware(tokens: deps.tokens))
+        .add(middleware: BodyDeadlineMiddleware(stall: deps.bodyStall))
     addReferenceRoutes(v1, deps)
     addIncidentRoutes(v1, deps)
     addBatchRoute(v1, deps)

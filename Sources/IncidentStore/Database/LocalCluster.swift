@@ -113,44 +113,34 @@ public struct LocalCluster: Sendable {
         try Self.run(tool(name), arguments, what: what)
     }
 
-    /// Moves the stopped cluster's transaction counter to `next` (a full 64-bit `xid8`) when it
-    /// is below, as pg_upgrade does: `pg_resetwal -x -e` on a cleanly shut down cluster, plus the
-    /// commit-log segment the new counter lands in (pg_resetwal leaves it to the caller). Returns
-    /// the counter before the move, nil when it was at or beyond `next` already.
+    /// Moves the stopped cluster's transaction counter past `highest` (a full 64-bit `xid8`) when
+    /// it is not already: the counter's epoch (its upper 32 bits) goes to one above `highest`'s, by
+    /// `pg_resetwal -e` on the cleanly shut down cluster. The 32-bit part, which every row and the
+    /// commit log use, does not move, so nothing the cluster holds changes meaning and no
+    /// wraparound limit comes near. Returns the counter before the move, nil when it was already
+    /// beyond `highest`.
     ///
     /// Needed after restoring a dump into a new cluster: the log stores its writers' transaction
     /// ids (`events.transaction_id`), and readers go by them (PRODUCT.md §4.4). A new cluster counts
     /// from a few hundred, so without this, appends after the restore would sort before the
     /// restored events, behind the projections' checkpoints, and never be read.
     @discardableResult
-    public func advanceTransactionIDs(to next: UInt64, logger: Logger) throws -> UInt64? {
+    public func advanceTransactionIDs(past highest: UInt64, logger: Logger) throws -> UInt64? {
         guard !isRunning() else { throw Failure(description: "stop the cluster before moving its transaction counter") }
         let control = try runAsServerUser(binDirectory + "/pg_controldata", [dataDirectory], what: "read the cluster's control file")
         func field(_ name: String) -> String? {
             control.split(separator: "\n").first { $0.hasPrefix(name) }.map { $0.split(separator: ":", maxSplits: 1).last!.trimmingCharacters(in: .whitespaces) }
         }
         guard field("Database cluster state") == "shut down",
-              let value = field("Latest checkpoint's NextXID"), let slash = value.firstIndex(of: ":"),
-              let epoch = UInt64(value[..<slash]), let xid = UInt64(value[value.index(after: slash)...])
+              let value = field("Latest checkpoint's NextXID"), let colon = value.firstIndex(of: ":"),
+              let epoch = UInt64(value[..<colon]), let xid = UInt64(value[value.index(after: colon)...])
         else { throw Failure(description: "the cluster was not shut down cleanly, or its control file is unreadable: \(control.prefix(400))") }
         let current = epoch << 32 | xid
-        // The low half must also stay ahead of the new cluster's frozen horizon (a few hundred).
-        var target = next
-        if target & 0xFFFF_FFFF < xid + 1000 { target = (target & ~0xFFFF_FFFF) | (xid + 1000) }
-        guard target > current else { return nil }
-        let (newEpoch, newXID) = (target >> 32, target & 0xFFFF_FFFF)
-        // The commit log (pg_xact) holds 2 bits per transaction in 256 kB segments of 1,048,576
-        // transactions; the server reads the segment of the counter at start.
-        let segment = dataDirectory + "/pg_xact/" + String(format: "%04X", newXID / 1_048_576)
-        if !FileManager.default.fileExists(atPath: segment) {
-            guard FileManager.default.createFile(atPath: segment, contents: Data(count: 262_144), attributes: [.posixPermissions: 0o600]) else {
-                throw Failure(description: "cannot create \(segment)")
-            }
-            if Self.isRoot { try Self.run("/bin/chown", ["postgres:postgres", segment], what: "hand \(segment) to the postgres user") }
-        }
-        try runAsServerUser(binDirectory + "/pg_resetwal", ["-e", String(newEpoch), "-x", String(newXID), "-D", dataDirectory],
-                            what: "move the cluster's transaction counter (pg_resetwal)")
-        logger.info("moved the cluster's transaction counter", metadata: ["db.xid.before": "\(current)", "db.xid.after": "\(target)"])
+        guard current <= highest else { return nil }
+        let newEpoch = (highest >> 32) + 1
+        try runAsServerUser(binDirectory + "/pg_resetwal", ["-e", String(newEpoch), "-D", dataDirectory],
+                            what: "move the cluster's transaction counter (pg_resetwal -e)")
+        logger.info("moved the cluster's transaction counter", metadata: ["db.xid.before": "\(current)", "db.xid.after": "\(newEpoch << 32 | xid)"])
         return current
     }
 
