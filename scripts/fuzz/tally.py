@@ -4,7 +4,7 @@ import re
 import sys
 
 counts = collections.defaultdict(collections.Counter)
-pattern = re.compile(r'^hb_requests\{(?P<labels>[^}]*)\} (?P<value>[0-9.e+]+)$')
+pattern = re.compile(r'^hb_requests\{(?P<labels>.*)\} (?P<value>[0-9.e+]+)$')
 for line in sys.stdin:
     match = pattern.match(line.strip())
     if not match:

@@ -48,7 +48,11 @@ enum OpenAPI {
 
     static func path(_ name: String) -> JSONValue { ["name": .string(name), "in": "path", "required": true, "schema": string] }
 
-    static func jsonBody(_ schema: JSONValue) -> JSONValue { ["required": true, "content": ["application/json": ["schema": schema]]] }
+    static func jsonBody(_ schema: JSONValue, example: JSONValue? = nil) -> JSONValue {
+        var media: [String: JSONValue] = ["schema": schema]
+        if let example { media["example"] = example }
+        return ["required": true, "content": ["application/json": .object(media)]]
+    }
 
     static let idempotencyKey: JSONValue = [
         "name": "Idempotency-Key", "in": "header", "required": false, "schema": ["type": "string", "format": "uuid"],
@@ -85,7 +89,10 @@ enum OpenAPI {
             "/v1/taxonomy": ["get": operation("Categories and sub-categories", ["200": response("Taxonomy", ref("Taxonomy"))], errors: [])],
             "/v1/regions": ["get": operation("Districts and municipalities", ["200": response("Regions", ref("Regions"))], errors: [])],
             "/v1/incidents": [
-                "post": operation("Report an incident", write, errors: ["400", "403", "409", "413", "422"], body: jsonBody(ref("IncidentInput")), parameters: [idempotencyKey]),
+                "post": operation("Report an incident", write, errors: ["400", "403", "409", "413", "422"], body: jsonBody(ref("IncidentInput"), example: [
+                    "category": "return_obstacle", "subcategory": "property_occupation", "occurred_at": "2026-11-20",
+                    "municipality": "Klinë", "summary": "The house of a returnee family was found occupied.", "source_type": "victim", "displaced": 4,
+                ]), parameters: [idempotencyKey]),
                 "get": operation("List incidents, newest occurrence first", ["200": response("A page", ref("IncidentPage"))], errors: ["400"], parameters: [
                     query("municipality", "Code or name"), query("district", "Code or name"), query("category", "Category code"),
                     query("subcategory", "Sub-category code"),
@@ -99,11 +106,13 @@ enum OpenAPI {
             "/v1/incidents/{id}": ["get": operation("One incident, folded from its events", ["200": response("The incident", ref("IncidentView"))], errors: ["404"],
                                                     parameters: [id, query("history", "true to include every event", schema: ["type": "string", "enum": ["true", "false"]])])],
             "/v1/incidents/{id}/amendments": ["post": operation("Amend fields, with a reason", write, errors: ["400", "403", "404", "409", "413", "422"],
-                                                                body: jsonBody(ref("AmendmentInput")), parameters: [id, idempotencyKey])],
+                                                                body: jsonBody(ref("AmendmentInput"), example: ["expected_version": 1, "changes": ["injured": 2], "reason": "hospital report"]),
+                                                                parameters: [id, idempotencyKey])],
             "/v1/incidents/{id}/verification": ["post": operation("Verify or reject (reviewers, admins)", write, errors: ["400", "403", "404", "409", "422"],
-                                                                  body: jsonBody(ref("DecisionInput")), parameters: [id, idempotencyKey])],
+                                                                  body: jsonBody(ref("DecisionInput"), example: ["expected_version": 1, "decision": "verified", "note": "confirmed by the police"]),
+                                                                  parameters: [id, idempotencyKey])],
             "/v1/incidents/{id}/retraction": ["post": operation("Retract", write, errors: ["400", "403", "404", "409", "422"],
-                                                                body: jsonBody(ref("RetractionInput")), parameters: [id, idempotencyKey])],
+                                                                body: jsonBody(ref("RetractionInput"), example: ["expected_version": 1, "reason": "erroneous"]), parameters: [id, idempotencyKey])],
             "/v1/incidents/{id}/personal-data:erase": ["post": operation("Erase personal data for good (admins)", write, errors: ["400", "403", "404", "409", "422"],
                                                                          body: jsonBody(object(["reason": string], required: ["reason"])), parameters: [id])],
             "/v1/events": ["get": operation("The log after a checkpoint, in commit-safe order", ["200": response("A page", ref("EventPage"))], errors: ["400", "403"],
@@ -150,6 +159,13 @@ enum OpenAPI {
         var inputProperties = recordProperties
         inputProperties["event_id"] = string
         inputProperties["personal"] = ["type": "object"]
+        // An optional field given as null counts as not given.
+        let requiredInput: Set<String> = ["category", "subcategory", "occurred_at", "municipality", "summary", "source_type"]
+        for (name, schema) in inputProperties where !requiredInput.contains(name) {
+            guard var fields = schema.objectValue, case .string(let type)? = fields["type"] else { continue }
+            fields["type"] = [.string(type), "null"]
+            inputProperties[name] = .object(fields)
+        }
         var incident = object(recordProperties, required: ["incident_id", "category", "subcategory", "occurred_at", "date_precision", "municipality",
                                                            "geo_precision", "summary", "source_type", "sensitivity"] + countFields)
         incident = .object((incident.objectValue ?? [:]).merging(["additionalProperties": false]) { $1 })
@@ -198,7 +214,7 @@ enum OpenAPI {
             "Health": object(["status": string, "pending": integer], required: ["status"]),
             "WriteResult": object(["incident_id": string, "event_id": string, "stream_version": integer, "global_position": integer, "recorded_at": string],
                                   required: ["incident_id", "event_id", "stream_version", "global_position", "recorded_at"]),
-            "IncidentInput": object(inputProperties, required: ["category", "subcategory", "occurred_at", "municipality", "summary", "source_type"]),
+            "IncidentInput": object(inputProperties, required: requiredInput.sorted()),
             "Incident": incident,
             "IncidentView": object(["incident": ref("Incident"), "version": integer, "status": string, "reported_at": string, "updated_at": string,
                                     "reported_by": string, "personal_data_erased": boolean, "events": array(ref("Event"))],

@@ -142,7 +142,11 @@ func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
 
     v1.get("incidents/{id}") { request, context -> Response in
         let principal = try context.requirePrincipal()
-        let history = request.uri.queryParameters.get("history") == "true"
+        let values = request.uri.queryParameters.getAll("history")
+        guard values.allSatisfy({ $0 == "true" || $0 == "false" }) else {
+            throw APIError(.badRequest, code: "bad_parameter", message: "history must be true or false")
+        }
+        let history = values.last == "true"
         let view = try await deps.service.incident(try incidentID(context), history: history, for: principal)
         return JSONResponse.make(.ok, Render.incident(view.state, personal: view.personal, events: view.events, for: principal))
     }
