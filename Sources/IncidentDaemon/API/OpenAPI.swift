@@ -103,7 +103,7 @@ enum OpenAPI {
             ],
             "/v1/incidents:batch": ["post": operation("Report many incidents (NDJSON, at most 10,000 lines, 32 MiB)", ["200": response("Per-line outcome", ref("BatchResult"))],
                                                       errors: ["400", "403", "413"], body: ["required": true, "content": ["application/x-ndjson": ["schema": string]]])],
-            "/v1/incidents/{id}": ["get": operation("One incident, folded from its events", ["200": response("The incident", ref("IncidentView"))], errors: ["404"],
+            "/v1/incidents/{id}": ["get": operation("One incident, folded from its events", ["200": response("The incident", ref("IncidentView"))], errors: ["400", "404"],
                                                     parameters: [id, query("history", "true to include every event", schema: ["type": "string", "enum": ["true", "false"]])])],
             "/v1/incidents/{id}/amendments": ["post": operation("Amend fields, with a reason", write, errors: ["400", "403", "404", "409", "413", "422"],
                                                                 body: jsonBody(ref("AmendmentInput"), example: ["expected_version": 1, "changes": ["injured": 2], "reason": "hospital report"]),
