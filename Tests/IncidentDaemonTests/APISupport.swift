@@ -75,11 +75,7 @@ struct API {
 
     /// Waits until the projector has applied everything written so far, to every read model.
     func settle() async throws {
-        for _ in 0..<500 {
-            if try await readModelLag(db.pool) == 0 { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("the projector did not catch up")
+        try await IncidentDaemonTests.settle(db.pool)
     }
 
     static func run(tokenCache: TokenCache = TokenCache(), bodyStall: Duration = .seconds(20), _ body: @escaping @Sendable (API) async throws -> Void) async throws {
