@@ -31,7 +31,10 @@ struct ProjectionTests {
             for _ in 0..<15 {
                 try await history.run(Int.random(in: 1...12, using: &random))
                 let limit = Int.random(in: 1...20, using: &random)
-                _ = try await db.pool.withConnection { connection in try projections.map { try $0.catchUp(on: connection, limit: limit) } }
+                // Odd seeds fold every batch in Swift; even ones take batches of reports in SQL.
+                _ = try await db.pool.withConnection { connection in
+                    try projections.map { try $0.catchUp(on: connection, limit: limit, reportsInSQL: seed % 2 == 0) }
+                }
             }
             try await catchUpFully(projections, db.pool)
             #expect(history.accepted > 40, "seed \(seed): the history should mostly be accepted commands")
@@ -67,6 +70,53 @@ struct ProjectionTests {
             }
             #expect(Dictionary(uniqueKeysWithValues: summary.rows.map { ($0.code + " " + $0.category, $0.figures) }) == expected)
             #expect(summary.asOf == (try await maxPosition(db.pool)))
+        }
+    }
+
+    @Test("batches of new reports applied in SQL write exactly what the fold writes, row for row")
+    func reportsInSQLEqualTheFold() async throws {
+        try await TestDatabase.with { db in
+            let reference = try await ReferenceData.load(db.pool)
+            let projections: [any Projection] = [IncidentsProjection(regions: reference.regions), RegionSummaryProjection(regions: reference.regions)]
+            let service = IncidentService(pool: db.pool, reference: reference)
+            let metadata = EventMetadata(principal: "reporter.one", role: "reporter", client: "tests")
+            func report(_ n: Int) async throws {
+                let municipalities = ["XK-PRI-01", "XK-MIT-07", "XK-PRZ-01", "XK-PEJ-01"]
+                var fields: [String: JSONValue] = [
+                    "category": "ethnic_violence", "subcategory": n % 2 == 0 ? "threat_intimidation" : "assault",
+                    "occurred_at": .string(n % 3 == 0 ? "2026-11-0\(1 + n % 9)T23:30:00Z" : "2026-10-1\(n % 10)"),
+                    "municipality": .string(municipalities[n % municipalities.count]), "summary": .string("Report \(n) of a batch."),
+                    "source_type": "witness", "killed": .number(Double(n % 2)), "injured": .number(Double(n % 4)),
+                ]
+                if n % 3 == 1 { fields["personal"] = ["victims": [["name": "Arben Krasniqi", "phone": "+383 44 123 456"]]] }
+                if n % 5 == 0 { fields["displaced"] = .number(Double(n)) }
+                _ = try await service.report(.object(fields), idempotencyKey: nil, by: Principal(name: "reporter.one", role: .reporter), metadata: metadata)
+            }
+            // Reports only, then a mixed history, then reports again: the live tables take the
+            // batches of reports in SQL; the shadows fold every batch in Swift.
+            for n in 0..<24 { try await report(n) }
+            var history = RandomHistory(service: service, seed: 5)
+            try await history.run(30)
+            for n in 24..<40 { try await report(n) }
+            for projection in projections {
+                try await db.pool.withConnection { connection in
+                    while try connection.transaction({ try projection.applyNextBatch(.live, limit: 7, on: $0) }) > 0 {}
+                    while try connection.transaction({ try projection.applyNextBatch(.shadow, limit: 7, reportsInSQL: false, on: $0) }) > 0 {}
+                }
+            }
+            for table in ["incidents", "region_summary", "region_summary_district", "region_summary_incidents"] {
+                let (rows, differing): (Int, Int) = try await db.pool.withConnection { connection in
+                    let row = try connection.query("""
+                        SELECT (SELECT count(*) FROM \(table)),
+                               (SELECT count(*) FROM ((TABLE \(table) EXCEPT ALL TABLE \(table)_shadow)
+                                                UNION ALL (TABLE \(table)_shadow EXCEPT ALL TABLE \(table))) AS d)
+                        """).first!
+                    return (try row.decode(0), try row.decode(1))
+                }
+                #expect(rows > 0, "\(table) is empty")
+                #expect(differing == 0, "\(table): \(differing) rows differ between the SQL and the fold")
+            }
+            #expect(try await projectedBuckets(db.pool, level: .district) == (try await NaiveFigures.compute(db.pool, regions: reference.regions)).buckets(level: .district))
         }
     }
 

@@ -93,7 +93,7 @@ public struct IncidentsProjection: Projection {
     }
 
     /// A report's row, as ``Row/init(reported:)`` and ``save(_:to:on:)`` make it.
-    public func loadReports(before boundary: UInt64, positions: ClosedRange<Int64>, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int {
+    public func loadReports(_ reports: ReportSelection, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int {
         try connection.query("INSERT INTO " + tables("incidents") + """
              (incident_id, version, status, category, subcategory, municipality, district,
                 occurred_at, occurred_day, sensitivity, reported_by, killed, injured, abducted, displaced, record,
@@ -106,7 +106,7 @@ public struct IncidentsProjection: Projection {
                 CASE WHEN e.data ? 'personal' THEN e.data - 'personal' ELSE e.data END, false, e.recorded_at, e.recorded_at
             FROM events e LEFT JOIN municipalities m ON m.code = e.data->>'municipality'
             WHERE
-            """ + " " + ProjectionRebuild.singleReports, [boundary, positions.lowerBound, positions.upperBound]).affectedRows
+            """ + " " + reports.condition + (reports.fresh ? "" : " ON CONFLICT (incident_id) DO NOTHING"), reports.parameters).affectedRows
     }
 
     func load(_ ids: [UUID], from table: String, on connection: PostgresConnection) throws -> [UUID: Row] {

@@ -14,11 +14,11 @@ public protocol Projection: Sendable {
     /// Applies a batch of events, in commit-safe order, to `tables`, in the caller's transaction.
     /// Events already applied (an incident's version at or above the event's) are skipped.
     func apply(_ events: [RecordedEvent], to tables: ProjectionTables, on connection: PostgresConnection) throws
-    /// A rebuild's bulk (``ProjectionRebuild/bulk(_:on:progress:)``): writes to `tables`, in SQL, the
-    /// rows of the incidents whose only event is their report — ``ProjectionRebuild/singleReports``
-    /// — among the log's events at `positions`, as `apply` would have written them.
+    /// Applies the reports `reports` selects — events that open an incident's stream — in SQL on
+    /// the server, as `apply` would, without reading them into the process: the rebuild's bulk
+    /// (``ProjectionRebuild/bulk(_:on:progress:)``) and the projector's batches of new reports.
     /// - Returns: how many incidents it wrote.
-    func loadReports(before boundary: UInt64, positions: ClosedRange<Int64>, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int
+    func loadReports(_ reports: ReportSelection, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int
     /// After a bulk load: derives what the projection derives from its rows.
     func finishBulk(to tables: ProjectionTables, on connection: PostgresConnection) throws
 }
@@ -31,6 +31,29 @@ extension Projection {
     public func analyze(_ target: ProjectionTables.Target, on connection: PostgresConnection) throws {
         let tables = ProjectionTables(target: target)
         for table in self.tables { try connection.query("SELECT analyze_read_model($1)", [tables(table)]) }
+    }
+}
+
+/// Reports for ``Projection/loadReports(_:to:on:)``: a condition on the log's events `e` that
+/// selects only version 1 `IncidentReported` events (schema 1) of incident streams.
+public struct ReportSelection {
+    /// SQL on `e`, with `$1`... for `parameters`.
+    let condition: String
+    let parameters: [(any PostgresEncodable)?]
+    /// The target tables are a rebuild's fresh shadows, which hold none of the incidents: the rows
+    /// are inserted as they are, and the summary's buckets are added up after the bulk.
+    let fresh: Bool
+
+    /// The rebuild's bulk: the incidents whose only event below `boundary` is their report, among
+    /// the events at `positions`.
+    static func singleReports(before boundary: UInt64, positions: ClosedRange<Int64>) -> ReportSelection {
+        ReportSelection(condition: ProjectionRebuild.singleReports, parameters: [boundary, positions.lowerBound, positions.upperBound], fresh: true)
+    }
+
+    /// The projector's batch: the events at `positions`, every one a report opening its stream.
+    /// An incident already in the tables is left alone (its version is at or above the report's).
+    static func batch(_ positions: [Int64]) -> ReportSelection {
+        ReportSelection(condition: "e.global_position = ANY($1::bigint[])", parameters: [postgresArray(positions)], fresh: false)
     }
 }
 
@@ -65,33 +88,41 @@ extension Projection {
 
     /// Applies the next batch after the checkpoint of `target`, in the caller's transaction.
     /// - Returns: how many events were read (0 when the target is current).
-    func applyNextBatch(_ target: ProjectionTables.Target, limit: Int, on connection: PostgresConnection) throws -> Int {
+    /// - Parameter reportsInSQL: false folds every batch here (tests compare the two ways).
+    func applyNextBatch(_ target: ProjectionTables.Target, limit: Int, reportsInSQL: Bool = true, on connection: PostgresConnection) throws -> Int {
         let checkpointName = checkpointName(target)
         try connection.query("INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING", [checkpointName])
         // The row lock makes one projector at a time apply a batch; others wait, then find it done.
         guard let row = try connection.query(
             "SELECT transaction_id::text AS txid, global_position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", [checkpointName]
         ).first else { return 0 }
-        let page = try EventStore.read(after: try Checkpoint(row: row), limit: limit, on: connection)
-        guard !page.events.isEmpty else { return 0 }
-        try apply(page.events, to: ProjectionTables(target: target), on: connection)
+        // The batch's headings first. A batch of new reports only — most of them, under load —
+        // is applied in SQL straight from the log; any other batch is read whole and folded here.
+        let headings = try EventStore.readHeadings(after: try Checkpoint(row: row), limit: limit, on: connection)
+        guard let last = headings.last else { return 0 }
+        let tables = ProjectionTables(target: target)
+        if reportsInSQL && headings.allSatisfy(\.opensIncident) {
+            _ = try loadReports(.batch(headings.map(\.globalPosition)), to: tables, on: connection)
+        } else {
+            try apply(try EventStore.read(at: headings.map(\.globalPosition), on: connection), to: tables, on: connection)
+        }
         try connection.query(
             "UPDATE projection_checkpoints SET transaction_id = $2::xid8, global_position = $3, updated_at = now() WHERE name = $1",
-            [checkpointName, page.checkpoint.transactionID, page.checkpoint.position]
+            [checkpointName, last.checkpoint.transactionID, last.checkpoint.position]
         )
-        return page.events.count
+        return headings.count
     }
 
     /// Applies the next batch of events to the live tables, with the checkpoint, in one transaction.
     /// - Returns: how many events were applied (0 when the projection is current).
     @discardableResult
-    public func catchUp(on connection: PostgresConnection, limit: Int = 500) throws -> Int {
+    public func catchUp(on connection: PostgresConnection, limit: Int = 500, reportsInSQL: Bool = true) throws -> Int {
         // Look before locking: a projection with nothing to do commits nothing (a locking
         // transaction would cost a WAL flush on every idle poll, competing with the writers').
         if let checkpoint = try checkpoint(on: connection), try EventStore.read(after: checkpoint, limit: 1, on: connection).events.isEmpty {
             return 0
         }
-        return try connection.transaction { try applyNextBatch(.live, limit: limit, on: $0) }
+        return try connection.transaction { try applyNextBatch(.live, limit: limit, reportsInSQL: reportsInSQL, on: $0) }
     }
 
     /// The projection's checkpoint, and `as_of`: the highest global position up to which every

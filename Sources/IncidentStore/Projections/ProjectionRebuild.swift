@@ -84,7 +84,7 @@ public enum ProjectionRebuild {
         for first in stride(from: Int64(1), through: highest, by: Int(range)) {
             // Whole ranges against small sets: hash joins, with the memory to hold them.
             covered += try connection.transaction(begin: "BEGIN; SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'") {
-                try projection.loadReports(before: boundary, positions: first...min(highest, first + range - 1), to: shadows, on: $0)
+                try projection.loadReports(.singleReports(before: boundary, positions: first...min(highest, first + range - 1)), to: shadows, on: $0)
             }
             progress(covered)
         }

@@ -86,9 +86,11 @@ public struct RegionSummaryProjection: Projection {
         try save(changed.compactMap { id in after[id].map { (id, $0) } }, to: tables("region_summary_incidents"), on: connection)
     }
 
-    /// A report's contribution, as ``apply(_:to:on:)`` makes it; the buckets follow in ``finishBulk(to:on:)``.
-    public func loadReports(before boundary: UInt64, positions: ClosedRange<Int64>, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int {
-        try connection.query("INSERT INTO " + tables("region_summary_incidents") + """
+    /// A report's contribution, as ``apply(_:to:on:)`` makes it. Into a rebuild's fresh shadows the
+    /// contributions alone (the buckets follow in ``finishBulk(to:on:)``); otherwise the new
+    /// contributions are added to their buckets in the same statement.
+    public func loadReports(_ reports: ReportSelection, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int {
+        let contributions = "INSERT INTO " + tables("region_summary_incidents") + """
              (incident_id, version, day, municipality, district, category, status, killed, injured, abducted, displaced)
             SELECT substr(e.stream, 10)::uuid, e.stream_version, incident_day(e.data->>'occurred_at'), e.data->>'municipality',
                 coalesce(m.district_code, ''), e.data->>'category', 'reported',
@@ -96,7 +98,25 @@ public struct RegionSummaryProjection: Projection {
                 coalesce((e.data->>'abducted')::numeric::int, 0), coalesce((e.data->>'displaced')::numeric::int, 0)
             FROM events e LEFT JOIN municipalities m ON m.code = e.data->>'municipality'
             WHERE
-            """ + " " + ProjectionRebuild.singleReports, [boundary, positions.lowerBound, positions.upperBound]).affectedRows
+            """ + " " + reports.condition
+        if reports.fresh { return try connection.query(contributions, reports.parameters).affectedRows }
+        // A reported incident counts: one incident, none verified, its casualties.
+        func added(to table: String, key: String, carrying extra: String = "") -> String {
+            "INSERT INTO " + tables(table) + " AS s (day, \(key)\(extra), category, incidents, verified, killed, injured, abducted, displaced)"
+                + " SELECT day, \(key)\(extra), category, count(*), 0, sum(killed), sum(injured), sum(abducted), sum(displaced)"
+                + " FROM new GROUP BY day, \(key)\(extra), category ON CONFLICT (day, \(key), category) DO UPDATE SET"
+                + " incidents = s.incidents + EXCLUDED.incidents, killed = s.killed + EXCLUDED.killed, injured = s.injured + EXCLUDED.injured,"
+                + " abducted = s.abducted + EXCLUDED.abducted, displaced = s.displaced + EXCLUDED.displaced"
+        }
+        return try connection.query(
+            "WITH new AS (" + contributions + """
+             ON CONFLICT (incident_id) DO NOTHING
+                RETURNING day, municipality, district, category, killed, injured, abducted, displaced
+            ), municipal AS (
+            """ + added(to: "region_summary", key: "municipality", carrying: ", district") + "), district AS ("
+                + added(to: "region_summary_district", key: "district") + ") SELECT count(*) FROM new",
+            reports.parameters
+        ).first?.decode(0) ?? 0
     }
 
     /// The buckets, added up from every incident's contribution (whatever wrote them before).

@@ -218,6 +218,52 @@ public struct EventStore: Sendable {
     }
 }
 
+/// Where an event is in the log and what it is, without its data.
+public struct EventHeading: Sendable, Equatable {
+    public var globalPosition: Int64
+    public var transactionID: UInt64
+    public var stream: String
+    public var streamVersion: Int
+    public var type: String
+    public var schemaVersion: Int
+
+    public var checkpoint: Checkpoint { Checkpoint(transactionID: transactionID, position: globalPosition) }
+
+    /// A report that opens an incident's stream (`IncidentReported`, version 1, schema 1).
+    var opensIncident: Bool {
+        streamVersion == 1 && type == IncidentEvent.EventType.reported.rawValue && schemaVersion == 1
+            && IncidentEvent.incidentID(fromStream: stream) != nil
+    }
+}
+
+extension EventStore {
+    /// The headings of the events ``read(after:limit:on:)`` would return: the same events, in the
+    /// same order, without their data and metadata.
+    static func readHeadings(after checkpoint: Checkpoint, limit: Int, on connection: PostgresConnection) throws -> [EventHeading] {
+        try connection.query("""
+            SELECT e.global_position, e.transaction_id::text AS transaction_id_text, e.stream, e.stream_version, e.type, e.schema_version
+              FROM events e
+             WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+               AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+             ORDER BY e.transaction_id, e.global_position
+             LIMIT $3
+            """, [checkpoint.transactionID, checkpoint.position, max(1, limit)]).rows.map { row in
+            EventHeading(
+                globalPosition: try row.decode(0), transactionID: try row.decode(1), stream: try row.decode(2),
+                streamVersion: try row.decode(3), type: try row.decode(4), schemaVersion: try row.decode(5)
+            )
+        }
+    }
+
+    /// The events at `positions`, in commit-safe order.
+    static func read(at positions: [Int64], on connection: PostgresConnection) throws -> [RecordedEvent] {
+        try connection.query("SELECT " + columns + """
+             FROM events e WHERE e.global_position = ANY($1::bigint[])
+            ORDER BY e.transaction_id, e.global_position
+            """, [postgresArray(positions)]).rows.map(RecordedEvent.init(row:))
+    }
+}
+
 extension RecordedEvent {
     init(row: Row) throws {
         let metadataText: String = try row.decode(8)
