@@ -3,6 +3,7 @@ import IncidentStore
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 
 /// Keeps the read models current, as the single active projector among the daemons sharing a
 /// database.
@@ -29,7 +30,8 @@ struct ProjectorService: Service {
         let active = Gauge(label: "incident_projector_active")
         var session: Int?   // the connection (serial) whose session holds our lock, when we hold it
         var lastLag = ContinuousClock.now - .seconds(60)
-        var appliedSinceAnalyze = 0
+        var backlogApplied = 0  // events applied since the projector was last at the head of the log
+        let analyzing = Flag()
 
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
@@ -38,6 +40,11 @@ struct ProjectorService: Service {
                     if held != connection.serial {
                         guard try ProjectorLock.tryAcquire(on: connection) else { return (nil, []) }
                         try connection.listen("incident_events")
+                        // The read models are derived: a crash may lose the last few projector
+                        // commits (each whole, with its checkpoint), and they are simply projected
+                        // again from the durable log. So the projector does not wait for its WAL
+                        // flushes, and leaves the disk to the writers, whose commits must.
+                        try connection.execute("SET synchronous_commit = off")
                     }
                     // One projection failing (a bug, a bad event) does not hold the others back;
                     // a broken connection stops them all (and is replaced).
@@ -54,7 +61,7 @@ struct ProjectorService: Service {
                 for (index, outcome) in outcomes.enumerated() {
                     switch outcome {
                     case .success(let count):
-                        if count > 0 { applied[index].increment(by: count); appliedSinceAnalyze += count; busy = true }
+                        if count > 0 { applied[index].increment(by: count); backlogApplied += count; busy = true }
                     case .failure(let error):
                         logger.error("projection failed; retrying", metadata: ["projection": "\(projections[index].name)", "error": "\(error)"])
                     }
@@ -70,23 +77,35 @@ struct ProjectorService: Service {
                     try? await Task.sleep(for: standbyInterval)
                     continue
                 }
-                if busy { continue }
-                // After a long catch-up the read models' statistics describe tables that no longer
+                // A full batch: a backlog, on with the next at once.
+                if outcomes.contains(where: { ((try? $0.get()) ?? 0) >= batchSize }) { continue }
+                // At the head of the log. After a long catch-up the read models' statistics describe tables that no longer
                 // exist; autovacuum would get there, the next summaries should not wait for it.
-                // On a pool connection beside the projector's: an ANALYZE of a large table takes
-                // seconds, and the projector must not stall behind it.
-                if appliedSinceAnalyze >= 10_000 {
-                    appliedSinceAnalyze = 0
-                    Task { [pool, projections, logger] in
+                // Only after a backlog worked off without a pause: under a steady stream of reports
+                // (at the head every few milliseconds) autovacuum keeps up, and an ANALYZE every
+                // 10,000 events took a fifth of the machine. On a pool connection beside the
+                // projector's, one at a time: an ANALYZE of a large table takes seconds, and the
+                // projector must not stall behind it.
+                if backlogApplied >= 10_000, !analyzing.value {
+                    analyzing.value = true
+                    Task { [pool, projections, logger, analyzing] in
                         do {
                             try await pool.withConnection { connection in try projections.forEach { try $0.analyze(.live, on: connection) } }
                         } catch {
                             logger.warning("could not refresh the read models' statistics", metadata: ["error": "\(error)"])
                         }
+                        analyzing.value = false
                     }
                 }
+                backlogApplied = 0
                 if outcomes.contains(where: { if case .failure = $0 { true } else { false } }) {
                     try? await Task.sleep(for: .seconds(1))
+                    continue
+                }
+                if busy {
+                    // Appends are arriving: let the next ones gather for a moment rather than
+                    // project them a few at a time (each batch costs its statements and commits).
+                    try? await Task.sleep(for: coalesceDelay)
                     continue
                 }
                 // Caught up: wait for a notification, in short slices so a shutdown is not held up.
@@ -110,5 +129,14 @@ struct ProjectorService: Service {
             }
         }
         await connection.close()
+    }
+}
+
+/// A flag one task sets and another reads.
+private final class Flag: Sendable {
+    private let state = Mutex(false)
+    var value: Bool {
+        get { state.withLock { $0 } }
+        set { state.withLock { $0 = newValue } }
     }
 }
