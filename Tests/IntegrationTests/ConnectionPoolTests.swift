@@ -78,6 +78,26 @@ struct ConnectionPoolTests {
         }
     }
 
+    @Test("a statement planned once leaves the session planning with values again, also when it fails")
+    func genericPlanRestored() async throws {
+        try await TestDatabase.with { db in
+            try await db.pool.withConnection { connection in
+                func mode() throws -> String { try connection.query("SHOW plan_cache_mode").first!.decode(0) }
+                #expect(try mode() == "force_custom_plan")
+                let inside: String = try connection.queryWithGenericPlan("SELECT current_setting('plan_cache_mode') || $1::text", ["!"]).first!.decode(0)
+                #expect(inside == "force_generic_plan!")
+                #expect(try mode() == "force_custom_plan")
+                // Failing on its own, and failing inside a transaction that is then rolled back.
+                #expect(throws: DatabaseError.self) { try connection.queryWithGenericPlan("SELECT 1 / $1::int", [0]) }
+                #expect(try mode() == "force_custom_plan")
+                try connection.execute("BEGIN")
+                #expect(throws: DatabaseError.self) { try connection.queryWithGenericPlan("SELECT 1 / $1::int", [0]) }
+                try connection.execute("ROLLBACK")
+                #expect(try mode() == "force_custom_plan")
+            }
+        }
+    }
+
     @Test("an unreachable server is a connection failure")
     func unreachable() async throws {
         let pool = ConnectionPool(configuration: .init(conninfo: "host=/nonexistent-socket-dir port=1 connect_timeout=1", maxConnections: 1))

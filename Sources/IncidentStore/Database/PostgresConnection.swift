@@ -77,6 +77,27 @@ public final class PostgresConnection: @unchecked Sendable {
         try query(sql, parameters, retry: true)
     }
 
+    /// The same, planned once for any values (`force_generic_plan`) instead of with its values on
+    /// every call, as the pool's sessions plan: for a statement whose best plan cannot depend on
+    /// its values, it saves planning it each time. The session's own mode is restored after it
+    /// (inside a transaction that fails, its rollback restores it).
+    @discardableResult
+    public func queryWithGenericPlan(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
+        let mode: String = try query(
+            "SELECT current_setting('plan_cache_mode'), set_config('plan_cache_mode', 'force_generic_plan', false)"
+        ).first!.decode(0)
+        func restore() throws { try query("SELECT set_config('plan_cache_mode', $1, false)", [mode]) }
+        let result: QueryResult
+        do {
+            result = try query(sql, parameters, retry: true)
+        } catch {
+            if !transactionFailed { try? restore() }
+            throw error
+        }
+        try restore()
+        return result
+    }
+
     private func query(_ sql: String, _ parameters: [(any PostgresEncodable)?], retry: Bool) throws -> QueryResult {
         let handle = try liveHandle()
         let texts = parameters.map { $0?.postgresText }
