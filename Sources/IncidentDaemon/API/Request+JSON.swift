@@ -24,7 +24,7 @@ extension Request {
     var idempotencyKey: UUID? {
         get throws {
             guard let value = headers[.idempotencyKey] else { return nil }
-            guard let uuid = UUID(uuidString: value.trimmingCharacters(in: .whitespaces)) else {
+            guard let uuid = UUID(uuidString: String(value.trimmingSpaces)) else {
                 throw APIError(.badRequest, code: "bad_idempotency_key", message: "Idempotency-Key must be a UUID")
             }
             return uuid

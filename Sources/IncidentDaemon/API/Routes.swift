@@ -69,8 +69,11 @@ func incidentID(_ context: APIContext) throws -> UUID {
     return id
 }
 
+/// Events appended by reports (made once, on first use: after the metrics system is set up).
+let appendsTotal = Counter(label: "incident_appends_total")
+
 func written(_ outcome: WriteOutcome) -> Response {
-    if !outcome.replayed { Counter(label: "incident_appends_total").increment() }
+    if !outcome.replayed { appendsTotal.increment() }
     return JSONResponse.make(outcome.replayed ? .ok : .created, Render.write(outcome))
 }
 
@@ -365,7 +368,7 @@ func addBatchRoute(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
             }
         }
         rejected.sort { ($0.objectValue?["line"]?.numberValue ?? 0) < ($1.objectValue?["line"]?.numberValue ?? 0) }
-        if accepted > 0 { Counter(label: "incident_appends_total").increment(by: accepted) }
+        if accepted > 0 { appendsTotal.increment(by: accepted) }
         return JSONResponse.make(.ok, ["accepted": .number(Double(accepted)), "replayed": .number(Double(replayed)), "rejected": .array(rejected)])
     }
 }
