@@ -8,9 +8,7 @@ import Testing
 @testable import IncidentDaemon
 
 /// Targeted hostile input (issue #6), beside the generated requests of `scripts/fuzz-api`.
-/// One test at a time: beside the twenty trickling threads, the 33 MiB bodies of the other test
-/// went past its client's 15 s timeout twice in six full runs on two cores.
-@Suite("Hostile input", .serialized)
+@Suite("Hostile input")
 struct HostileInputTests {
     @Test("over the limits, broken UTF-8, NUL bytes, deep nesting, huge numbers: a 4xx with a JSON error each, nothing stored")
     func malformed() async throws {
@@ -20,9 +18,6 @@ struct HostileInputTests {
             func withField(_ field: String, raw: String) -> Data { Data(valid.replacingOccurrences(of: "{", with: "{\"\(field)\":\(raw),", options: .anchored).utf8) }
             let line = text(report()) + "\n"
             let cases: [(String, String, Data, String, Set<Int>)] = [
-                ("a body over 1 MiB", "/v1/incidents", Data(("{\"summary\": \"" + String(repeating: "x", count: 1_100_000) + "\"}").utf8), "application/json", [413]),
-                ("an amendment over 1 MiB", "/v1/incidents/\(UUID())/amendments", Data(("{\"reason\": \"" + String(repeating: "x", count: 1_100_000) + "\"}").utf8), "application/json", [413]),
-                ("a batch over 32 MiB", "/v1/incidents:batch", Data(String(repeating: line, count: 33 * 1024 * 1024 / line.utf8.count + 1).utf8), "application/x-ndjson", [413]),
                 ("a batch of 10,001 lines", "/v1/incidents:batch", Data(String(repeating: line, count: 10_001).utf8), "application/x-ndjson", [413]),
                 ("a body cut mid-character", "/v1/incidents", Data("{\"summary\": \"Klin".utf8) + Data([0xC3]), "application/json", [400]),
                 ("a string cut mid-character", "/v1/incidents", Data("{\"summary\": \"Klin".utf8) + Data([0xC3]) + Data("\"}".utf8), "application/json", [400]),
@@ -47,6 +42,27 @@ struct HostileInputTests {
                 #expect(statuses.contains(reply.status), "\(name): \(reply.status) \(reply.json?.encodedString.prefix(300) ?? "")")
                 #expect(reply.errorCode != nil, "\(name): a JSON error")
                 seen.append("\(name) → \(reply.status) \(reply.errorCode ?? "")")
+            }
+            // Declared over the limit: a 413 from the headers, before any of the body is read. From
+            // a raw socket, with the headers and the first 64 KiB only: the test client pushes the
+            // whole body through the debug build first, which in loaded full runs on two cores took
+            // up to 8 s for 33 MiB, and now and then past the client's 15 s timeout.
+            let port = try #require(api.client.port)
+            for (name, path, declared) in [
+                ("a body over 1 MiB", "/v1/incidents", 1_100_000), ("an amendment over 1 MiB", "/v1/incidents/\(UUID())/amendments", 1_100_000),
+                ("a batch over 32 MiB", "/v1/incidents:batch", 33 << 20),
+            ] {
+                let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(api.admin)\r\nContent-Type: application/json\r\nContent-Length: \(declared)\r\n\r\n"
+                let answer = await RawClient.spawn(port: port) { socket in
+                    socket.send(Data(head.utf8) + Data("{\"summary\": \"".utf8) + Data(repeating: UInt8(ascii: "x"), count: 65_536))
+                    var answer = socket.receive(timeout: 30) ?? ""
+                    // The head and the body may come in two reads.
+                    if !answer.contains("}"), let rest = socket.receive(timeout: 10) { answer += rest }
+                    return answer
+                }.value
+                #expect(answer.hasPrefix("HTTP/1.1 413"), "\(name): \(answer.prefix(300))")
+                #expect(answer.contains("payload_too_large"), "\(name): a JSON error")
+                seen.append("\(name) → \(answer.prefix(12))")
             }
             print("hostile input: " + seen.joined(separator: "; "))
             #expect(try await eventCount(api.db) == 0, "nothing was stored")
