@@ -98,11 +98,24 @@ struct ProjectionTests {
             var history = RandomHistory(service: service, seed: 5)
             try await history.run(30)
             for n in 24..<40 { try await report(n) }
-            for projection in projections {
-                try await db.pool.withConnection { connection in
-                    while try connection.transaction({ try projection.applyNextBatch(.live, limit: 7, on: $0) }) > 0 {}
-                    while try connection.transaction({ try projection.applyNextBatch(.shadow, limit: 7, reportsInSQL: false, on: $0) }) > 0 {}
+            // Until every event is applied: a test in another database of the cluster can hold the
+            // commit-safe read back a moment (a batch of none before the end).
+            func applyAll(_ projection: any Projection, _ target: ProjectionTables.Target, reportsInSQL: Bool) async throws {
+                while true {
+                    let left: Int = try await db.pool.withConnection { connection in
+                        _ = try connection.transaction { try projection.applyNextBatch(target, limit: 7, reportsInSQL: reportsInSQL, on: $0) }
+                        let checkpoint = try projection.checkpoint(target, on: connection) ?? .start
+                        return try connection.query(
+                            "SELECT count(*) FROM events e WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)",
+                            [checkpoint.transactionID, checkpoint.position]
+                        ).first!.decode(0)
+                    }
+                    if left == 0 { return }
                 }
+            }
+            for projection in projections {
+                try await applyAll(projection, .live, reportsInSQL: true)
+                try await applyAll(projection, .shadow, reportsInSQL: false)
             }
             for table in ["incidents", "region_summary", "region_summary_district", "region_summary_incidents"] {
                 let (rows, differing): (Int, Int) = try await db.pool.withConnection { connection in
@@ -117,6 +130,36 @@ struct ProjectionTests {
                 #expect(differing == 0, "\(table): \(differing) rows differ between the SQL and the fold")
             }
             #expect(try await projectedBuckets(db.pool, level: .district) == (try await NaiveFigures.compute(db.pool, regions: reference.regions)).buckets(level: .district))
+        }
+    }
+
+    @Test("compacting the bucket tables keeps every figure, frees their dead pages, and is refused for other tables")
+    func compaction() async throws {
+        try await TestDatabase.with { db in
+            let reference = try await ReferenceData.load(db.pool)
+            let summary = RegionSummaryProjection(regions: reference.regions)
+            var history = RandomHistory(service: IncidentService(pool: db.pool, reference: reference), seed: 11)
+            // Batches of one: every event updates its buckets again, leaving old versions behind.
+            for _ in 0..<6 {
+                try await history.run(20)
+                try await db.pool.withConnection { connection in
+                    while try summary.lag(on: connection) > 0 { _ = try summary.catchUp(on: connection, limit: 1) }
+                }
+            }
+            func pages() async throws -> Int {
+                try await db.pool.withConnection { try $0.query("SELECT pg_relation_size('region_summary')::bigint / 8192").first!.decode(0) }
+            }
+            let before = (municipality: try await projectedBuckets(db.pool, level: .municipality), district: try await projectedBuckets(db.pool, level: .district))
+            let pagesBefore = try await pages()
+            try await db.pool.withConnection { try summary.compact(on: $0) }
+            #expect(try await projectedBuckets(db.pool, level: .municipality) == before.municipality)
+            #expect(try await projectedBuckets(db.pool, level: .district) == before.district)
+            #expect(!before.district.isEmpty)
+            let pagesAfter = try await pages()
+            #expect(pagesAfter <= pagesBefore, "\(pagesBefore) pages before, \(pagesAfter) after")
+            await #expect(throws: DatabaseError.self) {
+                try await db.pool.withConnection { try $0.query("SELECT compact_read_model('events')") }
+            }
         }
     }
 

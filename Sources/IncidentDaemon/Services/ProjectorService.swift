@@ -79,18 +79,23 @@ struct ProjectorService: Service {
                 }
                 // A full batch: a backlog, on with the next at once.
                 if outcomes.contains(where: { ((try? $0.get()) ?? 0) >= batchSize }) { continue }
-                // At the head of the log. After a long catch-up the read models' statistics describe tables that no longer
-                // exist; autovacuum would get there, the next summaries should not wait for it.
-                // Only after a backlog worked off without a pause: under a steady stream of reports
-                // (at the head every few milliseconds) autovacuum keeps up, and an ANALYZE every
-                // 10,000 events took a fifth of the machine. On a pool connection beside the
-                // projector's, one at a time: an ANALYZE of a large table takes seconds, and the
-                // projector must not stall behind it.
+                // At the head of the log. After a long catch-up the summary's bucket tables are
+                // mostly dead pages (``Projection/compact(on:)``) and the read models' statistics
+                // describe tables that no longer exist; autovacuum would get to the statistics,
+                // the next summaries should not wait for it. Only after a backlog worked off
+                // without a pause: under a steady stream of reports (at the head every few
+                // milliseconds) autovacuum keeps up, and an ANALYZE every 10,000 events took a
+                // fifth of the machine. On a pool connection beside the projector's, one at a
+                // time: an ANALYZE of a large table takes seconds, and the projector must not
+                // stall behind it.
                 if backlogApplied >= 10_000, !analyzing.value {
                     analyzing.value = true
                     Task { [pool, projections, logger, analyzing] in
                         do {
-                            try await pool.withConnection { connection in try projections.forEach { try $0.analyze(.live, on: connection) } }
+                            try await pool.withConnection { connection in
+                                try projections.forEach { try $0.compact(on: connection) }
+                                try projections.forEach { try $0.analyze(.live, on: connection) }
+                            }
                         } catch {
                             logger.warning("could not refresh the read models' statistics", metadata: ["error": "\(error)"])
                         }

@@ -26,6 +26,15 @@ public protocol Projection: Sendable {
 extension Projection {
     public func finishBulk(to tables: ProjectionTables, on connection: PostgresConnection) throws {}
 
+    /// The tables a long catch-up leaves mostly dead pages in (see ``compact(on:)``).
+    public var compactable: [String] { [] }
+
+    /// Rewrites the live ``compactable`` tables compactly (through `compact_read_model`): after a
+    /// backlog, small tables updated batch after batch are mostly dead pages that every read scans.
+    public func compact(on connection: PostgresConnection) throws {
+        for table in compactable { try connection.query("SELECT compact_read_model($1)", [table]) }
+    }
+
     /// Refreshes the planner's statistics of the projection's tables (through
     /// `analyze_read_model`, as the daemon's role does not own them).
     public func analyze(_ target: ProjectionTables.Target, on connection: PostgresConnection) throws {

@@ -10,6 +10,8 @@ public struct RegionSummaryProjection: Projection {
     public static let name = "region_summary"
     public var name: String { Self.name }
     public var tables: [String] { ["region_summary", "region_summary_incidents", "region_summary_district"] }
+    /// The buckets: a row per day, region and category, updated by every batch that touches it.
+    public var compactable: [String] { ["region_summary", "region_summary_district"] }
     public let regions: RegionDirectory
 
     public init(regions: RegionDirectory) { self.regions = regions }
