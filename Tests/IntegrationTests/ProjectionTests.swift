@@ -31,7 +31,8 @@ struct ProjectionTests {
             for _ in 0..<15 {
                 try await history.run(Int.random(in: 1...12, using: &random))
                 let limit = Int.random(in: 1...20, using: &random)
-                // Odd seeds fold every batch in Swift; even ones take batches of reports in SQL.
+                // Odd seeds fold these batches in Swift; even ones take batches of reports in SQL
+                // (the final catch-up and the rebuild's steps use SQL either way).
                 _ = try await db.pool.withConnection { connection in
                     try projections.map { try $0.catchUp(on: connection, limit: limit, reportsInSQL: seed % 2 == 0) }
                 }
@@ -95,6 +96,8 @@ struct ProjectionTests {
             // Reports only, then a mixed history, then reports again: the live tables take the
             // batches of reports in SQL; the shadows fold every batch in Swift.
             for n in 0..<24 { try await report(n) }
+            let first = try await db.pool.withConnection { try EventStore.readHeadings(after: .start, limit: 7, on: $0) }
+            #expect(first.count == 7 && first.allSatisfy(\.opensIncident), "the first batch is one the SQL takes")
             var history = RandomHistory(service: service, seed: 5)
             try await history.run(30)
             for n in 24..<40 { try await report(n) }
@@ -149,9 +152,21 @@ struct ProjectionTests {
             func pages() async throws -> Int {
                 try await db.pool.withConnection { try $0.query("SELECT pg_relation_size('region_summary')::bigint / 8192").first!.decode(0) }
             }
+            func files() async throws -> [Int] {
+                try await db.pool.withConnection { connection in
+                    try connection.query("SELECT relfilenode::bigint FROM pg_class WHERE relname IN ('region_summary', 'region_summary_district') ORDER BY relname")
+                        .rows.map { try $0.decode(0) }
+                }
+            }
             let before = (municipality: try await projectedBuckets(db.pool, level: .municipality), district: try await projectedBuckets(db.pool, level: .district))
             let pagesBefore = try await pages()
-            try await db.pool.withConnection { try summary.compact(on: $0) }
+            let filesBefore = try await files()
+            // As the daemon does it: as incident_app, which owns no table.
+            let app = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 1, setupStatements: ["SET ROLE incident_app"]))
+            try await app.withConnection { try summary.compact(on: $0) }
+            await app.close()
+            let filesAfter = try await files()
+            #expect(filesAfter.count == 2 && zip(filesBefore, filesAfter).allSatisfy { $0 != $1 }, "both tables rewritten: \(filesBefore) -> \(filesAfter)")
             #expect(try await projectedBuckets(db.pool, level: .municipality) == before.municipality)
             #expect(try await projectedBuckets(db.pool, level: .district) == before.district)
             #expect(!before.district.isEmpty)

@@ -30,8 +30,9 @@ struct ProjectorService: Service {
         let active = Gauge(label: "incident_projector_active")
         var session: Int?   // the connection (serial) whose session holds our lock, when we hold it
         var lastLag = ContinuousClock.now - .seconds(60)
-        var backlogApplied = 0  // events applied since the projector was last at the head of the log
-        let analyzing = Flag()
+        var backlogApplied = 0  // events applied (by the busiest projection) since the projector was last at the head of the log
+        var maintenanceDue = false
+        let maintaining = Flag()
 
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
@@ -58,10 +59,11 @@ struct ProjectorService: Service {
                     session = holder
                 }
                 var busy = false
+                backlogApplied += outcomes.map { (try? $0.get()) ?? 0 }.max() ?? 0
                 for (index, outcome) in outcomes.enumerated() {
                     switch outcome {
                     case .success(let count):
-                        if count > 0 { applied[index].increment(by: count); backlogApplied += count; busy = true }
+                        if count > 0 { applied[index].increment(by: count); busy = true }
                     case .failure(let error):
                         logger.error("projection failed; retrying", metadata: ["projection": "\(projections[index].name)", "error": "\(error)"])
                     }
@@ -88,21 +90,29 @@ struct ProjectorService: Service {
                 // fifth of the machine. On a pool connection beside the projector's, one at a
                 // time: an ANALYZE of a large table takes seconds, and the projector must not
                 // stall behind it.
-                if backlogApplied >= 10_000, !analyzing.value {
-                    analyzing.value = true
-                    Task { [pool, projections, logger, analyzing] in
-                        do {
-                            try await pool.withConnection { connection in
-                                try projections.forEach { try $0.compact(on: connection) }
-                                try projections.forEach { try $0.analyze(.live, on: connection) }
+                // Due until it starts: a backlog worked off while the last run is still going is
+                // looked after when that one ends.
+                if backlogApplied >= 10_000 { maintenanceDue = true }
+                backlogApplied = 0
+                if maintenanceDue, !maintaining.value {
+                    maintenanceDue = false
+                    maintaining.value = true
+                    Task { [pool, projections, logger, maintaining] in
+                        for projection in projections {
+                            do {
+                                try await pool.withConnection { try projection.compact(on: $0) }
+                            } catch {
+                                logger.warning("could not compact a read model", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
                             }
-                        } catch {
-                            logger.warning("could not refresh the read models' statistics", metadata: ["error": "\(error)"])
+                            do {
+                                try await pool.withConnection { try projection.analyze(.live, on: $0) }
+                            } catch {
+                                logger.warning("could not refresh a read model's statistics", metadata: ["projection": "\(projection.name)", "error": "\(error)"])
+                            }
                         }
-                        analyzing.value = false
+                        maintaining.value = false
                     }
                 }
-                backlogApplied = 0
                 if outcomes.contains(where: { if case .failure = $0 { true } else { false } }) {
                     try? await Task.sleep(for: .seconds(1))
                     continue

@@ -517,10 +517,11 @@ $$;
 -- transaction holds the cluster's horizon back (a bulk load, a rebuild's range), the old versions
 -- cannot be pruned: after a million events the district table held 4,100 rows in 2,600 pages, and
 -- every summary scanned them all (7 ms instead of under one; vacuum frees pages but keeps them).
--- CLUSTER rewrites such a table compactly, in milliseconds at these sizes; it needs the owner, so
--- the daemon (incident_app) asks through this, after the projector has worked off a backlog.
+-- CLUSTER rewrites such a table compactly, in 100-200 ms at these sizes; it needs the owner, so
+-- the daemon (incident_app) asks through this, after the projector has worked off a backlog. It
+-- waits at most 200 ms for its lock (summaries queue behind it meanwhile), else it gives up.
 CREATE FUNCTION compact_read_model(name text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public SET lock_timeout = '2s' AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp SET lock_timeout = '200ms' AS $$
 DECLARE
     primary_key name;
 BEGIN

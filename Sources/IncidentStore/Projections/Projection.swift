@@ -21,12 +21,13 @@ public protocol Projection: Sendable {
     func loadReports(_ reports: ReportSelection, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int
     /// After a bulk load: derives what the projection derives from its rows.
     func finishBulk(to tables: ProjectionTables, on connection: PostgresConnection) throws
+    /// The tables a long catch-up leaves mostly dead pages in (see ``compact(on:)``); none by default.
+    var compactable: [String] { get }
 }
 
 extension Projection {
     public func finishBulk(to tables: ProjectionTables, on connection: PostgresConnection) throws {}
 
-    /// The tables a long catch-up leaves mostly dead pages in (see ``compact(on:)``).
     public var compactable: [String] { [] }
 
     /// Rewrites the live ``compactable`` tables compactly (through `compact_read_model`): after a
