@@ -103,23 +103,33 @@ public struct RegionSummaryProjection: Projection {
             """ + " " + reports.condition
         if reports.fresh { return try connection.query(contributions, reports.parameters).affectedRows }
         // A reported incident counts: one incident, none verified, its casualties.
-        func added(to table: String, key: String, carrying extra: String = "") -> String {
-            "INSERT INTO " + tables(table) + " AS s (day, \(key)\(extra), category, incidents, verified, killed, injured, abducted, displaced)"
-                + " SELECT day, \(key)\(extra), category, count(*), 0, sum(killed), sum(injured), sum(abducted), sum(displaced)"
-                + " FROM new GROUP BY day, \(key)\(extra), category ON CONFLICT (day, \(key), category) DO UPDATE SET"
-                + " incidents = s.incidents + EXCLUDED.incidents, killed = s.killed + EXCLUDED.killed, injured = s.injured + EXCLUDED.injured,"
-                + " abducted = s.abducted + EXCLUDED.abducted, displaced = s.displaced + EXCLUDED.displaced"
-        }
+        let municipal = "INSERT INTO " + tables("region_summary") + """
+             AS s (day, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
+            SELECT day, municipality, district, category, count(*), 0, sum(killed), sum(injured), sum(abducted), sum(displaced)
+            FROM new GROUP BY day, municipality, district, category
+            ON CONFLICT (day, municipality, category) DO UPDATE SET
+            """ + Self.addedFigures
+        let district = "INSERT INTO " + tables("region_summary_district") + """
+             AS s (day, district, category, incidents, verified, killed, injured, abducted, displaced)
+            SELECT day, district, category, count(*), 0, sum(killed), sum(injured), sum(abducted), sum(displaced)
+            FROM new GROUP BY day, district, category
+            ON CONFLICT (day, district, category) DO UPDATE SET
+            """ + Self.addedFigures
         return try connection.query(
             "WITH new AS (" + contributions + """
              ON CONFLICT (incident_id) DO NOTHING
                 RETURNING day, municipality, district, category, killed, injured, abducted, displaced
             ), municipal AS (
-            """ + added(to: "region_summary", key: "municipality", carrying: ", district") + "), district AS ("
-                + added(to: "region_summary_district", key: "district") + ") SELECT count(*) FROM new",
+            """ + municipal + "), district AS (" + district + ") SELECT count(*) FROM new",
             reports.parameters
         ).first?.decode(0) ?? 0
     }
+
+    /// A bucket upsert's additions (a new report adds no verified incident).
+    private static let addedFigures = """
+         incidents = s.incidents + EXCLUDED.incidents, killed = s.killed + EXCLUDED.killed, injured = s.injured + EXCLUDED.injured,
+        abducted = s.abducted + EXCLUDED.abducted, displaced = s.displaced + EXCLUDED.displaced
+        """
 
     /// The buckets, added up from every incident's contribution (whatever wrote them before).
     public func finishBulk(to tables: ProjectionTables, on connection: PostgresConnection) throws {

@@ -185,6 +185,15 @@ public struct EventStore: Sendable {
         e.type, e.schema_version, e.data::text AS data_text, e.metadata::text AS metadata_text, e.recorded_at
         """
 
+    /// The commit-safe page after a checkpoint (`$1`, `$2`) of at most `$3` events: only events of
+    /// transactions older than every transaction still running, in commit order.
+    static let afterCheckpoint = """
+        WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+          AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY e.transaction_id, e.global_position
+        LIMIT $3
+        """
+
     /// A stream's events, oldest first.
     public func readStream(_ stream: String) async throws -> [RecordedEvent] {
         try await pool.withConnection { try Self.readStream(stream, on: $0) }
@@ -207,13 +216,8 @@ public struct EventStore: Sendable {
     public static func read(
         after checkpoint: Checkpoint, limit: Int, on connection: PostgresConnection
     ) throws -> (events: [RecordedEvent], checkpoint: Checkpoint) {
-        let events = try connection.query("SELECT " + columns + """
-             FROM events e
-            WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
-              AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-            ORDER BY e.transaction_id, e.global_position
-            LIMIT $3
-            """, [checkpoint.transactionID, checkpoint.position, max(1, limit)]).rows.map(RecordedEvent.init(row:))
+        let events = try connection.query("SELECT " + columns + " FROM events e " + afterCheckpoint,
+                                          [checkpoint.transactionID, checkpoint.position, max(1, limit)]).rows.map(RecordedEvent.init(row:))
         return (events, events.last?.checkpoint ?? checkpoint)
     }
 }
@@ -240,14 +244,11 @@ extension EventStore {
     /// The headings of the events ``read(after:limit:on:)`` would return: the same events, in the
     /// same order, without their data and metadata.
     static func readHeadings(after checkpoint: Checkpoint, limit: Int, on connection: PostgresConnection) throws -> [EventHeading] {
-        try connection.query("""
-            SELECT e.global_position, e.transaction_id::text AS transaction_id_text, e.stream, e.stream_version, e.type, e.schema_version
-              FROM events e
-             WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
-               AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-             ORDER BY e.transaction_id, e.global_position
-             LIMIT $3
-            """, [checkpoint.transactionID, checkpoint.position, max(1, limit)]).rows.map { row in
+        try connection.query(
+            "SELECT e.global_position, e.transaction_id::text AS transaction_id_text, e.stream, e.stream_version, e.type, e.schema_version"
+                + " FROM events e " + afterCheckpoint,
+            [checkpoint.transactionID, checkpoint.position, max(1, limit)]
+        ).rows.map { row in
             EventHeading(
                 globalPosition: try row.decode(0), transactionID: try row.decode(1), stream: try row.decode(2),
                 streamVersion: try row.decode(3), type: try row.decode(4), schemaVersion: try row.decode(5)
