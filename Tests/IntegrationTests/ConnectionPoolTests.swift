@@ -88,7 +88,17 @@ struct ConnectionPoolTests {
                 #expect(inside == "force_generic_plan!")
                 #expect(try mode() == "force_custom_plan")
                 // Failing on its own, and failing inside a transaction that is then rolled back.
-                #expect(throws: DatabaseError.self) { try connection.queryWithGenericPlan("SELECT 1 / $1::int", [0]) }
+                // The statement's own error, and the connection out of pipeline mode, idle and usable.
+                let error = #expect(throws: DatabaseError.self) { try connection.queryWithGenericPlan("SELECT 1 / $1::int", [0]) }
+                #expect(error?.sqlState == "22012")
+                #expect(connection.isUsable)
+                #expect(try mode() == "force_custom_plan")
+                // Inside a transaction, its writes are the transaction's.
+                try connection.execute("CREATE TEMPORARY TABLE generic_plan_probe (n int)")
+                try connection.execute("BEGIN")
+                #expect(try connection.queryWithGenericPlan("INSERT INTO generic_plan_probe VALUES ($1::int)", [7]).affectedRows == 1)
+                try connection.execute("ROLLBACK")
+                #expect(try connection.query("SELECT count(*) FROM generic_plan_probe").first!.decode(0, as: Int.self) == 0)
                 #expect(try mode() == "force_custom_plan")
                 try connection.execute("BEGIN")
                 #expect(throws: DatabaseError.self) { try connection.queryWithGenericPlan("SELECT 1 / $1::int", [0]) }

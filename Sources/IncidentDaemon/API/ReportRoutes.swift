@@ -13,7 +13,7 @@ func addReportRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
                 level: query.get("level"), since: query.get("since"), until: query.get("until"), category: query.get("category"), for: principal
             )
         }
-        return JSONResponse.make(.ok, try JSONValue(encoding: summary))
+        return JSONResponse.make(.ok, summary.json)
     }
     v1.get("digests/weekly") { request, context -> Response in
         let principal = try context.requirePrincipal()

@@ -79,24 +79,71 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// The same, planned once for any values (`force_generic_plan`) instead of with its values on
     /// every call, as the pool's sessions plan: for a statement whose best plan cannot depend on
-    /// its values, it saves planning it each time. The session's own mode is restored after it
-    /// (inside a transaction that fails, its rollback restores it).
+    /// its values, it saves planning it each time.
+    ///
+    /// One round trip: the mode is switched, the statement runs and the session's own mode comes
+    /// back, pipelined (libpq pipeline mode) up to one sync. The three run in one transaction (the
+    /// caller's, or an implicit one up to the sync), so when the statement fails, its rollback
+    /// restores the mode too.
     @discardableResult
     public func queryWithGenericPlan(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
-        let mode: String = try query(
-            "SELECT current_setting('plan_cache_mode'), set_config('plan_cache_mode', 'force_generic_plan', false)"
-        ).first!.decode(0)
-        func restore() throws { try query("SELECT set_config('plan_cache_mode', $1, false)", [mode]) }
-        let result: QueryResult
-        do {
-            result = try query(sql, parameters, retry: true)
-        } catch {
-            if !transactionFailed { try? restore() }
-            throw error
+        let handle = try liveHandle()
+        // Prepared before the pipeline starts (a PREPARE is a round trip of its own).
+        let statements = [Self.planGeneric, sql, Self.planRestore].map { try? preparedName($0, on: handle) }
+        guard PQenterPipelineMode(handle) == 1 else {
+            throw DatabaseError(kind: .connection, message: Self.trimmed(PQerrorMessage(handle)))
         }
-        try restore()
-        return result
+        defer { _ = PQexitPipelineMode(handle) }
+        let texts = parameters.map { $0?.postgresText }
+        for (index, text) in [Self.planGeneric, sql, Self.planRestore].enumerated() {
+            let values = index == 1 ? texts : []
+            let sent = withCStrings(values) { pointers in
+                if let name = statements[index] ?? nil {
+                    PQsendQueryPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
+                } else {
+                    PQsendQueryParams(handle, text, Int32(pointers.count), nil, pointers, nil, nil, 0)
+                }
+            }
+            guard sent == 1 else { throw DatabaseError(kind: .connection, message: Self.trimmed(PQerrorMessage(handle))) }
+        }
+        guard PQpipelineSync(handle) == 1 else {
+            throw DatabaseError(kind: .connection, message: Self.trimmed(PQerrorMessage(handle)))
+        }
+        // Every result is read, up to the sync, before the first error is thrown: the connection
+        // must leave pipeline mode idle.
+        var results: [Result<QueryResult, any Error>] = []
+        while true {
+            guard let result = PQgetResult(handle) else {
+                // Between the statements' results; unless the connection broke on the way.
+                guard PQstatus(handle) == CONNECTION_OK else {
+                    throw DatabaseError(kind: .connection, message: Self.trimmed(PQerrorMessage(handle)))
+                }
+                continue
+            }
+            if PQresultStatus(result) == PGRES_PIPELINE_SYNC {
+                PQclear(result)
+                break
+            }
+            if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                PQclear(result)
+                results.append(.failure(DatabaseError(kind: .server, message: "not run: an earlier statement of its pipeline failed")))
+            } else {
+                results.append(Result { try QueryResult(consuming: result, connection: handle) })
+            }
+        }
+        guard results.count == 3 else {
+            throw DatabaseError(kind: .connection, message: "a pipeline answered \(results.count) statements of 3")
+        }
+        for result in results { _ = try result.get() }
+        return try results[1].get()
     }
+
+    /// Keeps the session's plan mode in a setting of our own and plans generically; then puts it back.
+    private static let planGeneric = """
+        SELECT set_config('incident_log.plan_cache_mode', current_setting('plan_cache_mode'), false),
+               set_config('plan_cache_mode', 'force_generic_plan', false)
+        """
+    private static let planRestore = "SELECT set_config('plan_cache_mode', current_setting('incident_log.plan_cache_mode'), false)"
 
     private func query(_ sql: String, _ parameters: [(any PostgresEncodable)?], retry: Bool) throws -> QueryResult {
         let handle = try liveHandle()

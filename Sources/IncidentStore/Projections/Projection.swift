@@ -138,19 +138,29 @@ extension Projection {
     /// The projection's checkpoint, and `as_of`: the highest global position up to which every
     /// committed event is included in its figures.
     public func position(on connection: PostgresConnection) throws -> (checkpoint: Checkpoint, asOf: Int64) {
+        try Self.position(from: connection.query(Self.positionQuery(name: "$1"), [name]).first!)
+    }
+
+    /// The query behind ``position(on:)``, for a statement that reads it beside figures (one
+    /// snapshot for both); `parameter` names the statement's parameter holding the projection's name.
+    /// Its four columns are read by ``position(from:)``.
+    static func positionQuery(name parameter: String) -> String {
         // The unapplied events are a range of the commit-order index: read that range (OFFSET 0
         // keeps it a range scan; a plain min() would walk the primary key through the whole log).
-        // One statement with the checkpoint read: summaries ask this on every request.
-        let row = try connection.query("""
-            SELECT c.transaction_id::text AS txid, c.global_position,
-                   (SELECT min(u.global_position) - 1 FROM (
-                        SELECT e.global_position FROM events e
-                        WHERE (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position) OFFSET 0) AS u),
-                   (SELECT coalesce(max(e.global_position), 0) FROM events e)
-            FROM (SELECT coalesce((SELECT transaction_id FROM projection_checkpoints WHERE name = $1), '0'::xid8) AS transaction_id,
-                         coalesce((SELECT global_position FROM projection_checkpoints WHERE name = $1), 0) AS global_position) AS c
-            """, [name]).first!
-        return (try Checkpoint(row: row), try row.decodeIfPresent(2) ?? row.decode(3))
+        """
+        SELECT c.transaction_id::text AS txid, c.global_position,
+               (SELECT min(u.global_position) - 1 FROM (
+                    SELECT e.global_position FROM events e
+                    WHERE (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position) OFFSET 0) AS u) AS before_unapplied,
+               (SELECT coalesce(max(e.global_position), 0) FROM events e) AS highest
+        FROM (SELECT coalesce((SELECT transaction_id FROM projection_checkpoints WHERE name = \(parameter)), '0'::xid8) AS transaction_id,
+                     coalesce((SELECT global_position FROM projection_checkpoints WHERE name = \(parameter)), 0) AS global_position) AS c
+        """
+    }
+
+    /// The checkpoint and `as_of` from the first four columns of a row of ``positionQuery(name:)``.
+    static func position(from row: Row) throws -> (checkpoint: Checkpoint, asOf: Int64) {
+        (try Checkpoint(row: row), try row.decodeIfPresent(2) ?? row.decode(3))
     }
 
     /// Events committed but not yet applied (the lag).
