@@ -94,7 +94,11 @@ enum RebuildJob {
             let started = ContinuousClock.now
             do {
                 var replayed = try await connection.run { [logger] connection in
-                    try ProjectionRebuild.bulk(projection, on: connection) { covered in
+                    // A second session writes half of the bulk load's ranges; without one (the
+                    // server is out of connections), the first writes them all.
+                    let helper = try? pool.openConnection()
+                    defer { helper?.close() }
+                    return try ProjectionRebuild.bulk(projection, on: connection, alongside: helper) { covered in
                         logger.info("projection rebuild progress", metadata: ["projection": "\(projection.name)", "events": "\(covered)"])
                     }
                 }

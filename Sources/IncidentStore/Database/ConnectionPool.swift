@@ -157,6 +157,11 @@ public final class ConnectionPool: Sendable {
         return try Self.open(configuration)
     }
 
+    /// A connection of its own, set up like the pool's but outside it (blocking): for work that
+    /// runs beside a pool's connection for a while, such as the second writer of a bulk load.
+    /// The caller closes it.
+    public func openConnection() throws -> PostgresConnection { try Self.open(configuration) }
+
     /// Opens a connection set up like the pool's own (blocking).
     static func open(_ configuration: Configuration) throws -> PostgresConnection {
         let connection = try PostgresConnection(conninfo: configuration.conninfo)

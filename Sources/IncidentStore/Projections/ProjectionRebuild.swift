@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Rebuilds a projection from position 0 without downtime (PRODUCT.md §4.5).
 ///
@@ -56,18 +57,32 @@ public enum ProjectionRebuild {
           AND NOT EXISTS (SELECT 1 FROM events s WHERE s.stream = e.stream AND s.stream_version = 2 AND s.transaction_id < $1::xid8)
         """
 
+    /// Global positions per range of a bulk load: ten ranges a million events, so that two writers
+    /// finish close together (with five, one wrote the last range alone for a sixth of the load).
+    public static let rangeSize: Int64 = 100_000
+
     /// Writes most of the log into fresh shadows in bulk; call it after ``start(_:on:)`` and before
     /// ``step(_:on:limit:)``. Returns how many events it covered (0 when the shadows are not fresh).
     ///
     /// It takes a boundary first: every transaction below it has ended, so the events below it
     /// are final. Incidents that are one report there are written by one INSERT ... SELECT per
-    /// range of the log (their shadow's secondary indexes dropped meanwhile and built once at the
-    /// end); the others go event by event through the projection's own fold. The shadow checkpoint
-    /// becomes the last event below the boundary, so the steps replay exactly what came after.
-    /// Each range, and each index build, is its own transaction, so gapless readers (the live
-    /// projector among them) are held back for one of them at most: seconds, at a million events.
+    /// range of the log, into shadows without indexes (not even their primary keys: a range holds
+    /// each incident once); the keys are built next, then the others go event by event through
+    /// the projection's own fold, and the other indexes are built once at the end. The shadow
+    /// checkpoint becomes the last event below the boundary, so the steps replay exactly what
+    /// came after. Each range, and each index build, is its own transaction, so gapless readers
+    /// (the live projector among them) are held back for one of them at most: seconds, at a
+    /// million events.
+    ///
+    /// - Parameters:
+    ///   - alongside: a second connection (the caller's to open and close): half of the ranges
+    ///     are written on it, at the same time, on a thread of its own.
+    ///   - rangeSize: global positions per range (tests make it small to have many).
     @discardableResult
-    public static func bulk(_ projection: some Projection, on connection: PostgresConnection, progress: (Int) -> Void = { _ in }) throws -> Int {
+    public static func bulk(
+        _ projection: some Projection, on connection: PostgresConnection, alongside helper: PostgresConnection? = nil,
+        rangeSize: Int64 = ProjectionRebuild.rangeSize, progress: @Sendable (Int) -> Void = { _ in }
+    ) throws -> Int {
         let shadows = ProjectionTables(target: .shadow)
         guard try projection.checkpoint(.shadow, on: connection) == .start else { return 0 }
         let boundary: UInt64 = try connection.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").first!.decode(0)
@@ -79,15 +94,10 @@ public enum ProjectionRebuild {
         let highest: Int64 = try connection.query("SELECT coalesce(max(global_position), 0) FROM events").first!.decode(0)
 
         for table in projection.tables { try connection.query("SELECT shadow_indexes_drop($1)", [shadows(table)]) }
-        var covered = 0
-        let range: Int64 = 200_000
-        for first in stride(from: Int64(1), through: highest, by: Int(range)) {
-            // Whole ranges against small sets: hash joins, with the memory to hold them.
-            covered += try connection.transaction(begin: "BEGIN; SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'") {
-                try projection.loadReports(.singleReports(before: boundary, positions: first...min(highest, first + range - 1)), to: shadows, on: $0)
-            }
-            progress(covered)
-        }
+        let ranges = stride(from: Int64(1), through: highest, by: Int(rangeSize)).map { $0...min(highest, $0 + rangeSize - 1) }
+        var covered = try loadRanges(ranges, of: projection, before: boundary, on: [connection] + (helper.map { [$0] } ?? []), progress: progress)
+        // The fold upserts by the primary keys: they come back first.
+        try restoreIndexes(projection, keysOnly: true, on: connection)
         // Incidents with more than a report (and anything else in an incident stream): through the fold.
         let streams: [String] = try connection.query("""
             SELECT DISTINCT stream FROM events
@@ -113,15 +123,72 @@ public enum ProjectionRebuild {
         return covered
     }
 
-    /// Builds the shadows' secondary indexes a bulk load dropped (nothing when none were dropped).
-    static func restoreIndexes(_ projection: some Projection, on connection: PostgresConnection) throws {
+    /// Writes the single reports of `ranges` into the shadows, one transaction per range, the
+    /// ranges shared out among `connections` (each on a thread of its own). Progress is told from
+    /// the first connection's thread, with the total so far.
+    /// - Throws: the first failure (the other connections finish the range they are writing).
+    private static func loadRanges(
+        _ ranges: [ClosedRange<Int64>], of projection: some Projection, before boundary: UInt64,
+        on connections: [PostgresConnection], progress: @Sendable (Int) -> Void
+    ) throws -> Int {
+        let work = RangeWork(ranges)
+        // Returns once every connection has committed (or failed) its last range.
+        DispatchQueue.concurrentPerform(iterations: connections.count) { index in
+            while let range = work.next() {
+                do {
+                    // Whole ranges against small sets: hash joins, with the memory to hold them.
+                    let count = try connections[index].transaction(begin: "BEGIN; SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'") {
+                        try projection.loadReports(.singleReports(before: boundary, positions: range), to: ProjectionTables(target: .shadow), on: $0)
+                    }
+                    let covered = work.add(count)
+                    if index == 0 { progress(covered) }
+                } catch {
+                    work.fail(error)
+                }
+            }
+        }
+        return try work.result()
+    }
+
+    /// The ranges of a bulk load still to write, and what the writers did, shared among them.
+    private final class RangeWork: Sendable {
+        private let ranges: [ClosedRange<Int64>]
+        private let state = Mutex((next: 0, covered: 0, failure: (any Error)?.none))
+
+        init(_ ranges: [ClosedRange<Int64>]) { self.ranges = ranges }
+
+        /// The next range to write; nil when all are taken or one failed.
+        func next() -> ClosedRange<Int64>? {
+            state.withLock { state in
+                guard state.failure == nil, state.next < ranges.count else { return nil }
+                state.next += 1
+                return ranges[state.next - 1]
+            }
+        }
+
+        /// Counts a written range's events; returns the total so far.
+        func add(_ count: Int) -> Int { state.withLock { state in state.covered += count; return state.covered } }
+
+        func fail(_ error: any Error) { state.withLock { state in state.failure = state.failure ?? error } }
+
+        func result() throws -> Int {
+            try state.withLock { state in
+                if let failure = state.failure { throw failure }
+                return state.covered
+            }
+        }
+    }
+
+    /// Builds the shadows' indexes a bulk load dropped (nothing when none were dropped); with
+    /// `keysOnly`, their primary keys only (the first index each shadow restores).
+    static func restoreIndexes(_ projection: some Projection, keysOnly: Bool = false, on connection: PostgresConnection) throws {
         let shadows = ProjectionTables(target: .shadow)
         // Index builds sort: give them room (the default 64 MB spills to disk at a million rows).
         // One index per transaction: a build holds back gapless readers until it commits.
         try connection.execute("SET maintenance_work_mem = '256MB'")
         defer { try? connection.execute("RESET maintenance_work_mem") }
         for table in projection.tables {
-            while try connection.query("SELECT shadow_indexes_restore($1)", [shadows(table)]).first?.decode(0, as: Bool.self) == true {}
+            while try connection.query("SELECT shadow_indexes_restore($1)", [shadows(table)]).first?.decode(0, as: Bool.self) == true, !keysOnly {}
         }
     }
 
@@ -188,14 +255,16 @@ public enum ProjectionRebuild {
         )
     }
 
-    /// A full rebuild on one connection: start, replay, swap. `progress` gets the events replayed so far.
+    /// A full rebuild on one connection (and `alongside`, for the bulk load's ranges): start,
+    /// replay, swap. `progress` gets the events replayed so far.
     public static func run(
-        _ projection: some Projection, on connection: PostgresConnection, progress: (Int) -> Void = { _ in }
+        _ projection: some Projection, on connection: PostgresConnection, alongside helper: PostgresConnection? = nil,
+        rangeSize: Int64 = ProjectionRebuild.rangeSize, progress: (Int) -> Void = { _ in }
     ) throws {
         try start(projection, on: connection)
         var replayed = 0
         do {
-            replayed = try bulk(projection, on: connection)
+            replayed = try bulk(projection, on: connection, alongside: helper, rangeSize: rangeSize)
             progress(replayed)
             while true {
                 let count = try step(projection, on: connection)
