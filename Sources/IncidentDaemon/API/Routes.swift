@@ -352,22 +352,14 @@ func addBatchRoute(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
             if let details = apiError.details { detail["details"] = details }
             rejected.append(["line": .number(Double(index + 1)), "error": .object(detail)])
         }
-        var parsed: [(index: Int, body: JSONValue)] = []
-        for (index, line) in numbered {
-            do {
-                parsed.append((index, try JSONValue.parse(Data(line))))
-            } catch {
-                try reject(index, APIError(.badRequest, code: "malformed_json", message: "the line is not valid JSON in UTF-8"))
-            }
-        }
-        let outcomes = try await deps.service.reportMany(parsed.map(\.body), by: principal, metadata: metadata(request, context, principal))
-        for (line, outcome) in zip(parsed, outcomes) {
+        let outcomes = try await deps.service.reportMany(numbered.map { Data($0.element) }, by: principal, metadata: metadata(request, context, principal))
+        for ((index, _), outcome) in zip(numbered, outcomes) {
             switch outcome {
             case .success(let written): if written.replayed { replayed += 1 } else { accepted += 1 }
-            case .failure(let error): try reject(line.index, error)
+            case .failure(is MalformedLine): try reject(index, APIError(.badRequest, code: "malformed_json", message: "the line is not valid JSON in UTF-8"))
+            case .failure(let error): try reject(index, error)
             }
         }
-        rejected.sort { ($0.objectValue?["line"]?.numberValue ?? 0) < ($1.objectValue?["line"]?.numberValue ?? 0) }
         if accepted > 0 { appendsTotal.increment(by: accepted) }
         return JSONResponse.make(.ok, ["accepted": .number(Double(accepted)), "replayed": .number(Double(replayed)), "rejected": .array(rejected)])
     }

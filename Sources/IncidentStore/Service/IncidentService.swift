@@ -40,6 +40,9 @@ public struct ReferenceData: Sendable {
     }
 }
 
+/// A line of a batch that is not JSON (in UTF-8).
+public struct MalformedLine: Error {}
+
 /// What a write returns.
 public struct WriteOutcome: Sendable, Equatable {
     public var incidentID: UUID
@@ -103,39 +106,56 @@ public struct IncidentService: Sendable {
         return try await reports.run(ReportLine(validated: validated, eventID: eventID, metadata: metadata))
     }
 
-    /// Reports many incidents (`POST /v1/incidents:batch`): each line is validated and answered on
-    /// its own, as `report` would, but the lines are written in transactions of up to 1,000 (one
-    /// multi-row statement each in the common case), so a batch costs a few commits instead of one
-    /// per line. When a statement fails in a transaction, its lines are written again one by one,
-    /// keeping their event ids, so one bad line never costs the others.
-    public func reportMany(_ bodies: [JSONValue], by principal: Principal, metadata: EventMetadata) async throws -> [Result<WriteOutcome, any Error>] {
+    /// Reports many incidents (`POST /v1/incidents:batch`): each line (one JSON report) is parsed,
+    /// validated and answered on its own, as `report` would, but the lines are written in
+    /// transactions of up to 1,000 (one multi-row statement each in the common case), so a batch
+    /// costs a few commits instead of one per line. When a statement fails in a transaction, its
+    /// lines are written again one by one, keeping their event ids, so one bad line never costs
+    /// the others. A line that is not JSON fails with ``MalformedLine``.
+    ///
+    /// The chunks are written in order, and each is parsed and validated while the one before it
+    /// is being written: the daemon's work and the database's overlap.
+    public func reportMany(_ lines: [Data], by principal: Principal, metadata: EventMetadata) async throws -> [Result<WriteOutcome, any Error>] {
         try Self.authorize(.report, principal)
-        var results = [Result<WriteOutcome, any Error>?](repeating: nil, count: bodies.count)
-        var ready: [(index: Int, line: ReportLine)] = []
-        for (index, body) in bodies.enumerated() {
-            do {
-                let (validated, eventID) = try prepareReport(body, idempotencyKey: nil)
-                ready.append((index, ReportLine(validated: validated, eventID: eventID, metadata: metadata)))
-            } catch {
-                results[index] = .failure(error)
-            }
-        }
-        for start in stride(from: 0, to: ready.count, by: 1000) {
-            try Task.checkCancellation()
-            let chunk = ready[start..<min(ready.count, start + 1000)]
-            let lines = chunk.map(\.line)
-            // Together when it can, each line on its own when a statement fails, as the group
-            // commit does: a line stored after all is answered as a replay, never stored twice.
-            let outcomes = try await pool.withConnection { [vault] connection in
-                try GroupCommit<ReportLine, WriteOutcome>.together(lines, on: connection) { try Self.store($0, vault: vault, on: $1) }
-            }
+        var results = [Result<WriteOutcome, any Error>?](repeating: nil, count: lines.count)
+        var writing: (indexes: [Int], outcomes: Task<[Result<WriteOutcome, any Error>], any Error>)?
+        // Waits for the chunk being written and records its answers.
+        func written() async throws {
+            guard let (indexes, task) = writing else { return }
+            writing = nil
+            let outcomes = try await task.value
             for case .failure(let error as DatabaseError) in outcomes where error.isConnectionFailure {
                 // The database went away: the request fails (a 503) and the client retries the
                 // batch; every line is idempotent by its event id.
                 throw error
             }
-            for (entry, outcome) in zip(chunk, outcomes) { results[entry.index] = outcome }
+            for (index, outcome) in zip(indexes, outcomes) { results[index] = outcome }
         }
+        for first in stride(from: 0, to: lines.count, by: 1000) {
+            try Task.checkCancellation()
+            var indexes: [Int] = []
+            var ready: [ReportLine] = []
+            for index in first..<min(lines.count, first + 1000) {
+                do {
+                    guard let body = try? JSONValue.parse(lines[index]) else { throw MalformedLine() }
+                    let (validated, eventID) = try prepareReport(body, idempotencyKey: nil)
+                    indexes.append(index)
+                    ready.append(ReportLine(validated: validated, eventID: eventID, metadata: metadata))
+                } catch {
+                    results[index] = .failure(error)
+                }
+            }
+            try await written()
+            guard !ready.isEmpty else { continue }
+            // Together when it can, each line on its own when a statement fails, as the group
+            // commit does: a line stored after all is answered as a replay, never stored twice.
+            writing = (indexes, Task { [pool, vault, ready] in
+                try await pool.withConnection { connection in
+                    try GroupCommit<ReportLine, WriteOutcome>.together(ready, on: connection) { try Self.store($0, vault: vault, on: $1) }
+                }
+            })
+        }
+        try await written()
         return results.map { $0! }
     }
 
