@@ -100,6 +100,13 @@ struct ConnectionPoolTests {
                 try connection.execute("ROLLBACK")
                 #expect(try connection.query("SELECT count(*) FROM generic_plan_probe").first!.decode(0, as: Int.self) == 0)
                 #expect(try mode() == "force_custom_plan")
+                // Prepared statements dropped behind its back (a pooler's DISCARD ALL): prepared again.
+                try connection.execute("DEALLOCATE ALL")
+                #expect(try connection.queryWithGenericPlan("SELECT $1::int + 1", [1]).first!.decode(0, as: Int.self) == 2)
+                #expect(try connection.query("SELECT $1::int + 1", [2]).first!.decode(0, as: Int.self) == 3)
+                try connection.execute("DEALLOCATE ALL")
+                #expect(try connection.query("SELECT $1::int + 1", [2]).first!.decode(0, as: Int.self) == 3)
+                #expect(try mode() == "force_custom_plan")
                 try connection.execute("BEGIN")
                 #expect(throws: DatabaseError.self) { try connection.queryWithGenericPlan("SELECT 1 / $1::int", [0]) }
                 try connection.execute("ROLLBACK")

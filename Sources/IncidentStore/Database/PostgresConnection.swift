@@ -87,18 +87,42 @@ public final class PostgresConnection: @unchecked Sendable {
     /// restores the mode too.
     @discardableResult
     public func queryWithGenericPlan(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws -> QueryResult {
+        try queryWithGenericPlan(sql, parameters, retry: true)
+    }
+
+    private func queryWithGenericPlan(_ sql: String, _ parameters: [(any PostgresEncodable)?], retry: Bool) throws -> QueryResult {
         let handle = try liveHandle()
+        let texts = [Self.planGeneric, sql, Self.planRestore]
         // Prepared before the pipeline starts (a PREPARE is a round trip of its own).
-        let statements = [Self.planGeneric, sql, Self.planRestore].map { try? preparedName($0, on: handle) }
+        let names = try texts.map { try preparedName($0, on: handle) }
+        let results = try pipelined(texts, names: names, parameters: [[], parameters.map { $0?.postgresText }, []], on: handle)
+        for result in results {
+            guard case .failure(let error as DatabaseError) = result else { continue }
+            if Self.isStalePreparedStatement(error) {
+                // As in ``query(_:_:)``: forget the statements, and outside a transaction try once more.
+                for (text, name) in zip(texts, names) where name != nil { forget(text) }
+                guard retry, PQtransactionStatus(handle) == PQTRANS_IDLE else { throw error }
+                return try queryWithGenericPlan(sql, parameters, retry: false)
+            }
+            throw error
+        }
+        return try results[1].get()
+    }
+
+    /// Sends the statements in libpq pipeline mode, up to one sync, and reads every result (the
+    /// connection leaves pipeline mode idle); one result per statement, its own error included.
+    /// - Throws: when the connection broke (nothing is known then about the statements).
+    private func pipelined(
+        _ texts: [String], names: [String?], parameters: [[String?]], on handle: OpaquePointer
+    ) throws -> [Result<QueryResult, any Error>] {
         guard PQenterPipelineMode(handle) == 1 else {
             throw DatabaseError(kind: .connection, message: Self.trimmed(PQerrorMessage(handle)))
         }
-        defer { _ = PQexitPipelineMode(handle) }
-        let texts = parameters.map { $0?.postgresText }
-        for (index, text) in [Self.planGeneric, sql, Self.planRestore].enumerated() {
-            let values = index == 1 ? texts : []
-            let sent = withCStrings(values) { pointers in
-                if let name = statements[index] ?? nil {
+        // A connection that cannot leave pipeline mode is of no use to the next caller.
+        defer { if PQexitPipelineMode(handle) != 1 { close() } }
+        for (index, text) in texts.enumerated() {
+            let sent = withCStrings(parameters[index]) { pointers in
+                if let name = names[index] {
                     PQsendQueryPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
                 } else {
                     PQsendQueryParams(handle, text, Int32(pointers.count), nil, pointers, nil, nil, 0)
@@ -109,17 +133,19 @@ public final class PostgresConnection: @unchecked Sendable {
         guard PQpipelineSync(handle) == 1 else {
             throw DatabaseError(kind: .connection, message: Self.trimmed(PQerrorMessage(handle)))
         }
-        // Every result is read, up to the sync, before the first error is thrown: the connection
-        // must leave pipeline mode idle.
         var results: [Result<QueryResult, any Error>] = []
+        var afterResult = true
         while true {
             guard let result = PQgetResult(handle) else {
-                // Between the statements' results; unless the connection broke on the way.
-                guard PQstatus(handle) == CONNECTION_OK else {
+                // One NULL ends each statement's results; two in a row, or a broken connection,
+                // mean the rest will never come.
+                guard afterResult, PQstatus(handle) == CONNECTION_OK else {
                     throw DatabaseError(kind: .connection, message: Self.trimmed(PQerrorMessage(handle)))
                 }
+                afterResult = false
                 continue
             }
+            afterResult = true
             if PQresultStatus(result) == PGRES_PIPELINE_SYNC {
                 PQclear(result)
                 break
@@ -131,11 +157,10 @@ public final class PostgresConnection: @unchecked Sendable {
                 results.append(Result { try QueryResult(consuming: result, connection: handle) })
             }
         }
-        guard results.count == 3 else {
-            throw DatabaseError(kind: .connection, message: "a pipeline answered \(results.count) statements of 3")
+        guard results.count == texts.count else {
+            throw DatabaseError(kind: .connection, message: "a pipeline answered \(results.count) statements of \(texts.count)")
         }
-        for result in results { _ = try result.get() }
-        return try results[1].get()
+        return results
     }
 
     /// Keeps the session's plan mode in a setting of our own and plans generically; then puts it back.
@@ -158,14 +183,24 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         do {
             return try QueryResult(consuming: result, connection: handle)
-        } catch let error as DatabaseError where name != nil && (error.sqlState == "26000" || error.sqlState == "0A000") {
-            // The statement is gone (a pooler's DISCARD ALL) or its plan no longer fits the table
-            // (a migration changed a column): forget it, and outside a transaction try once more.
-            prepared[sql] = nil
-            _ = try? execute("DEALLOCATE " + name!)
+        } catch let error as DatabaseError where name != nil && Self.isStalePreparedStatement(error) {
+            // Forget it, and outside a transaction try once more.
+            forget(sql)
             guard retry, PQtransactionStatus(handle) == PQTRANS_IDLE else { throw error }
             return try query(sql, parameters, retry: false)
         }
+    }
+
+    /// The statement is gone (a pooler's DISCARD ALL) or its plan no longer fits the table (a
+    /// migration changed a column).
+    private static func isStalePreparedStatement(_ error: DatabaseError) -> Bool {
+        error.sqlState == "26000" || error.sqlState == "0A000"
+    }
+
+    /// Forgets the statement prepared for `sql` (and deallocates it, unless the transaction is aborted).
+    private func forget(_ sql: String) {
+        guard let name = prepared.removeValue(forKey: sql) else { return }
+        _ = try? execute("DEALLOCATE " + name)
     }
 
     /// The texts prepared on this connection and their statement names. Prepared statements last

@@ -16,7 +16,7 @@ public protocol Projection: Sendable {
     func apply(_ events: [RecordedEvent], to tables: ProjectionTables, on connection: PostgresConnection) throws
     /// Applies the reports `reports` selects — events that open an incident's stream — in SQL on
     /// the server, as `apply` would, without reading them into the process: the rebuild's bulk
-    /// (``ProjectionRebuild/bulk(_:on:progress:)``) and the projector's batches of new reports.
+    /// (``ProjectionRebuild/bulk(_:on:alongside:rangeSize:progress:)``) and the projector's batches of new reports.
     /// - Returns: how many incidents it wrote.
     func loadReports(_ reports: ReportSelection, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int
     /// After a bulk load: derives what the projection derives from its rows.

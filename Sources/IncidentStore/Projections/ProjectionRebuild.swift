@@ -84,13 +84,21 @@ public enum ProjectionRebuild {
         rangeSize: Int64 = ProjectionRebuild.rangeSize, progress: @Sendable (Int) -> Void = { _ in }
     ) throws -> Int {
         let shadows = ProjectionTables(target: .shadow)
-        guard try projection.checkpoint(.shadow, on: connection) == .start else { return 0 }
+        // Nothing to load: the shadows get back any index a load that died left stashed, as the
+        // steps upsert by their keys.
+        guard try projection.checkpoint(.shadow, on: connection) == .start else {
+            try restoreIndexes(projection, on: connection)
+            return 0
+        }
         let boundary: UInt64 = try connection.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").first!.decode(0)
         guard let last = try connection.query("""
             SELECT transaction_id::text AS txid, global_position FROM events
             WHERE transaction_id < $1::xid8 ORDER BY transaction_id DESC, global_position DESC LIMIT 1
             """, [boundary]).first.map(Checkpoint.init(row:))
-        else { return 0 }
+        else {
+            try restoreIndexes(projection, on: connection)
+            return 0
+        }
         let highest: Int64 = try connection.query("SELECT coalesce(max(global_position), 0) FROM events").first!.decode(0)
 
         for table in projection.tables { try connection.query("SELECT shadow_indexes_drop($1)", [shadows(table)]) }
@@ -204,7 +212,7 @@ public enum ProjectionRebuild {
     public static func swap(_ projection: some Projection, on connection: PostgresConnection) throws -> Int {
         defer { try? finish(projection, on: connection) }
         let shadows = ProjectionTables(target: .shadow)
-        // A bulk load that died halfway may have left the shadows without their secondary indexes.
+        // A bulk load that died halfway may have left the shadows without their indexes and keys.
         try restoreIndexes(projection, on: connection)
         // Fresh statistics, so the first queries on the swapped-in tables plan well.
         try projection.analyze(.shadow, on: connection)

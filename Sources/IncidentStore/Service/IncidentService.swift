@@ -131,31 +131,38 @@ public struct IncidentService: Sendable {
             }
             for (index, outcome) in zip(indexes, outcomes) { results[index] = outcome }
         }
-        for first in stride(from: 0, to: lines.count, by: 1000) {
-            try Task.checkCancellation()
-            var indexes: [Int] = []
-            var ready: [ReportLine] = []
-            for index in first..<min(lines.count, first + 1000) {
-                do {
-                    guard let body = try? JSONValue.parse(lines[index]) else { throw MalformedLine() }
-                    let (validated, eventID) = try prepareReport(body, idempotencyKey: nil)
-                    indexes.append(index)
-                    ready.append(ReportLine(validated: validated, eventID: eventID, metadata: metadata))
-                } catch {
-                    results[index] = .failure(error)
+        do {
+            for first in stride(from: 0, to: lines.count, by: 1000) {
+                try Task.checkCancellation()
+                var indexes: [Int] = []
+                var ready: [ReportLine] = []
+                for index in first..<min(lines.count, first + 1000) {
+                    do {
+                        guard let body = try? JSONValue.parse(lines[index]) else { throw MalformedLine() }
+                        let (validated, eventID) = try prepareReport(body, idempotencyKey: nil)
+                        indexes.append(index)
+                        ready.append(ReportLine(validated: validated, eventID: eventID, metadata: metadata))
+                    } catch {
+                        results[index] = .failure(error)
+                    }
                 }
+                try await written()
+                guard !ready.isEmpty else { continue }
+                // Together when it can, each line on its own when a statement fails, as the group
+                // commit does: a line stored after all is answered as a replay, never stored twice.
+                writing = (indexes, Task { [pool, vault, ready] in
+                    try await pool.withConnection { connection in
+                        try GroupCommit<ReportLine, WriteOutcome>.together(ready, on: connection) { try Self.store($0, vault: vault, on: $1) }
+                    }
+                })
             }
             try await written()
-            guard !ready.isEmpty else { continue }
-            // Together when it can, each line on its own when a statement fails, as the group
-            // commit does: a line stored after all is answered as a replay, never stored twice.
-            writing = (indexes, Task { [pool, vault, ready] in
-                try await pool.withConnection { connection in
-                    try GroupCommit<ReportLine, WriteOutcome>.together(ready, on: connection) { try Self.store($0, vault: vault, on: $1) }
-                }
-            })
+        } catch {
+            // A request that ends early (cancelled) still waits for the chunk being written: its
+            // transaction is over before the request answers.
+            _ = try? await writing?.outcomes.value
+            throw error
         }
-        try await written()
         return results.map { $0! }
     }
 
