@@ -196,7 +196,15 @@ public enum ProjectionRebuild {
         try connection.execute("SET maintenance_work_mem = '256MB'")
         defer { try? connection.execute("RESET maintenance_work_mem") }
         for table in projection.tables {
-            while try connection.query("SELECT shadow_indexes_restore($1)", [shadows(table)]).first?.decode(0, as: Bool.self) == true, !keysOnly {}
+            // One stashed index of the table (its key first); false when none was left.
+            func restoreNext() throws -> Bool {
+                try connection.query("SELECT shadow_indexes_restore($1)", [shadows(table)]).first?.decode(0, as: Bool.self) == true
+            }
+            if keysOnly {
+                _ = try restoreNext()
+            } else {
+                while try restoreNext() {}
+            }
         }
     }
 
