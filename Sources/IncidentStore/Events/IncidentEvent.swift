@@ -159,6 +159,8 @@ public enum EventDecodingError: Error, CustomStringConvertible {
     case unknownSchemaVersion(type: String, version: Int)
     case notAnIncidentStream(String)
     case firstEventNotReported(String)
+    /// An event of a known type without a field its fold needs, or with one it cannot read.
+    case malformed(String)
 
     public var description: String {
         switch self {
@@ -166,6 +168,7 @@ public enum EventDecodingError: Error, CustomStringConvertible {
         case .unknownSchemaVersion(let type, let version): "\(type) schema version \(version) is newer than this build"
         case .notAnIncidentStream(let stream): "\(stream) is not an incident stream"
         case .firstEventNotReported(let stream): "stream \(stream) does not start with IncidentReported"
+        case .malformed(let what): what
         }
     }
 }

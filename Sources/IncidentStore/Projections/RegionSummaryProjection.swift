@@ -9,9 +9,9 @@ import Foundation
 public struct RegionSummaryProjection: Projection {
     public static let name = "region_summary"
     public var name: String { Self.name }
-    public var tables: [String] { ["region_summary", "region_summary_incidents", "region_summary_district"] }
-    /// The buckets: a row per day, region and category, updated by every batch that touches it.
-    public var compactable: [String] { ["region_summary", "region_summary_district"] }
+    public var tables: [String] { ["region_summary", "region_summary_incidents", "region_summary_district", "region_summary_district_week"] }
+    /// The buckets: a row per day (or week), region and category, updated by every batch that touches it.
+    public var compactable: [String] { ["region_summary", "region_summary_district", "region_summary_district_week"] }
     public let regions: RegionDirectory
 
     public init(regions: RegionDirectory) { self.regions = regions }
@@ -68,7 +68,7 @@ public struct RegionSummaryProjection: Projection {
                                      abducted: Self.count(fields["abducted"]) ?? 0, displaced: Self.count(fields["displaced"]) ?? 0)
                 )
             } else if type == .reported {
-                throw EventDecodingError.unknownType("IncidentReported without occurred_at, municipality or category in \(event.stream)")
+                throw EventDecodingError.malformed("IncidentReported without occurred_at, municipality or category in \(event.stream)")
             }
         }
 
@@ -80,11 +80,16 @@ public struct RegionSummaryProjection: Projection {
             if let new = after[id], new.status.counts { deltas[new.bucket, default: SummaryFigures()] += counted(new) }
         }
         try add(deltas.filter { !$0.value.isZero }, to: tables("region_summary"), key: .municipality, on: connection)
+        // The same deltas rolled up to district days, and to district weeks (`day` holding the Monday).
         var districtDeltas: [Bucket: SummaryFigures] = [:]
+        var weekDeltas: [Bucket: SummaryFigures] = [:]
         for (bucket, delta) in deltas {
             districtDeltas[Bucket(day: bucket.day, municipality: "", district: bucket.district, category: bucket.category), default: SummaryFigures()] += delta
+            guard let week = IsoWeek(containing: bucket.day) else { throw EventDecodingError.malformed("a summary bucket's day is not a date: \(bucket.day)") }
+            weekDeltas[Bucket(day: week.from, municipality: "", district: bucket.district, category: bucket.category), default: SummaryFigures()] += delta
         }
         try add(districtDeltas.filter { !$0.value.isZero }, to: tables("region_summary_district"), key: .district, on: connection)
+        try add(weekDeltas.filter { !$0.value.isZero }, to: tables("region_summary_district_week"), key: .districtWeek, on: connection)
         try save(changed.compactMap { id in after[id].map { (id, $0) } }, to: tables("region_summary_incidents"), on: connection)
     }
 
@@ -115,12 +120,18 @@ public struct RegionSummaryProjection: Projection {
             FROM new GROUP BY day, district, category
             ON CONFLICT (day, district, category) DO UPDATE SET
             """ + Self.addedFigures
+        let week = "INSERT INTO " + tables("region_summary_district_week") + """
+             AS s (week, district, category, incidents, verified, killed, injured, abducted, displaced)
+            SELECT iso_monday(day), district, category, count(*), 0, sum(killed), sum(injured), sum(abducted), sum(displaced)
+            FROM new GROUP BY 1, 2, 3
+            ON CONFLICT (week, district, category) DO UPDATE SET
+            """ + Self.addedFigures
         return try connection.query(
             "WITH new AS (" + contributions + """
              ON CONFLICT (incident_id) DO NOTHING
                 RETURNING day, municipality, district, category, killed, injured, abducted, displaced
             ), municipal AS (
-            """ + municipal + "), district AS (" + district + ") SELECT count(*) FROM new",
+            """ + municipal + "), district AS (" + district + "), week AS (" + week + ") SELECT count(*) FROM new",
             reports.parameters
         ).first?.decode(0) ?? 0
     }
@@ -134,7 +145,8 @@ public struct RegionSummaryProjection: Projection {
     /// The buckets, added up from every incident's contribution (whatever wrote them before).
     public func finishBulk(to tables: ProjectionTables, on connection: PostgresConnection) throws {
         let (summary, district, incidents) = (tables("region_summary"), tables("region_summary_district"), tables("region_summary_incidents"))
-        try connection.execute("TRUNCATE " + summary + ", " + district)
+        let week = tables("region_summary_district_week")
+        try connection.execute("TRUNCATE " + summary + ", " + district + ", " + week)
         try connection.execute("INSERT INTO " + summary + """
              (day, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
             SELECT day, municipality, district, category, count(*), count(*) FILTER (WHERE status = 'verified'),
@@ -146,6 +158,11 @@ public struct RegionSummaryProjection: Projection {
             SELECT day, district, category, sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)
             FROM
             """ + " " + summary + " GROUP BY day, district, category")
+        try connection.execute("INSERT INTO " + week + """
+             (week, district, category, incidents, verified, killed, injured, abducted, displaced)
+            SELECT iso_monday(day), district, category, sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)
+            FROM
+            """ + " " + district + " GROUP BY 1, 2, 3")
     }
 
     /// What a counted incident adds to its bucket.
@@ -235,6 +252,8 @@ public struct RegionSummaryProjection: Projection {
 
         static let municipality = BucketKey(columns: [("day", "date", { $0.day }), ("municipality", "text", { $0.municipality }), ("category", "text", { $0.category })])
         static let district = BucketKey(columns: [("day", "date", { $0.day }), ("district", "text", { $0.district }), ("category", "text", { $0.category })])
+        /// A district week's bucket holds the week's Monday as its day.
+        static let districtWeek = BucketKey(columns: [("week", "date", { $0.day }), ("district", "text", { $0.district }), ("category", "text", { $0.category })])
     }
 
     /// Adds `deltas` to the buckets of `table` (a bucket keyed by `key`; a municipality bucket

@@ -22,6 +22,12 @@ public struct IsoWeek: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.init(monday: day - (Self.weekday(day) - 1))
     }
 
+    /// The week holding a day given as `YYYY-MM-DD`; nil when it is not one.
+    init?(containing day: String) {
+        guard let d = IncidentTime.parseDay(day) else { return nil }
+        self.init(containingDay: PostgresTimestamp.daysFromCivil(year: d.year, month: d.month, day: d.day))
+    }
+
     /// The week holding `date` in Kosovo.
     public init(containing date: Date) {
         let day = IncidentTime.parseDay(IncidentTime.kosovoDay(of: date))!
