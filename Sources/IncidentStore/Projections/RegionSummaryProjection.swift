@@ -9,9 +9,14 @@ import Foundation
 public struct RegionSummaryProjection: Projection {
     public static let name = "region_summary"
     public var name: String { Self.name }
-    public var tables: [String] { ["region_summary", "region_summary_incidents", "region_summary_district", "region_summary_district_week"] }
+    /// In the order a swap renames them: a statement reading two of them names them in this order
+    /// too (it locks them in the order it names them), or it can deadlock with a swap.
+    public var tables: [String] { ["region_summary", "region_summary_incidents", "region_summary_district"] + Self.weekTables }
     /// The buckets: a row per day (or week), region and category, updated by every batch that touches it.
-    public var compactable: [String] { ["region_summary", "region_summary_district", "region_summary_district_week"] }
+    public var compactable: [String] { ["region_summary", "region_summary_district"] + Self.weekTables }
+    /// The same buckets per ISO week (the day column holding its Monday), so that a summary adds
+    /// up a seventh of the rows over whole weeks.
+    static let weekTables = ["region_summary_week", "region_summary_district_week"]
     public let regions: RegionDirectory
 
     public init(regions: RegionDirectory) { self.regions = regions }
@@ -80,16 +85,20 @@ public struct RegionSummaryProjection: Projection {
             if let new = after[id], new.status.counts { deltas[new.bucket, default: SummaryFigures()] += counted(new) }
         }
         try add(deltas.filter { !$0.value.isZero }, to: tables("region_summary"), key: .municipality, on: connection)
-        // The same deltas rolled up to district days, and to district weeks (`day` holding the Monday).
+        // The same deltas rolled up to district days, and to municipality and district weeks
+        // (`day` holding the Monday).
         var districtDeltas: [Bucket: SummaryFigures] = [:]
         var weekDeltas: [Bucket: SummaryFigures] = [:]
+        var districtWeekDeltas: [Bucket: SummaryFigures] = [:]
         for (bucket, delta) in deltas {
             districtDeltas[Bucket(day: bucket.day, municipality: "", district: bucket.district, category: bucket.category), default: SummaryFigures()] += delta
             guard let week = IsoWeek(containing: bucket.day) else { throw EventDecodingError.malformed("a summary bucket's day is not a date: \(bucket.day)") }
-            weekDeltas[Bucket(day: week.from, municipality: "", district: bucket.district, category: bucket.category), default: SummaryFigures()] += delta
+            weekDeltas[Bucket(day: week.from, municipality: bucket.municipality, district: bucket.district, category: bucket.category), default: SummaryFigures()] += delta
+            districtWeekDeltas[Bucket(day: week.from, municipality: "", district: bucket.district, category: bucket.category), default: SummaryFigures()] += delta
         }
         try add(districtDeltas.filter { !$0.value.isZero }, to: tables("region_summary_district"), key: .district, on: connection)
-        try add(weekDeltas.filter { !$0.value.isZero }, to: tables("region_summary_district_week"), key: .districtWeek, on: connection)
+        try add(weekDeltas.filter { !$0.value.isZero }, to: tables("region_summary_week"), key: .municipalityWeek, on: connection)
+        try add(districtWeekDeltas.filter { !$0.value.isZero }, to: tables("region_summary_district_week"), key: .districtWeek, on: connection)
         try save(changed.compactMap { id in after[id].map { (id, $0) } }, to: tables("region_summary_incidents"), on: connection)
     }
 
@@ -120,7 +129,13 @@ public struct RegionSummaryProjection: Projection {
             FROM new GROUP BY day, district, category
             ON CONFLICT (day, district, category) DO UPDATE SET
             """ + Self.addedFigures
-        let week = "INSERT INTO " + tables("region_summary_district_week") + """
+        let municipalWeek = "INSERT INTO " + tables("region_summary_week") + """
+             AS s (week, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
+            SELECT iso_monday(day), municipality, district, category, count(*), 0, sum(killed), sum(injured), sum(abducted), sum(displaced)
+            FROM new GROUP BY 1, 2, 3, 4
+            ON CONFLICT (week, municipality, category) DO UPDATE SET
+            """ + Self.addedFigures
+        let districtWeek = "INSERT INTO " + tables("region_summary_district_week") + """
              AS s (week, district, category, incidents, verified, killed, injured, abducted, displaced)
             SELECT iso_monday(day), district, category, count(*), 0, sum(killed), sum(injured), sum(abducted), sum(displaced)
             FROM new GROUP BY 1, 2, 3
@@ -131,7 +146,8 @@ public struct RegionSummaryProjection: Projection {
              ON CONFLICT (incident_id) DO NOTHING
                 RETURNING day, municipality, district, category, killed, injured, abducted, displaced
             ), municipal AS (
-            """ + municipal + "), district AS (" + district + "), week AS (" + week + ") SELECT count(*) FROM new",
+            """ + municipal + "), district AS (" + district + "), municipal_week AS (" + municipalWeek + "), district_week AS (" + districtWeek
+                + ") SELECT count(*) FROM new",
             reports.parameters
         ).first?.decode(0) ?? 0
     }
@@ -145,8 +161,8 @@ public struct RegionSummaryProjection: Projection {
     /// The buckets, added up from every incident's contribution (whatever wrote them before).
     public func finishBulk(to tables: ProjectionTables, on connection: PostgresConnection) throws {
         let (summary, district, incidents) = (tables("region_summary"), tables("region_summary_district"), tables("region_summary_incidents"))
-        let week = tables("region_summary_district_week")
-        try connection.execute("TRUNCATE " + summary + ", " + district + ", " + week)
+        let (week, districtWeek) = (tables("region_summary_week"), tables("region_summary_district_week"))
+        try connection.execute("TRUNCATE " + [summary, district, week, districtWeek].joined(separator: ", "))
         try connection.execute("INSERT INTO " + summary + """
              (day, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
             SELECT day, municipality, district, category, count(*), count(*) FILTER (WHERE status = 'verified'),
@@ -159,6 +175,11 @@ public struct RegionSummaryProjection: Projection {
             FROM
             """ + " " + summary + " GROUP BY day, district, category")
         try connection.execute("INSERT INTO " + week + """
+             (week, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
+            SELECT iso_monday(day), municipality, district, category, sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)
+            FROM
+            """ + " " + summary + " GROUP BY 1, 2, 3, 4")
+        try connection.execute("INSERT INTO " + districtWeek + """
              (week, district, category, incidents, verified, killed, injured, abducted, displaced)
             SELECT iso_monday(day), district, category, sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)
             FROM
@@ -252,7 +273,8 @@ public struct RegionSummaryProjection: Projection {
 
         static let municipality = BucketKey(columns: [("day", "date", { $0.day }), ("municipality", "text", { $0.municipality }), ("category", "text", { $0.category })])
         static let district = BucketKey(columns: [("day", "date", { $0.day }), ("district", "text", { $0.district }), ("category", "text", { $0.category })])
-        /// A district week's bucket holds the week's Monday as its day.
+        /// A week's bucket holds the week's Monday as its day.
+        static let municipalityWeek = BucketKey(columns: [("week", "date", { $0.day }), ("municipality", "text", { $0.municipality }), ("category", "text", { $0.category })])
         static let districtWeek = BucketKey(columns: [("week", "date", { $0.day }), ("district", "text", { $0.district }), ("category", "text", { $0.category })])
     }
 

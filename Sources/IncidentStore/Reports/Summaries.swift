@@ -86,33 +86,34 @@ public struct RegionSummary: Sendable {
 }
 
 extension IncidentService {
-    /// The figures per municipality and category over `$1...$2` (open ends when null), category
-    /// `$3` or all.
-    static let municipalityBuckets = "SELECT municipality AS code, category, " + SummaryFigures.sums + """
-         FROM region_summary
-        WHERE day >= coalesce($1::date, '-infinity') AND day <= coalesce($2::date, 'infinity')
-          AND ($3::text IS NULL OR category = $3)
-        GROUP BY 1, 2 HAVING sum(incidents) > 0
-        """
+    /// The figures per region (`municipality` or `district`) and category over `$1...$2` (open
+    /// ends when null), of category `$3` or all: the whole weeks of the period (`$5`, the first
+    /// Monday on or after `$1`, to `$6`, the last Sunday on or before `$2`) from the level's week
+    /// table, its other days from its day table. Over whole weeks that is a seventh of the rows.
+    ///
+    /// The day table is named first: a statement locks its tables in the order it names them, and
+    /// a rebuild's swap renames them in the order of ``RegionSummaryProjection/tables`` (days
+    /// before weeks); in the other order, a summary and a swap deadlocked.
+    static func buckets(_ level: SummaryLevel) -> String {
+        let (column, days, weeks) = level == .district
+            ? ("district", "region_summary_district", "region_summary_district_week")
+            : ("municipality", "region_summary", "region_summary_week")
+        return "SELECT code, category, " + SummaryFigures.sums + " FROM (SELECT " + column
+            + " AS code, category, incidents, verified, killed, injured, abducted, displaced FROM " + days + """
 
-    /// The same per district, from the district tables: the whole weeks of the period (`$5`, the
-    /// first Monday on or after `$1`, to `$6`, the last Sunday on or before `$2`) from the week
-    /// table, its other days from the day table, a seventh of the rows over whole weeks.
-    static let districtBuckets = "SELECT code, category, " + SummaryFigures.sums + """
-         FROM (
-            SELECT district AS code, category, incidents, verified, killed, injured, abducted, displaced
-            FROM region_summary_district_week
-            WHERE week >= coalesce($5::date, '-infinity') AND week + 6 <= coalesce($6::date, 'infinity')
-              AND ($3::text IS NULL OR category = $3)
+                WHERE day >= coalesce($1::date, '-infinity') AND day <= coalesce($2::date, 'infinity')
+                  AND (day < coalesce($5::date, '-infinity') OR day > coalesce($6::date, 'infinity'))
+                  AND ($3::text IS NULL OR category = $3)
             UNION ALL
-            SELECT district, category, incidents, verified, killed, injured, abducted, displaced
-            FROM region_summary_district
-            WHERE day >= coalesce($1::date, '-infinity') AND day <= coalesce($2::date, 'infinity')
-              AND (day < coalesce($5::date, '-infinity') OR day > coalesce($6::date, 'infinity'))
-              AND ($3::text IS NULL OR category = $3)
-        ) AS buckets
-        GROUP BY 1, 2 HAVING sum(incidents) > 0
-        """
+            SELECT
+            """ + " " + column + ", category, incidents, verified, killed, injured, abducted, displaced FROM " + weeks + """
+
+                WHERE week >= coalesce($5::date, '-infinity') AND week + 6 <= coalesce($6::date, 'infinity')
+                  AND ($3::text IS NULL OR category = $3)
+            ) AS buckets
+            GROUP BY 1, 2 HAVING sum(incidents) > 0
+            """
+    }
 
     /// The first Monday on or after a day (`YYYY-MM-DD`, already checked).
     static func firstMonday(_ day: String) -> String? {
@@ -160,15 +161,12 @@ extension IncidentService {
         // checkpoint) or not at all. Planned with its period: a plan for any period sorts the
         // buckets to group them, twice the time of hashing them over twelve weeks. The position
         // is worked out once (MATERIALIZED), not again for each row of figures it is joined to.
-        // The district statement also takes the period's whole weeks.
-        let parameters: [(any PostgresEncodable)?] = [since, until, category, RegionSummaryProjection.name]
-            + (level == .district ? [since.flatMap(Self.firstMonday), until.flatMap(Self.lastSunday)] : [])
         let rows = try await pool.withConnection { connection in
             try connection.query("WITH log_position AS MATERIALIZED (" + RegionSummaryProjection.positionQuery(name: "$4") + "), figures AS ("
-                + (level == .district ? Self.districtBuckets : Self.municipalityBuckets) + """
+                + Self.buckets(level) + """
                     )
                 SELECT log_position.*, figures.* FROM log_position LEFT JOIN figures ON true ORDER BY figures.code, figures.category
-                """, parameters
+                """, [since, until, category, RegionSummaryProjection.name, since.flatMap(Self.firstMonday), until.flatMap(Self.lastSunday)]
             ).rows
         }
         // The position's four columns, then (unless no figure counts) the region, category and figures.
