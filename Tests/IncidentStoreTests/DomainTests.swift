@@ -112,6 +112,28 @@ struct TimeTests {
         #expect(parsed.advanced(by: 1).advanced(by: -1) == parsed)
     }
 
+    @Test("a summary's whole weeks: the first Monday on or after since, the last Sunday on or before until", arguments: [
+        // (since or until, first Monday on or after it, last Sunday on or before it)
+        ("2026-11-23", "2026-11-23", "2026-11-22"), ("2026-11-29", "2026-11-30", "2026-11-29"), ("2026-11-25", "2026-11-30", "2026-11-22"),
+        ("2020-12-31", "2021-01-04", "2020-12-27"), ("2021-01-03", "2021-01-04", "2021-01-03"), ("2024-02-29", "2024-03-04", "2024-02-25"),
+    ])
+    func wholeWeeks(day: String, monday: String, sunday: String) {
+        #expect(IncidentService.firstMonday(day) == monday)
+        #expect(IncidentService.lastSunday(day) == sunday)
+    }
+
+    @Test("a stored day of any year has its ISO week; parsed days are digits")
+    func weeksOfAnyDay() {
+        // A day before 1900 may be in a log written before reports were checked for it.
+        #expect(IsoWeek(containing: "1899-12-31")?.from == "1899-12-25")
+        #expect(IsoWeek(containing: "2027-01-01")?.from == "2026-12-28")
+        for bad in ["2026-+1-05", "2026-1-055", "2026/11/05", " 2026-11-5", "2026-13-01"] {
+            #expect(IsoWeek(containing: bad) == nil, "\(bad)")
+            #expect(IncidentTime.parseDay(bad) == nil, "\(bad)")
+        }
+        #expect(IncidentTime.parseDay("1899-12-31") == nil)
+    }
+
     @Test("ISO week parsing refuses what does not exist")
     func badWeeks() {
         for bad in ["2025-W53", "2026-W00", "2026-W54", "2026-48", "26-W48", "2026-W4", "last"] { #expect(IsoWeek(bad) == nil, "\(bad)") }

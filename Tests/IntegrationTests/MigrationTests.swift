@@ -61,6 +61,40 @@ struct MigrationTests {
         }
     }
 
+    @Test("the week tables start as their day tables added up by ISO week")
+    func weekTablesFilled() async throws {
+        try await TestDatabase.with(migrated: false) { db in
+            let before = Migration.all.filter { $0.name < "0012" }
+            try await Migrator(migrations: before).migrate(db.pool, logger: logger)
+            // Day buckets as a projector before 0012 left them: a Sunday and the Monday after, two weeks.
+            try await db.pool.withConnection { connection in
+                try connection.execute("""
+                    INSERT INTO region_summary VALUES
+                        ('2026-11-22', 'XK-PRI-01', 'XK-PRI', 'unrest', 2, 1, 0, 3, 0, 0),
+                        ('2026-11-16', 'XK-PRI-01', 'XK-PRI', 'unrest', 1, 0, 1, 0, 0, 0),
+                        ('2026-11-23', 'XK-PRI-01', 'XK-PRI', 'unrest', 4, 0, 0, 0, 2, 7),
+                        ('2026-11-22', 'XK-PRI-02', 'XK-PRI', 'unrest', 1, 0, 0, 0, 0, 0);
+                    INSERT INTO region_summary_district
+                    SELECT day, district, category, sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)
+                    FROM region_summary GROUP BY 1, 2, 3
+                    """)
+            }
+            try await Migrator().migrate(db.pool, logger: logger)
+            let weeks: [String] = try await db.pool.withConnection { connection in
+                try connection.query("""
+                    SELECT concat_ws(' ', week, municipality, incidents, verified, killed, injured, abducted, displaced) FROM region_summary_week
+                    UNION ALL
+                    SELECT concat_ws(' ', week, district, incidents, verified, killed, injured, abducted, displaced) FROM region_summary_district_week
+                    ORDER BY 1
+                    """).rows.map { try $0.decode(0) }
+            }
+            #expect(weeks == [
+                "2026-11-16 XK-PRI 4 1 1 3 0 0", "2026-11-16 XK-PRI-01 3 1 1 3 0 0", "2026-11-16 XK-PRI-02 1 0 0 0 0 0",
+                "2026-11-23 XK-PRI 4 0 0 0 2 7", "2026-11-23 XK-PRI-01 4 0 0 0 2 7",
+            ])
+        }
+    }
+
     @Test("regions and taxonomy are seeded")
     func seeds() async throws {
         try await TestDatabase.with { db in

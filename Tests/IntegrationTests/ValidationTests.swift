@@ -105,6 +105,8 @@ struct ValidationTests {
         .init(rule: "occurred_at must be RFC 3339 or a date", changes: ["occurred_at": "20/11/2026"], field: "occurred_at"),
         .init(rule: "occurred_at must be a real date", changes: ["occurred_at": "2026-02-30"], field: "occurred_at"),
         .init(rule: "occurred_at has a realistic year (PostgreSQL has no year 0)", changes: ["occurred_at": "0000-01-01"], field: "occurred_at"),
+        .init(rule: "occurred_at's day in Kosovo is not before 1900", changes: ["occurred_at": "1900-01-01T00:30:00+05:00"], field: "occurred_at"),
+        .init(rule: "occurred_at's date is digits", changes: ["occurred_at": "2026-+1-05"], field: "occurred_at"),
         .init(rule: "occurred_at not more than 10 minutes ahead", changes: ["occurred_at": "2026-11-29T12:11:00Z"], field: "occurred_at"),
         .init(rule: "occurred_at date not after today in Kosovo", changes: ["occurred_at": "2026-11-30"], field: "occurred_at"),
         .init(rule: "date_precision is day, week or month", changes: ["date_precision": "year"], field: "date_precision"),

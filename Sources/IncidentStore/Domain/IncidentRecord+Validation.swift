@@ -382,6 +382,11 @@ struct FieldReader {
             fail("occurred_at", "is more than 10 minutes in the future (\(IncidentTime.formatTimestamp(date)))")
             return nil
         }
+        // The day counted is Kosovo's, which an offset can move across 1900 (a date before it is a typo).
+        if IncidentTime.kosovoDay(of: date) < "1900-01-01" {
+            fail("occurred_at", "falls before 1900 in Kosovo (\(IncidentTime.formatTimestamp(date)))")
+            return nil
+        }
         return IncidentTime.formatTimestamp(date)
     }
 

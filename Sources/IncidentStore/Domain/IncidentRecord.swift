@@ -164,15 +164,14 @@ public enum IncidentTime {
         return kosovoDay(of: date)
     }
 
-    /// `YYYY-MM-DD` of `date` in Kosovo.
-
-    /// Parses `YYYY-MM-DD` into its components, checking the calendar. Years before 1900 are
-    /// typos here (and PostgreSQL has no year 0).
-    public static func parseDay(_ text: String) -> (year: Int, month: Int, day: Int)? {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard text.utf8.count == 10, parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
-              (1900...9999).contains(y), (1...12).contains(m), d >= 1, d <= daysInMonth(year: y, month: m)
+    /// Parses `YYYY-MM-DD` (digits only) into its components, checking the calendar. Years
+    /// before 1900 are typos in what people send (and PostgreSQL has no year 0); `years` widens
+    /// that for days already stored.
+    public static func parseDay(_ text: String, years: ClosedRange<Int> = 1900...9999) -> (year: Int, month: Int, day: Int)? {
+        let chars = Array(text.utf8)
+        guard chars.count == 10, chars[4] == UInt8(ascii: "-"), chars[7] == UInt8(ascii: "-"),
+              let y = digits(chars, 0, 4), let m = digits(chars, 5, 2), let d = digits(chars, 8, 2),
+              years.contains(y), (1...12).contains(m), d >= 1, d <= daysInMonth(year: y, month: m)
         else { return nil }
         return (y, m, d)
     }

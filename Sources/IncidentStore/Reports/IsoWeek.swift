@@ -22,9 +22,10 @@ public struct IsoWeek: Sendable, Hashable, Comparable, CustomStringConvertible {
         self.init(monday: day - (Self.weekday(day) - 1))
     }
 
-    /// The week holding a day given as `YYYY-MM-DD`; nil when it is not one.
+    /// The week holding a day given as `YYYY-MM-DD`, of any year (a stored day may be older than
+    /// what a report may say now); nil when it is not one.
     init?(containing day: String) {
-        guard let d = IncidentTime.parseDay(day) else { return nil }
+        guard let d = IncidentTime.parseDay(day, years: 1...9999) else { return nil }
         self.init(containingDay: PostgresTimestamp.daysFromCivil(year: d.year, month: d.month, day: d.day))
     }
 
