@@ -100,7 +100,7 @@ public final class PostgresConnection: @unchecked Sendable {
             guard case .failure(let error as DatabaseError) = result else { continue }
             if Self.isStalePreparedStatement(error) {
                 // As in ``query(_:_:)``: forget the statements, and outside a transaction try once more.
-                for (text, name) in zip(texts, names) where name != nil { forget(text) }
+                for text in texts { forget(text) }
                 guard retry, PQtransactionStatus(handle) == PQTRANS_IDLE else { throw error }
                 return try queryWithGenericPlan(sql, parameters, retry: false)
             }

@@ -39,6 +39,24 @@ public struct RegionSummaryProjection: Projection {
         var municipality: String
         var district: String
         var category: String
+
+        /// This bucket's municipality and category on `day`.
+        func municipality(day: String) -> Bucket { Bucket(day: day, municipality: municipality, district: district, category: category) }
+        /// This bucket's district and category on `day`.
+        func district(day: String) -> Bucket { Bucket(day: day, municipality: "", district: district, category: category) }
+    }
+
+    /// `deltas` added up by the bucket `into` gives each, without the ones that add up to nothing.
+    private func rolledUp(_ deltas: [Bucket: SummaryFigures], into: (Bucket) throws -> Bucket) rethrows -> [Bucket: SummaryFigures] {
+        var sums: [Bucket: SummaryFigures] = [:]
+        for (bucket, delta) in deltas { sums[try into(bucket), default: SummaryFigures()] += delta }
+        return sums.filter { !$0.value.isZero }
+    }
+
+    /// The Monday of a bucket's day (of any year: a stored day may predate what reports may say now).
+    private static func monday(of day: String) throws -> String {
+        guard let week = IsoWeek(containing: day) else { throw EventDecodingError.malformed("a summary bucket's day is not a date: \(day)") }
+        return week.from
     }
 
     public func apply(_ events: [RecordedEvent], to tables: ProjectionTables, on connection: PostgresConnection) throws {
@@ -87,18 +105,9 @@ public struct RegionSummaryProjection: Projection {
         try add(deltas.filter { !$0.value.isZero }, to: tables("region_summary"), key: .municipality, on: connection)
         // The same deltas rolled up to district days, and to municipality and district weeks
         // (`day` holding the Monday).
-        var districtDeltas: [Bucket: SummaryFigures] = [:]
-        var weekDeltas: [Bucket: SummaryFigures] = [:]
-        var districtWeekDeltas: [Bucket: SummaryFigures] = [:]
-        for (bucket, delta) in deltas {
-            districtDeltas[Bucket(day: bucket.day, municipality: "", district: bucket.district, category: bucket.category), default: SummaryFigures()] += delta
-            guard let week = IsoWeek(containing: bucket.day) else { throw EventDecodingError.malformed("a summary bucket's day is not a date: \(bucket.day)") }
-            weekDeltas[Bucket(day: week.from, municipality: bucket.municipality, district: bucket.district, category: bucket.category), default: SummaryFigures()] += delta
-            districtWeekDeltas[Bucket(day: week.from, municipality: "", district: bucket.district, category: bucket.category), default: SummaryFigures()] += delta
-        }
-        try add(districtDeltas.filter { !$0.value.isZero }, to: tables("region_summary_district"), key: .district, on: connection)
-        try add(weekDeltas.filter { !$0.value.isZero }, to: tables("region_summary_week"), key: .municipalityWeek, on: connection)
-        try add(districtWeekDeltas.filter { !$0.value.isZero }, to: tables("region_summary_district_week"), key: .districtWeek, on: connection)
+        try add(rolledUp(deltas) { $0.district(day: $0.day) }, to: tables("region_summary_district"), key: .district, on: connection)
+        try add(rolledUp(deltas) { try $0.municipality(day: Self.monday(of: $0.day)) }, to: tables("region_summary_week"), key: .municipalityWeek, on: connection)
+        try add(rolledUp(deltas) { try $0.district(day: Self.monday(of: $0.day)) }, to: tables("region_summary_district_week"), key: .districtWeek, on: connection)
         try save(changed.compactMap { id in after[id].map { (id, $0) } }, to: tables("region_summary_incidents"), on: connection)
     }
 

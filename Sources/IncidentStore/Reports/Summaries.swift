@@ -43,7 +43,9 @@ public struct SummaryFigures: Sendable, Codable, Equatable {
         ]
     }
 
-    /// The six sums, for a SELECT over `region_summary`.
+    /// The six columns of a bucket table, in this order.
+    static let columns = "incidents, verified, killed, injured, abducted, displaced"
+    /// The six sums, for a SELECT over a bucket table.
     static let sums = "sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)"
 }
 
@@ -95,18 +97,22 @@ extension IncidentService {
     /// a rebuild's swap renames them in the order of ``RegionSummaryProjection/tables`` (days
     /// before weeks); in the other order, a summary and a swap deadlocked.
     static func buckets(_ level: SummaryLevel) -> String {
-        let (column, days, weeks) = level == .district
-            ? ("district", "region_summary_district", "region_summary_district_week")
-            : ("municipality", "region_summary", "region_summary_week")
-        return "SELECT code, category, " + SummaryFigures.sums + " FROM (SELECT " + column
-            + " AS code, category, incidents, verified, killed, injured, abducted, displaced FROM " + days + """
+        level == .district ? districtBuckets : municipalityBuckets
+    }
+
+    private static let districtBuckets = buckets(by: "district", days: "region_summary_district", weeks: "region_summary_district_week")
+    private static let municipalityBuckets = buckets(by: "municipality", days: "region_summary", weeks: "region_summary_week")
+
+    private static func buckets(by column: String, days: String, weeks: String) -> String {
+        "SELECT code, category, " + SummaryFigures.sums + " FROM (SELECT " + column
+            + " AS code, category, " + SummaryFigures.columns + " FROM " + days + """
 
                 WHERE day >= coalesce($1::date, '-infinity') AND day <= coalesce($2::date, 'infinity')
                   AND (day < coalesce($5::date, '-infinity') OR day > coalesce($6::date, 'infinity'))
                   AND ($3::text IS NULL OR category = $3)
             UNION ALL
             SELECT
-            """ + " " + column + ", category, incidents, verified, killed, injured, abducted, displaced FROM " + weeks + """
+            """ + " " + column + ", category, " + SummaryFigures.columns + " FROM " + weeks + """
 
                 WHERE week >= coalesce($5::date, '-infinity') AND week + 6 <= coalesce($6::date, 'infinity')
                   AND ($3::text IS NULL OR category = $3)
