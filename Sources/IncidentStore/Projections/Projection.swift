@@ -54,10 +54,10 @@ public struct ReportSelection {
     /// are inserted as they are, and the summary's buckets are added up after the bulk.
     let fresh: Bool
 
-    /// The rebuild's bulk: the incidents whose only event below `boundary` is their report, among
-    /// the events at `positions`.
-    static func singleReports(before boundary: UInt64, positions: ClosedRange<Int64>) -> ReportSelection {
-        ReportSelection(condition: ProjectionRebuild.singleReports, parameters: [boundary, positions.lowerBound, positions.upperBound], fresh: true)
+    /// The rebuild's bulk: the reports opening incident streams below `boundary`, among the events
+    /// at `positions` (the fold applies what came after them).
+    static func openingReports(before boundary: UInt64, positions: ClosedRange<Int64>) -> ReportSelection {
+        ReportSelection(condition: ProjectionRebuild.openingReports, parameters: [boundary, positions.lowerBound, positions.upperBound], fresh: true)
     }
 
     /// The projector's batch: the events at `positions`, every one a report opening its stream.
