@@ -95,6 +95,36 @@ struct MigrationTests {
         }
     }
 
+    @Test("0014 drops the district index of incidents and of its shadow, after swaps and from the stash")
+    func districtIndexDropped() async throws {
+        try await TestDatabase.with(migrated: false) { db in
+            try await Migrator(migrations: Migration.all.filter { $0.name < "0014" }).migrate(db.pool, logger: logger)
+            // As a rebuild leaves them: swapped (the tables trade names, the indexes keep theirs),
+            // then a bulk load that died with the shadow's indexes stashed.
+            @Sendable func indexes(_ connection: PostgresConnection) throws -> [String] {
+                try connection.query("""
+                    SELECT c.relname || regexp_replace(pg_get_indexdef(i.indexrelid), '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', '')
+                    FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+                    WHERE c.relname IN ('incidents', 'incidents_shadow') ORDER BY 1
+                    """).rows.map { try $0.decode(0) }
+            }
+            let before = try await db.pool.withConnection { connection in
+                try connection.query("SELECT swap_read_model('incidents')")
+                let before = try indexes(connection)
+                try connection.query("SELECT shadow_indexes_drop('incidents_shadow')")
+                return before
+            }
+            #expect(before.filter { $0.contains("(district, occurred_day)") }.count == 2)
+            try await Migrator().migrate(db.pool, logger: logger)
+            let after = try await db.pool.withConnection { connection in
+                while try connection.query("SELECT shadow_indexes_restore('incidents_shadow')").first!.decode(0, as: Bool.self) {}
+                return try indexes(connection)
+            }
+            #expect(after == before.filter { !$0.contains("(district, occurred_day)") })
+            #expect(after.count == 10, "the key and four indexes on each table")
+        }
+    }
+
     @Test("regions and taxonomy are seeded")
     func seeds() async throws {
         try await TestDatabase.with { db in
