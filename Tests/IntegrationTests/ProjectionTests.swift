@@ -250,6 +250,35 @@ struct ProjectionTests {
         }
     }
 
+    @Test("a rebuild asked for while another holds the lock: refused while it runs, waited for while it only empties old tables")
+    func rebuildLockWhileCleaningUp() async throws {
+        try await TestDatabase.with { db in
+            let projection = RegionSummaryProjection(regions: try await ReferenceData.load(db.pool).regions)
+            let holder = try db.pool.openConnection()
+            let asker = try db.pool.openConnection()
+            defer { holder.close(); asker.close() }
+            // Running: the lock is held and the shadow checkpoint exists.
+            try ProjectionRebuild.start(projection, on: holder)
+            #expect(throws: ProjectionRebuild.Failure.self) { try ProjectionRebuild.start(projection, on: asker) }
+            // Swapped in and emptying the old tables: the shadow checkpoint is gone, the lock still held.
+            try holder.query("DELETE FROM projection_checkpoints WHERE name = $1", [projection.checkpointName(.shadow)])
+            final class Flag: Sendable { let value = Mutex(false) }
+            let released = Flag()
+            let release = Task.detached {
+                try await Task.sleep(for: .milliseconds(300))
+                released.value.withLock { $0 = true }
+                try ProjectionRebuild.finish(projection, on: holder)
+            }
+            try ProjectionRebuild.start(projection, on: asker)
+            let waited = released.value.withLock { $0 }
+            #expect(waited, "the second start waited for the first rebuild's lock")
+            try await release.value
+            #expect(try ProjectionRebuild.isRunning(projection, on: holder))
+            try ProjectionRebuild.finish(projection, on: asker)
+            #expect(try !ProjectionRebuild.isRunning(projection, on: holder))
+        }
+    }
+
     @Test("rebuild under concurrent writes: summaries answer throughout; after the swap the figures are exact")
     func rebuildUnderWrites() async throws {
         try await TestDatabase.with(maxConnections: 8) { db in

@@ -27,11 +27,9 @@ public enum ProjectionRebuild {
     /// - Throws: ``Failure/alreadyRunning(_:)`` when another session is rebuilding this projection.
     public static func start(_ projection: some Projection, on connection: PostgresConnection) throws {
         // Session locks nest: a session that holds the lock already is running a rebuild too.
-        guard try !isRunning(projection, on: connection),
-              try connection.query(
-                  "SELECT pg_try_advisory_lock($1::int, $2::int)", [Int(AdvisoryLock.namespace), Int(AdvisoryLock.rebuild(projection.name))]
-              ).first?.decode(0) ?? false
-        else { throw Failure.alreadyRunning(projection.name) }
+        guard try !isRunning(projection, on: connection, inThisSession: true), try lock(projection, on: connection) else {
+            throw Failure.alreadyRunning(projection.name)
+        }
         do {
             try connection.transaction { connection in
                 let shadows = ProjectionTables(target: .shadow)
@@ -44,6 +42,27 @@ public enum ProjectionRebuild {
         } catch {
             try? finish(projection, on: connection)
             throw error
+        }
+    }
+
+    /// Takes the rebuild lock. A rebuild that has swapped its tables in (its shadow checkpoint is
+    /// gone) and is only emptying the old ones is waited for, up to 30 s: `ictl admin rebuild`
+    /// returns at the swap, and the same rebuild asked for again right after is not refused.
+    /// - Returns: false when another rebuild holds the lock.
+    private static func lock(_ projection: some Projection, on connection: PostgresConnection) throws -> Bool {
+        let key: [(any PostgresEncodable)?] = [Int(AdvisoryLock.namespace), Int(AdvisoryLock.rebuild(projection.name))]
+        if try connection.query("SELECT pg_try_advisory_lock($1::int, $2::int)", key).first?.decode(0) ?? false { return true }
+        let cleaningUp: Bool = try connection.query(
+            "SELECT NOT EXISTS (SELECT 1 FROM projection_checkpoints WHERE name = $1)", [projection.checkpointName(.shadow)]
+        ).first?.decode(0) ?? false
+        guard cleaningUp else { return false }
+        try connection.execute("SET lock_timeout = '30s'")
+        defer { try? connection.execute("RESET lock_timeout") }
+        do {
+            try connection.query("SELECT pg_advisory_lock($1::int, $2::int)", key)
+            return true
+        } catch let error as DatabaseError where error.sqlState == "55P03" {
+            return false
         }
     }
 
@@ -307,12 +326,13 @@ public enum ProjectionRebuild {
         progress(replayed)
     }
 
-    /// Whether some session is rebuilding `projection` now.
-    public static func isRunning(_ projection: some Projection, on connection: PostgresConnection) throws -> Bool {
+    /// Whether some session (or this one) is rebuilding `projection` now.
+    /// - Parameter inThisSession: whether the connection's own session is the one rebuilding.
+    public static func isRunning(_ projection: some Projection, on connection: PostgresConnection, inThisSession: Bool = false) throws -> Bool {
         try connection.query("""
             SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::oid AND objid = $2::oid AND objsubid = 2
-                           AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
-            """, [Int(UInt32(bitPattern: AdvisoryLock.namespace)), Int(UInt32(bitPattern: AdvisoryLock.rebuild(projection.name)))]
+                           AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            """ + (inThisSession ? " AND pid = pg_backend_pid()" : "") + ")", [Int(UInt32(bitPattern: AdvisoryLock.namespace)), Int(UInt32(bitPattern: AdvisoryLock.rebuild(projection.name)))]
         ).first?.decode(0) ?? false
     }
 }

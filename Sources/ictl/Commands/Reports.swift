@@ -134,16 +134,18 @@ struct Rebuild: AsyncParsableCommand {
             note("rebuilding \(name)")
             if noWait { return }
             while true {
-                try await Task.sleep(for: .milliseconds(500))
+                try await Task.sleep(for: .milliseconds(200))
                 let projection = try await projection()
-                if projection["rebuilding"] as? Bool == true {
+                // Done at the swap: the daemon empties the old tables after it, still "rebuilding".
+                let swapped = Output.string(projection["rebuilt_at"]) != before
+                if !swapped, projection["rebuilding"] as? Bool == true {
                     if isatty(STDERR_FILENO) == 1, let position = projection["rebuild_position"] as? NSNumber, let asOf = projection["as_of"] as? NSNumber {
                         FileHandle.standardError.write(Data("\r  replayed up to position \(position) of \(asOf)   ".utf8))
                     }
                     continue
                 }
                 if isatty(STDERR_FILENO) == 1 { FileHandle.standardError.write(Data("\n".utf8)) }
-                guard Output.string(projection["rebuilt_at"]) != before else {
+                guard swapped else {
                     throw CLIError(code: Exit.other, message: "the rebuild of \(name) stopped before its swap; the live tables are unchanged (see incidentd's log)")
                 }
                 note("\(name) rebuilt and swapped in; as of log position \(Output.string(projection["as_of"]))")
