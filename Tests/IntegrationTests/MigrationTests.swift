@@ -125,6 +125,29 @@ struct MigrationTests {
         }
     }
 
+    @Test("shadows are left out of autovacuum, and a swap hands the setting over with the names")
+    func shadowsWithoutAutovacuum() async throws {
+        try await TestDatabase.with { db in
+            @Sendable func withoutAutovacuum(_ connection: PostgresConnection) throws -> [String] {
+                try connection.query("""
+                    SELECT relname FROM pg_class
+                    WHERE relnamespace = 'public'::regnamespace AND 'autovacuum_enabled=false' = ANY(reloptions) ORDER BY 1
+                    """).rows.map { try $0.decode(0) }
+            }
+            let shadows: [String] = try await db.pool.withConnection { connection in
+                try connection.query("SELECT name || '_shadow' FROM read_model_tables ORDER BY 1").rows.map { try $0.decode(0) }
+            }
+            #expect(shadows.count == 6)
+            let (before, after) = try await db.pool.withConnection { connection in
+                let before = try withoutAutovacuum(connection)
+                try connection.transaction { try $0.query("SELECT swap_read_model('incidents')") }
+                return (before, try withoutAutovacuum(connection))
+            }
+            #expect(before == shadows)
+            #expect(after == shadows, "the same names: the table swapped out took the setting, the one swapped in lost it")
+        }
+    }
+
     @Test("regions and taxonomy are seeded")
     func seeds() async throws {
         try await TestDatabase.with { db in
