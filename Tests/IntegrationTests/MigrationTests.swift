@@ -140,7 +140,7 @@ struct MigrationTests {
             #expect(shadows.count == 6)
             let (before, after) = try await db.pool.withConnection { connection in
                 let before = try withoutAutovacuum(connection)
-                try connection.transaction { try $0.query("SELECT swap_read_model('incidents')") }
+                _ = try connection.transaction { try $0.query("SELECT swap_read_model('incidents')") }
                 return (before, try withoutAutovacuum(connection))
             }
             #expect(before == shadows)
