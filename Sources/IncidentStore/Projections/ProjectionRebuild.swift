@@ -46,23 +46,21 @@ public enum ProjectionRebuild {
     }
 
     /// Takes the rebuild lock. A rebuild that has swapped its tables in (its shadow checkpoint is
-    /// gone) and is only emptying the old ones is waited for, up to 30 s: `ictl admin rebuild`
-    /// returns at the swap, and the same rebuild asked for again right after is not refused.
+    /// gone) and is only emptying the old ones is waited for, up to 15 s, looking again every
+    /// 100 ms: `ictl admin rebuild` returns at the swap, and the same rebuild asked for again right
+    /// after is not refused. A holder whose shadow checkpoint is there (a rebuild running, or one
+    /// that has just taken the lock and committed it) is refused at once.
     /// - Returns: false when another rebuild holds the lock.
     private static func lock(_ projection: some Projection, on connection: PostgresConnection) throws -> Bool {
         let key: [(any PostgresEncodable)?] = [Int(AdvisoryLock.namespace), Int(AdvisoryLock.rebuild(projection.name))]
-        if try connection.query("SELECT pg_try_advisory_lock($1::int, $2::int)", key).first?.decode(0) ?? false { return true }
-        let cleaningUp: Bool = try connection.query(
-            "SELECT NOT EXISTS (SELECT 1 FROM projection_checkpoints WHERE name = $1)", [projection.checkpointName(.shadow)]
-        ).first?.decode(0) ?? false
-        guard cleaningUp else { return false }
-        try connection.execute("SET lock_timeout = '30s'")
-        defer { try? connection.execute("RESET lock_timeout") }
-        do {
-            try connection.query("SELECT pg_advisory_lock($1::int, $2::int)", key)
-            return true
-        } catch let error as DatabaseError where error.sqlState == "55P03" {
-            return false
+        let deadline = ContinuousClock.now + .seconds(15)
+        while true {
+            if try connection.query("SELECT pg_try_advisory_lock($1::int, $2::int)", key).first?.decode(0) ?? false { return true }
+            let cleaningUp: Bool = try connection.query(
+                "SELECT NOT EXISTS (SELECT 1 FROM projection_checkpoints WHERE name = $1)", [projection.checkpointName(.shadow)]
+            ).first?.decode(0) ?? false
+            guard cleaningUp, ContinuousClock.now < deadline else { return false }
+            Thread.sleep(forTimeInterval: 0.1)
         }
     }
 
