@@ -102,11 +102,7 @@ struct MigrationTests {
             // As a rebuild leaves them: swapped (the tables trade names, the indexes keep theirs),
             // then a bulk load that died with the shadow's indexes stashed.
             @Sendable func indexes(_ connection: PostgresConnection) throws -> [String] {
-                try connection.query("""
-                    SELECT c.relname || regexp_replace(pg_get_indexdef(i.indexrelid), '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', '')
-                    FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
-                    WHERE c.relname IN ('incidents', 'incidents_shadow') ORDER BY 1
-                    """).rows.map { try $0.decode(0) }
+                try indexDefinitions(of: ["incidents", "incidents_shadow"], on: connection)
             }
             let before = try await db.pool.withConnection { connection in
                 try connection.query("SELECT swap_read_model('incidents')")

@@ -20,17 +20,9 @@ struct ProjectionTests {
         }
     }
 
-    /// Per live table of `projections`: its primary key's columns and each other index's
-    /// definition, its name left out (a swap renames tables, not their indexes).
+    /// Per live table of `projections`: its primary key's columns and each other index's definition.
     func indexShapes(_ pool: ConnectionPool, _ projections: [any Projection]) async throws -> [String] {
-        try await pool.withConnection { connection in
-            try connection.query("""
-                SELECT c.relname || ': ' || CASE WHEN i.indisprimary THEN 'primary key ' ELSE '' END
-                       || regexp_replace(pg_get_indexdef(i.indexrelid), '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', '')
-                FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
-                WHERE c.relname = ANY($1::text[]) AND c.relnamespace = 'public'::regnamespace ORDER BY 1
-                """, ["{" + projections.flatMap(\.tables).joined(separator: ",") + "}"]).rows.map { try $0.decode(0) }
-        }
+        try await pool.withConnection { try indexDefinitions(of: projections.flatMap(\.tables), on: $0) }
     }
 
     @Test("random histories: incremental == rebuilt == naive recomputation, at municipality and district level", arguments: Array(UInt64(1)...12))

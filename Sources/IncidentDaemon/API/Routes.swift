@@ -88,7 +88,7 @@ func addReferenceRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) 
             [
                 "code": .string(district.code), "name": .string(district.displayName),
                 "name_sq": .string(district.nameSq), "name_sr": .string(district.nameSr),
-                "municipalities": .array(regions.municipalities.filter { $0.districtCode == district.code }.map { m in
+                "municipalities": .array(regions.municipalities(inDistrict: district.code).map { m in
                     [
                         "code": .string(m.code), "name": .string(m.displayName), "name_sq": .string(m.nameSq),
                         "name_sr": .string(m.nameSr), "aliases": .array(m.aliases.map { .string($0) }),

@@ -62,6 +62,8 @@ public struct RegionDirectory: Sendable {
 
     public func municipality(code: String) -> Municipality? { municipalityByCode[code] }
     public func district(code: String) -> District? { districtByCode[code] }
+    /// The municipalities of the district `code`, in directory order.
+    public func municipalities(inDistrict code: String) -> [Municipality] { municipalities.filter { $0.districtCode == code } }
 
     /// Resolves what a user typed to one municipality, several candidates, or suggestions.
     public func resolveMunicipality(_ input: String) -> RegionMatch<Municipality> {
@@ -77,7 +79,7 @@ public struct RegionDirectory: Sendable {
         // A district's code or name where a municipality is wanted: its municipalities that carry
         // the name (`mitrovica`: north and south), else all of them.
         if let district = districts.first(where: { $0.code.lowercased() == key || districtNames(of: $0).contains(key) }) {
-            let inDistrict = municipalities.filter { $0.districtCode == district.code }
+            let inDistrict = municipalities(inDistrict: district.code)
             let named = inDistrict.filter { names(of: $0).contains { RegionName.tokens($0).contains(key) } }
             return .ambiguous(named.isEmpty ? inDistrict : named)
         }

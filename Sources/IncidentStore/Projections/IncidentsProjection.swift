@@ -212,9 +212,10 @@ extension IncidentService {
         if let name = filter.district {
             switch reference.regions.resolveDistrict(name) {
             case .found(let d):
-                // Its municipalities as well: the municipality index serves them (incidents has no district index).
-                let municipalities = reference.regions.municipalities.filter { $0.districtCode == d.code }.map(\.code)
-                conditions.append("district = " + bind(d.code) + " AND municipality = ANY(" + bind(postgresArray(municipalities)) + "::text[])")
+                // As its municipalities (a row's district is derived from its municipality): the
+                // municipality index serves them, and incidents has no district index.
+                let municipalities = reference.regions.municipalities(inDistrict: d.code).map(\.code)
+                conditions.append("municipality = ANY(" + bind(postgresArray(municipalities)) + "::text[])")
             case .ambiguous(let c): errors.append(FieldError("district", "'\(name)' is ambiguous; one of \(c.map(\.code).joined(separator: ", "))"))
             case .unknown: errors.append(FieldError("district", "unknown district '\(name)'; one of \(reference.regions.districts.map(\.code).joined(separator: ", "))"))
             }

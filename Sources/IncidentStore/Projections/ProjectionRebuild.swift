@@ -135,9 +135,8 @@ public enum ProjectionRebuild {
         // Incidents with more than a report (and anything else in an incident stream): what the
         // ranges did not load goes through the fold, onto the rows the ranges made.
         let streams: [String] = try connection.query("""
-            SELECT DISTINCT stream FROM events
-            WHERE transaction_id < $1::xid8 AND (stream_version > 1 OR type <> 'IncidentReported' OR schema_version <> 1)
-              AND stream LIKE 'incident-%'
+            SELECT DISTINCT e.stream FROM events e
+            WHERE e.transaction_id < $1::xid8 AND e.stream LIKE 'incident-%' AND NOT (\(openingReport))
             """, [boundary]).rows.map { try $0.decode(0) }
         for first in stride(from: 0, to: streams.count, by: 500) {
             let events = try connection.query("SELECT " + EventStore.columns + """
