@@ -102,18 +102,20 @@ struct HostileInputTests {
 
     @Test("clients that trickle a body are cut off (408) while others are served; a slow steady one is served")
     func slowClients() async throws {
-        try await API.run(bodyStall: .seconds(1)) { api in
+        // A stall limit of 3 s: with the whole suite running in parallel on two cores, a request
+        // here took up to 6.6 s, and a 1 s limit once cut off the steady client (0.25 s a chunk).
+        try await API.run(bodyStall: .seconds(3)) { api in
             let port = try #require(api.client.port)
             let body = Data(String(decoding: report().encoded(), as: UTF8.self).utf8)
             let head = "POST /v1/incidents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(api.reporter)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
 
-            // Twenty tricklers: a byte every 2 s, for at most 20 s.
+            // Twenty tricklers: a byte every 5 s, for at most 50 s.
             let started = ContinuousClock.now
             let tricklers = (0..<20).map { _ in
                 RawClient.spawn(port: port) { socket in
                     socket.send(Data(head.utf8) + body.prefix(5))
                     for byte in body.dropFirst(5).prefix(10) {
-                        if let answer = socket.receive(timeout: 2) { return "cut off: " + answer }
+                        if let answer = socket.receive(timeout: 5) { return "cut off: " + answer }
                         socket.send(Data([byte]))
                     }
                     return "not cut off: " + (socket.receive(timeout: 30) ?? "")
