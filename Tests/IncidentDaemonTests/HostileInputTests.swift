@@ -206,11 +206,14 @@ final class RawClient: @unchecked Sendable {
             while true {
                 let left = timeout - (ContinuousClock.now - start)
                 var poll = pollfd(fd: client.fd, events: Int16(POLLIN), revents: 0)
-                guard left > .zero, Glibc.poll(&poll, 1, Int32(left / .milliseconds(1))) > 0 else {
+                let ready = left > .zero ? Glibc.poll(&poll, 1, Int32(left / .milliseconds(1))) : 0
+                if ready < 0, errno == EINTR { continue }   // a signal, not the daemon: wait on
+                guard ready > 0 else {
                     received = Data()   // no whole answer in time
                     break
                 }
                 let count = recv(client.fd, &buffer, buffer.count, 0)
+                if count < 0, errno == EINTR { continue }
                 if count <= 0 { break }
                 received.append(contentsOf: buffer.prefix(count))
             }
