@@ -431,11 +431,11 @@ struct ImportAndTailTests {
                 report(["summary": "Second report, same day."]).encodedString,
                 report(["occurred_at": "2099-01-01"]).encodedString,
             ].joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: ndjson))
-            let first = try run(Binaries.ictl, ["import", ndjson], environment: env)
+            let first = try await run(Binaries.ictl, ["import", ndjson], environment: env)
             #expect(first.status == 65, "one line is rejected: \(first.stderr)")
             #expect(first.stderr.contains("line 3"))
             #expect(first.stderr.contains("2 stored"))
-            let second = try run(Binaries.ictl, ["import", ndjson], environment: env)
+            let second = try await run(Binaries.ictl, ["import", ndjson], environment: env)
             #expect(second.stderr.contains("0 stored, 2 already stored"), "\(second.stderr)")
 
             let csv = home + "/reports.csv"
@@ -444,7 +444,7 @@ struct ImportAndTailTests {
                 unrest,peaceful_protest,2026-11-20,Prishtina,"Protest in front of the assembly, peaceful",media,0,protest;assembly
                 explosives,grenade,2026-11-21,Gjilan,Grenade thrown into a yard,police,1,
                 """.utf8).write(to: URL(fileURLWithPath: csv))
-            let csvRun = try run(Binaries.ictl, ["import", csv], environment: env)
+            let csvRun = try await run(Binaries.ictl, ["import", csv], environment: env)
             #expect(csvRun.status == 0, "\(csvRun.stderr)")
             #expect(csvRun.stderr.contains("2 stored"))
             #expect(try await eventCount(db) == 4)

@@ -18,11 +18,17 @@ struct BackupRestoreTests {
         // consumer's checkpoint part-way.
         let logger = Logger(label: "restore-test")
         let source = try LocalCluster(dataDirectory: scratch + "/source")
-        try source.start(logger: logger)
+        // initdb, pg_ctl, pg_dump and pg_restore block: each on a thread of its own, off the two
+        // threads the whole suite shares.
         defer { try? source.stop(logger: logger) }
-        try source.stop(logger: logger)
-        #expect(try source.advanceTransactionIDs(past: 2 << 32, logger: logger) != nil)
-        try source.start(logger: logger)
+        let advanced = try await onThread {
+            try source.start(logger: logger)
+            try source.stop(logger: logger)
+            let advanced = try source.advanceTransactionIDs(past: 2 << 32, logger: logger)
+            try source.start(logger: logger)
+            return advanced
+        }
+        #expect(advanced != nil)
         let pool = ConnectionPool(configuration: .init(conninfo: source.conninfo(), maxConnections: 2))
         try await Migrator().migrate(pool, logger: logger)
         let tokens = AccessTokens(pool: pool)
@@ -42,7 +48,7 @@ struct BackupRestoreTests {
             midway = try #require(await get(port, "/v1/events?limit=15", token: admin).json?.objectValue?["checkpoint"]?.stringValue)
             afterMidway = try await readLog(port, token: admin, after: midway)
             sourceSummary = await get(port, "/v1/summaries?level=municipality&since=2026-01-01&until=2026-12-31", token: analyst).json?.objectValue?["rows"]
-            _ = try source.runClient("pg_dump", ["--format=custom", "--file", dump, "--dbname", source.conninfo()], what: "dump the incident database")
+            _ = try await onThread { try source.runClient("pg_dump", ["--format=custom", "--file", dump, "--dbname", source.conninfo()], what: "dump the incident database") }
         }
         await pool.close()
         #expect(sourceEvents.count == 40 && afterMidway.count == 25)
@@ -50,17 +56,19 @@ struct BackupRestoreTests {
         // A restore by hand, without moving the counter, is refused at start rather than run
         // into appends that would never be read.
         let naive = try LocalCluster(dataDirectory: scratch + "/naive")
-        try naive.start(logger: logger)
         defer { try? naive.stop(logger: logger) }
-        _ = try naive.runClient("psql", ["--dbname", naive.conninfo(), "-c", "CREATE ROLE incident_app NOLOGIN", "-c", "CREATE DATABASE incident_log"], what: "prepare")
-        _ = try naive.runClient("pg_restore", ["--no-owner", "--exit-on-error", "--dbname", naive.conninfo(database: "incident_log"), dump], what: "restore")
-        let refused = try run(Binaries.incidentd, ["serve", "--port", "1", "--database-url", naive.conninfo(database: "incident_log")], environment: [:], timeout: .seconds(30))
+        try await onThread {
+            try naive.start(logger: logger)
+            _ = try naive.runClient("psql", ["--dbname", naive.conninfo(), "-c", "CREATE ROLE incident_app NOLOGIN", "-c", "CREATE DATABASE incident_log"], what: "prepare")
+            _ = try naive.runClient("pg_restore", ["--no-owner", "--exit-on-error", "--dbname", naive.conninfo(database: "incident_log"), dump], what: "restore")
+        }
+        let refused = try await run(Binaries.incidentd, ["serve", "--port", "1", "--database-url", naive.conninfo(database: "incident_log")], environment: [:], timeout: .seconds(30))
         #expect(refused.status != 0 && refused.stderr.contains("ahead of this PostgreSQL cluster's counter"), "\(refused.status) \(refused.stderr)")
-        try naive.stop(logger: logger)
+        try await onThread { try naive.stop(logger: logger) }
 
         // `incidentd restore` into a new data directory, then serve it.
         let data = scratch + "/restored"
-        let restored = try run(Binaries.incidentd, ["restore", dump, "--data-dir", data], environment: [:])
+        let restored = try await run(Binaries.incidentd, ["restore", dump, "--data-dir", data], environment: [:])
         #expect(restored.status == 0, "\(restored.stderr)")
         #expect(restored.stderr.contains("moved the cluster's transaction counter"), "\(restored.stderr)")
         let port = Int.random(in: 20_000...32_000)

@@ -22,7 +22,7 @@ enum Binaries {
 }
 
 /// A finished `ictl` run.
-struct Run {
+struct Run: Sendable {
     var status: Int32
     var stdout: String
     var stderr: String
@@ -30,7 +30,21 @@ struct Run {
 
 /// Runs a binary to completion with `environment` added, stdin closed. After `timeout` it is
 /// killed (status -9): a test of something that should exit must not hang when it does not.
-func run(_ tool: String, _ arguments: [String], environment: [String: String], timeout: Duration? = nil) throws -> Run {
+/// The wait is on a thread of its own: the whole suite runs on two shared threads, and a test
+/// blocking one of them for a subprocess held up every other test's async code (CI once counted
+/// 5.8 s of that against the daemon's recovery from a database restart).
+func run(_ tool: String, _ arguments: [String], environment: [String: String], timeout: Duration? = nil) async throws -> Run {
+    try await onThread { try runBlocking(tool, arguments, environment: environment, timeout: timeout) }
+}
+
+/// Runs blocking work on a thread of its own, away from Swift's shared threads.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+private func runBlocking(_ tool: String, _ arguments: [String], environment: [String: String], timeout: Duration?) throws -> Run {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: tool)
     process.arguments = arguments
@@ -125,36 +139,36 @@ struct CLITests {
             let home = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-home-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: home) }
             let env = ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": admin, "HOME": home, "XDG_DATA_HOME": home + "/data", "XDG_CONFIG_HOME": home + "/config"]
-            func ictl(_ arguments: String...) throws -> Run { try run(Binaries.ictl, arguments, environment: env) }
+            func ictl(_ arguments: String...) async throws -> Run { try await run(Binaries.ictl, arguments, environment: env) }
 
             var daemon = try Daemon(conninfo: db.conninfo, port: port)
             try await daemon.ready()
 
-            let reported = try ictl("report", "--category", "ethnic_violence", "--subcategory", "assault", "--occurred-at", "2026-11-28",
+            let reported = try await ictl("report", "--category", "ethnic_violence", "--subcategory", "assault", "--occurred-at", "2026-11-28",
                                     "--municipality", "Zubin Potok", "--source-type", "witness", "--summary", "Two men assaulted a returnee.")
             #expect(reported.status == 0, "\(reported.stderr)")
             let id = reported.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(UUID(uuidString: id) != nil, "stdout is the incident id alone: \(reported.stdout)")
 
-            let shown = try ictl("show", id, "--format", "json")
+            let shown = try await ictl("show", id, "--format", "json")
             #expect(shown.status == 0 && shown.stdout.contains("XK-MIT-07"))
 
-            let stale = try ictl("amend", id, "--expected-version", "3", "--set", "killed=1", "--reason", "late report")
+            let stale = try await ictl("amend", id, "--expected-version", "3", "--set", "killed=1", "--reason", "late report")
             #expect(stale.status == 76, "\(stale.stderr)")
-            let amended = try ictl("amend", id, "--expected-version", "1", "--set", "municipality=pec", "--reason", "wrong municipality")
+            let amended = try await ictl("amend", id, "--expected-version", "1", "--set", "municipality=pec", "--reason", "wrong municipality")
             #expect(amended.status == 0 && amended.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == id)
-            let verified = try ictl("verify", id, "--expected-version", "2", "--note", "confirmed by police")
+            let verified = try await ictl("verify", id, "--expected-version", "2", "--note", "confirmed by police")
             #expect(verified.status == 0, "\(verified.stderr)")
 
             var listed = Run(status: 1, stdout: "", stderr: "")
             for _ in 0..<50 {
-                listed = try ictl("list", "--district", "XK-PEJ", "--format", "json")
+                listed = try await ictl("list", "--district", "XK-PEJ", "--format", "json")
                 if listed.stdout.contains(id) && listed.stdout.contains("verified") { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
             #expect(listed.status == 0 && listed.stdout.contains(id) && listed.stdout.contains("verified"))
-            #expect(try ictl("show", UUID().uuidString).status == 66)
-            #expect(try run(Binaries.ictl, ["list"], environment: env.merging(["ICTL_TOKEN": "il_wrong"]) { _, new in new }).status == 77)
+            #expect(try await ictl("show", UUID().uuidString).status == 66)
+            #expect(try await run(Binaries.ictl, ["list"], environment: env.merging(["ICTL_TOKEN": "il_wrong"]) { _, new in new }).status == 77)
 
             // Offline: the daemon is down; the report waits in the outbox.
             daemon.stop()
@@ -165,21 +179,21 @@ struct CLITests {
                 {"incident_id": "\(incidentID)", "category": "return_obstacle", "subcategory": "property_occupation",
                  "occurred_at": "2026-11-27", "municipality": "Klinë", "summary": "Returnee house occupied.", "source_type": "victim"}
                 """.utf8).write(to: URL(fileURLWithPath: file))
-            let offline = try ictl("report", "--file", file)
+            let offline = try await ictl("report", "--file", file)
             #expect(offline.status == 75, "\(offline.stderr)")
             #expect(offline.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == incidentID)
-            let queued = try ictl("outbox", "list", "--format", "json")
+            let queued = try await ictl("outbox", "list", "--format", "json")
             #expect(queued.stdout.contains(incidentID))
-            #expect(try ictl("list").status == 69)
+            #expect(try await ictl("list").status == 69)
 
             daemon = try Daemon(conninfo: db.conninfo, port: port)
             try await daemon.ready()
-            let sync = try ictl("outbox", "sync")
+            let sync = try await ictl("outbox", "sync")
             #expect(sync.status == 0, "\(sync.stderr)")
-            #expect(try ictl("outbox", "sync").status == 0)
-            let replay = try ictl("report", "--file", file)
+            #expect(try await ictl("outbox", "sync").status == 0)
+            let replay = try await ictl("report", "--file", file)
             #expect(replay.status == 0, "\(replay.stderr)")
-            #expect(!(try ictl("outbox", "list", "--format", "json").stdout.contains(incidentID)), "the outbox is empty")
+            #expect(!(try await ictl("outbox", "list", "--format", "json").stdout.contains(incidentID)), "the outbox is empty")
             daemon.stop()
 
             let stored: Int = try await db.pool.withConnection {
@@ -204,21 +218,21 @@ struct StreamRoleTests {
             defer { daemon.stop() }
             try await daemon.ready()
             let env = ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": reporter, "ICTL_OUTBOX": FileManager.default.temporaryDirectory.path + "/outbox-\(UUID())"]
-            let open = try run(Binaries.ictl, ["report", "--category", "unrest", "--subcategory", "peaceful_protest", "--occurred-at", "2026-11-20",
+            let open = try await run(Binaries.ictl, ["report", "--category", "unrest", "--subcategory", "peaceful_protest", "--occurred-at", "2026-11-20",
                                                "--municipality", "Prizren", "--source-type", "media", "--summary", "Peaceful protest."], environment: env)
-            let secret = try run(Binaries.ictl, ["report", "--category", "sexual_violence", "--subcategory", "sexual_violence", "--occurred-at", "2026-11-20",
+            let secret = try await run(Binaries.ictl, ["report", "--category", "sexual_violence", "--subcategory", "sexual_violence", "--occurred-at", "2026-11-20",
                                                  "--municipality", "Prizren", "--source-type", "ngo", "--summary", "Reported to a women's organisation."], environment: env)
             let openID = open.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             let secretID = secret.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(!openID.isEmpty && !secretID.isEmpty)
 
-            func stream(_ token: String) throws -> String {
+            func stream(_ token: String) async throws -> String {
                 // curl ends the open stream after 2 s (exit 28) and prints what arrived.
-                try run("/usr/bin/curl", ["-s", "-N", "--max-time", "2", "-H", "Authorization: Bearer \(token)", "http://127.0.0.1:\(port)/v1/events/stream"], environment: [:]).stdout
+                try await run("/usr/bin/curl", ["-s", "-N", "--max-time", "2", "-H", "Authorization: Bearer \(token)", "http://127.0.0.1:\(port)/v1/events/stream"], environment: [:]).stdout
             }
-            let reviewed = try stream(reviewer)
+            let reviewed = try await stream(reviewer)
             #expect(reviewed.contains("event: IncidentReported") && reviewed.contains(openID))
-            let analysed = try stream(analyst)
+            let analysed = try await stream(analyst)
             #expect(analysed.contains(openID), "analysts follow the stream")
             #expect(!analysed.contains(secretID), "no confidential incident in an analyst's stream")
             #expect(!analysed.contains("ciphertext"))

@@ -73,7 +73,7 @@ struct FaultTests {
         // A cluster of its own (durable, the defaults): stopping the tests' shared one would break the others.
         let cluster = try LocalCluster(dataDirectory: root + "/pg", settings: ["max_connections": "50"])
         let logger = Logger(label: "fault.cluster")
-        try cluster.start(logger: logger)
+        try await onThread { try cluster.start(logger: logger) }   // initdb and pg_ctl block
         defer { try? cluster.stop(logger: logger) }
         let pool = ConnectionPool(configuration: .init(conninfo: cluster.conninfo(), maxConnections: 2))
         try await Migrator().migrate(pool, logger: logger)
@@ -144,36 +144,47 @@ struct FaultTests {
                     let report = FieldReport.make(1)[0]
                     let file = home + "/report-\(round)-\(index).json"
                     try report.fileBody.write(to: URL(fileURLWithPath: file))
-                    let result = try run(Binaries.ictl, ["report", "--file", file], environment: offline)
+                    let result = try await run(Binaries.ictl, ["report", "--file", file], environment: offline)
                     #expect(result.status == 75, "queued offline: \(result.stderr)")
                     incidents.append(report.incidentID)
                 }
-                for attempt in 0..<8 where queued() > 0 {
-                    let before = queued()
-                    let sync = Process()
-                    sync.executableURL = URL(fileURLWithPath: Binaries.ictl)
-                    sync.arguments = ["outbox", "sync"]
-                    sync.environment = ProcessInfo.processInfo.environment.merging(online) { _, new in new }
-                    sync.standardOutput = FileHandle.nullDevice
-                    sync.standardError = FileHandle.nullDevice
-                    try sync.run()
-                    if attempt.isMultiple(of: 2) {
-                        // Anywhere: before it starts sending, mid-queue, or after.
-                        try await Task.sleep(for: .milliseconds(Int.random(in: 10...200)))
-                    } else {
-                        // Right after it delivered something: mid-queue for sure, wherever in a send.
-                        let deadline = ContinuousClock.now + .seconds(5)
-                        while queued() == before && sync.isRunning && ContinuousClock.now < deadline { usleep(500) }
-                        usleep(UInt32.random(in: 0...3_000))
+                // The kills and the waits between them block: on a thread of their own, not on
+                // the two threads the whole suite shares.
+                let (roundKills, roundInterrupted) = try await onThread { [home, online] in
+                    func queued() -> Int {
+                        ((try? FileManager.default.contentsOfDirectory(atPath: home + "/outbox")) ?? []).filter { $0.hasSuffix(".json") }.count
                     }
-                    kill(sync.processIdentifier, SIGKILL)
-                    sync.waitUntilExit()
-                    kills += 1
-                    // Killed before it finished, after it had begun sending (some sent, some left).
-                    if sync.terminationReason == .uncaughtSignal && queued() < before && queued() > 0 { interrupted += 1 }
+                    var kills = 0, interrupted = 0
+                    for attempt in 0..<8 where queued() > 0 {
+                        let before = queued()
+                        let sync = Process()
+                        sync.executableURL = URL(fileURLWithPath: Binaries.ictl)
+                        sync.arguments = ["outbox", "sync"]
+                        sync.environment = ProcessInfo.processInfo.environment.merging(online) { _, new in new }
+                        sync.standardOutput = FileHandle.nullDevice
+                        sync.standardError = FileHandle.nullDevice
+                        try sync.run()
+                        if attempt.isMultiple(of: 2) {
+                            // Anywhere: before it starts sending, mid-queue, or after.
+                            usleep(UInt32.random(in: 10_000...200_000))
+                        } else {
+                            // Right after it delivered something: mid-queue for sure, wherever in a send.
+                            let deadline = ContinuousClock.now + .seconds(5)
+                            while queued() == before && sync.isRunning && ContinuousClock.now < deadline { usleep(500) }
+                            usleep(UInt32.random(in: 0...3_000))
+                        }
+                        kill(sync.processIdentifier, SIGKILL)
+                        sync.waitUntilExit()
+                        kills += 1
+                        // Killed before it finished, after it had begun sending (some sent, some left).
+                        if sync.terminationReason == .uncaughtSignal && queued() < before && queued() > 0 { interrupted += 1 }
+                    }
+                    return (kills, interrupted)
                 }
+                kills += roundKills
+                interrupted += roundInterrupted
             }
-            let final = try run(Binaries.ictl, ["outbox", "sync"], environment: online)
+            let final = try await run(Binaries.ictl, ["outbox", "sync"], environment: online)
             #expect(final.status == 0, "\(final.stderr)")
             let rejected = (try? FileManager.default.contentsOfDirectory(atPath: home + "/outbox/rejected")) ?? []
 
@@ -261,13 +272,6 @@ struct Outage: Sendable {
             Thread.sleep(forTimeInterval: 0.05)
         }
         return outage
-    }
-}
-
-/// Runs blocking work on a thread of its own, away from Swift's shared threads.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
     }
 }
 

@@ -70,8 +70,8 @@ struct ProjectorProcessTests {
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: home) }
             let env = ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": admin, "ICTL_OUTBOX": home + "/outbox"]
-            func ictl(_ arguments: [String], token: String? = nil) throws -> Run {
-                try run(Binaries.ictl, arguments, environment: token.map { env.merging(["ICTL_TOKEN": $0]) { _, new in new } } ?? env)
+            func ictl(_ arguments: [String], token: String? = nil) async throws -> Run {
+                try await run(Binaries.ictl, arguments, environment: token.map { env.merging(["ICTL_TOKEN": $0]) { _, new in new } } ?? env)
             }
 
             let lastWeek = IsoWeek.last(before: Date())
@@ -82,23 +82,23 @@ struct ProjectorProcessTests {
                      "summary": "Assault near the bridge, number \(index).", "source_type": "witness", "killed": \(index + 1), "injured": 2,
                      "personal": {"victims": [{"name": "Arben Krasniqi", "phone": "+383 44 123 456"}]}}
                     """.utf8).write(to: URL(fileURLWithPath: file))
-                let reported = try ictl(["report", "--file", file])
+                let reported = try await ictl(["report", "--file", file])
                 #expect(reported.status == 0, "\(reported.stderr)")
             }
             // Wait for the projector, then read figures as an analyst.
             var summary = Run(status: 1, stdout: "", stderr: "")
             for _ in 0..<100 {
-                summary = try ictl(["summary", "--level", "municipality", "--format", "json"], token: analyst)
+                summary = try await ictl(["summary", "--level", "municipality", "--format", "json"], token: analyst)
                 if summary.stdout.contains("\"incidents\" : 2") { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
             #expect(summary.status == 0 && summary.stdout.contains("XK-MIT-07") && summary.stdout.contains("\"as_of\""), "\(summary.stdout)\(summary.stderr)")
-            let hxl = try ictl(["summary", "--format", "hxl"], token: analyst).stdout.split(separator: "\n")
+            let hxl = try await ictl(["summary", "--format", "hxl"], token: analyst).stdout.split(separator: "\n")
             #expect(hxl.count == 3 && hxl[1].hasPrefix("#adm1+code,#adm1+name,#event+type,#event+num"))
 
             let html = home + "/digest.html", csv = home + "/digest.csv", markdown = home + "/digest.md"
             for (format, path) in [("html", html), ("csv", csv), ("markdown", markdown)] {
-                let result = try ictl(["digest", "--week", lastWeek.description, "--format", format, "--output", path], token: analyst)
+                let result = try await ictl(["digest", "--week", lastWeek.description, "--format", format, "--output", path], token: analyst)
                 #expect(result.status == 0, "\(result.stderr)")
                 #expect(result.stdout.isEmpty, "--output leaves stdout empty")
             }
@@ -119,19 +119,19 @@ struct ProjectorProcessTests {
             #expect(leftovers.isEmpty, "no temporary files left: \(leftovers)")
 
             // Failures: one line on stderr, nothing on stdout, non-zero; an existing file is left whole.
-            let unwritable = try ictl(["digest", "--format", "html", "--output", home + "/missing/dir/digest.html"], token: analyst)
+            let unwritable = try await ictl(["digest", "--format", "html", "--output", home + "/missing/dir/digest.html"], token: analyst)
             #expect(unwritable.status != 0 && unwritable.stdout.isEmpty)
             #expect(unwritable.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count == 1, "\(unwritable.stderr)")
-            let badWeek = try ictl(["digest", "--week", "2026-W60", "--output", html], token: analyst)
+            let badWeek = try await ictl(["digest", "--week", "2026-W60", "--output", html], token: analyst)
             #expect(badWeek.status == 65 && badWeek.stdout.isEmpty && badWeek.stderr.split(separator: "\n").count == 1, "\(badWeek.stderr)")
             #expect(try String(contentsOfFile: html, encoding: .utf8) == page, "a failed run leaves the last digest in place")
-            let offline = try run(Binaries.ictl, ["digest", "--output", html], environment: env.merging(["ICTL_SERVER": "http://127.0.0.1:1"]) { _, new in new })
+            let offline = try await run(Binaries.ictl, ["digest", "--output", html], environment: env.merging(["ICTL_SERVER": "http://127.0.0.1:1"]) { _, new in new })
             #expect(offline.status == 69 && offline.stdout.isEmpty)
 
-            let rebuilt = try ictl(["admin", "rebuild", "region_summary"])
+            let rebuilt = try await ictl(["admin", "rebuild", "region_summary"])
             #expect(rebuilt.status == 0 && rebuilt.stderr.contains("rebuilt"), "\(rebuilt.stderr)")
-            #expect(try ictl(["admin", "rebuild", "region_summary"], token: analyst).status == 77)
-            let after = try ictl(["summary", "--level", "municipality", "--format", "json"], token: analyst)
+            #expect(try await ictl(["admin", "rebuild", "region_summary"], token: analyst).status == 77)
+            let after = try await ictl(["summary", "--level", "municipality", "--format", "json"], token: analyst)
             #expect(after.stdout.contains("\"incidents\" : 2"))
         }
     }

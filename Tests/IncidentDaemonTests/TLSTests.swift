@@ -14,21 +14,21 @@ struct TestCertificates {
     /// Another authority, which signed nothing the server has.
     var stranger: String { directory + "/other-ca.pem" }
 
-    static func make() throws -> TestCertificates {
+    static func make() async throws -> TestCertificates {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("incident-tls-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let certificates = TestCertificates(directory: directory)
-        func openssl(_ arguments: String...) throws {
-            let result = try run("/usr/bin/openssl", arguments, environment: [:])
+        func openssl(_ arguments: String...) async throws {
+            let result = try await run("/usr/bin/openssl", arguments, environment: [:])
             guard result.status == 0 else { throw TLSSetupFailed(message: "openssl \(arguments.first ?? ""): \(result.stderr)") }
         }
         for name in ["ca", "other-ca"] {
-            try openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Field office test CA \(name)",
+            try await openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Field office test CA \(name)",
                         "-keyout", directory + "/\(name).key", "-out", directory + "/\(name).pem")
         }
-        try openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=incidentd test", "-keyout", certificates.key, "-out", directory + "/server.csr")
+        try await openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=incidentd test", "-keyout", certificates.key, "-out", directory + "/server.csr")
         try Data("subjectAltName=DNS:localhost\n".utf8).write(to: URL(fileURLWithPath: directory + "/san.ext"))
-        try openssl("x509", "-req", "-in", directory + "/server.csr", "-CA", certificates.authority, "-CAkey", directory + "/ca.key",
+        try await openssl("x509", "-req", "-in", directory + "/server.csr", "-CA", certificates.authority, "-CAkey", directory + "/ca.key",
                     "-CAcreateserial", "-days", "2", "-extfile", directory + "/san.ext", "-out", certificates.certificate)
         return certificates
     }
@@ -42,7 +42,7 @@ struct TLSSetupFailed: Error { var message: String }
 struct TLSTests {
     @Test("the reporting path over TLS with a field office's CA; an untrusted certificate or plain HTTP gets nothing through")
     func reportingOverTLS() async throws {
-        let certificates = try TestCertificates.make()
+        let certificates = try await TestCertificates.make()
         defer { certificates.remove() }
         try await TestDatabase.with { db in
             let reporter = try await AccessTokens(pool: db.pool).create(name: "field", role: .reporter)
@@ -51,7 +51,7 @@ struct TLSTests {
             defer { daemon.stop() }
             var ready = false
             for _ in 0..<200 where !ready {
-                ready = try run("/usr/bin/curl", ["-sf", "--cacert", certificates.authority, "https://localhost:\(port)/readyz"], environment: [:]).status == 0
+                ready = try await run("/usr/bin/curl", ["-sf", "--cacert", certificates.authority, "https://localhost:\(port)/readyz"], environment: [:]).status == 0
                 if !ready { try await Task.sleep(for: .milliseconds(50)) }
             }
             #expect(ready, "incidentd answers over https, with a certificate the CA signed")
@@ -60,36 +60,36 @@ struct TLSTests {
             defer { try? FileManager.default.removeItem(atPath: home) }
             let trusted = ["ICTL_SERVER": "https://localhost:\(port)", "ICTL_TOKEN": reporter, "ICTL_CA_FILE": certificates.authority,
                            "HOME": home, "ICTL_OUTBOX": home + "/outbox", "ICTL_CONFIG": home + "/ictl.json"]
-            func ictl(_ arguments: [String], _ environment: [String: String] = trusted) throws -> Run { try run(Binaries.ictl, arguments, environment: environment) }
+            func ictl(_ arguments: [String], _ environment: [String: String] = trusted) async throws -> Run { try await run(Binaries.ictl, arguments, environment: environment) }
             let flags = ["report", "--category", "return_obstacle", "--subcategory", "property_occupation", "--occurred-at", "2026-11-25",
                          "--municipality", "Klinë", "--source-type", "victim", "--summary", "Returnee house occupied."]
 
-            let reported = try ictl(flags)
+            let reported = try await ictl(flags)
             #expect(reported.status == 0, "\(reported.stderr)")
             let id = reported.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            #expect(try ictl(["show", id, "--format", "json"]).stdout.contains(id))
+            #expect(try await ictl(["show", id, "--format", "json"]).stdout.contains(id))
 
             // The system's CAs do not know the field office's: the report is kept, not sent.
             var untrusted = trusted
             untrusted["ICTL_CA_FILE"] = nil
-            let refused = try ictl(flags, untrusted)
+            let refused = try await ictl(flags, untrusted)
             #expect(refused.status == 75, "kept in the outbox: \(refused.stderr)")
             #expect(refused.stderr.contains("TLS handshake failed"), "says why: \(refused.stderr)")
             let queuedID = refused.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             // Another CA is no better; the right one delivers what waited.
-            #expect(try ictl(["outbox", "sync"], trusted.merging(["ICTL_CA_FILE": certificates.stranger]) { _, new in new }).status == 69)
-            #expect(try ictl(["outbox", "sync"]).status == 0)
+            #expect(try await ictl(["outbox", "sync"], trusted.merging(["ICTL_CA_FILE": certificates.stranger]) { _, new in new }).status == 69)
+            #expect(try await ictl(["outbox", "sync"]).status == 0)
 
             // ictl login saves the CA file with the server and the token.
-            #expect(try ictl(["login", "--server", "https://localhost:\(port)", "--token", reporter, "--ca-file", certificates.authority], ["HOME": home, "ICTL_CONFIG": home + "/ictl.json"]).status == 0)
-            #expect(try ictl(["show", queuedID, "--format", "json"], ["HOME": home, "ICTL_CONFIG": home + "/ictl.json", "ICTL_OUTBOX": home + "/outbox"]).status == 0)
+            #expect(try await ictl(["login", "--server", "https://localhost:\(port)", "--token", reporter, "--ca-file", certificates.authority], ["HOME": home, "ICTL_CONFIG": home + "/ictl.json"]).status == 0)
+            #expect(try await ictl(["show", queuedID, "--format", "json"], ["HOME": home, "ICTL_CONFIG": home + "/ictl.json", "ICTL_OUTBOX": home + "/outbox"]).status == 0)
 
             // A certificate from the trusted CA, but for another name than the one dialled: refused.
-            let misnamed = try ictl(["show", id], trusted.merging(["ICTL_SERVER": "https://127.0.0.1:\(port)"]) { _, new in new })
+            let misnamed = try await ictl(["show", id], trusted.merging(["ICTL_SERVER": "https://127.0.0.1:\(port)"]) { _, new in new })
             #expect(misnamed.status == 69 && misnamed.stderr.contains("TLS handshake failed"), "\(misnamed.status) \(misnamed.stderr)")
 
             // Plain HTTP on the TLS port gets no answer.
-            #expect(try ictl(["show", id], trusted.merging(["ICTL_SERVER": "http://127.0.0.1:\(port)"]) { _, new in new }).status == 69)
+            #expect(try await ictl(["show", id], trusted.merging(["ICTL_SERVER": "http://127.0.0.1:\(port)"]) { _, new in new }).status == 69)
 
             let stored: Int = try await db.pool.withConnection {
                 try $0.query("SELECT count(*) FROM events WHERE stream IN ($1, $2)", ["incident-" + id, "incident-" + queuedID]).first!.decode(0)
@@ -99,12 +99,12 @@ struct TLSTests {
     }
 
     @Test("incidentd refuses to start on half a TLS configuration or an unreadable certificate")
-    func badConfiguration() throws {
-        let certificates = try TestCertificates.make()
+    func badConfiguration() async throws {
+        let certificates = try await TestCertificates.make()
         defer { certificates.remove() }
-        let half = try run(Binaries.incidentd, ["serve", "--tls-cert", certificates.certificate, "--database-url", "host=/nonexistent"], environment: [:])
+        let half = try await run(Binaries.incidentd, ["serve", "--tls-cert", certificates.certificate, "--database-url", "host=/nonexistent"], environment: [:])
         #expect(half.status == 64 && half.stderr.contains("--tls-cert and --tls-key go together"), "\(half.status) \(half.stderr)")
-        let missing = try run(Binaries.incidentd, ["serve", "--tls-cert", certificates.directory + "/none.pem", "--tls-key", certificates.key, "--database-url", "host=/nonexistent"], environment: [:])
+        let missing = try await run(Binaries.incidentd, ["serve", "--tls-cert", certificates.directory + "/none.pem", "--tls-key", certificates.key, "--database-url", "host=/nonexistent"], environment: [:])
         #expect(missing.status != 0 && missing.stderr.contains("cannot read the TLS certificate"), "\(missing.status) \(missing.stderr)")
     }
 }
