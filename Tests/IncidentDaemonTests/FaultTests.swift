@@ -73,8 +73,8 @@ struct FaultTests {
         // A cluster of its own (durable, the defaults): stopping the tests' shared one would break the others.
         let cluster = try LocalCluster(dataDirectory: root + "/pg", settings: ["max_connections": "50"])
         let logger = Logger(label: "fault.cluster")
+        defer { try? cluster.stop(logger: logger) }   // also after a start that failed halfway
         try await onThread { try cluster.start(logger: logger) }   // initdb and pg_ctl block
-        defer { try? cluster.stop(logger: logger) }
         let pool = ConnectionPool(configuration: .init(conninfo: cluster.conninfo(), maxConnections: 2))
         try await Migrator().migrate(pool, logger: logger)
         let reporter = try await AccessTokens(pool: pool).create(name: "field", role: .reporter)
