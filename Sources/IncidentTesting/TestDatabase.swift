@@ -83,22 +83,16 @@ public actor TestServer {
 
     /// Starts a throwaway cluster (durability off: it is deleted at exit) on a background thread.
     private static func startPrivateCluster() async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                do {
-                    let root = FileManager.default.temporaryDirectory.path + "/incident-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-                    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-                    let cluster = try LocalCluster(dataDirectory: root + "/pg", settings: [
-                        "max_connections": "500", "fsync": "off", "synchronous_commit": "off",
-                        "full_page_writes": "off", "shared_buffers": "128MB",
-                    ])
-                    try cluster.start(logger: Logger(label: "test.cluster"))
-                    stopAtExit(dataDirectory: cluster.dataDirectory, root: root)
-                    continuation.resume(returning: cluster.conninfo())
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
+        try await onThread {
+            let root = FileManager.default.temporaryDirectory.path + "/incident-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            let cluster = try LocalCluster(dataDirectory: root + "/pg", settings: [
+                "max_connections": "500", "fsync": "off", "synchronous_commit": "off",
+                "full_page_writes": "off", "shared_buffers": "128MB",
+            ])
+            try cluster.start(logger: Logger(label: "test.cluster"))
+            stopAtExit(dataDirectory: cluster.dataDirectory, root: root)
+            return cluster.conninfo()
         }
     }
 }

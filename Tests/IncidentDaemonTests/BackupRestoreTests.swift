@@ -24,9 +24,9 @@ struct BackupRestoreTests {
         let advanced = try await onThread {
             try source.start(logger: logger)
             try source.stop(logger: logger)
-            let advanced = try source.advanceTransactionIDs(past: 2 << 32, logger: logger)
+            let moved = try source.advanceTransactionIDs(past: 2 << 32, logger: logger)
             try source.start(logger: logger)
-            return advanced
+            return moved
         }
         #expect(advanced != nil)
         let pool = ConnectionPool(configuration: .init(conninfo: source.conninfo(), maxConnections: 2))

@@ -37,13 +37,6 @@ func run(_ tool: String, _ arguments: [String], environment: [String: String], t
     try await onThread { try runBlocking(tool, arguments, environment: environment, timeout: timeout) }
 }
 
-/// Runs blocking work on a thread of its own, away from Swift's shared threads.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-    }
-}
-
 private func runBlocking(_ tool: String, _ arguments: [String], environment: [String: String], timeout: Duration?) throws -> Run {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: tool)

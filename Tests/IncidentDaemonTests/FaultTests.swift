@@ -133,7 +133,7 @@ struct FaultTests {
             let online = ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": reporter, "ICTL_OUTBOX": home + "/outbox", "HOME": home]
             // Nothing listens on port 1: the laptop is offline.
             let offline = online.merging(["ICTL_SERVER": "http://127.0.0.1:1"]) { _, new in new }
-            func queued() -> Int {
+            @Sendable func queued() -> Int {
                 ((try? FileManager.default.contentsOfDirectory(atPath: home + "/outbox")) ?? []).filter { $0.hasSuffix(".json") }.count
             }
 
@@ -150,10 +150,7 @@ struct FaultTests {
                 }
                 // The kills and the waits between them block: on a thread of their own, not on
                 // the two threads the whole suite shares.
-                let (roundKills, roundInterrupted) = try await onThread { [home, online] in
-                    func queued() -> Int {
-                        ((try? FileManager.default.contentsOfDirectory(atPath: home + "/outbox")) ?? []).filter { $0.hasSuffix(".json") }.count
-                    }
+                let syncs = try await onThread { [online] in
                     var kills = 0, interrupted = 0
                     for attempt in 0..<8 where queued() > 0 {
                         let before = queued()
@@ -179,10 +176,10 @@ struct FaultTests {
                         // Killed before it finished, after it had begun sending (some sent, some left).
                         if sync.terminationReason == .uncaughtSignal && queued() < before && queued() > 0 { interrupted += 1 }
                     }
-                    return (kills, interrupted)
+                    return (kills: kills, interrupted: interrupted)
                 }
-                kills += roundKills
-                interrupted += roundInterrupted
+                kills += syncs.kills
+                interrupted += syncs.interrupted
             }
             let final = try await run(Binaries.ictl, ["outbox", "sync"], environment: online)
             #expect(final.status == 0, "\(final.stderr)")
