@@ -95,7 +95,7 @@ let package = Package(
         // Test support: a private PostgreSQL cluster per test run, a fresh database per test.
         .target(
             name: "IncidentTesting",
-            dependencies: ["IncidentStore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["IncidentStore", .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

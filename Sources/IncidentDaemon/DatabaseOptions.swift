@@ -15,6 +15,11 @@ struct DatabaseOptions: ParsableArguments {
         valueName: "path"))
     var dataDir: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "The master key file (32 bytes, mode 0600) that wraps every key the database stores (also INCIDENT_MASTER_KEY_FILE). Default with the embedded database: <data-dir>/master.key, created on first start; an external database needs one (incidentd keys init).",
+        valueName: "file"))
+    var masterKeyFile: String?
+
     /// The configured external database, if any.
     var externalConninfo: String? {
         if let databaseURL, !databaseURL.isEmpty { return databaseURL }
@@ -25,12 +30,48 @@ struct DatabaseOptions: ParsableArguments {
         return nil
     }
 
+    /// The master key file: the one configured, else the embedded database's default (which may
+    /// be created). Keep it apart from database backups: whoever holds both holds everything.
+    /// - Throws: `ValidationError` for an external database without one.
+    func masterKeySource() throws -> MasterKeySource {
+        let environment = ProcessInfo.processInfo.environment
+        if let path = masterKeyFile ?? environment["INCIDENT_MASTER_KEY_FILE"], !path.isEmpty {
+            return MasterKeySource(path: path, mayCreate: false)
+        }
+        guard externalConninfo == nil else {
+            throw ValidationError("an external database needs a master key: create one with `incidentd keys init --master-key-file FILE`, then give --master-key-file FILE (or INCIDENT_MASTER_KEY_FILE)")
+        }
+        return MasterKeySource(path: resolvedDataDirectory + "/master.key", mayCreate: true)
+    }
+
     var resolvedDataDirectory: String {
         if let dataDir, !dataDir.isEmpty { return dataDir }
         if geteuid() == 0 { return "/var/lib/incident-log" }
         let environment = ProcessInfo.processInfo.environment
         if let xdg = environment["XDG_DATA_HOME"], !xdg.isEmpty { return xdg + "/incident-log" }
         return (environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path) + "/.local/share/incident-log"
+    }
+}
+
+/// Where the master key is, and whether it is the embedded database's default (made on first start).
+struct MasterKeySource: Sendable {
+    let path: String
+    let mayCreate: Bool
+
+    /// The erasure ledger beside the key.
+    var ledger: ErasureLedger { ErasureLedger(path: path + ".erasures") }
+
+    /// Loads the key, creating the default one when it is not there yet.
+    func load(logger: Logger) throws -> KeyRing {
+        do {
+            return KeyRing(try MasterKey.load(path: path))
+        } catch MasterKeyError.missing where mayCreate {
+            let key = try MasterKey.create(path: path)
+            logger.notice("created the master key; back it up apart from the database", metadata: ["key.path": "\(path)", "key.id": "\(key.id)"])
+            return KeyRing(key)
+        } catch let error as MasterKeyError {
+            throw ValidationError(error.description)
+        }
     }
 }
 

@@ -15,13 +15,16 @@ struct Demo: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        try await Database.withMigratedPool(database) { pool, _ in
+        let keySource = try database.masterKeySource()
+        try await Database.withMigratedPool(database) { pool, logger in
             let existing: Int = try await pool.withConnection { try $0.query("SELECT count(*) FROM events").first!.decode(0) }
             if ifEmpty && existing > 0 {
                 FileHandle.standardError.write(Data("demo: the log already holds \(existing) events; nothing loaded\n".utf8))
                 return
             }
-            let service = IncidentService(pool: pool, reference: try await ReferenceData.load(pool))
+            let keys = try keySource.load(logger: logger)
+            try await prepareKeys(keys, source: keySource, owner: pool, logger: logger)
+            let service = IncidentService(pool: pool, reference: try await ReferenceData.load(pool), keys: keys, erasures: keySource.ledger)
             var generator = DemoData(seed: seed)
             let stats = try await generator.load(count: count, into: service)
             FileHandle.standardError.write(Data("demo: \(stats)\n".utf8))

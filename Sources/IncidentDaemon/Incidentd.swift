@@ -11,7 +11,7 @@ struct Incidentd: AsyncParsableCommand {
             With no database configured (--database-url, INCIDENT_DATABASE_URL or libpq's PG*
             variables), incidentd runs an embedded PostgreSQL cluster in --data-dir.
             """,
-        subcommands: [Serve.self, Migrate.self, Token.self, Demo.self, Restore.self],
+        subcommands: [Serve.self, Migrate.self, Token.self, Keys.self, Demo.self, Restore.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -78,16 +78,38 @@ struct Restore: AsyncParsableCommand {
         _ = try await onOwnThread { try cluster.advanceTransactionIDs(past: highest, logger: logger) }
         try await onOwnThread { try cluster.start(logger: logger) }
 
-        // Check what the daemon will rely on, and bring the schema up to this build's.
+        // Check what the daemon will rely on, bring the schema up to this build's, and apply the
+        // erasure ledger: what was erased after the backup was made stays erased.
         let check = ConnectionPool(configuration: .init(conninfo: cluster.conninfo(database: name), maxConnections: 1), logger: logger)
         do {
             try await Migrator().migrate(check, logger: logger)
             try await check.withConnection { connection in try LogClock.check(on: connection) }
+            let source = try await masterKey(for: check)
+            try await prepareKeys(try source.load(logger: logger), source: source, owner: check, logger: logger)
         } catch {
             await check.close()
             throw error
         }
         await check.close()
         logger.info("restored the incident log", metadata: ["events": "\(events)", "db.xid.highest_in_log": "\(highest)"])
+    }
+
+    /// The master key of the restored keys. Without --master-key-file the new data directory's
+    /// own (made when the backup holds no wrapped key yet). Given one, it and its ledger are
+    /// copied into the new data directory, where `serve --data-dir` looks for them.
+    private func masterKey(for pool: ConnectionPool) async throws -> MasterKeySource {
+        let source = try database.masterKeySource()
+        let own = database.resolvedDataDirectory + "/master.key"
+        let wrappedBy: String? = try await pool.withConnection { try $0.query("SELECT current_key_id FROM master_key_state").first?.decode(0) }
+        if let wrappedBy, source.mayCreate, !FileManager.default.fileExists(atPath: source.path) {
+            throw ValidationError("the backup's keys are wrapped by master key \(wrappedBy): give that key file as --master-key-file (its erasure ledger is applied too)")
+        }
+        if !source.mayCreate && !FileManager.default.fileExists(atPath: own) {
+            try FileManager.default.copyItem(atPath: source.path, toPath: own)
+            if FileManager.default.fileExists(atPath: source.ledger.path) {
+                try FileManager.default.copyItem(atPath: source.ledger.path, toPath: own + ".erasures")
+            }
+        }
+        return source
     }
 }

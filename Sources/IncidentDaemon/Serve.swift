@@ -37,9 +37,11 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
+        let keySource = try database.masterKeySource()
         let db = try await Database.open(database, logger: logger)
         do {
-            try await serve(db, tls: tls, registry: registry, logger: logger)
+            let keys = try keySource.load(logger: logger)
+            try await serve(db, keys: keys, keySource: keySource, tls: tls, registry: registry, logger: logger)
         } catch {
             await db.stopEmbedded(logger: logger)
             throw error
@@ -47,13 +49,14 @@ struct Serve: AsyncParsableCommand {
         await db.stopEmbedded(logger: logger)
     }
 
-    private func serve(_ db: Database, tls: TLSConfiguration?, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
+    private func serve(_ db: Database, keys: KeyRing, keySource: MasterKeySource, tls: TLSConfiguration?, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
         // Migrations run as the database owner; the service then works as incident_app when it may.
         let owner = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 1), logger: logger)
         let canUseAppRole: Bool
         do {
             try await Migrator().migrate(owner, logger: logger)
             try await owner.withConnection { try LogClock.check(on: $0) }
+            try await prepareKeys(keys, source: keySource, owner: owner, logger: logger)
             canUseAppRole = try await owner.withConnection {
                 try $0.query("SELECT pg_has_role(current_user, 'incident_app', 'MEMBER')").first?.decode(0, as: Bool.self) ?? false
             }
@@ -69,7 +72,7 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(conninfo: db.conninfo, maxConnections: poolSize, setupStatements: canUseAppRole ? ["SET ROLE incident_app"] : []),
             logger: logger
         )
-        let app = try await buildApplication(pool: pool, host: host, port: port, registry: registry, logger: logger, tls: tls)
+        let app = try await buildApplication(pool: pool, keys: keys, erasures: keySource.ledger, host: host, port: port, registry: registry, logger: logger, tls: tls)
         logger.info("incidentd listening", metadata: ["http.host": "\(host)", "http.port": "\(port)", "http.tls": "\(tls != nil)", "db.embedded": "\(db.cluster != nil)"])
         do {
             try await app.runService()
@@ -82,15 +85,35 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
+/// Before anything is served, as the owner: binds the database to the master key, wraps keys that
+/// older versions stored in plain, and applies the erasure ledger (a restored backup must not
+/// bring erased data back).
+func prepareKeys(_ keys: KeyRing, source: MasterKeySource, owner: ConnectionPool, logger: Logger) async throws {
+    let wrapped = try await owner.withConnection { connection in
+        try connection.transaction { connection in
+            do {
+                try keys.attach(on: connection, path: source.path)
+            } catch let error as MasterKeyError {
+                throw ValidationError(error.description)
+            }
+            return try LegacyKeys.wrap(with: keys, on: connection)
+        }
+    }
+    if wrapped > 0 { logger.notice("wrapped the keys stored in plain by an earlier version", metadata: ["keys.wrapped": "\(wrapped)"]) }
+    let service = IncidentService(pool: owner, reference: try await ReferenceData.load(owner), keys: keys, erasures: source.ledger)
+    let applied = try await service.applyErasures(from: source.ledger)
+    if applied > 0 { logger.notice("applied the erasure ledger to a database that lacked erasures", metadata: ["erasures.applied": "\(applied)"]) }
+}
+
 /// The whole service on a pool: router, projector, metrics. `serve` and the tests build it alike.
 func buildApplication(
-    pool: ConnectionPool, host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger,
+    pool: ConnectionPool, keys: KeyRing, erasures: ErasureLedger? = nil, host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger,
     tokenCache: TokenCache = TokenCache(), tls: TLSConfiguration? = nil, bodyStall: Duration = .seconds(20)
 ) async throws -> some ApplicationProtocol {
     let reference = try await ReferenceData.load(pool)
     let projections: [any Projection] = [IncidentsProjection(regions: reference.regions), RegionSummaryProjection(regions: reference.regions)]
     let deps = AppDependencies(
-        pool: pool, service: IncidentService(pool: pool, reference: reference),
+        pool: pool, service: IncidentService(pool: pool, reference: reference, keys: keys, erasures: erasures),
         tokens: AccessTokens(pool: pool, cache: tokenCache), projections: projections, bodyStall: bodyStall
     )
     let router = buildRouter(deps)

@@ -34,7 +34,10 @@ public struct TestDatabase: Sendable {
         let pool = ConnectionPool(configuration: .init(conninfo: conninfo, maxConnections: maxConnections))
         let database = TestDatabase(name: String(name), conninfo: conninfo, pool: pool)
         do {
-            if migrated { try await Migrator().migrate(pool, logger: Logger(label: "test")) }
+            if migrated {
+                try await Migrator().migrate(pool, logger: Logger(label: "test"))
+                try await pool.withConnection { try $0.transaction { try TestKeys.ring.attach(on: $0, path: "(the test process's key)") } }
+            }
             let result = try await body(database)
             await database.drop(server)
             return result

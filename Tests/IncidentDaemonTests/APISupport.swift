@@ -88,7 +88,7 @@ struct API {
             let pool = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 4, setupStatements: ["SET ROLE incident_app"]))
             let logs = LogCapture()
             let logger = Logger(label: "incidentd-test") { _ in LogCapture.Handler(capture: logs) }
-            let app = try await buildApplication(pool: pool, host: "127.0.0.1", port: 0, registry: TestMetrics.registry, logger: logger, tokenCache: tokenCache, bodyStall: bodyStall)
+            let app = try await buildApplication(pool: pool, keys: TestKeys.ring, host: "127.0.0.1", port: 0, registry: TestMetrics.registry, logger: logger, tokenCache: tokenCache, bodyStall: bodyStall)
             do {
                 try await app.test(.live) { client in
                     try await body(API(

@@ -273,7 +273,7 @@ struct APITests {
             #expect(after["personal_data_erased"] == true)
             #expect(after["incident"]?.objectValue?["personal"] == .null)
             #expect(after.json?.encodedString.contains(name) == false)
-            let keys: Int = try await api.db.pool.withConnection { try $0.query("SELECT count(*) FROM personal_data_keys").first!.decode(0) }
+            let keys: Int = try await api.db.pool.withConnection { try $0.query("SELECT count(*) FROM incident_keys WHERE purpose = 'personal'").first!.decode(0) }
             #expect(keys == 0, "the key is destroyed")
             #expect(try await api.call(.post, "/v1/incidents/\(id)/personal-data:erase", token: api.admin, json: ["reason": "again"]).status == 409)
 
@@ -347,7 +347,7 @@ extension AppDependencies {
     static func forRouteListing() -> AppDependencies {
         let pool = ConnectionPool(configuration: .init(conninfo: "host=/nonexistent"))
         let reference = ReferenceData(taxonomy: Taxonomy(categories: []), regions: RegionDirectory(districts: [], municipalities: []))
-        return AppDependencies(pool: pool, service: IncidentService(pool: pool, reference: reference), tokens: AccessTokens(pool: pool), projections: [])
+        return AppDependencies(pool: pool, service: IncidentService(pool: pool, reference: reference, keys: TestKeys.ring), tokens: AccessTokens(pool: pool), projections: [])
     }
 }
 
@@ -483,7 +483,7 @@ struct OperationsTests {
         let pool = ConnectionPool(configuration: .init(conninfo: "host=/nonexistent-incident-test port=1 connect_timeout=1", maxConnections: 2))
         let reference = try await Seeds.reference()
         let logger = Logger(label: "test")
-        let deps = AppDependencies(pool: pool, service: IncidentService(pool: pool, reference: reference), tokens: AccessTokens(pool: pool), projections: [])
+        let deps = AppDependencies(pool: pool, service: IncidentService(pool: pool, reference: reference, keys: TestKeys.ring), tokens: AccessTokens(pool: pool), projections: [])
         let app = Application(router: buildRouter(deps), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
         try await app.test(.live) { client in
             let ready = try await client.execute(uri: "/readyz", method: .get)

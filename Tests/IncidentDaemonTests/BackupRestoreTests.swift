@@ -62,13 +62,13 @@ struct BackupRestoreTests {
             _ = try naive.runClient("psql", ["--dbname", naive.conninfo(), "-c", "CREATE ROLE incident_app NOLOGIN", "-c", "CREATE DATABASE incident_log"], what: "prepare")
             _ = try naive.runClient("pg_restore", ["--no-owner", "--exit-on-error", "--dbname", naive.conninfo(database: "incident_log"), dump], what: "restore")
         }
-        let refused = try await run(Binaries.incidentd, ["serve", "--port", "1", "--database-url", naive.conninfo(database: "incident_log")], environment: [:], timeout: .seconds(30))
+        let refused = try await run(Binaries.incidentd, ["serve", "--port", "1", "--database-url", naive.conninfo(database: "incident_log"), "--master-key-file", TestKeys.file], environment: [:], timeout: .seconds(30))
         #expect(refused.status != 0 && refused.stderr.contains("ahead of this PostgreSQL cluster's counter"), "\(refused.status) \(refused.stderr)")
         try await onThread { try naive.stop(logger: logger) }
 
         // `incidentd restore` into a new data directory, then serve it.
         let data = scratch + "/restored"
-        let restored = try await run(Binaries.incidentd, ["restore", dump, "--data-dir", data], environment: [:])
+        let restored = try await run(Binaries.incidentd, ["restore", dump, "--data-dir", data, "--master-key-file", TestKeys.file], environment: [:])
         #expect(restored.status == 0, "\(restored.stderr)")
         #expect(restored.stderr.contains("moved the cluster's transaction counter"), "\(restored.stderr)")
         let port = Int.random(in: 20_000...32_000)

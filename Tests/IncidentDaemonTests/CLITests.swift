@@ -80,7 +80,9 @@ final class Daemon: @unchecked Sendable {
     init(conninfo: String?, port: Int, arguments: [String] = []) throws {
         self.port = port
         process.executableURL = URL(fileURLWithPath: Binaries.incidentd)
-        process.arguments = ["serve", "--port", String(port), "--pool-size", "2"] + (conninfo.map { ["--database-url", $0] } ?? []) + arguments
+        // An external database needs a master key: the test process's, which its databases are bound to.
+        let external = conninfo.map { ["--database-url", $0] + (arguments.contains("--master-key-file") ? [] : ["--master-key-file", TestKeys.file]) } ?? []
+        process.arguments = ["serve", "--port", String(port), "--pool-size", "2"] + external + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice

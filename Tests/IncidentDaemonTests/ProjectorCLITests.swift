@@ -24,7 +24,7 @@ struct ProjectorProcessTests {
     func twoDaemons() async throws {
         try await TestDatabase.with { db in
             let reference = try await ReferenceData.load(db.pool)
-            var history = RandomHistory(service: IncidentService(pool: db.pool, reference: reference), seed: 77)
+            var history = RandomHistory(service: IncidentService(pool: db.pool, reference: reference, keys: TestKeys.ring), seed: 77)
             let base = Int.random(in: 20_000...32_000)
             let first = try Daemon(conninfo: db.conninfo, port: base)
             defer { first.stop() }

@@ -70,7 +70,7 @@ struct ReportTests {
     func digestFigures() async throws {
         try await API.run { api in
             let reference = try await ReferenceData.load(api.db.pool)
-            var history = RandomHistory(service: IncidentService(pool: api.db.pool, reference: reference), seed: 48, days: 63, municipalities: 8)
+            var history = RandomHistory(service: IncidentService(pool: api.db.pool, reference: reference, keys: TestKeys.ring), seed: 48, days: 63, municipalities: 8)
             try await history.run(300)
             try await api.settle()
             // Figures: the last complete week (the history's days end yesterday, so it is full).

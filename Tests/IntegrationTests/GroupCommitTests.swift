@@ -99,7 +99,7 @@ struct GroupCommitTests {
     @Test("reports through the service: concurrent duplicates are stored once, the rest all stored")
     func concurrentReports() async throws {
         try await TestDatabase.with(maxConnections: 8) { db in
-            let service = IncidentService(pool: db.pool, reference: try await ReferenceData.load(db.pool))
+            let service = IncidentService(pool: db.pool, reference: try await ReferenceData.load(db.pool), keys: TestKeys.ring)
             let admin = Principal(name: "admin", role: .admin)
             let duplicate = UUID()
             func body(_ id: UUID, _ summary: String) -> JSONValue {
@@ -128,7 +128,7 @@ struct GroupCommitTests {
     @Test("one group of reports, one statement: new ones stored, retries replayed, conflicts answered on their own")
     func reportGroup() async throws {
         try await TestDatabase.with { db in
-            let service = IncidentService(pool: db.pool, reference: try await ReferenceData.load(db.pool))
+            let service = IncidentService(pool: db.pool, reference: try await ReferenceData.load(db.pool), keys: TestKeys.ring)
             let admin = Principal(name: "admin", role: .admin)
             func body(_ id: UUID, _ summary: String, personal: Bool = false) -> JSONValue {
                 var fields: [String: JSONValue] = [
@@ -163,7 +163,7 @@ struct GroupCommitTests {
                 try line(body(UUID(), "The same key, another incident."), key: reusedKey),  // 8 idempotency conflict
             ]
             let answers = try await db.pool.withConnection { connection in
-                try connection.transaction { try IncidentService.store(lines, vault: PersonalDataVault(), on: $0) }
+                try connection.transaction { try IncidentService.store(lines, vault: PersonalDataVault(keys: TestKeys.ring), on: $0) }
             }
             func code(_ answer: Result<WriteOutcome, any Error>) -> String {
                 switch answer {

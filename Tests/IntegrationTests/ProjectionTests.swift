@@ -30,7 +30,7 @@ struct ProjectionTests {
         try await TestDatabase.with { db in
             let reference = try await ReferenceData.load(db.pool)
             let projections: [any Projection] = [IncidentsProjection(regions: reference.regions), RegionSummaryProjection(regions: reference.regions)]
-            var history = RandomHistory(service: IncidentService(pool: db.pool, reference: reference), seed: seed)
+            var history = RandomHistory(service: IncidentService(pool: db.pool, reference: reference, keys: TestKeys.ring), seed: seed)
             var random = SeededGenerator(seed: seed &* 31)
             // Interleave writing and projecting, with batches of random size, so batch boundaries fall anywhere.
             for _ in 0..<15 {
@@ -87,7 +87,7 @@ struct ProjectionTests {
         try await TestDatabase.with { db in
             let reference = try await ReferenceData.load(db.pool)
             let projections: [any Projection] = [IncidentsProjection(regions: reference.regions), RegionSummaryProjection(regions: reference.regions)]
-            let service = IncidentService(pool: db.pool, reference: reference)
+            let service = IncidentService(pool: db.pool, reference: reference, keys: TestKeys.ring)
             let metadata = EventMetadata(principal: "reporter.one", role: "reporter", client: "tests")
             func report(_ n: Int) async throws {
                 let municipalities = ["XK-PRI-01", "XK-MIT-07", "XK-PRZ-01", "XK-PEJ-01"]
@@ -155,7 +155,7 @@ struct ProjectionTests {
         try await TestDatabase.with { db in
             let reference = try await ReferenceData.load(db.pool)
             let summary = RegionSummaryProjection(regions: reference.regions)
-            var history = RandomHistory(service: IncidentService(pool: db.pool, reference: reference), seed: 11)
+            var history = RandomHistory(service: IncidentService(pool: db.pool, reference: reference, keys: TestKeys.ring), seed: 11)
             // Batches of one: every event updates its buckets again, leaving old versions behind.
             for _ in 0..<6 {
                 try await history.run(20)
@@ -197,7 +197,7 @@ struct ProjectionTests {
         try await TestDatabase.with { db in
             let reference = try await ReferenceData.load(db.pool)
             let projection = RegionSummaryProjection(regions: reference.regions)
-            var history = RandomHistory(service: IncidentService(pool: db.pool, reference: reference), seed: 99)
+            var history = RandomHistory(service: IncidentService(pool: db.pool, reference: reference, keys: TestKeys.ring), seed: 99)
             try await history.run(150)
             var interrupted = 0
             var random = SeededGenerator(seed: 7)
@@ -275,7 +275,7 @@ struct ProjectionTests {
     func rebuildUnderWrites() async throws {
         try await TestDatabase.with(maxConnections: 8) { db in
             let reference = try await ReferenceData.load(db.pool)
-            let service = IncidentService(pool: db.pool, reference: reference)
+            let service = IncidentService(pool: db.pool, reference: reference, keys: TestKeys.ring)
             let projections: [any Projection] = [IncidentsProjection(regions: reference.regions), RegionSummaryProjection(regions: reference.regions)]
             var history = RandomHistory(service: service, seed: 2024)
             try await history.run(400)

@@ -26,11 +26,13 @@ extension IncidentService {
         for (index, line) in lines.enumerated() {
             var record = line.validated.record
             guard incidents.insert(record.incidentID).inserted, fast[line.eventID] == nil else { continue }
-            var keyHex: JSONValue = .null
+            var wrappedKey: JSONValue = .null
+            var masterKeyID: JSONValue = .null
             if let personal = line.validated.personal {
-                let (sealed, key) = try vault.sealWithNewKey(personal)
+                let (sealed, wrapped) = try vault.sealWithNewKey(personal, incidentID: record.incidentID)
                 record.personal = sealed
-                keyHex = .string(key)
+                wrappedKey = .string(wrapped.bytes.hexString)
+                masterKeyID = .string(wrapped.masterKeyID)
             }
             let event = try IncidentEvent.reported(record).toAppend(eventID: line.eventID, metadata: line.metadata)
             rows.append(.object([
@@ -38,7 +40,8 @@ extension IncidentService {
                 "event_id": .string(line.eventID.uuidString.lowercased()),
                 "incident_id": .string(record.incidentID.uuidString.lowercased()),
                 "stream": .string(IncidentEvent.streamName(for: record.incidentID)),
-                "data_key": keyHex,
+                "master_key_id": masterKeyID,
+                "wrapped_key": wrappedKey,
                 "type": .string(event.type),
                 "schema_version": .number(Double(event.schemaVersion)),
                 "data": event.data,
@@ -53,18 +56,22 @@ extension IncidentService {
             let stored = try connection.queryWithGenericPlan("""
                 WITH line AS (
                     SELECT * FROM jsonb_to_recordset($1::jsonb) AS l(n int, event_id uuid, incident_id uuid, stream text,
-                        data_key text, type text, schema_version int, data jsonb, metadata jsonb)
+                        master_key_id text, wrapped_key text, type text, schema_version int, data jsonb, metadata jsonb)
+                ), master_key AS (
+                    -- Share-locked: a rotation's switch of master key waits for this write (KeyRing).
+                    SELECT current_key_id FROM master_key_state FOR SHARE
                 ), new_key AS (
-                    INSERT INTO personal_data_keys (incident_id, data_key)
-                    SELECT incident_id, decode(data_key, 'hex') FROM line
-                    WHERE data_key IS NOT NULL
+                    INSERT INTO incident_keys (incident_id, purpose, master_key_id, wrapped_key)
+                    SELECT incident_id, 'personal', master_key_id, decode(wrapped_key, 'hex') FROM line
+                    WHERE wrapped_key IS NOT NULL
+                      AND master_key_id = coalesce((SELECT current_key_id FROM master_key), master_key_id)
                       AND NOT EXISTS (SELECT 1 FROM personal_data_erasures x WHERE x.incident_id = line.incident_id)
                     ON CONFLICT DO NOTHING
                     RETURNING incident_id
                 )
                 INSERT INTO events (event_id, stream, stream_version, type, schema_version, data, metadata)
                 SELECT event_id, stream, 1, type, schema_version, data, metadata FROM line
-                WHERE data_key IS NULL OR incident_id IN (SELECT incident_id FROM new_key)
+                WHERE wrapped_key IS NULL OR incident_id IN (SELECT incident_id FROM new_key)
                 ORDER BY n
                 ON CONFLICT DO NOTHING
                 RETURNING event_id, stream_version, global_position, recorded_at

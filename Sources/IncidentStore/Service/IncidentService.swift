@@ -59,15 +59,23 @@ public struct IncidentService: Sendable {
     public let pool: ConnectionPool
     public let reference: ReferenceData
     public let now: @Sendable () -> Date
-    let vault = PersonalDataVault()
+    let vault: PersonalDataVault
+    /// Where erasures are recorded beside the master key (nil: nowhere, for tests of other things).
+    let erasures: ErasureLedger?
     /// Concurrent reports commit together: one statement and one WAL flush for many.
     let reports: GroupCommit<ReportLine, WriteOutcome>
 
-    public init(pool: ConnectionPool, reference: ReferenceData, now: @escaping @Sendable () -> Date = { Date() }) {
+    /// - Parameters:
+    ///   - keys: the master keys that wrap every incident's keys.
+    ///   - erasures: the erasure ledger beside the master key.
+    public init(pool: ConnectionPool, reference: ReferenceData, keys: KeyRing, erasures: ErasureLedger? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
         self.pool = pool
+        self.erasures = erasures
         self.reference = reference
         self.now = now
-        self.reports = GroupCommit(pool: pool) { [vault] lines, connection in
+        let vault = PersonalDataVault(keys: keys)
+        self.vault = vault
+        self.reports = GroupCommit(pool: pool) { lines, connection in
             try Self.store(lines, vault: vault, on: connection)
         }
     }
@@ -294,21 +302,56 @@ public struct IncidentService: Sendable {
     public func erasePersonalData(_ incidentID: UUID, reason: String, by principal: Principal, metadata: EventMetadata) async throws -> WriteOutcome {
         try Self.authorize(.erase, principal)
         let reason = try Self.requiredText(reason, field: "reason", maxLength: 1000)
-        return try await pool.withConnection { [vault] connection in
+        return try await pool.withConnection { [vault, erasures] connection in
             let stream = IncidentEvent.streamName(for: incidentID)
             guard let state = try IncidentState.fold(EventStore.readStream(stream, on: connection)) else { throw ServiceError.notFound }
             guard !state.personalDataErased else {
                 throw ServiceError.conflict(code: "already_erased", message: "the personal data of this incident was already erased")
             }
-            // Destroy the key first: whatever happens next, the data is unreadable.
-            try vault.erase(incidentID: incidentID, on: connection)
-            let event = try IncidentEvent.personalDataErased(PersonalDataErased(reason: reason)).toAppend(eventID: UUID(), metadata: metadata)
-            do {
-                return WriteOutcome(try EventStore.append([event], to: stream, expectedVersion: state.version, on: connection)[0], incidentID: incidentID)
-            } catch EventStoreError.versionConflict(_, _, let current) {
-                throw ServiceError.versionConflict(current: current)
-            }
+            // The ledger first: a backup restored later must not bring the data back.
+            try erasures?.append(.init(incidentID: incidentID, kind: .personalData))
+            return try Self.erase(incidentID, state: state, reason: reason, metadata: metadata, vault: vault, on: connection)
         }
+    }
+
+    /// Destroys the key, then appends `PersonalDataErased` (whatever happens next, the data is unreadable).
+    private static func erase(
+        _ incidentID: UUID, state: IncidentState, reason: String, metadata: EventMetadata, vault: PersonalDataVault, on connection: PostgresConnection
+    ) throws -> WriteOutcome {
+        try vault.erase(incidentID: incidentID, on: connection)
+        let event = try IncidentEvent.personalDataErased(PersonalDataErased(reason: reason)).toAppend(eventID: UUID(), metadata: metadata)
+        do {
+            return WriteOutcome(try EventStore.append([event], to: IncidentEvent.streamName(for: incidentID), expectedVersion: state.version, on: connection)[0], incidentID: incidentID)
+        } catch EventStoreError.versionConflict(_, _, let current) {
+            throw ServiceError.versionConflict(current: current)
+        }
+    }
+
+    /// Applies the erasure ledger (at start, before anything is served): every key it lists is
+    /// destroyed, and an incident whose log lacks its `PersonalDataErased` (a database restored
+    /// from a backup made before the erasure) gets one.
+    /// - Returns: how many erasures had to be made again.
+    public func applyErasures(from ledger: ErasureLedger) async throws -> Int {
+        let metadata = EventMetadata(principal: "erasure-ledger", role: Role.admin.rawValue, client: "incidentd")
+        var applied = 0
+        for entry in try ledger.entries() where entry.kind == .personalData {
+            let made = try await pool.withConnection { [vault] connection in
+                try connection.transaction { connection -> Bool in
+                    let stream = IncidentEvent.streamName(for: entry.incidentID)
+                    let state = try IncidentState.fold(EventStore.readStream(stream, on: connection))
+                    guard let state, !state.personalDataErased else {
+                        // Not in this database, or erased in it: make sure no key is left all the same.
+                        try vault.erase(incidentID: entry.incidentID, on: connection)
+                        return false
+                    }
+                    _ = try Self.erase(entry.incidentID, state: state, reason: "erased on \(entry.at.postgresText.prefix(10)); restored from the erasure ledger",
+                                       metadata: metadata, vault: vault, on: connection)
+                    return true
+                }
+            }
+            if made { applied += 1 }
+        }
+        return applied
     }
 
     /// The shared shape of every write after the report: the incident folded from its stream and

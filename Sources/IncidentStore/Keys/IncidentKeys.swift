@@ -1,0 +1,81 @@
+import Crypto
+import Foundation
+
+/// An incident's keys, one per purpose and generation, stored only wrapped (`incident_keys`).
+/// The one owner of that table.
+struct IncidentKeys: Sendable {
+    let ring: KeyRing
+
+    /// The stored key, or nil when there is none (never made, or destroyed).
+    func key(_ purpose: KeyPurpose, of incidentID: UUID, generation: Int = 1, on connection: PostgresConnection) throws -> SymmetricKey? {
+        guard let row = try connection.query(
+            "SELECT master_key_id, encode(wrapped_key, 'hex') FROM incident_keys WHERE incident_id = $1 AND purpose = $2 AND generation = $3",
+            [incidentID, purpose.rawValue, generation]
+        ).first else { return nil }
+        let wrapped = WrappedKey(masterKeyID: try row.decode(0), bytes: Data(hex: try row.decode(1, as: String.self)))
+        return try ring.unwrap(wrapped, purpose: purpose, subject: incidentID.postgresText, on: connection)
+    }
+
+    /// Makes and stores a key unless one is there already (a concurrent request may have won),
+    /// and returns the stored one. Call it in the transaction that uses the key.
+    func create(_ purpose: KeyPurpose, of incidentID: UUID, generation: Int = 1, on connection: PostgresConnection) throws -> SymmetricKey {
+        let master = try ring.currentForNewKeys(on: connection)
+        let wrapped = try ring.wrap(SymmetricKey(size: .bits256), purpose: purpose, subject: incidentID.postgresText, under: master)
+        try connection.query("""
+            INSERT INTO incident_keys (incident_id, purpose, generation, master_key_id, wrapped_key)
+            VALUES ($1, $2, $3, $4, decode($5, 'hex')) ON CONFLICT DO NOTHING
+            """, [incidentID, purpose.rawValue, generation, wrapped.masterKeyID, wrapped.bytes.hexString])
+        guard let key = try key(purpose, of: incidentID, generation: generation, on: connection) else {
+            throw KeyRingError.corrupt(purpose: purpose, subject: incidentID.postgresText)
+        }
+        return key
+    }
+
+    /// A new key wrapped for `incidentID`, not stored: for a statement that inserts it beside the
+    /// data it seals (the group write of new reports), which checks the master key id itself.
+    func fresh(_ purpose: KeyPurpose, of incidentID: UUID) throws -> (key: SymmetricKey, wrapped: WrappedKey) {
+        let key = SymmetricKey(size: .bits256)
+        return (key, try ring.wrap(key, purpose: purpose, subject: incidentID.postgresText))
+    }
+
+    /// Destroys every generation of the incident's key for `purpose` (crypto-shredding).
+    func destroy(_ purpose: KeyPurpose, of incidentID: UUID, on connection: PostgresConnection) throws {
+        try connection.query("DELETE FROM incident_keys WHERE incident_id = $1 AND purpose = $2", [incidentID, purpose.rawValue])
+    }
+}
+
+/// Deterministic authenticated encryption under an incident's key: AES-256-GCM with a key and a
+/// nonce key derived from it (HKDF-SHA256), the nonce an HMAC of context and plaintext, and the
+/// context (what the text is and whose) as associated data. The same text in the same place
+/// seals to the same bytes, so a retried request is identical (idempotency); a ciphertext moved
+/// to another incident or field does not open. Equal texts in one place reveal their equality.
+enum Sealing {
+    static func seal(_ plaintext: Data, with key: SymmetricKey, context: String) throws -> Data {
+        let context = Data(context.utf8)
+        let nonceKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("incident-log/v1/nonce".utf8), outputByteCount: 32)
+        let nonce = try AES.GCM.Nonce(data: Data(HMAC<SHA256>.authenticationCode(for: context + [0] + plaintext, using: nonceKey).prefix(12)))
+        return try AES.GCM.seal(plaintext, using: sealingKey(key), nonce: nonce, authenticating: context).combined!
+    }
+
+    static func open(_ combined: Data, with key: SymmetricKey, context: String) -> Data? {
+        guard let box = try? AES.GCM.SealedBox(combined: combined) else { return nil }
+        return try? AES.GCM.open(box, using: sealingKey(key), authenticating: Data(context.utf8))
+    }
+
+    private static func sealingKey(_ key: SymmetricKey) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("incident-log/v1/seal".utf8), outputByteCount: 32)
+    }
+}
+
+extension Data {
+    /// Bytes from lower- or upper-case hex (as PostgreSQL's `encode(…, 'hex')` writes them).
+    init(hex: String) {
+        var data = Data(capacity: hex.utf8.count / 2)
+        var iterator = hex.utf8.makeIterator()
+        func nibble(_ c: UInt8) -> UInt8 { c <= 57 ? c - 48 : (c | 0x20) - 87 }
+        while let high = iterator.next(), let low = iterator.next() {
+            data.append(nibble(high) << 4 | nibble(low))
+        }
+        self = data
+    }
+}
