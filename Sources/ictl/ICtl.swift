@@ -12,10 +12,12 @@ struct ICtl: AsyncParsableCommand {
             `ictl login` writes. Write commands print the affected incident id alone on stdout;
             messages go to stderr. When the daemon cannot be reached, writes are kept in an offline
             outbox (exit 75) and sent by `ictl outbox sync` or the next successful command.
+            Plain http:// goes only to this machine (localhost, 127.0.0.0/8, ::1); another
+            server needs https://, or --insecure (ICTL_INSECURE=1) to send in the clear.
 
             Exit codes:
               0   ok
-              64  usage error
+              64  usage error (also: plain http to another machine without --insecure)
               65  input rejected by the server (validation)
               66  not found
               69  daemon unreachable
