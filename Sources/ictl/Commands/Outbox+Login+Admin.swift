@@ -55,12 +55,12 @@ struct Login: AsyncParsableCommand {
 
     func run() async throws {
         try await runCommand {
-            let server = server ?? ProcessInfo.processInfo.environment["ICTL_SERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080"
-            let caFile = (caFile ?? ProcessInfo.processInfo.environment["ICTL_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 })
-                .map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             guard let token = token ?? ProcessInfo.processInfo.environment["ICTL_TOKEN"] else {
                 throw CLIError(code: Exit.usage, message: "give --token or set ICTL_TOKEN")
             }
+            let server = server ?? ProcessInfo.processInfo.environment["ICTL_SERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080"
+            let caFile = (caFile ?? ProcessInfo.processInfo.environment["ICTL_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 })
+                .map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             let client = try Client(server: server, token: token, caFile: caFile, insecure: insecure || Client.insecureFromEnvironment)
             _ = try await query(client, "/v1/taxonomy")
             let path = Paths.config
