@@ -41,11 +41,14 @@ let package = Package(
         ),
         // One C wrapper Swift cannot import directly (see the header).
         .target(name: "CIncidentShims"),
+        // Which hosts are this machine: one rule for incidentd, ictl and the database check.
+        .target(name: "IncidentTransport", swiftSettings: swiftSettings),
         .target(
             name: "IncidentStore",
             dependencies: [
                 "CLibpq",
                 "CIncidentShims",
+                "IncidentTransport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -56,6 +59,7 @@ let package = Package(
             name: "IncidentDaemon",
             dependencies: [
                 "IncidentStore",
+                "IncidentTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -72,6 +76,7 @@ let package = Package(
         .executableTarget(
             name: "ictl",
             dependencies: [
+                "IncidentTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -96,6 +101,11 @@ let package = Package(
         .target(
             name: "IncidentTesting",
             dependencies: ["IncidentStore", .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IncidentTransportTests",
+            dependencies: ["IncidentTransport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

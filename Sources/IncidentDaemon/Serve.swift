@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import IncidentStore
+import IncidentTransport
 import Logging
 import Metrics
 import Prometheus
@@ -21,19 +22,34 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Database connections (and their threads).") var poolSize = 8
     @Option(help: ArgumentHelp("Serve HTTPS with this certificate chain (PEM); needs --tls-key.", valueName: "file")) var tlsCert: String?
     @Option(help: ArgumentHelp("The private key (PEM) of --tls-cert.", valueName: "file")) var tlsKey: String?
+    @Flag(help: "Serve plain HTTP on a --host that is not loopback (refused without it): tokens and incident data then cross the network unencrypted.")
+    var insecureHttp = false
     @OptionGroup var database: DatabaseOptions
 
     enum LogFormat: String, ExpressibleByArgument { case json, text }
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if servesPlainHTTPBeyondLoopback && !insecureHttp {
+            // One line on stderr (PRODUCT.md §10.1); a ValidationError would add the usage text.
+            FileHandle.standardError.write(Data((
+                "incidentd: --host \(host) is not a loopback address, and plain HTTP there carries tokens and incident data unencrypted: "
+                + "give --tls-cert and --tls-key, or --insecure-http to serve plain HTTP anyway\n").utf8))
+            throw ExitCode.validationFailure
+        }
     }
+
+    /// Plain HTTP on an address other machines can reach.
+    private var servesPlainHTTPBeyondLoopback: Bool { tlsCert == nil && !Loopback.contains(host) }
 
     func run() async throws {
         Logging.bootstrap(format: logFormat)
         // Before anything starts: a certificate that cannot be read is a configuration error.
         let tls = try tlsCert.map { try serverTLS(certificate: $0, key: tlsKey!) }
         let logger = Logger(label: "incidentd")
+        if servesPlainHTTPBeyondLoopback {
+            logger.warning("serving plain HTTP beyond loopback (--insecure-http): tokens and incident data cross the network unencrypted", metadata: ["http.host": "\(host)"])
+        }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
@@ -54,6 +70,7 @@ struct Serve: AsyncParsableCommand {
         let owner = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 1), logger: logger)
         let canUseAppRole: Bool
         do {
+            reportDatabaseTransport(try await owner.withConnection { $0.transport }, logger: logger)
             try await Migrator().migrate(owner, logger: logger)
             try await owner.withConnection { try LogClock.check(on: $0) }
             try await prepareKeys(keys, source: keySource, owner: owner, logger: logger)
@@ -103,6 +120,20 @@ func prepareKeys(_ keys: KeyRing, source: MasterKeySource, owner: ConnectionPool
     let service = IncidentService(pool: owner, reference: try await ReferenceData.load(owner), keys: keys, erasures: source.ledger)
     let applied = try await service.applyErasures(from: source.ledger)
     if applied > 0 { logger.notice("applied the erasure ledger to a database that lacked erasures", metadata: ["erasures.applied": "\(applied)"]) }
+}
+
+/// Warns when the database connection is neither encrypted nor local, and says so on `/metrics`:
+/// `incident_database_tls` is 0 then, 1 when the connection uses TLS or does not leave the
+/// machine (a Unix socket, a loopback address). Checked once, on the first connection at start.
+func reportDatabaseTransport(_ transport: ConnectionTransport?, logger: Logger) {
+    // Unknown counts as exposed.
+    let protected = transport?.isProtected ?? false
+    Gauge(label: "incident_database_tls").record(protected ? 1 : 0)
+    guard !protected else { return }
+    logger.warning(
+        "the database connection is not encrypted and leaves this machine: incident data crosses the network in clear; add sslmode=verify-full (or require) to the connection string",
+        metadata: ["db.host": "\(transport?.host ?? "?")", "db.address": "\(transport?.address ?? "?")"]
+    )
 }
 
 /// The whole service on a pool: router, projector, metrics. `serve` and the tests build it alike.

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import IncidentTransport
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -51,9 +52,11 @@ struct StoredConfig: Codable {
     var token: String?
     /// The CA certificates (PEM) to trust for an https server, instead of the system's.
     var caFile: String?
+    /// `ictl login --insecure` accepted plain http to `server` (and to no other server).
+    var insecure: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case server, token
+        case server, token, insecure
         case caFile = "ca_file"
     }
 }
@@ -91,11 +94,53 @@ struct APIResponse {
 
 /// Talks to incidentd.
 struct Client {
-    var server: String
-    var token: String?
+    let server: String
+    let token: String?
     /// For https: trust only the CA certificates in this PEM file (a field office's own CA);
     /// nil trusts the system's CAs. The server's certificate is always verified.
-    var caFile: String?
+    let caFile: String?
+    /// True for plain http to another machine (accepted with `insecure`).
+    let isPlainHTTPBeyondLoopback: Bool
+
+    /// A client for `server`, checked before anything is sent or queued (PRODUCT.md §10.1): plain
+    /// http goes to another machine only with `insecure`, and only http(s) URLs are taken.
+    ///
+    /// - Parameters:
+    ///   - insecure: plain http to another machine was asked for (`--insecure`, `ICTL_INSECURE=1`,
+    ///     or saved by `ictl login --insecure` for this server).
+    /// - Throws: ``CLIError`` with exit 64 when refused; nothing has been sent then.
+    init(server: String, token: String?, caFile: String?, insecure: Bool) throws {
+        self.server = server
+        self.token = token
+        self.caFile = caFile
+        // The host checked is the one a request goes to: the URL built as `send` builds it.
+        let url = server.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/"
+        let parsed = URL(string: url)
+        let host = parsed?.host ?? ""
+        switch parsed?.scheme?.lowercased() {
+        case "https" where !host.isEmpty:
+            isPlainHTTPBeyondLoopback = false
+        case "http" where !host.isEmpty:
+            isPlainHTTPBeyondLoopback = !Loopback.contains(host)
+        case "http+unix", "https+unix", "unix":
+            isPlainHTTPBeyondLoopback = false
+        default:
+            throw CLIError(code: Exit.usage, message: "the server \(server) is not an http:// or https:// URL")
+        }
+        guard isPlainHTTPBeyondLoopback else { return }
+        guard insecure else {
+            throw CLIError(code: Exit.usage, message: "refusing plain http to \(host), which is not this machine: the token and reports would cross the network unencrypted; use https://, or --insecure (or ICTL_INSECURE=1) to send anyway")
+        }
+        note("warning: plain http to \(host) (--insecure): the token and reports cross the network unencrypted" + (caFile == nil ? "" : "; the CA file is not used"))
+    }
+
+    /// `ICTL_INSECURE=1`: plain http to another machine is accepted for this run.
+    static var insecureFromEnvironment: Bool { ProcessInfo.processInfo.environment["ICTL_INSECURE"] == "1" }
+
+    /// The URL of `path` (which starts with `/`) on the server.
+    func url(_ path: String) -> String {
+        server.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path
+    }
 
     /// The process's HTTP client for `caFile`; fails with a clear message when the file is unusable.
     var http: HTTPClient {
@@ -104,7 +149,7 @@ struct Client {
 
     /// Sends one request. Throws ``Unreachable`` when no answer came (network down, daemon stopped).
     func send(_ method: HTTPMethod, _ path: String, json: Data? = nil, contentType: String = "application/json", idempotencyKey: String? = nil, timeout: TimeAmount = .seconds(30)) async throws -> APIResponse {
-        var request = HTTPClientRequest(url: server.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + path)
+        var request = HTTPClientRequest(url: url(path))
         request.method = method
         request.headers.add(name: "User-Agent", value: "ictl/0.1")
         if let token { request.headers.add(name: "Authorization", value: "Bearer " + token) }

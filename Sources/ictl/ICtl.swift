@@ -12,10 +12,12 @@ struct ICtl: AsyncParsableCommand {
             `ictl login` writes. Write commands print the affected incident id alone on stdout;
             messages go to stderr. When the daemon cannot be reached, writes are kept in an offline
             outbox (exit 75) and sent by `ictl outbox sync` or the next successful command.
+            Plain http:// goes only to this machine (localhost, 127.0.0.0/8, ::1); another
+            server needs https://, or --insecure (ICTL_INSECURE=1) to send in the clear.
 
             Exit codes:
               0   ok
-              64  usage error
+              64  usage error (also: plain http to another machine without --insecure)
               65  input rejected by the server (validation)
               66  not found
               69  daemon unreachable
@@ -42,21 +44,22 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("For an https server: trust only the CA certificates in this PEM file (also ICTL_CA_FILE, or the one `ictl login` saved); default: the system's CAs.", valueName: "file"))
     var caFile: String?
 
-    var client: Client {
-        let stored = (FileManager.default.contents(atPath: Paths.config)).flatMap { try? JSONDecoder().decode(StoredConfig.self, from: $0) }
-        let environment = ProcessInfo.processInfo.environment
-        let server = server ?? environment["ICTL_SERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? stored?.server ?? "http://127.0.0.1:8080"
-        let token = token ?? environment["ICTL_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } ?? stored?.token
-        let caFile = caFile ?? environment["ICTL_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? stored?.caFile
-        if caFile != nil && server.lowercased().hasPrefix("http://") && !Self.isLoopback(server) {
-            note("warning: \(server) is plain http: the CA file is not used, and the token and reports cross the network unencrypted")
-        }
-        return Client(server: server, token: token, caFile: caFile)
-    }
+    @Flag(help: "Send to a plain http:// server that is not this machine (also ICTL_INSECURE=1); refused without it, as the token and reports would cross the network unencrypted.")
+    var insecure = false
 
-    static func isLoopback(_ server: String) -> Bool {
-        let host = URL(string: server)?.host ?? ""
-        return host == "localhost" || host.hasPrefix("127.") || host == "::1"
+    /// The client for the server these options name; every command gets its client here.
+    /// - Throws: ``CLIError`` (64) for plain http to another machine without `--insecure`.
+    var client: Client {
+        get throws {
+            let stored = (FileManager.default.contents(atPath: Paths.config)).flatMap { try? JSONDecoder().decode(StoredConfig.self, from: $0) }
+            let environment = ProcessInfo.processInfo.environment
+            let server = server ?? environment["ICTL_SERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? stored?.server ?? "http://127.0.0.1:8080"
+            let token = token ?? environment["ICTL_TOKEN"].flatMap { $0.isEmpty ? nil : $0 } ?? stored?.token
+            let caFile = caFile ?? environment["ICTL_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 } ?? stored?.caFile
+            // What `ictl login --insecure` accepted holds for the server it saved, not for another.
+            let accepted = stored?.insecure == true && stored?.server == server
+            return try Client(server: server, token: token, caFile: caFile, insecure: insecure || Client.insecureFromEnvironment || accepted)
+        }
     }
 }
 

@@ -76,15 +76,22 @@ final class Daemon: @unchecked Sendable {
     let process = Process()
     let port: Int
 
-    /// - Parameter conninfo: the database; nil for the embedded cluster (give `--data-dir` in `arguments`).
-    init(conninfo: String?, port: Int, arguments: [String] = []) throws {
+    /// - Parameters:
+    ///   - conninfo: the database; nil for the embedded cluster (give `--data-dir` in `arguments`).
+    ///   - log: a file for its stderr (its log); nil discards it.
+    init(conninfo: String?, port: Int, arguments: [String] = [], log: String? = nil) throws {
         self.port = port
         process.executableURL = URL(fileURLWithPath: Binaries.incidentd)
         // An external database needs a master key: the test process's, which its databases are bound to.
         let external = conninfo.map { ["--database-url", $0] + (arguments.contains("--master-key-file") ? [] : ["--master-key-file", TestKeys.file]) } ?? []
         process.arguments = ["serve", "--port", String(port), "--pool-size", "2"] + external + arguments
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        if let log {
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         process.standardInput = FileHandle.nullDevice
         try process.run()
     }

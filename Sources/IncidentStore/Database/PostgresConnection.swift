@@ -63,6 +63,16 @@ public final class PostgresConnection: @unchecked Sendable {
     /// The server's process id, to tell connections apart in tests and logs.
     public var backendPID: Int32 { handle.map { PQbackendPID($0) } ?? 0 }
 
+    /// How this connection reaches its server (socket or TCP, the address, TLS); nil once closed.
+    public var transport: ConnectionTransport? {
+        guard let handle else { return nil }
+        return ConnectionTransport(
+            host: PQhost(handle).map { String(cString: $0) } ?? "",
+            address: PQhostaddr(handle).map { String(cString: $0) } ?? "",
+            sslInUse: PQsslInUse(handle) == 1
+        )
+    }
+
     /// Runs one statement with bound parameters (never interpolated) and returns its rows.
     ///
     /// - Parameters:

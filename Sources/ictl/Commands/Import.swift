@@ -26,13 +26,13 @@ struct Import: AsyncParsableCommand {
 
     func run() async throws {
         try await runCommand {
+            let client = try connection.client
             let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
             guard let data, let text = String(data: data, encoding: .utf8) else {
                 throw CLIError(code: Exit.usage, message: "cannot read \(file) as UTF-8 text")
             }
             let csv = (inputFormat ?? (file.lowercased().hasSuffix(".csv") ? "csv" : "ndjson")) == "csv"
             let records = try csv ? CSVRecords.parse(text) : ndjsonLines(text)
-            let client = connection.client
             let progress = Progress(total: records.count)
             var accepted = 0, replayed = 0
             var rejected: [(Int, String)] = []

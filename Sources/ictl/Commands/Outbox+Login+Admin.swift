@@ -50,6 +50,8 @@ struct Login: AsyncParsableCommand {
     @Option(help: "incidentd URL (ICTL_SERVER if omitted, else http://127.0.0.1:8080).") var server: String?
     @Option(help: "The API token (ICTL_TOKEN if omitted).") var token: String?
     @Option(help: ArgumentHelp("For an https server: the CA certificates (PEM) to trust instead of the system's (ICTL_CA_FILE if omitted); saved too.", valueName: "file")) var caFile: String?
+    @Flag(help: "Accept a plain http:// server that is not this machine (also ICTL_INSECURE=1); saved with it, so later commands to that server need no --insecure.")
+    var insecure = false
 
     func run() async throws {
         try await runCommand {
@@ -59,15 +61,18 @@ struct Login: AsyncParsableCommand {
             let server = server ?? ProcessInfo.processInfo.environment["ICTL_SERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080"
             let caFile = (caFile ?? ProcessInfo.processInfo.environment["ICTL_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 })
                 .map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-            _ = try await query(Client(server: server, token: token, caFile: caFile), "/v1/taxonomy")
+            let client = try Client(server: server, token: token, caFile: caFile, insecure: insecure || Client.insecureFromEnvironment)
+            _ = try await query(client, "/v1/taxonomy")
             let path = Paths.config
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let data = try JSONEncoder().encode(StoredConfig(server: server, token: token, caFile: caFile))
+            // Saved only when it was needed, and only for this server.
+            let accepted: Bool? = client.isPlainHTTPBeyondLoopback ? true : nil
+            let data = try JSONEncoder().encode(StoredConfig(server: server, token: token, caFile: caFile, insecure: accepted))
             guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
                 throw CLIError(code: Exit.other, message: "cannot write \(path)")
             }
             chmod(path, 0o600)
-            note("logged in to \(server); saved in \(path)")
+            note("logged in to \(server); saved in \(path)" + (accepted == true ? " (with plain http accepted for this server)" : ""))
         }
     }
 }

@@ -40,6 +40,7 @@ struct Report: AsyncParsableCommand {
 
     func run() async throws {
         try await runCommand {
+            let client = try connection.client
             var record = try loadFile()
             let flags: [(String, Any?)] = [
                 ("category", category), ("subcategory", subcategory), ("occurred_at", occurredAt),
@@ -51,13 +52,13 @@ struct Report: AsyncParsableCommand {
             ]
             for (key, value) in flags { if let value { record[key] = value } }
             if isatty(STDIN_FILENO) == 1 && file != "-" && Prompt.required.contains(where: { record[$0] == nil }) {
-                await Prompt.load(connection.client).fillMissing(&record)
+                await Prompt.load(client).fillMissing(&record)
             }
             // The id is chosen here so it can be printed even when the report waits in the outbox.
             if record["incident_id"] == nil { record["incident_id"] = UUID().uuidString.lowercased() }
             let key = record["event_id"] as? String
             let summaryText = "report \(record["incident_id"]!) (\(record["category"] ?? "?")/\(record["subcategory"] ?? "?"), \(record["municipality"] ?? "?"))"
-            try await write(connection.client, path: "/v1/incidents", body: record, idempotencyKey: key, summary: summaryText)
+            try await write(client, path: "/v1/incidents", body: record, idempotencyKey: key, summary: summaryText)
         }
     }
 
@@ -219,7 +220,7 @@ struct Amend: AsyncParsableCommand {
                 let key = String(parts[0]), text = parts.count > 1 ? String(parts[1]) : ""
                 changes[key] = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) ?? text
             }
-            let client = connection.client
+            let client = try connection.client
             let version = try await resolvedVersion(expectedVersion, client, id)
             try await write(client, path: "/v1/incidents/\(id)/amendments",
                             body: ["expected_version": version, "changes": changes, "reason": reason],
@@ -261,7 +262,7 @@ struct DecisionOptions: ParsableArguments {
 
     func send(_ decision: String) async throws {
         try await runCommand {
-            let client = connection.client
+            let client = try connection.client
             let version = try await resolvedVersion(expectedVersion, client, id)
             try await write(client, path: "/v1/incidents/\(id)/verification",
                             body: ["expected_version": version, "decision": decision, "note": note],
@@ -280,7 +281,7 @@ struct Retract: AsyncParsableCommand {
 
     func run() async throws {
         try await runCommand {
-            let client = connection.client
+            let client = try connection.client
             let version = try await resolvedVersion(expectedVersion, client, id)
             var body: [String: Any] = ["expected_version": version, "reason": reason]
             if let duplicateOf { body["duplicate_of"] = duplicateOf }

@@ -115,7 +115,7 @@ struct Rebuild: AsyncParsableCommand {
 
     func run() async throws {
         try await runCommand {
-            let client = connection.client
+            let client = try connection.client
             func projection() async throws -> [String: Any] {
                 let status = try await query(client, "/v1/admin/projections")
                 guard let projection = (status.json?["projections"] as? [[String: Any]])?.first(where: { $0["name"] as? String == name }) else {

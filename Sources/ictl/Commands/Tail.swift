@@ -16,7 +16,7 @@ struct Tail: AsyncParsableCommand {
 
     func run() async throws {
         try await runCommand {
-            let client = connection.client
+            let client = try connection.client
             var checkpoint = after
             guard follow else {
                 while true {
@@ -28,7 +28,7 @@ struct Tail: AsyncParsableCommand {
                 }
             }
             while true {
-                var request = HTTPClientRequest(url: client.server.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/v1/events/stream?after=\(checkpoint)")
+                var request = HTTPClientRequest(url: client.url("/v1/events/stream?after=\(checkpoint)"))
                 if let token = client.token { request.headers.add(name: "Authorization", value: "Bearer " + token) }
                 request.headers.add(name: "Accept", value: "text/event-stream")
                 do {
