@@ -142,7 +142,7 @@ func buildApplication(
     tokenCache: TokenCache = TokenCache(), tls: TLSConfiguration? = nil, bodyStall: Duration = .seconds(20)
 ) async throws -> some ApplicationProtocol {
     let reference = try await ReferenceData.load(pool)
-    let projections: [any Projection] = [IncidentsProjection(regions: reference.regions), RegionSummaryProjection(regions: reference.regions)]
+    let projections: [any Projection] = [IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: keys)), RegionSummaryProjection(regions: reference.regions)]
     let deps = AppDependencies(
         pool: pool, service: IncidentService(pool: pool, reference: reference, keys: keys, erasures: erasures),
         tokens: AccessTokens(pool: pool, cache: tokenCache), projections: projections, bodyStall: bodyStall

@@ -157,7 +157,7 @@ public struct NaiveFigures: Sendable {
             let streams = try connection.query("SELECT DISTINCT stream FROM events WHERE stream LIKE 'incident-%'").rows.map { try $0.decode(0, as: String.self) }
             var states: [UUID: IncidentState] = [:]
             for stream in streams {
-                if let state = try IncidentState.fold(try EventStore.readStream(stream, on: connection)) {
+                if let state = try IncidentState.fold(try NarrativeVault(keys: TestKeys.ring).open(EventStore.readStream(stream, on: connection), on: connection)) {
                     states[state.record.incidentID] = state
                 }
             }
@@ -188,9 +188,9 @@ public struct NaiveFigures: Sendable {
 
 /// Committed events not yet applied, summed over both read models (the projections' own `lag`).
 public func readModelLag(_ pool: ConnectionPool) async throws -> Int {
-    let none = RegionDirectory(districts: [], municipalities: [])
-    let projections: [any Projection] = [IncidentsProjection(regions: none), RegionSummaryProjection(regions: none)]
-    return try await pool.withConnection { connection in try projections.map { try $0.lag(on: connection) }.reduce(0, +) }
+    try await pool.withConnection { connection in
+        try [IncidentsProjection.name, RegionSummaryProjection.name].map { try ProjectionProgress.lag(of: $0, on: connection) }.reduce(0, +)
+    }
 }
 
 /// The rows of a region_summary table (live or shadow), rolled up to `level`.

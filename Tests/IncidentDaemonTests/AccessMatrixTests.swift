@@ -55,6 +55,9 @@ struct AccessMatrixTests {
                       expected: [409, 404, 409, 403, 409], route: "POST /v1/incidents/{id}/retraction"),
                 .init(method: .post, path: "/v1/incidents/\(erasable)/personal-data:erase", body: ["reason": "request of the victim"],
                       expected: [403, 403, 403, 403, 201], route: "POST /v1/incidents/{id}/personal-data:erase"),
+                // Of an incident that does not exist: an admin gets the 404, nothing is redacted.
+                .init(method: .post, path: "/v1/incidents/\(UUID().uuidString.lowercased())/narrative:redact", body: ["reason": "names a witness"],
+                      expected: [403, 403, 403, 403, 404], route: "POST /v1/incidents/{id}/narrative:redact"),
                 .init(method: .get, path: "/v1/events", expected: [403, 403, 200, 200, 200], route: "GET /v1/events"),
                 // The stream's allowed callers get an endless answer: StreamRoleTests follows it with curl.
                 .init(method: .get, path: "/v1/events/stream", expected: [403, 403, -1, -1, -1], route: "GET /v1/events/stream"),

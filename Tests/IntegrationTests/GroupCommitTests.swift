@@ -163,7 +163,7 @@ struct GroupCommitTests {
                 try line(body(UUID(), "The same key, another incident."), key: reusedKey),  // 8 idempotency conflict
             ]
             let answers = try await db.pool.withConnection { connection in
-                try connection.transaction { try IncidentService.store(lines, vault: PersonalDataVault(keys: TestKeys.ring), on: $0) }
+                try connection.transaction { try IncidentService.store(lines, vault: PersonalDataVault(keys: TestKeys.ring), narrative: NarrativeVault(keys: TestKeys.ring), on: $0) }
             }
             func code(_ answer: Result<WriteOutcome, any Error>) -> String {
                 switch answer {

@@ -29,7 +29,7 @@ struct ProjectionTests {
     func incrementalEqualsRebuiltEqualsNaive(seed: UInt64) async throws {
         try await TestDatabase.with { db in
             let reference = try await ReferenceData.load(db.pool)
-            let projections: [any Projection] = [IncidentsProjection(regions: reference.regions), RegionSummaryProjection(regions: reference.regions)]
+            let projections: [any Projection] = [IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: TestKeys.ring)), RegionSummaryProjection(regions: reference.regions)]
             var history = RandomHistory(service: IncidentService(pool: db.pool, reference: reference, keys: TestKeys.ring), seed: seed)
             var random = SeededGenerator(seed: seed &* 31)
             // Interleave writing and projecting, with batches of random size, so batch boundaries fall anywhere.
@@ -86,7 +86,7 @@ struct ProjectionTests {
     func reportsInSQLEqualTheFold() async throws {
         try await TestDatabase.with { db in
             let reference = try await ReferenceData.load(db.pool)
-            let projections: [any Projection] = [IncidentsProjection(regions: reference.regions), RegionSummaryProjection(regions: reference.regions)]
+            let projections: [any Projection] = [IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: TestKeys.ring)), RegionSummaryProjection(regions: reference.regions)]
             let service = IncidentService(pool: db.pool, reference: reference, keys: TestKeys.ring)
             let metadata = EventMetadata(principal: "reporter.one", role: "reporter", client: "tests")
             func report(_ n: Int) async throws {
@@ -276,7 +276,7 @@ struct ProjectionTests {
         try await TestDatabase.with(maxConnections: 8) { db in
             let reference = try await ReferenceData.load(db.pool)
             let service = IncidentService(pool: db.pool, reference: reference, keys: TestKeys.ring)
-            let projections: [any Projection] = [IncidentsProjection(regions: reference.regions), RegionSummaryProjection(regions: reference.regions)]
+            let projections: [any Projection] = [IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: TestKeys.ring)), RegionSummaryProjection(regions: reference.regions)]
             var history = RandomHistory(service: service, seed: 2024)
             try await history.run(400)
             try await catchUpFully(projections, db.pool)
@@ -354,7 +354,10 @@ struct ProjectionTests {
             guard let state = naive.states[try row.decode(0)] else { return false }
             var record = state.record
             record.personal = nil
-            let stored = try JSONValue.parse(Data(try row.decode(3, as: String.self).utf8))
+            let sealed = try JSONValue.parse(Data(try row.decode(3, as: String.self).utf8))
+            // A confidential incident's row holds its text sealed, and no plain text of it.
+            if state.record.sensitivity == .confidential && NarrativeVault.recordFields.contains(where: { sealed.objectValue?[$0] != nil }) { return false }
+            let stored = try await pool.withConnection { try NarrativeVault(keys: TestKeys.ring).openRecords([(state.record.incidentID, sealed)], on: $0)[0] }
             guard try row.decode(1, as: Int.self) == state.version, try row.decode(2, as: String.self) == state.status.rawValue,
                   stored == (try JSONValue(encoding: record)), try row.decode(4, as: String.self) == record.occurredDay,
                   try row.decode(5, as: Bool.self) == state.personalDataErased

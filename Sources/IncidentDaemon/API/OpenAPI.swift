@@ -115,6 +115,14 @@ enum OpenAPI {
                                                                 body: jsonBody(ref("RetractionInput"), example: ["expected_version": 1, "reason": "erroneous"]), parameters: [id, idempotencyKey])],
             "/v1/incidents/{id}/personal-data:erase": ["post": operation("Erase personal data for good (admins)", write, errors: ["400", "403", "404", "409", "422"],
                                                                          body: jsonBody(object(["reason": string], required: ["reason"])), parameters: [id])],
+            "/v1/incidents/{id}/narrative:redact": ["post": operation(
+                "Redact an incident's free text for good (admins): its narrative key is destroyed; reads show the replacement, or [redacted]",
+                write, errors: ["400", "403", "404", "409", "422"],
+                body: jsonBody(object([
+                    "reason": string,
+                    "replacement": object(["summary": string, "place": string, "perpetrator": string, "target": string]),
+                ], required: ["reason"]), example: ["reason": "names a witness", "replacement": ["summary": "A witness was threatened."]]),
+                parameters: [id])],
             "/v1/events": ["get": operation("The log after a checkpoint, in commit-safe order", ["200": response("A page", ref("EventPage"))], errors: ["400", "403"],
                                             parameters: [query("after", "An opaque checkpoint (empty: the start)"), query("limit", "1 to 1000 (default 100)", schema: ["type": "integer", "minimum": 1, "maximum": 1000])])],
             "/v1/events/stream": ["get": operation("The log as Server-Sent Events; each id is the checkpoint after the event (resume with Last-Event-ID)",

@@ -211,6 +211,18 @@ func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
         let outcome = try await deps.service.erasePersonalData(try incidentID(context), reason: reason!, by: principal, metadata: metadata(request, context, principal))
         return written(outcome)
     }
+
+    v1.post("incidents/{id}/narrative:redact") { request, context -> Response in
+        var request = request
+        let principal = try context.requirePrincipal()
+        try IncidentService.authorize(.redact, principal)
+        var body = try CommandBody(try await request.jsonBody(), allowed: ["reason", "replacement"])
+        let reason = body.string("reason")
+        try body.check()
+        let outcome = try await deps.service.redactNarrative(
+            try incidentID(context), reason: reason!, replacement: body.object["replacement"] ?? [:], by: principal, metadata: metadata(request, context, principal))
+        return written(outcome)
+    }
 }
 
 func addLogRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
@@ -230,27 +242,29 @@ func addLogRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
             }
             limit = value
         }
-        let (events, next) = try await LogFeed(pool: deps.pool).page(after: checkpoint, limit: limit, for: principal)
+        let (events, next) = try await LogFeed(pool: deps.pool, narrative: deps.service.narrative).page(after: checkpoint, limit: limit, for: principal)
         return JSONResponse.make(.ok, ["events": .array(events.map { Render.event($0, for: principal) }), "checkpoint": .string(next.token)])
     }
 }
 
 /// The log as a principal may read it: events of incidents that ever were confidential are left
-/// out for everyone but admins; personal data never appears.
+/// out for everyone but admins; personal data never appears; free text is opened (or reads
+/// `[redacted]` where its key was destroyed).
 struct LogFeed: Sendable {
     let pool: ConnectionPool
+    let narrative: NarrativeVault
 
     func page(after checkpoint: Checkpoint, limit: Int, for principal: Principal) async throws -> ([RecordedEvent], Checkpoint) {
-        try await pool.withConnection { connection in
+        try await pool.withConnection { [narrative] connection in
             let page = try EventStore.read(after: checkpoint, limit: limit, on: connection)
-            guard principal.role != .admin, !page.events.isEmpty else { return (page.events, page.checkpoint) }
+            guard principal.role != .admin, !page.events.isEmpty else { return (try narrative.open(page.events, on: connection), page.checkpoint) }
             let streams = Array(Set(page.events.map(\.stream)))
             let hidden = Set(try connection.query("""
                 SELECT DISTINCT stream FROM events
                 WHERE stream = ANY($1::text[])
                   AND (data->>'sensitivity' = 'confidential' OR data->'changes'->>'sensitivity' = 'confidential')
                 """, ["{" + streams.map { "\"\($0)\"" }.joined(separator: ",") + "}"]).rows.map { try $0.decode(0, as: String.self) })
-            return (page.events.filter { !hidden.contains($0.stream) }, page.checkpoint)
+            return (try narrative.open(page.events.filter { !hidden.contains($0.stream) }, on: connection), page.checkpoint)
         }
     }
 }
@@ -378,7 +392,7 @@ func addStreamRoute(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
         guard let checkpoint = Checkpoint(token: start) else {
             throw APIError(.badRequest, code: "bad_checkpoint", message: "after is not a checkpoint this server gave out")
         }
-        let feed = LogFeed(pool: deps.pool)
+        let feed = LogFeed(pool: deps.pool, narrative: deps.service.narrative)
         let body = ResponseBody { writer in
             var position = checkpoint
             var idleSince = ContinuousClock.now

@@ -78,6 +78,22 @@ public struct PersonalDataErased: Sendable, Codable, Equatable {
     public init(reason: String) { self.reason = reason }
 }
 
+/// An incident's narrative key was destroyed (`POST /v1/incidents/{id}/narrative:redact`): its
+/// free text in the log is unreadable from now on, and reads show `replacement` instead (or
+/// `[redacted]` for a field without one). The replacement and the reason are sealed under the
+/// key's next generation.
+public struct NarrativeRedacted: Sendable, Codable, Equatable {
+    /// The narrative key's generation from this event on (every older one is destroyed).
+    public var generation: Int
+    /// Replacement texts of `summary`, `place`, `perpetrator`, `target`.
+    public var replacement: [String: String]
+    public var reason: String
+
+    public init(generation: Int, replacement: [String: String], reason: String) {
+        (self.generation, self.replacement, self.reason) = (generation, replacement, reason)
+    }
+}
+
 /// The events of an incident's stream (`incident-<incident_id>`), PRODUCT.md §3.4.
 public enum IncidentEvent: Sendable, Equatable {
     case reported(IncidentRecord)
@@ -86,6 +102,7 @@ public enum IncidentEvent: Sendable, Equatable {
     case rejected(ReviewDecision)
     case retracted(IncidentRetracted)
     case personalDataErased(PersonalDataErased)
+    case narrativeRedacted(NarrativeRedacted)
 
     public enum EventType: String, Sendable, CaseIterable {
         case reported = "IncidentReported"
@@ -94,9 +111,19 @@ public enum IncidentEvent: Sendable, Equatable {
         case rejected = "IncidentRejected"
         case retracted = "IncidentRetracted"
         case personalDataErased = "PersonalDataErased"
+        case narrativeRedacted = "NarrativeRedacted"
 
-        /// The version of the data's shape written today; older ones are upcast when read.
-        public var schemaVersion: Int { 1 }
+        /// The version of the stored data's shape written today. Version 2 seals the free text
+        /// (``NarrativeVault``); opened, it has version 1's shape, so every fold reads both.
+        public var schemaVersion: Int {
+            switch self {
+            case .reported, .amended, .verified, .rejected, .personalDataErased: 2
+            case .retracted, .narrativeRedacted: 1
+            }
+        }
+
+        /// Whether this build reads `version` of the type (every version up to today's).
+        public func reads(schemaVersion version: Int) -> Bool { (1...schemaVersion).contains(version) }
     }
 
     public var eventType: EventType {
@@ -107,6 +134,7 @@ public enum IncidentEvent: Sendable, Equatable {
         case .rejected: .rejected
         case .retracted: .retracted
         case .personalDataErased: .personalDataErased
+        case .narrativeRedacted: .narrativeRedacted
         }
     }
 
@@ -128,19 +156,22 @@ public enum IncidentEvent: Sendable, Equatable {
         case .verified(let decision), .rejected(let decision): try JSONValue(encoding: decision)
         case .retracted(let retracted): try JSONValue(encoding: retracted)
         case .personalDataErased(let erased): try JSONValue(encoding: erased)
+        case .narrativeRedacted(let redacted): try JSONValue(encoding: redacted)
         }
     }
 
-    /// An event to append, with its idempotency key.
-    public func toAppend(eventID: UUID, metadata: EventMetadata) throws -> EventToAppend {
-        EventToAppend(eventID: eventID, type: eventType.rawValue, schemaVersion: eventType.schemaVersion, data: try data(), metadata: metadata)
+    /// An event to append, with its idempotency key, its free text sealed under `narrative`
+    /// (the incident's current narrative key): the log holds no plain text.
+    public func toAppend(eventID: UUID, metadata: EventMetadata, narrative: NarrativeVault.Key) throws -> EventToAppend {
+        EventToAppend(eventID: eventID, type: eventType.rawValue, schemaVersion: eventType.schemaVersion,
+                      data: try NarrativeVault.seal(try data(), type: eventType, with: narrative), metadata: metadata)
     }
 
-    /// Decodes a stored event. Every type is at schema version 1 today; a later version adds its
-    /// upcast from the older shapes here, so the log is never rewritten.
+    /// Decodes an event's plain data (stored data opened by ``NarrativeVault``). Each version a
+    /// type ever had is read here, so the log is never rewritten.
     public init(type: String, schemaVersion: Int, data: JSONValue) throws {
         guard let eventType = EventType(rawValue: type) else { throw EventDecodingError.unknownType(type) }
-        guard schemaVersion == eventType.schemaVersion else {
+        guard eventType.reads(schemaVersion: schemaVersion) else {
             throw EventDecodingError.unknownSchemaVersion(type: type, version: schemaVersion)
         }
         switch eventType {
@@ -150,6 +181,7 @@ public enum IncidentEvent: Sendable, Equatable {
         case .rejected: self = .rejected(try data.decode(ReviewDecision.self))
         case .retracted: self = .retracted(try data.decode(IncidentRetracted.self))
         case .personalDataErased: self = .personalDataErased(try data.decode(PersonalDataErased.self))
+        case .narrativeRedacted: self = .narrativeRedacted(try data.decode(NarrativeRedacted.self))
         }
     }
 }

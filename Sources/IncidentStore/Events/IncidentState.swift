@@ -57,6 +57,10 @@ public struct IncidentState: Sendable, Equatable {
         case .personalDataErased:
             personalDataErased = true
             record.personal = nil
+        case .narrativeRedacted(let redacted):
+            var object = (try JSONValue(encoding: record)).objectValue ?? [:]
+            NarrativeVault.redact(&object, with: redacted.replacement)
+            record = try JSONValue.object(object).decode(IncidentRecord.self)
         }
         self.version = version
         self.updatedAt = recordedAt

@@ -16,6 +16,31 @@ struct IncidentKeys: Sendable {
         return try ring.unwrap(wrapped, purpose: purpose, subject: incidentID.postgresText, on: connection)
     }
 
+    /// The latest generation of the incident's key for `purpose`, or nil when it has none.
+    func latest(_ purpose: KeyPurpose, of incidentID: UUID, on connection: PostgresConnection) throws -> (generation: Int, key: SymmetricKey)? {
+        guard let row = try connection.query("""
+            SELECT generation, master_key_id, encode(wrapped_key, 'hex') FROM incident_keys
+            WHERE incident_id = $1 AND purpose = $2 ORDER BY generation DESC LIMIT 1
+            """, [incidentID, purpose.rawValue]).first else { return nil }
+        let wrapped = WrappedKey(masterKeyID: try row.decode(1), bytes: Data(hex: try row.decode(2, as: String.self)))
+        return (try row.decode(0), try ring.unwrap(wrapped, purpose: purpose, subject: incidentID.postgresText, on: connection))
+    }
+
+    /// Every stored generation of the given incidents' keys for `purpose`, in one query.
+    func all(_ purpose: KeyPurpose, of incidents: [UUID], on connection: PostgresConnection) throws -> [UUID: [Int: SymmetricKey]] {
+        guard !incidents.isEmpty else { return [:] }
+        var found: [UUID: [Int: SymmetricKey]] = [:]
+        for row in try connection.query("""
+            SELECT incident_id, generation, master_key_id, encode(wrapped_key, 'hex') FROM incident_keys
+            WHERE purpose = $1 AND incident_id = ANY($2::uuid[])
+            """, [purpose.rawValue, postgresArray(incidents)]).rows {
+            let incidentID: UUID = try row.decode(0)
+            let wrapped = WrappedKey(masterKeyID: try row.decode(2), bytes: Data(hex: try row.decode(3, as: String.self)))
+            found[incidentID, default: [:]][try row.decode(1)] = try ring.unwrap(wrapped, purpose: purpose, subject: incidentID.postgresText, on: connection)
+        }
+        return found
+    }
+
     /// Makes and stores a key unless one is there already (a concurrent request may have won),
     /// and returns the stored one. Call it in the transaction that uses the key.
     func create(_ purpose: KeyPurpose, of incidentID: UUID, generation: Int = 1, on connection: PostgresConnection) throws -> SymmetricKey {
@@ -38,9 +63,10 @@ struct IncidentKeys: Sendable {
         return (key, try ring.wrap(key, purpose: purpose, subject: incidentID.postgresText))
     }
 
-    /// Destroys every generation of the incident's key for `purpose` (crypto-shredding).
-    func destroy(_ purpose: KeyPurpose, of incidentID: UUID, on connection: PostgresConnection) throws {
-        try connection.query("DELETE FROM incident_keys WHERE incident_id = $1 AND purpose = $2", [incidentID, purpose.rawValue])
+    /// Destroys the incident's keys for `purpose` (crypto-shredding): every generation, or those up to `generation`.
+    func destroy(_ purpose: KeyPurpose, of incidentID: UUID, upTo generation: Int = Int(Int32.max), on connection: PostgresConnection) throws {
+        try connection.query("DELETE FROM incident_keys WHERE incident_id = $1 AND purpose = $2 AND generation <= $3",
+                             [incidentID, purpose.rawValue, generation])
     }
 }
 

@@ -7,8 +7,13 @@ public struct IncidentsProjection: Projection {
     public var name: String { Self.name }
     public var tables: [String] { ["incidents"] }
     public let regions: RegionDirectory
+    /// Opens the log's free text; seals it again in the rows of confidential incidents.
+    public let narrative: NarrativeVault
 
-    public init(regions: RegionDirectory) { self.regions = regions }
+    public init(regions: RegionDirectory, narrative: NarrativeVault) {
+        self.regions = regions
+        self.narrative = narrative
+    }
 
     /// An incident's row, folded at the level of its JSON: the record as stored (canonical, without
     /// personal data), with the changes of each amendment merged in. Decoding and re-encoding whole
@@ -22,9 +27,11 @@ public struct IncidentsProjection: Projection {
         var reportedAt: Date
         var updatedAt: Date
 
-        /// The first event of a stream.
+        /// The first event of a stream (its text opened).
         init(reported event: RecordedEvent) throws {
-            guard event.type == IncidentEvent.EventType.reported.rawValue, event.schemaVersion == 1, var record = event.data.objectValue else {
+            guard event.type == IncidentEvent.EventType.reported.rawValue, IncidentEvent.EventType.reported.reads(schemaVersion: event.schemaVersion),
+                  var record = event.data.objectValue
+            else {
                 throw EventDecodingError.firstEventNotReported(event.stream)
             }
             record["personal"] = nil
@@ -42,9 +49,9 @@ public struct IncidentsProjection: Projection {
             (self.personalDataErased, self.reportedAt, self.updatedAt) = (personalDataErased, reportedAt, updatedAt)
         }
 
-        /// A later event, as `IncidentState.apply` would fold it.
+        /// A later event (its text opened), as `IncidentState.apply` would fold it.
         mutating func apply(_ event: RecordedEvent) throws {
-            guard event.schemaVersion == 1, let type = IncidentEvent.EventType(rawValue: event.type) else {
+            guard let type = IncidentEvent.EventType(rawValue: event.type), type.reads(schemaVersion: event.schemaVersion) else {
                 _ = try event.incidentEvent()  // throws the precise decoding error
                 return
             }
@@ -58,6 +65,9 @@ public struct IncidentsProjection: Projection {
             case .rejected: status = .rejected
             case .retracted: status = .retracted
             case .personalDataErased: personalDataErased = true
+            case .narrativeRedacted:
+                let replacement = event.data.objectValue?["replacement"]?.objectValue ?? [:]
+                NarrativeVault.redact(&record, with: replacement.compactMapValues(\.stringValue))
             }
             version = event.streamVersion
             updatedAt = event.recordedAt
@@ -67,6 +77,7 @@ public struct IncidentsProjection: Projection {
     /// One query loads the batch's known incidents, the fold runs in memory, one statement writes
     /// every changed incident back.
     public func apply(_ events: [RecordedEvent], to tables: ProjectionTables, on connection: PostgresConnection) throws {
+        let events = try narrative.open(events, on: connection)
         var order: [UUID] = []
         var eventsByIncident: [UUID: [RecordedEvent]] = [:]
         for event in events {
@@ -92,9 +103,25 @@ public struct IncidentsProjection: Projection {
         try save(changed, to: table, on: connection)
     }
 
-    /// A report's row, as ``Row/init(reported:)`` and ``save(_:to:on:)`` make it.
+    /// A report's row, as ``Row/init(reported:)`` and ``save(_:to:on:)`` make it: the sealed text of a
+    /// confidential incident stays as the log has it; a non-confidential one's is opened here and
+    /// travels with the statement, as the row holds it in plain (for search).
     public func loadReports(_ reports: ReportSelection, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int {
-        try connection.query("INSERT INTO " + tables("incidents") + """
+        let sealed = try connection.query("""
+            SELECT e.global_position, substr(e.stream, 10) AS incident_id, e.data->'narrative' AS narrative FROM events e
+            WHERE e.data ? 'narrative' AND e.data->>'sensitivity' IS DISTINCT FROM 'confidential' AND
+            """ + " " + reports.condition, reports.parameters).rows
+        var positions: [Int64] = []
+        var stored: [(incidentID: UUID, record: JSONValue)] = []
+        for row in sealed {
+            positions.append(try row.decode(0))
+            stored.append((try row.decode(1), ["narrative": try JSONValue.parse(Data(try row.decode(2, as: String.self).utf8))]))
+        }
+        let texts = try narrative.openRecords(stored, on: connection).map { opened in
+            JSONValue.object((opened.objectValue ?? [:]).filter { NarrativeVault.recordFields.contains($0.key) }).encodedString
+        }
+        let n = reports.parameters.count
+        return try connection.query("INSERT INTO " + tables("incidents") + """
              (incident_id, version, status, category, subcategory, municipality, district,
                 occurred_at, occurred_day, sensitivity, reported_by, killed, injured, abducted, displaced, record,
                 personal_data_erased, reported_at, updated_at)
@@ -103,10 +130,13 @@ public struct IncidentsProjection: Projection {
                 incident_day(e.data->>'occurred_at'), e.data->>'sensitivity', e.metadata->>'principal',
                 coalesce((e.data->>'killed')::numeric::int, 0), coalesce((e.data->>'injured')::numeric::int, 0),
                 coalesce((e.data->>'abducted')::numeric::int, 0), coalesce((e.data->>'displaced')::numeric::int, 0),
-                CASE WHEN e.data ? 'personal' THEN e.data - 'personal' ELSE e.data END, false, e.recorded_at, e.recorded_at
+                CASE WHEN t.texts IS NOT NULL THEN (e.data - 'personal' - 'narrative') || t.texts
+                     WHEN e.data ? 'personal' THEN e.data - 'personal' ELSE e.data END,
+                false, e.recorded_at, e.recorded_at
             FROM events e LEFT JOIN municipalities m ON m.code = e.data->>'municipality'
-            WHERE
-            """ + " " + reports.condition + (reports.fresh ? "" : " ON CONFLICT (incident_id) DO NOTHING"), reports.parameters).affectedRows
+            """ + " LEFT JOIN unnest($\(n + 1)::bigint[], $\(n + 2)::jsonb[]) AS t(position, texts) ON t.position = e.global_position WHERE "
+            + reports.condition + (reports.fresh ? "" : " ON CONFLICT (incident_id) DO NOTHING"),
+            reports.parameters + [postgresArray(positions) as String, postgresArray(texts) as String]).affectedRows
     }
 
     func load(_ ids: [UUID], from table: String, on connection: PostgresConnection) throws -> [UUID: Row] {
@@ -123,12 +153,22 @@ public struct IncidentsProjection: Projection {
                 reportedAt: try row.decode(6), updatedAt: try row.decode(7)
             )
         }
+        // The fold works on plain text: open what a confidential row holds sealed.
+        let sealed = rows.filter { $0.value.record["narrative"] != nil }.map { (incidentID: $0.key, record: JSONValue.object($0.value.record)) }
+        for (row, opened) in zip(sealed, try narrative.openRecords(sealed, on: connection)) {
+            rows[row.incidentID]?.record = opened.objectValue ?? [:]
+        }
         return rows
     }
 
-    /// Upserts the rows in one statement: they travel as one JSON array.
+    /// Upserts the rows in one statement: they travel as one JSON array. A confidential incident's
+    /// text is sealed again under its current narrative key (an incident from before sealed text
+    /// gets its first key here).
     func save(_ rows: [(UUID, Row)], to table: String, on connection: PostgresConnection) throws {
         guard !rows.isEmpty else { return }
+        let confidential = rows.filter { $0.1.record["sensitivity"]?.stringValue == Sensitivity.confidential.rawValue }.map(\.0)
+        var keys = try narrative.currentKeys(of: confidential, on: connection)
+        for id in confidential where keys[id] == nil { keys[id] = try narrative.currentKey(of: id, on: connection) }
         var payload: [JSONValue] = []
         payload.reserveCapacity(rows.count)
         for (id, row) in rows {
@@ -141,7 +181,7 @@ public struct IncidentsProjection: Projection {
                 "occurred_day": r["occurred_at"]?.stringValue.map { .string(IncidentTime.day(ofOccurredAt: $0)) } ?? .null,
                 "sensitivity": r["sensitivity"] ?? .null, "reported_by": row.reportedBy.map { .string($0) } ?? .null,
                 "killed": r["killed"] ?? 0, "injured": r["injured"] ?? 0, "abducted": r["abducted"] ?? 0, "displaced": r["displaced"] ?? 0,
-                "record": .object(r), "personal_data_erased": .bool(row.personalDataErased),
+                "record": .object(try narrative.sealRecord(r, with: keys[id])), "personal_data_erased": .bool(row.personalDataErased),
                 "reported_at": .string(row.reportedAt.postgresText), "updated_at": .string(row.updatedAt.postgresText),
             ]))
         }
@@ -245,7 +285,8 @@ extension IncidentService {
         if let q = filter.q, !q.isEmpty {
             let pattern = "%" + q.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
             let p = bind(pattern)
-            conditions.append("(record->>'summary' ILIKE \(p) OR record->>'place' ILIKE \(p))")
+            // A confidential incident's text is sealed in its row: it is matched below, once opened.
+            conditions.append("(record->>'summary' ILIKE \(p) OR record->>'place' ILIKE \(p) OR record ? 'narrative')")
         }
         if !(1...Self.maximumPageSize).contains(filter.limit) {
             errors.append(FieldError("limit", "must be from 1 to \(Self.maximumPageSize)"))
@@ -269,10 +310,19 @@ extension IncidentService {
             + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
             + " ORDER BY occurred_day DESC, incident_id DESC LIMIT " + bind(limit + 1)
         let boundParameters = parameters
-        let rows = try await pool.withConnection { try $0.query(sql, boundParameters).rows }
+        let (rows, records) = try await pool.withConnection { [narrative] connection in
+            let rows = try connection.query(sql, boundParameters).rows
+            let stored = try rows.prefix(limit).map { row in
+                let record = try JSONValue.parse(Data(try row.decode(0, as: String.self).utf8))
+                return (incidentID: try UUID(postgresText: record.objectValue?["incident_id"]?.stringValue ?? ""), record: record)
+            }
+            return (rows, try narrative.openRecords(stored, on: connection))
+        }
         var items: [(state: IncidentState, record: JSONValue)] = []
-        for row in rows.prefix(limit) {
-            let record = try JSONValue.parse(Data(try row.decode(0, as: String.self).utf8))
+        for (row, record) in zip(rows, records) {
+            if let q = filter.q, !q.isEmpty, !["summary", "place"].contains(where: { record.objectValue?[$0]?.stringValue?.range(of: q, options: .caseInsensitive) != nil }) {
+                continue
+            }
             let state = IncidentState(
                 record: try record.decode(IncidentRecord.self), status: IncidentStatus(rawValue: try row.decode(2)) ?? .reported,
                 version: try row.decode(1), reportedBy: try row.decodeIfPresent(3), personalDataErased: try row.decode(4),
@@ -280,9 +330,10 @@ extension IncidentService {
             )
             items.append((state, record))
         }
+        // The cursor is the last row looked at: a page of a search may hold fewer items than rows.
         var next: String?
-        if rows.count > limit, let last = items.last {
-            next = Data("\(last.state.record.occurredDay)|\(last.state.record.incidentID.uuidString.lowercased())".utf8).base64EncodedString()
+        if rows.count > limit, let last = records.last?.objectValue, let id = last["incident_id"]?.stringValue, let day: String = try rows[limit - 1].decodeIfPresent(7) {
+            next = Data("\(day)|\(id)".utf8).base64EncodedString()
         }
         return IncidentPage(items: items, nextCursor: next)
     }

@@ -138,7 +138,7 @@ extension Projection {
     /// The projection's checkpoint, and `as_of`: the highest global position up to which every
     /// committed event is included in its figures.
     public func position(on connection: PostgresConnection) throws -> (checkpoint: Checkpoint, asOf: Int64) {
-        try Self.position(from: connection.query(Self.positionQuery(name: "$1"), [name]).first!)
+        try ProjectionProgress.position(of: name, on: connection)
     }
 
     /// The query behind ``position(on:)``, for a statement that reads it beside figures (one
@@ -165,17 +165,34 @@ extension Projection {
 
     /// Events committed but not yet applied (the lag).
     public func lag(on connection: PostgresConnection) throws -> Int {
-        let checkpoint = try checkpoint(on: connection) ?? .start
+        try ProjectionProgress.lag(of: name, on: connection)
+    }
+
+    /// The checkpoint of `target`, read without a lock; nil before its first batch.
+    func checkpoint(_ target: ProjectionTables.Target = .live, on connection: PostgresConnection) throws -> Checkpoint? {
+        try ProjectionProgress.checkpoint(of: checkpointName(target), on: connection)
+    }
+}
+
+/// How far a projection is, by its name alone (for readers that do not build one).
+public enum ProjectionProgress {
+    /// See ``Projection/position(on:)``.
+    public static func position(of name: String, on connection: PostgresConnection) throws -> (checkpoint: Checkpoint, asOf: Int64) {
+        try IncidentsProjection.position(from: connection.query(IncidentsProjection.positionQuery(name: "$1"), [name]).first!)
+    }
+
+    /// See ``Projection/lag(on:)``.
+    public static func lag(of name: String, on connection: PostgresConnection) throws -> Int {
+        let checkpoint = try checkpoint(of: name, on: connection) ?? .start
         return try connection.query(
             "SELECT count(*) FROM events e WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)",
             [checkpoint.transactionID, checkpoint.position]
         ).first?.decode(0) ?? 0
     }
 
-    /// The checkpoint of `target`, read without a lock; nil before its first batch.
-    func checkpoint(_ target: ProjectionTables.Target = .live, on connection: PostgresConnection) throws -> Checkpoint? {
+    static func checkpoint(of name: String, on connection: PostgresConnection) throws -> Checkpoint? {
         try connection.query(
-            "SELECT transaction_id::text AS txid, global_position FROM projection_checkpoints WHERE name = $1", [checkpointName(target)]
+            "SELECT transaction_id::text AS txid, global_position FROM projection_checkpoints WHERE name = $1", [name]
         ).first.map(Checkpoint.init(row:))
     }
 }

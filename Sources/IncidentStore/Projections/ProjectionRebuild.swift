@@ -75,10 +75,11 @@ public enum ProjectionRebuild {
           AND \(openingReport)
         """
 
-    /// An event the bulk's ranges load (within `openingReports`' range): a schema 1 `IncidentReported`
-    /// opening an incident stream. The fold reads every other event of an incident stream.
+    /// An event the bulk's ranges load (within `openingReports`' range): an `IncidentReported` (of a
+    /// schema this build reads: 1 plain, 2 sealed) opening an incident stream. The fold reads every
+    /// other event of an incident stream.
     static let openingReport = """
-        e.stream_version = 1 AND e.type = 'IncidentReported' AND e.schema_version = 1
+        e.stream_version = 1 AND e.type = 'IncidentReported' AND e.schema_version IN (1, 2)
           AND e.stream LIKE 'incident-%' AND length(e.stream) = 45
         """
 

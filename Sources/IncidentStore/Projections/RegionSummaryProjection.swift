@@ -73,7 +73,7 @@ public struct RegionSummaryProjection: Projection {
             guard let id = IncidentEvent.incidentID(fromStream: event.stream) else { continue }
             // The summary reads its few fields straight from the stored JSON: decoding whole records
             // was most of a rebuild's time. Unknown types and schema versions still fail loudly.
-            guard event.schemaVersion == 1, let type = IncidentEvent.EventType(rawValue: event.type) else {
+            guard let type = IncidentEvent.EventType(rawValue: event.type), type.reads(schemaVersion: event.schemaVersion) else {
                 _ = try event.incidentEvent()
                 continue
             }
@@ -219,7 +219,7 @@ public struct RegionSummaryProjection: Projection {
     /// The fields of an amendment that move figures; the others do not concern the summary.
     private func apply(_ type: IncidentEvent.EventType, _ data: JSONValue, version: Int, to contribution: inout Contribution) {
         switch type {
-        case .reported, .personalDataErased: break
+        case .reported, .personalDataErased, .narrativeRedacted: break
         case .amended:
             let changes = data.objectValue?["changes"]?.objectValue ?? [:]
             if let occurredAt = changes["occurred_at"]?.stringValue { contribution.day = IncidentTime.day(ofOccurredAt: occurredAt) }

@@ -169,20 +169,20 @@ extension IncidentService {
             week = parsed
         }
         let regions = reference.regions
-        return try await pool.withConnection { connection in
+        return try await pool.withConnection { [narrative] connection in
             try connection.transaction { connection in
                 // One snapshot: figures, incidents and revisions agree with each other and with as_of.
                 // The lock comes first so the snapshot cannot predate a rebuild swapped in meanwhile.
                 try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; LOCK TABLE region_summary, incidents IN ACCESS SHARE MODE")
-                return try Self.digest(of: week, regions: regions, generatedAt: generatedAt, on: connection)
+                return try Self.digest(of: week, regions: regions, narrative: narrative, generatedAt: generatedAt, on: connection)
             }
         }
     }
 
-    static func digest(of week: IsoWeek, regions: RegionDirectory, generatedAt: Date, on connection: PostgresConnection) throws -> WeeklyDigest {
+    static func digest(of week: IsoWeek, regions: RegionDirectory, narrative: NarrativeVault, generatedAt: Date, on connection: PostgresConnection) throws -> WeeklyDigest {
         let asOf = min(
-            try RegionSummaryProjection(regions: regions).position(on: connection).asOf,
-            try IncidentsProjection(regions: regions).position(on: connection).asOf
+            try ProjectionProgress.position(of: RegionSummaryProjection.name, on: connection).asOf,
+            try ProjectionProgress.position(of: IncidentsProjection.name, on: connection).asOf
         )
         let first = week.advanced(by: -7)
 
@@ -253,6 +253,7 @@ extension IncidentService {
         }
 
         let interval = week.interval
+        // Amendments name their changed fields only: the sealed ones (text) are opened to be named.
         let revisions = try connection.query("""
             SELECT i.incident_id, e.type, e.recorded_at, i.occurred_day::text AS day, i.municipality, i.category, e.data::text AS data_text
             FROM events e JOIN incidents i ON e.stream = 'incident-' || i.incident_id::text
@@ -261,9 +262,13 @@ extension IncidentService {
               AND i.occurred_day < $3::date AND i.sensitivity <> 'confidential'
             ORDER BY e.recorded_at, e.global_position
             """, [interval.start, interval.end, week.from]
-        ).rows.map { row in
+        ).rows
+        let sealedKeys = try narrative.keys.all(.narrative, of: try revisions.map { try $0.decode(0, as: UUID.self) }, on: connection)
+        let revised = try revisions.map { row in
             let type: String = try row.decode(1)
-            let data = try JSONValue.parse(Data(try row.decode(6, as: String.self).utf8))
+            let incidentID: UUID = try row.decode(0)
+            let stored = try JSONValue.parse(Data(try row.decode(6, as: String.self).utf8))
+            let data = IncidentEvent.EventType(rawValue: type).map { NarrativeVault.open(stored, type: $0, incidentID: incidentID) { sealedKeys[incidentID]?[$0] } } ?? stored
             let change = switch type {
             case "IncidentAmended": "amended"
             case "IncidentVerified": "verified"
@@ -280,7 +285,7 @@ extension IncidentService {
 
         return WeeklyDigest(
             week: week, asOf: asOf, generatedAt: generatedAt, totals: totals, previousWeek: previous,
-            fourWeekAverage: fourWeekAverage, byRegion: byRegion, movers: Array(movers), notable: notable, revisions: revisions,
+            fourWeekAverage: fourWeekAverage, byRegion: byRegion, movers: Array(movers), notable: notable, revisions: revised,
             trend: weeks.map { w in
                 let f = byWeek[w.from] ?? SummaryFigures()
                 return WeeklyDigest.TrendPoint(week: w.description, from: w.from, incidents: f.incidents, killed: f.killed, injured: f.injured)

@@ -60,6 +60,8 @@ public struct IncidentService: Sendable {
     public let reference: ReferenceData
     public let now: @Sendable () -> Date
     let vault: PersonalDataVault
+    /// Seals and opens the incidents' free text in the log.
+    public let narrative: NarrativeVault
     /// Where erasures are recorded beside the master key (nil: nowhere, for tests of other things).
     let erasures: ErasureLedger?
     /// Concurrent reports commit together: one statement and one WAL flush for many.
@@ -74,16 +76,18 @@ public struct IncidentService: Sendable {
         self.reference = reference
         self.now = now
         let vault = PersonalDataVault(keys: keys)
+        let narrative = NarrativeVault(keys: keys)
         self.vault = vault
+        self.narrative = narrative
         self.reports = GroupCommit(pool: pool) { lines, connection in
-            try Self.store(lines, vault: vault, on: connection)
+            try Self.store(lines, vault: vault, narrative: narrative, on: connection)
         }
     }
 
     var context: ValidationContext { ValidationContext(taxonomy: reference.taxonomy, regions: reference.regions, now: now()) }
 
     /// The writes whose permission depends on the role alone (PRODUCT.md §6).
-    public enum Action: Sendable { case report, amend, decide, retract, erase, readFigures }
+    public enum Action: Sendable { case report, amend, decide, retract, erase, redact, readFigures }
 
     /// The role rule of each write: the one place it is written. The HTTP layer calls it before it
     /// reads a body, so a refusal is a 403 whatever the body holds.
@@ -97,6 +101,7 @@ public struct IncidentService: Sendable {
         case .retract: (allowed, message) = (principal.role != .analyst, "analysts may not retract incidents")
         case .decide: (allowed, message) = (principal.role == .reviewer || principal.role == .admin, "only reviewers and admins verify or reject incidents")
         case .erase: (allowed, message) = (principal.role == .admin, "only admins erase personal data")
+        case .redact: (allowed, message) = (principal.role == .admin, "only admins redact incidents")
         case .readFigures: (allowed, message) = (principal.role != .reporter, "reporters may not read summaries or digests")
         }
         if !allowed { throw .forbidden(message) }
@@ -158,9 +163,9 @@ public struct IncidentService: Sendable {
                 guard !ready.isEmpty else { continue }
                 // Together when it can, each line on its own when a statement fails, as the group
                 // commit does: a line stored after all is answered as a replay, never stored twice.
-                writing = (indexes, Task { [pool, vault, ready] in
+                writing = (indexes, Task { [pool, vault, narrative, ready] in
                     try await pool.withConnection { connection in
-                        try GroupCommit<ReportLine, WriteOutcome>.together(ready, on: connection) { try Self.store($0, vault: vault, on: $1) }
+                        try GroupCommit<ReportLine, WriteOutcome>.together(ready, on: connection) { try Self.store($0, vault: vault, narrative: narrative, on: $1) }
                     }
                 })
             }
@@ -193,9 +198,10 @@ public struct IncidentService: Sendable {
         }
     }
 
-    /// Seals the personal data and appends `IncidentReported`, on the caller's connection.
+    /// Seals the personal data and the free text and appends `IncidentReported`, on the caller's connection.
     static func store(
-        _ validated: ValidatedReport, eventID: UUID, metadata: EventMetadata, vault: PersonalDataVault, on connection: PostgresConnection
+        _ validated: ValidatedReport, eventID: UUID, metadata: EventMetadata, vault: PersonalDataVault, narrative: NarrativeVault,
+        on connection: PostgresConnection
     ) throws -> WriteOutcome {
         var record = validated.record
         if let personal = validated.personal {
@@ -210,7 +216,8 @@ public struct IncidentService: Sendable {
             }
         }
         let stream = IncidentEvent.streamName(for: record.incidentID)
-        let event = try IncidentEvent.reported(record).toAppend(eventID: eventID, metadata: metadata)
+        let key = try narrative.currentKey(of: record.incidentID, on: connection)
+        let event = try IncidentEvent.reported(record).toAppend(eventID: eventID, metadata: metadata, narrative: key)
         do {
             let result = try EventStore.append([event], to: stream, expectedVersion: 0, on: connection)[0]
             return WriteOutcome(result, incidentID: record.incidentID)
@@ -229,8 +236,8 @@ public struct IncidentService: Sendable {
         try Self.authorize(.amend, principal)
         let reason = try Self.requiredText(reason, field: "reason", maxLength: 1000)
         let context = self.context
-        let fingerprint = Self.fingerprint(["expected_version": .number(Double(expectedVersion)), "changes": changes, "reason": .string(reason)])
-        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: .amended, fingerprint: fingerprint, principal: principal, metadata: metadata) { [vault] state, connection in
+        let request: JSONValue = ["expected_version": .number(Double(expectedVersion)), "changes": changes, "reason": .string(reason)]
+        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: .amended, request: request, principal: principal, metadata: metadata) { [vault] state, connection in
             guard state.status != .retracted else {
                 throw ServiceError.conflict(code: "retracted", message: "the incident was retracted; it cannot be amended")
             }
@@ -267,8 +274,8 @@ public struct IncidentService: Sendable {
         try Self.authorize(.decide, principal)
         let note = try Self.requiredText(note, field: "note", maxLength: 2000)
         let type: IncidentEvent.EventType = decision == .verified ? .verified : .rejected
-        let fingerprint = Self.fingerprint(["expected_version": .number(Double(expectedVersion)), "decision": .string(decision.rawValue), "note": .string(note)])
-        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: type, fingerprint: fingerprint, principal: principal, metadata: metadata) { state, _ in
+        let request: JSONValue = ["expected_version": .number(Double(expectedVersion)), "decision": .string(decision.rawValue), "note": .string(note)]
+        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: type, request: request, principal: principal, metadata: metadata) { state, _ in
             guard state.status != .retracted else {
                 throw ServiceError.conflict(code: "retracted", message: "the incident was retracted; it cannot be verified or rejected")
             }
@@ -288,9 +295,9 @@ public struct IncidentService: Sendable {
         if duplicateOf == incidentID {
             throw ServiceError.invalid(ValidationFailure([FieldError("duplicate_of", "an incident cannot duplicate itself")]))
         }
-        let fingerprint = Self.fingerprint(["expected_version": .number(Double(expectedVersion)), "reason": .string(reason.rawValue),
-                                            "duplicate_of": duplicateOf.map { .string($0.uuidString.lowercased()) } ?? .null])
-        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: .retracted, fingerprint: fingerprint, principal: principal, metadata: metadata) { state, _ in
+        let request: JSONValue = ["expected_version": .number(Double(expectedVersion)), "reason": .string(reason.rawValue),
+                                  "duplicate_of": duplicateOf.map { .string($0.uuidString.lowercased()) } ?? .null]
+        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: .retracted, request: request, principal: principal, metadata: metadata) { state, _ in
             guard state.status != .retracted else {
                 throw ServiceError.conflict(code: "retracted", message: "the incident is already retracted")
             }
@@ -302,24 +309,25 @@ public struct IncidentService: Sendable {
     public func erasePersonalData(_ incidentID: UUID, reason: String, by principal: Principal, metadata: EventMetadata) async throws -> WriteOutcome {
         try Self.authorize(.erase, principal)
         let reason = try Self.requiredText(reason, field: "reason", maxLength: 1000)
-        return try await pool.withConnection { [vault, erasures] connection in
-            let stream = IncidentEvent.streamName(for: incidentID)
-            guard let state = try IncidentState.fold(EventStore.readStream(stream, on: connection)) else { throw ServiceError.notFound }
+        return try await pool.withConnection { [vault, narrative, erasures] connection in
+            guard let state = try IncidentState.fold(narrative.events(of: incidentID, on: connection)) else { throw ServiceError.notFound }
             guard !state.personalDataErased else {
                 throw ServiceError.conflict(code: "already_erased", message: "the personal data of this incident was already erased")
             }
             // The ledger first: a backup restored later must not bring the data back.
             try erasures?.append(.init(incidentID: incidentID, kind: .personalData))
-            return try Self.erase(incidentID, state: state, reason: reason, metadata: metadata, vault: vault, on: connection)
+            return try Self.erase(incidentID, state: state, reason: reason, metadata: metadata, vault: vault, narrative: narrative, on: connection)
         }
     }
 
     /// Destroys the key, then appends `PersonalDataErased` (whatever happens next, the data is unreadable).
     private static func erase(
-        _ incidentID: UUID, state: IncidentState, reason: String, metadata: EventMetadata, vault: PersonalDataVault, on connection: PostgresConnection
+        _ incidentID: UUID, state: IncidentState, reason: String, metadata: EventMetadata, vault: PersonalDataVault, narrative: NarrativeVault,
+        on connection: PostgresConnection
     ) throws -> WriteOutcome {
         try vault.erase(incidentID: incidentID, on: connection)
-        let event = try IncidentEvent.personalDataErased(PersonalDataErased(reason: reason)).toAppend(eventID: UUID(), metadata: metadata)
+        let key = try narrative.currentKey(of: incidentID, on: connection)
+        let event = try IncidentEvent.personalDataErased(PersonalDataErased(reason: reason)).toAppend(eventID: UUID(), metadata: metadata, narrative: key)
         do {
             return WriteOutcome(try EventStore.append([event], to: IncidentEvent.streamName(for: incidentID), expectedVersion: state.version, on: connection)[0], incidentID: incidentID)
         } catch EventStoreError.versionConflict(_, _, let current) {
@@ -334,18 +342,34 @@ public struct IncidentService: Sendable {
     public func applyErasures(from ledger: ErasureLedger) async throws -> Int {
         let metadata = EventMetadata(principal: "erasure-ledger", role: Role.admin.rawValue, client: "incidentd")
         var applied = 0
-        for entry in try ledger.entries() where entry.kind == .personalData {
-            let made = try await pool.withConnection { [vault] connection in
+        for entry in try ledger.entries() {
+            let made = try await pool.withConnection { [vault, narrative] connection in
                 try connection.transaction { connection -> Bool in
-                    let stream = IncidentEvent.streamName(for: entry.incidentID)
-                    let state = try IncidentState.fold(EventStore.readStream(stream, on: connection))
-                    guard let state, !state.personalDataErased else {
-                        // Not in this database, or erased in it: make sure no key is left all the same.
-                        try vault.erase(incidentID: entry.incidentID, on: connection)
-                        return false
+                    let events = try narrative.events(of: entry.incidentID, on: connection)
+                    let state = try IncidentState.fold(events)
+                    let day = entry.at.postgresText.prefix(10)
+                    switch entry.kind {
+                    case .personalData:
+                        guard let state, !state.personalDataErased else {
+                            // Not in this database, or erased in it: make sure no key is left all the same.
+                            try vault.erase(incidentID: entry.incidentID, on: connection)
+                            return false
+                        }
+                        _ = try Self.erase(entry.incidentID, state: state, reason: "erased on \(day); restored from the erasure ledger",
+                                           metadata: metadata, vault: vault, narrative: narrative, on: connection)
+                    case .narrative:
+                        let generation = entry.generation ?? 1
+                        let redactedSince = events.contains {
+                            guard $0.type == IncidentEvent.EventType.narrativeRedacted.rawValue else { return false }
+                            return Int($0.data.objectValue?["generation"]?.numberValue ?? 0) > generation
+                        }
+                        guard let state, !redactedSince else {
+                            try narrative.destroy(entry.incidentID, upTo: generation, on: connection)
+                            return false
+                        }
+                        _ = try Self.redact(entry.incidentID, state: state, generation: generation, replacement: [:],
+                                            reason: "redacted on \(day); restored from the erasure ledger", metadata: metadata, narrative: narrative, on: connection)
                     }
-                    _ = try Self.erase(entry.incidentID, state: state, reason: "erased on \(entry.at.postgresText.prefix(10)); restored from the erasure ledger",
-                                       metadata: metadata, vault: vault, on: connection)
                     return true
                 }
             }
@@ -354,29 +378,93 @@ public struct IncidentService: Sendable {
         return applied
     }
 
+    /// Redacts an incident's free text (`NarrativeRedacted`): its narrative key is destroyed, so
+    /// every text sealed under it in the log is unreadable for good; the replacement texts (and the
+    /// reason) are sealed under the key's next generation, and every read shows them, or
+    /// `[redacted]` for a field without one.
+    /// - Parameter replacement: new texts for `summary`, `place`, `perpetrator`, `target`.
+    public func redactNarrative(
+        _ incidentID: UUID, reason: String, replacement: JSONValue, by principal: Principal, metadata: EventMetadata
+    ) async throws -> WriteOutcome {
+        try Self.authorize(.redact, principal)
+        let reason = try Self.requiredText(reason, field: "reason", maxLength: 1000)
+        let texts = try Self.replacementTexts(replacement)
+        return try await pool.withConnection { [narrative, erasures] connection in
+            try connection.transaction { connection in
+                guard let state = try IncidentState.fold(narrative.events(of: incidentID, on: connection)) else { throw ServiceError.notFound }
+                let current = try narrative.currentKey(of: incidentID, on: connection)
+                // The ledger first: a backup restored later must not bring the text back.
+                try erasures?.append(.init(incidentID: incidentID, kind: .narrative, generation: current.generation))
+                return try Self.redact(incidentID, state: state, generation: current.generation, replacement: texts, reason: reason,
+                                       metadata: metadata, narrative: narrative, on: connection)
+            }
+        }
+    }
+
+    /// Replaces the narrative key after `generation` and appends `NarrativeRedacted`, in the caller's transaction.
+    private static func redact(
+        _ incidentID: UUID, state: IncidentState, generation: Int, replacement: [String: String], reason: String,
+        metadata: EventMetadata, narrative: NarrativeVault, on connection: PostgresConnection
+    ) throws -> WriteOutcome {
+        let key = try narrative.replaceKey(of: incidentID, after: generation, on: connection)
+        let event = try IncidentEvent.narrativeRedacted(NarrativeRedacted(generation: key.generation, replacement: replacement, reason: reason))
+            .toAppend(eventID: UUID(), metadata: metadata, narrative: key)
+        do {
+            return WriteOutcome(try EventStore.append([event], to: IncidentEvent.streamName(for: incidentID), expectedVersion: state.version, on: connection)[0], incidentID: incidentID)
+        } catch EventStoreError.versionConflict(_, _, let current) {
+            throw ServiceError.versionConflict(current: current)
+        }
+    }
+
+    /// The replacement texts of a redaction, checked as the record's own fields are.
+    static func replacementTexts(_ replacement: JSONValue) throws -> [String: String] {
+        guard let object = replacement.objectValue else {
+            throw ServiceError.invalid(ValidationFailure([FieldError("replacement", "must be an object with summary, place, perpetrator or target")]))
+        }
+        var reader = FieldReader(object: [:])
+        var texts: [String: String] = [:]
+        for (field, value) in object.sorted(by: { $0.key < $1.key }) {
+            guard NarrativeVault.recordFields.contains(field) else {
+                reader.errors.append(FieldError("replacement." + field, "is not a text field that a redaction replaces"))
+                continue
+            }
+            guard let text = value.stringValue else {
+                reader.errors.append(FieldError("replacement." + field, "must be text"))
+                continue
+            }
+            let limit = field == "summary" ? 4000 : 200
+            if let checked = reader.checkedText(text, field: "replacement." + field, required: true, maxLength: limit, multiline: field == "summary") {
+                texts[field] = checked
+            }
+        }
+        guard reader.errors.isEmpty else { throw ServiceError.invalid(ValidationFailure(reader.errors)) }
+        return texts
+    }
+
     /// The shared shape of every write after the report: the incident folded from its stream and
     /// checked for visibility, idempotency by event id (a retry carries the same request
     /// fingerprint; other content under the same id is a conflict), the expected version, then
     /// one event appended.
     private func write(
-        _ incidentID: UUID, expectedVersion: Int, idempotencyKey: UUID?, type: IncidentEvent.EventType, fingerprint: String,
+        _ incidentID: UUID, expectedVersion: Int, idempotencyKey: UUID?, type: IncidentEvent.EventType, request: JSONValue,
         principal: Principal, metadata: EventMetadata,
         _ decide: @escaping @Sendable (IncidentState, PostgresConnection) throws -> IncidentEvent
     ) async throws -> WriteOutcome {
         let eventID = idempotencyKey ?? UUID()
         let stream = IncidentEvent.streamName(for: incidentID)
-        var metadata = metadata
-        metadata.requestFingerprint = fingerprint
-        let stamped = metadata
-        return try await pool.withConnection { connection in
-            guard let state = try IncidentState.fold(EventStore.readStream(stream, on: connection)),
+        return try await pool.withConnection { [narrative] connection in
+            guard let state = try IncidentState.fold(narrative.events(of: incidentID, on: connection)),
                   Self.canSee(state, principal)
             else { throw ServiceError.notFound }
-            if let replay = try Self.replay(eventID: eventID, stream: stream, type: type, fingerprint: fingerprint, on: connection) {
+            // The fingerprint is keyed by the narrative key: the log learns nothing of the request's text.
+            let key = try narrative.currentKey(of: incidentID, on: connection)
+            var stamped = metadata
+            stamped.requestFingerprint = key.fingerprint(request.encoded())
+            if let replay = try Self.replay(eventID: eventID, stream: stream, type: type, fingerprint: stamped.requestFingerprint, on: connection) {
                 return replay
             }
             guard expectedVersion == state.version else { throw ServiceError.versionConflict(current: state.version) }
-            let event = try decide(state, connection).toAppend(eventID: eventID, metadata: stamped)
+            let event = try decide(state, connection).toAppend(eventID: eventID, metadata: stamped, narrative: key)
             do {
                 return WriteOutcome(try EventStore.append([event], to: stream, expectedVersion: expectedVersion, on: connection)[0], incidentID: incidentID)
             } catch EventStoreError.versionConflict(_, _, let current) {
@@ -405,11 +493,6 @@ public struct IncidentService: Sendable {
         )
     }
 
-    /// SHA-256 of a request's canonical JSON: a retry has the same one.
-    static func fingerprint(_ request: [String: JSONValue]) -> String {
-        SHA256.hash(data: JSONValue.object(request).encoded()).hexString
-    }
-
     // MARK: - Queries
 
     /// An incident as a caller may see it.
@@ -422,8 +505,8 @@ public struct IncidentService: Sendable {
 
     /// The incident folded from its stream (always current), or ``ServiceError/notFound``.
     public func incident(_ incidentID: UUID, history: Bool, for principal: Principal) async throws -> IncidentView {
-        try await pool.withConnection { [vault] connection in
-            let events = try EventStore.readStream(IncidentEvent.streamName(for: incidentID), on: connection)
+        try await pool.withConnection { [vault, narrative] connection in
+            let events = try narrative.events(of: incidentID, on: connection)
             guard let state = try IncidentState.fold(events), Self.canSee(state, principal) else { throw ServiceError.notFound }
             var personal: JSONValue?
             if principal.role == .admin, let sealed = state.record.personal, !state.personalDataErased {

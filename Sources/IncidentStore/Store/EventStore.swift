@@ -233,9 +233,9 @@ public struct EventHeading: Sendable, Equatable {
 
     public var checkpoint: Checkpoint { Checkpoint(transactionID: transactionID, position: globalPosition) }
 
-    /// A report that opens an incident's stream (`IncidentReported`, version 1, schema 1).
+    /// A report that opens an incident's stream (`IncidentReported`, version 1, of a schema this build reads).
     var opensIncident: Bool {
-        streamVersion == 1 && type == IncidentEvent.EventType.reported.rawValue && schemaVersion == 1
+        streamVersion == 1 && type == IncidentEvent.EventType.reported.rawValue && IncidentEvent.EventType.reported.reads(schemaVersion: schemaVersion)
             && IncidentEvent.incidentID(fromStream: stream) != nil
     }
 }

@@ -1,0 +1,200 @@
+import Crypto
+import Foundation
+
+/// The free text of incidents — summary, place, perpetrator, target, and the reasons and notes of
+/// later events — sealed in the immutable log under each incident's narrative key, so that a
+/// redaction (destroying the key) makes it unreadable there for good.
+///
+/// The log keeps everything else in plain (figures, codes, dates). An event's stored data is its
+/// plain data without the text members, plus `"narrative": {"g": generation, "sealed": base64}`:
+/// the text members as JSON, sealed with ``Sealing`` (deterministic: a retry stores the same
+/// bytes; bound to the incident and the event type). Opening puts them back, so every fold sees
+/// the plain shape; text whose key was destroyed opens as ``redacted``.
+public struct NarrativeVault: Sendable {
+    /// What a text reads as once its key is destroyed, and what a redaction without a
+    /// replacement puts in a field's place.
+    public static let redacted = "[redacted]"
+    /// The record's text fields (a redaction replaces these).
+    public static let recordFields = ["summary", "place", "perpetrator", "target"]
+
+    let keys: IncidentKeys
+
+    public init(keys: KeyRing) { self.keys = IncidentKeys(ring: keys) }
+
+    /// The members of each event type's data that are free text: the one statement of what the
+    /// log seals. A path of two names is a member of an object member.
+    static func textPaths(_ type: IncidentEvent.EventType) -> [[String]] {
+        switch type {
+        case .reported: recordFields.map { [$0] }
+        case .amended: recordFields.map { ["changes", $0] } + [["reason"]]
+        case .verified, .rejected: [["note"]]
+        case .personalDataErased: [["reason"]]
+        case .narrativeRedacted: [["replacement"], ["reason"]]
+        case .retracted: []
+        }
+    }
+
+    /// The text members a type always has, given ``redacted`` when they cannot be opened.
+    static func requiredPaths(_ type: IncidentEvent.EventType) -> [[String]] {
+        switch type {
+        case .reported: [["summary"]]
+        case .amended, .personalDataErased, .narrativeRedacted: [["reason"]]
+        case .verified, .rejected: [["note"]]
+        case .retracted: []
+        }
+    }
+
+    /// The narrative key of an incident to seal with: its latest generation.
+    public struct Key: Sendable {
+        public let incidentID: UUID
+        public let generation: Int
+        let bytes: Data
+
+        var symmetric: SymmetricKey { SymmetricKey(data: bytes) }
+
+        init(incidentID: UUID, generation: Int, key: SymmetricKey) {
+            (self.incidentID, self.generation) = (incidentID, generation)
+            bytes = key.withUnsafeBytes { Data($0) }
+        }
+
+        /// An HMAC of a request under this key: a retry's fingerprint matches, and the stored
+        /// value says nothing about the request's text to whoever lacks the key.
+        func fingerprint(_ request: Data) -> String {
+            let key = HKDF<SHA256>.deriveKey(inputKeyMaterial: symmetric, info: Data("incident-log/v1/fingerprint".utf8), outputByteCount: 32)
+            return HMAC<SHA256>.authenticationCode(for: request, using: key).hexString
+        }
+    }
+
+    /// The incident's current narrative key, made on first use (in the caller's transaction).
+    func currentKey(of incidentID: UUID, on connection: PostgresConnection) throws -> Key {
+        if let (generation, key) = try keys.latest(.narrative, of: incidentID, on: connection) {
+            return Key(incidentID: incidentID, generation: generation, key: key)
+        }
+        return Key(incidentID: incidentID, generation: 1, key: try keys.create(.narrative, of: incidentID, on: connection))
+    }
+
+    /// A new first-generation key for a new incident, and its wrapped form for the caller to store.
+    func freshKey(of incidentID: UUID) throws -> (key: Key, wrapped: WrappedKey) {
+        let (key, wrapped) = try keys.fresh(.narrative, of: incidentID)
+        return (Key(incidentID: incidentID, generation: 1, key: key), wrapped)
+    }
+
+    /// A new generation for a redaction: every older one is destroyed (in the caller's transaction).
+    func replaceKey(of incidentID: UUID, after generation: Int, on connection: PostgresConnection) throws -> Key {
+        try keys.destroy(.narrative, of: incidentID, on: connection)
+        return Key(incidentID: incidentID, generation: generation + 1, key: try keys.create(.narrative, of: incidentID, generation: generation + 1, on: connection))
+    }
+
+    /// Destroys every generation of the incident's narrative key up to `generation`.
+    func destroy(_ incidentID: UUID, upTo generation: Int, on connection: PostgresConnection) throws {
+        try keys.destroy(.narrative, of: incidentID, upTo: generation, on: connection)
+    }
+
+    /// What a redaction does to a record: each text field takes its replacement, or reads
+    /// ``redacted`` when it had a value (the summary always has one).
+    public static func redact(_ record: inout [String: JSONValue], with replacement: [String: String]) {
+        for field in recordFields {
+            if let text = replacement[field] {
+                record[field] = .string(text)
+            } else if record[field] != nil {
+                record[field] = .string(redacted)
+            }
+        }
+    }
+
+    // MARK: - Sealing and opening one event's data
+
+    /// The stored form of an event's plain data: its text members sealed.
+    static func seal(_ data: JSONValue, type: IncidentEvent.EventType, with key: Key) throws -> JSONValue {
+        let paths = textPaths(type)
+        guard !paths.isEmpty, var rest = data.objectValue else { return data }
+        var texts: [String: JSONValue] = [:]
+        for path in paths {
+            if path.count == 1 {
+                if let value = rest.removeValue(forKey: path[0]) { texts[path[0]] = value }
+            } else if var inner = rest[path[0]]?.objectValue, let value = inner.removeValue(forKey: path[1]) {
+                rest[path[0]] = .object(inner)
+                var sealedInner = texts[path[0]]?.objectValue ?? [:]
+                sealedInner[path[1]] = value
+                texts[path[0]] = .object(sealedInner)
+            }
+        }
+        let sealed = try Sealing.seal(JSONValue.object(texts).encoded(), with: key.symmetric, context: context(key.incidentID, type))
+        rest["narrative"] = ["g": .number(Double(key.generation)), "sealed": .string(sealed.base64EncodedString())]
+        return .object(rest)
+    }
+
+    /// The plain form of stored data: the sealed members put back, or ``redacted`` for the
+    /// required ones when `key` is nil (destroyed). Data without a sealed part is returned as is.
+    static func open(_ data: JSONValue, type: IncidentEvent.EventType, incidentID: UUID, key: (Int) -> SymmetricKey?) -> JSONValue {
+        guard var rest = data.objectValue, let narrative = rest.removeValue(forKey: "narrative")?.objectValue else { return data }
+        let generation = Int(narrative["g"]?.numberValue ?? 1)
+        var texts: [String: JSONValue] = [:]
+        if let key = key(generation), let sealed = narrative["sealed"]?.stringValue.flatMap({ Data(base64Encoded: $0) }),
+           let plain = Sealing.open(sealed, with: key, context: context(incidentID, type)), let object = try? JSONValue.parse(plain).objectValue {
+            texts = object
+        } else {
+            for path in requiredPaths(type) { texts[path[0]] = .string(redacted) }
+        }
+        for (member, value) in texts {
+            if case .object(let inner) = value, case .object(var existing)? = rest[member] {
+                for (name, text) in inner { existing[name] = text }
+                rest[member] = .object(existing)
+            } else {
+                rest[member] = value
+            }
+        }
+        return .object(rest)
+    }
+
+    static func context(_ incidentID: UUID, _ type: IncidentEvent.EventType) -> String {
+        "narrative\0\(incidentID.postgresText)\0\(type.rawValue)"
+    }
+
+    // MARK: - Opening events and read-model rows
+
+    /// An incident's stream with its text opened, oldest first.
+    public func events(of incidentID: UUID, on connection: PostgresConnection) throws -> [RecordedEvent] {
+        try open(EventStore.readStream(IncidentEvent.streamName(for: incidentID), on: connection), on: connection)
+    }
+
+    /// The events with their text opened (keys fetched in one query).
+    public func open(_ events: [RecordedEvent], on connection: PostgresConnection) throws -> [RecordedEvent] {
+        let incidents = Set(events.compactMap { $0.data.objectValue?["narrative"] == nil ? nil : IncidentEvent.incidentID(fromStream: $0.stream) })
+        guard !incidents.isEmpty else { return events }
+        let found = try keys.all(.narrative, of: Array(incidents), on: connection)
+        return events.map { event in
+            guard let type = IncidentEvent.EventType(rawValue: event.type), let incidentID = IncidentEvent.incidentID(fromStream: event.stream) else { return event }
+            var opened = event
+            opened.data = Self.open(event.data, type: type, incidentID: incidentID) { found[incidentID]?[$0] }
+            return opened
+        }
+    }
+
+    /// The stored form of a read model's record: for a confidential incident, its text fields
+    /// sealed as a report's are (the log's own sealed form when nothing changed); plain otherwise.
+    func sealRecord(_ record: [String: JSONValue], with key: Key?) throws -> [String: JSONValue] {
+        guard record["sensitivity"]?.stringValue == Sensitivity.confidential.rawValue, let key else { return record }
+        return try Self.seal(.object(record), type: .reported, with: key).objectValue ?? record
+    }
+
+    /// Read-model records (or a report's stored data) with their text opened, keys fetched in one
+    /// query; a record without sealed text comes back as it is.
+    public func openRecords(_ rows: [(incidentID: UUID, record: JSONValue)], on connection: PostgresConnection) throws -> [JSONValue] {
+        let sealed = rows.filter { $0.record.objectValue?["narrative"] != nil }.map(\.incidentID)
+        let found = try keys.all(.narrative, of: Array(Set(sealed)), on: connection)
+        return rows.map { row in Self.open(row.record, type: .reported, incidentID: row.incidentID) { found[row.incidentID]?[$0] } }
+    }
+
+    /// The current keys of the given incidents, for ``sealRecord(_:with:)`` over a batch.
+    func currentKeys(of incidents: [UUID], on connection: PostgresConnection) throws -> [UUID: Key] {
+        var current: [UUID: Key] = [:]
+        for (incidentID, generations) in try keys.all(.narrative, of: incidents, on: connection) {
+            if let (generation, key) = generations.max(by: { $0.key < $1.key }) {
+                current[incidentID] = Key(incidentID: incidentID, generation: generation, key: key)
+            }
+        }
+        return current
+    }
+
+}
