@@ -28,7 +28,7 @@ struct Restore: AsyncParsableCommand {
             logger.logLevel = .info
             return logger
         }()
-        guard database.externalConninfo == nil else {
+        guard !database.isExternal else {
             throw ValidationError("restore makes a new embedded cluster; for an external database follow docs/operations.md (Backups)")
         }
         guard FileManager.default.isReadableFile(atPath: dump) else { throw ValidationError("cannot read the dump \(dump)") }

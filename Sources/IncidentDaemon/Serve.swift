@@ -48,25 +48,21 @@ struct Serve: AsyncParsableCommand {
     }
 
     private func serve(_ db: Database, tls: TLSConfiguration?, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
-        // Migrations run as the database owner; the service then works as incident_app when it may.
-        let owner = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 1), logger: logger)
-        let canUseAppRole: Bool
-        do {
-            try await Migrator().migrate(owner, logger: logger)
-            try await owner.withConnection { try LogClock.check(on: $0) }
-            canUseAppRole = try await owner.withConnection {
-                try $0.query("SELECT pg_has_role(current_user, 'incident_app', 'MEMBER')").first?.decode(0, as: Bool.self) ?? false
-            }
-        } catch {
-            await owner.close()
-            throw error
+        // Migrations run as the owner; the serving connections log in as the runtime role and
+        // work as incident_app (PRODUCT.md §10.6).
+        let sessions = try await db.prepare(logger: logger)
+        let standing = sessions.standing
+        Gauge(label: "incident_database_privileged").record(standing.isPrivileged ? 1 : 0)
+        if standing.isPrivileged {
+            logger.warning(
+                "the daemon's database role can do more than incident_app: give the runtime role as --database-url and the owner as --migration-database-url (docs/operations.md)",
+                metadata: ["db.role": "\(standing.role)", "db.privileges": "\(standing.privileges.joined(separator: ", "))"])
         }
-        await owner.close()
-        if !canUseAppRole {
-            logger.warning("the database role is not a member of incident_app; running with its own privileges")
+        if !standing.isAppMember {
+            logger.warning("the database role is not a member of incident_app; running with its own privileges", metadata: ["db.role": "\(standing.role)"])
         }
         let pool = ConnectionPool(
-            configuration: .init(conninfo: db.conninfo, maxConnections: poolSize, setupStatements: canUseAppRole ? ["SET ROLE incident_app"] : []),
+            configuration: .init(conninfo: db.conninfo, maxConnections: poolSize, setupStatements: sessions.setupStatements),
             logger: logger
         )
         let app = try await buildApplication(pool: pool, host: host, port: port, registry: registry, logger: logger, tls: tls)
