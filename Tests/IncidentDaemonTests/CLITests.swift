@@ -76,13 +76,20 @@ final class Daemon: @unchecked Sendable {
     let process = Process()
     let port: Int
 
-    /// - Parameter conninfo: the database; nil for the embedded cluster (give `--data-dir` in `arguments`).
-    init(conninfo: String?, port: Int, arguments: [String] = []) throws {
+    /// - Parameters:
+    ///   - conninfo: the database; nil for the embedded cluster (give `--data-dir` in `arguments`).
+    ///   - log: a file that gets what the daemon writes to stderr (its log); none when nil.
+    init(conninfo: String?, port: Int, arguments: [String] = [], log: String? = nil) throws {
         self.port = port
         process.executableURL = URL(fileURLWithPath: Binaries.incidentd)
         process.arguments = ["serve", "--port", String(port), "--pool-size", "2"] + (conninfo.map { ["--database-url", $0] } ?? []) + arguments
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        if let log {
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         process.standardInput = FileHandle.nullDevice
         try process.run()
     }
