@@ -6,9 +6,14 @@ import Logging
 /// Where the database is: an existing PostgreSQL, or the embedded cluster in the data directory.
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "libpq connection string or URI of an existing PostgreSQL (also INCIDENT_DATABASE_URL; libpq's PG* variables work as usual).",
+        "libpq connection string or URI of an existing PostgreSQL, as the runtime role the daemon serves as (also INCIDENT_DATABASE_URL; libpq's PG* variables work as usual).",
         valueName: "conninfo"))
     var databaseURL: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The same database as its owner, who runs the migrations (also INCIDENT_MIGRATION_DATABASE_URL); serve uses it only at start.",
+        valueName: "conninfo"))
+    var migrationDatabaseURL: String?
 
     @Option(name: .long, help: ArgumentHelp(
         "Directory of the embedded PostgreSQL cluster, used when no database is configured (default $XDG_DATA_HOME/incident-log, /var/lib/incident-log for root).",
@@ -30,6 +35,16 @@ struct DatabaseOptions: ParsableArguments {
         return nil
     }
 
+    /// The owner's connection to the external database, when configured apart.
+    var migrationConninfo: String? {
+        if let migrationDatabaseURL, !migrationDatabaseURL.isEmpty { return migrationDatabaseURL }
+        if let url = ProcessInfo.processInfo.environment["INCIDENT_MIGRATION_DATABASE_URL"], !url.isEmpty { return url }
+        return nil
+    }
+
+    /// An external database is configured (the runtime role's, the owner's or both).
+    var isExternal: Bool { externalConninfo != nil || migrationConninfo != nil }
+
     /// The master key file: the one configured, else the embedded database's default (which may
     /// be created). Keep it apart from database backups: whoever holds both holds everything.
     /// - Throws: `ValidationError` for an external database without one.
@@ -38,7 +53,7 @@ struct DatabaseOptions: ParsableArguments {
         if let path = masterKeyFile ?? environment["INCIDENT_MASTER_KEY_FILE"], !path.isEmpty {
             return MasterKeySource(path: path, mayCreate: false)
         }
-        guard externalConninfo == nil else {
+        guard !isExternal else {
             throw ValidationError("an external database needs a master key: create one with `incidentd keys init --master-key-file FILE`, then give --master-key-file FILE (or INCIDENT_MASTER_KEY_FILE)")
         }
         return MasterKeySource(path: resolvedDataDirectory + "/master.key", mayCreate: true)
@@ -66,6 +81,9 @@ struct MasterKeySource: Sendable {
         do {
             return KeyRing(try MasterKey.load(path: path))
         } catch MasterKeyError.missing where mayCreate {
+            // The data directory, as the embedded cluster makes it (its server must traverse it).
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o755])
             let key = try MasterKey.create(path: path)
             logger.notice("created the master key; back it up apart from the database", metadata: ["key.path": "\(path)", "key.id": "\(key.id)"])
             return KeyRing(key)
@@ -79,8 +97,12 @@ struct MasterKeySource: Sendable {
 struct Database: Sendable {
     static let embeddedDatabaseName = "incident_log"
 
-    /// Connection info for the incident database as its owner.
+    /// Connection info for the incident database as the role the daemon serves as: the embedded
+    /// cluster's runtime role, or `--database-url` (the owner's when it is the only URL given).
     let conninfo: String
+    /// Connection info as the owner, who runs migrations: the embedded cluster's superuser, or
+    /// `--migration-database-url`. Nil when one external URL serves for both (`prepare` decides).
+    let ownerConninfo: String?
     /// The embedded cluster, when incidentd manages one.
     let cluster: LocalCluster?
     /// True when this process started the embedded cluster (it was not running already).
@@ -89,8 +111,9 @@ struct Database: Sendable {
     /// Starts the embedded cluster when no external database is configured, and makes sure the
     /// incident database exists in it.
     static func open(_ options: DatabaseOptions, logger: Logger) async throws -> Database {
-        if let external = options.externalConninfo {
-            return Database(conninfo: external, cluster: nil)
+        if options.isExternal {
+            let owner = options.migrationConninfo
+            return Database(conninfo: options.externalConninfo ?? owner!, ownerConninfo: owner, cluster: nil)
         }
         let root = options.resolvedDataDirectory
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
@@ -105,7 +128,10 @@ struct Database: Sendable {
                 try connection.execute("CREATE DATABASE \(embeddedDatabaseName)")
             }
         }
-        return Database(conninfo: cluster.conninfo(database: embeddedDatabaseName), cluster: cluster, startedHere: !wasRunning)
+        return Database(
+            conninfo: cluster.conninfo(database: embeddedDatabaseName, user: DatabaseRoles.runtime),
+            ownerConninfo: cluster.conninfo(database: embeddedDatabaseName), cluster: cluster, startedHere: !wasRunning
+        )
     }
 
     func stopEmbedded(logger: Logger, onlyIfStartedHere: Bool = false) async {
@@ -128,18 +154,34 @@ func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async 
 }
 
 extension Database {
-    /// For one-shot commands (`migrate`, `token`, `demo`): opens the database, applies migrations,
-    /// runs `body` with a pool, then closes the pool and stops the embedded cluster only if this
-    /// process started it (a running daemon keeps its database).
+    /// For one-shot commands (`migrate`, `token`, `demo`): opens the database, applies migrations
+    /// as the owner (``prepare(logger:)``), runs `body` with a pool that works as the serving
+    /// connections do (as `incident_app`), then closes the pool and stops the embedded cluster only
+    /// if this process started it (a running daemon keeps its database).
+    /// - Parameters:
+    ///   - asOwner: `body` works as the owner (key rotation re-wraps keys the runtime role may only read).
+    ///   - keys: run before `body` as ``Database/prepare(logger:keys:)`` runs it.
     static func withMigratedPool<T: Sendable>(
-        _ options: DatabaseOptions, logLevel: Logger.Level = .warning, _ body: (ConnectionPool, Logger) async throws -> T
+        _ options: DatabaseOptions, logLevel: Logger.Level = .warning, asOwner: Bool = false,
+        keys: ((ConnectionPool, Logger) async throws -> Void)? = nil, _ body: (ConnectionPool, Logger) async throws -> T
     ) async throws -> T {
         var logger = Logger(label: "incidentd")
         logger.logLevel = logLevel
         let db = try await Database.open(options, logger: logger)
-        let pool = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 2), logger: logger)
+        let sessions: ServingSessions
         do {
-            try await Migrator().migrate(pool, logger: logger)
+            sessions = try await db.prepare(logger: logger, keys: keys.map { keys in { [logger] in try await keys($0, logger) } })
+            if asOwner && sessions.ownerConninfo == nil {
+                throw ValidationError("this needs the database owner: give its URL as --migration-database-url (or INCIDENT_MIGRATION_DATABASE_URL)")
+            }
+        } catch {
+            await db.stopEmbedded(logger: logger, onlyIfStartedHere: true)
+            throw error
+        }
+        let pool = asOwner
+            ? ConnectionPool(configuration: .init(conninfo: sessions.ownerConninfo!, maxConnections: 2), logger: logger)
+            : ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 2, setupStatements: sessions.setupStatements), logger: logger)
+        do {
             let result = try await body(pool, logger)
             await pool.close()
             await db.stopEmbedded(logger: logger, onlyIfStartedHere: true)

@@ -16,14 +16,13 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         let keySource = try database.masterKeySource()
-        try await Database.withMigratedPool(database) { pool, logger in
+        let keys = try keySource.load(logger: Logger(label: "incidentd"))
+        try await Database.withMigratedPool(database, keys: { try await prepareKeys(keys, source: keySource, on: $0, logger: $1) }) { pool, _ in
             let existing: Int = try await pool.withConnection { try $0.query("SELECT count(*) FROM events").first!.decode(0) }
             if ifEmpty && existing > 0 {
                 FileHandle.standardError.write(Data("demo: the log already holds \(existing) events; nothing loaded\n".utf8))
                 return
             }
-            let keys = try keySource.load(logger: logger)
-            try await prepareKeys(keys, source: keySource, owner: pool, logger: logger)
             let service = IncidentService(pool: pool, reference: try await ReferenceData.load(pool), keys: keys, erasures: keySource.ledger)
             var generator = DemoData(seed: seed)
             let stats = try await generator.load(count: count, into: service)

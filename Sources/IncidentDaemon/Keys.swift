@@ -61,7 +61,7 @@ struct Keys: AsyncParsableCommand {
             } catch let error as MasterKeyError {
                 throw ValidationError(error.description)
             }
-            let count = try await Database.withMigratedPool(database) { pool, _ in
+            let count = try await Database.withMigratedPool(database, asOwner: true) { pool, _ in
                 do {
                     return try await KeyRotation(pool: pool, old: old, oldPath: absolute(oldPath), new: new, newPath: absolute(newMasterKeyFile)).run { done in
                         FileHandle.standardError.write(Data("incidentd: re-wrapped \(done) keys\n".utf8))

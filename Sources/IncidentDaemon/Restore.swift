@@ -28,7 +28,7 @@ struct Restore: AsyncParsableCommand {
             logger.logLevel = .info
             return logger
         }()
-        guard database.externalConninfo == nil else {
+        guard !database.isExternal else {
             throw ValidationError("restore makes a new embedded cluster; for an external database follow docs/operations.md (Backups)")
         }
         guard FileManager.default.isReadableFile(atPath: dump) else { throw ValidationError("cannot read the dump \(dump)") }
@@ -85,7 +85,7 @@ struct Restore: AsyncParsableCommand {
             try await Migrator().migrate(check, logger: logger)
             try await check.withConnection { connection in try LogClock.check(on: connection) }
             let source = try await masterKey(for: check)
-            try await prepareKeys(try source.load(logger: logger), source: source, owner: check, logger: logger)
+            try await prepareKeys(try source.load(logger: logger), source: source, on: check, logger: logger)
         } catch {
             await check.close()
             throw error

@@ -66,27 +66,22 @@ struct Serve: AsyncParsableCommand {
     }
 
     private func serve(_ db: Database, keys: KeyRing, keySource: MasterKeySource, tls: TLSConfiguration?, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
-        // Migrations run as the database owner; the service then works as incident_app when it may.
-        let owner = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 1), logger: logger)
-        let canUseAppRole: Bool
-        do {
-            reportDatabaseTransport(try await owner.withConnection { $0.transport }, logger: logger)
-            try await Migrator().migrate(owner, logger: logger)
-            try await owner.withConnection { try LogClock.check(on: $0) }
-            try await prepareKeys(keys, source: keySource, owner: owner, logger: logger)
-            canUseAppRole = try await owner.withConnection {
-                try $0.query("SELECT pg_has_role(current_user, 'incident_app', 'MEMBER')").first?.decode(0, as: Bool.self) ?? false
-            }
-        } catch {
-            await owner.close()
-            throw error
+        // Migrations run as the owner; the serving connections log in as the runtime role and
+        // work as incident_app (PRODUCT.md §10.6). The keys are ready before anything is served.
+        let sessions = try await db.prepare(logger: logger) { try await prepareKeys(keys, source: keySource, on: $0, logger: logger) }
+        reportDatabaseTransport(sessions.transport, logger: logger)
+        let standing = sessions.standing
+        Gauge(label: "incident_database_privileged").record(standing.isPrivileged ? 1 : 0)
+        if standing.isPrivileged {
+            logger.warning(
+                "the daemon's database role can do more than incident_app: give the runtime role as --database-url and the owner as --migration-database-url (docs/operations.md)",
+                metadata: ["db.role": "\(standing.role)", "db.privileges": "\(standing.privileges.joined(separator: ", "))"])
         }
-        await owner.close()
-        if !canUseAppRole {
-            logger.warning("the database role is not a member of incident_app; running with its own privileges")
+        if !standing.isAppMember {
+            logger.warning("the database role is not a member of incident_app; running with its own privileges", metadata: ["db.role": "\(standing.role)"])
         }
         let pool = ConnectionPool(
-            configuration: .init(conninfo: db.conninfo, maxConnections: poolSize, setupStatements: canUseAppRole ? ["SET ROLE incident_app"] : []),
+            configuration: .init(conninfo: db.conninfo, maxConnections: poolSize, setupStatements: sessions.setupStatements),
             logger: logger
         )
         let app = try await buildApplication(pool: pool, keys: keys, erasures: keySource.ledger, host: host, port: port, registry: registry, logger: logger, tls: tls)
@@ -102,10 +97,10 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Before anything is served, as the owner: binds the database to the master key, wraps keys that
-/// older versions stored in plain, and applies the erasure ledger (a restored backup must not
-/// bring erased data back).
-func prepareKeys(_ keys: KeyRing, source: MasterKeySource, owner: ConnectionPool, logger: Logger) async throws {
+/// Before anything is served, as the owner where there is one: binds the database to the master
+/// key, wraps keys that older versions stored in plain, and applies the erasure ledger (a restored
+/// backup must not bring erased data back).
+func prepareKeys(_ keys: KeyRing, source: MasterKeySource, on owner: ConnectionPool, logger: Logger) async throws {
     let wrapped = try await owner.withConnection { connection in
         try connection.transaction { connection in
             do {

@@ -78,7 +78,7 @@ final class Daemon: @unchecked Sendable {
 
     /// - Parameters:
     ///   - conninfo: the database; nil for the embedded cluster (give `--data-dir` in `arguments`).
-    ///   - log: a file for its stderr (its log); nil discards it.
+    ///   - log: a file that gets what the daemon writes to stderr (its log); none when nil.
     init(conninfo: String?, port: Int, arguments: [String] = [], log: String? = nil) throws {
         self.port = port
         process.executableURL = URL(fileURLWithPath: Binaries.incidentd)

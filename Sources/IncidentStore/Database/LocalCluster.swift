@@ -3,11 +3,17 @@ import Foundation
 import Logging
 
 /// A private PostgreSQL cluster in a directory of its own: created with `initdb` on first use,
-/// listening only on a Unix socket inside that directory (no TCP), stopped cleanly.
+/// listening only on a Unix socket inside that directory (no TCP), stopped cleanly. Every
+/// connection authenticates (`LocalCluster+Authentication.swift`).
 ///
 /// PostgreSQL refuses to run as root; when this process is root, the server runs as the
 /// `postgres` system user (through `runuser`) and the directory is handed to that user.
 public struct LocalCluster: Sendable {
+    /// The cluster's superuser role (`initdb -U`), whatever the operating-system user.
+    public static let superuser = "postgres"
+    /// The operating-system user the server runs as when this process is root.
+    static let serverUser = "postgres"
+
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
     }
@@ -18,7 +24,7 @@ public struct LocalCluster: Sendable {
     public let settings: [String: String]
     /// The socket's port number (it names the socket file; nothing listens on TCP).
     public let port: Int
-    private let binDirectory: String
+    let binDirectory: String
 
     public init(dataDirectory: String, settings: [String: String] = [:], port: Int = 5432) throws {
         let path = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
@@ -33,21 +39,24 @@ public struct LocalCluster: Sendable {
         }
     }
 
-    /// libpq connection string for `database` as the cluster's superuser.
-    public func conninfo(database: String = "postgres") -> String {
-        "host='\(ConnectionString.quoted(dataDirectory))' port=\(port) user=postgres dbname='\(ConnectionString.quoted(database))' connect_timeout=5"
+    /// libpq connection string for `database` as `user` (by default the cluster's superuser).
+    public func conninfo(database: String = "postgres", user: String = LocalCluster.superuser) -> String {
+        "host='\(ConnectionString.quoted(dataDirectory))' port=\(port) user='\(ConnectionString.quoted(user))' dbname='\(ConnectionString.quoted(database))' connect_timeout=5"
     }
 
     public var isInitialized: Bool {
         FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION")
     }
 
-    /// Creates the cluster if needed and starts it unless it already runs; waits until it accepts connections.
+    /// Creates the cluster if needed and starts it unless it already runs; waits until it accepts
+    /// connections. Its authentication is made what it must be first (a running server rereads it).
     public func start(logger: Logger) throws {
         if !isInitialized {
             try initialize(logger: logger)
         }
-        if isRunning() {
+        let running = isRunning()
+        try secureAuthentication(running: running, logger: logger)
+        if running {
             logger.info("local PostgreSQL already running", metadata: ["db.data_dir": "\(dataDirectory)"])
             return
         }
@@ -79,8 +88,9 @@ public struct LocalCluster: Sendable {
             try Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", "test", "-x", dataDirectory], what: "check that the postgres user can reach \(dataDirectory) (every parent directory needs o+x)")
         }
         try runAsServerUser(binDirectory + "/initdb", [
-            "-D", dataDirectory, "-U", "postgres", "-E", "UTF8", "--no-locale",
-            "--auth-local=trust", "--auth-host=reject",
+            "-D", dataDirectory, "-U", Self.superuser, "-E", "UTF8", "--no-locale",
+            // Replaced by start() with peer logins mapped to this process's user.
+            "--auth-local=peer", "--auth-host=reject",
         ], what: "create the PostgreSQL cluster (initdb)")
         var conf = """
 
@@ -149,9 +159,9 @@ public struct LocalCluster: Sendable {
     static var isRoot: Bool { geteuid() == 0 }
 
     @discardableResult
-    private func runAsServerUser(_ tool: String, _ arguments: [String], what: String) throws -> String {
+    func runAsServerUser(_ tool: String, _ arguments: [String], what: String) throws -> String {
         if Self.isRoot {
-            return try Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", tool] + arguments, what: what)
+            return try Self.run("/usr/sbin/runuser", ["-u", Self.serverUser, "--", tool] + arguments, what: what)
         }
         return try Self.run(tool, arguments, what: what)
     }
