@@ -341,11 +341,11 @@ private let session: URLSession = {
     return URLSession(configuration: configuration)
 }()
 
-func post(_ port: Int, token: String, body: Data) async -> Answer {
-    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/v1/incidents")!)
+func post(_ port: Int, _ path: String = "/v1/incidents", token: String, body: Data, contentType: String = "application/json") async -> Answer {
+    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)" + path)!)
     request.httpMethod = "POST"
     request.httpBody = body
-    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    request.setValue(contentType, forHTTPHeaderField: "Content-Type")
     request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization")
     return await send(request)
 }

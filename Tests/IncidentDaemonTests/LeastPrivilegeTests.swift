@@ -131,7 +131,7 @@ struct LeastPrivilegeTests {
         let runtimeURL = try conninfo(server.baseConninfo, database: name, user: runtime, password: runtimePassword)
         do {
             // Nothing migrated, and the runtime role may not migrate: refused with what to do.
-            let unmigrated = try await run(Binaries.incidentd, ["serve", "--port", "1", "--database-url", runtimeURL], environment: [:], timeout: .seconds(60))
+            let unmigrated = try await run(Binaries.incidentd, ["serve", "--port", "1", "--database-url", runtimeURL, "--master-key-file", TestKeys.file], environment: [:], timeout: .seconds(60))
             #expect(unmigrated.status != 0 && unmigrated.stderr.contains("--migration-database-url"), "\(unmigrated.status) \(unmigrated.stderr)")
 
             let migrated = try await run(Binaries.incidentd, ["migrate", "--migration-database-url", ownerURL], environment: [:], timeout: .seconds(120))
@@ -178,8 +178,8 @@ struct LeastPrivilegeTests {
 private func expectConfined(_ conninfo: String, owner: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
     let denied = [
         "UPDATE events SET type = 'x'",
-        "SELECT * FROM personal_data_keys",
-        "SELECT data_key FROM personal_data_keys",
+        "SELECT * FROM incident_keys",
+        "SELECT wrapped_key FROM incident_keys",
         "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1'",
         "CREATE TABLE t (x int)",
         "CREATE TEMPORARY TABLE t (x int)",
