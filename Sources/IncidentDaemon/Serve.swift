@@ -100,6 +100,10 @@ func prepareKeys(_ keys: KeyRing, source: MasterKeySource, owner: ConnectionPool
         }
     }
     if wrapped > 0 { logger.notice("wrapped the keys stored in plain by an earlier version", metadata: ["keys.wrapped": "\(wrapped)"]) }
+    // The runtime role may only read outbox_keys: the key pair ictl seals its outbox to is made here.
+    if let created = try await owner.withConnection({ try $0.transaction { try OutboxKeys(ring: keys).ensureCurrent(on: $0) } }) {
+        logger.notice("made the outbox key pair", metadata: ["outbox.key_id": "\(created.id)"])
+    }
     let service = IncidentService(pool: owner, reference: try await ReferenceData.load(owner), keys: keys, erasures: source.ledger)
     let applied = try await service.applyErasures(from: source.ledger)
     if applied > 0 { logger.notice("applied the erasure ledger to a database that lacked erasures", metadata: ["erasures.applied": "\(applied)"]) }
