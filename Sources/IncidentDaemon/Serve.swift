@@ -118,7 +118,7 @@ func buildApplication(
     let projections: [any Projection] = [IncidentsProjection(regions: reference.regions), RegionSummaryProjection(regions: reference.regions)]
     let deps = AppDependencies(
         pool: pool, service: IncidentService(pool: pool, reference: reference, keys: keys, erasures: erasures),
-        tokens: AccessTokens(pool: pool, cache: tokenCache), projections: projections, bodyStall: bodyStall
+        tokens: AccessTokens(pool: pool, cache: tokenCache), projections: projections, bodyStall: bodyStall, outbox: OutboxKeys(ring: keys)
     )
     let router = buildRouter(deps)
     router.get("/metrics") { _, _ -> Response in

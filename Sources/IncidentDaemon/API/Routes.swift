@@ -16,6 +16,8 @@ struct AppDependencies: Sendable {
     let projections: [any Projection]
     /// A request body from which no byte arrives for this long is given up (408).
     var bodyStall: Duration = .seconds(20)
+    /// The keys of the sealed offline outbox; nil (tests of other things): its routes answer 503.
+    var outbox: OutboxKeys? = nil
 }
 
 /// The router of the whole API (PRODUCT.md §6), built the same way by `serve` and the tests.
@@ -44,6 +46,7 @@ func buildRouter(_ deps: AppDependencies) -> Router<APIContext> {
     let v1 = router.group("v1")
         .add(middleware: AuthMiddleware(tokens: deps.tokens))
         .add(middleware: BodyDeadlineMiddleware(stall: deps.bodyStall))
+        .add(middleware: OutboxKeyHeaderMiddleware(deps))
     addReferenceRoutes(v1, deps)
     addIncidentRoutes(v1, deps)
     addBatchRoute(v1, deps)
@@ -52,6 +55,7 @@ func buildRouter(_ deps: AppDependencies) -> Router<APIContext> {
     addAdminRoutes(v1, deps)
     addReportRoutes(v1, deps)
     addProjectionRoutes(v1, deps)
+    addOutboxRoutes(v1, deps)
     return router
 }
 
@@ -107,7 +111,7 @@ func addReferenceRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) 
 }
 
 func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
-    // The four writes ictl may queue offline run in IncidentWrite: one handler whichever way they come.
+    // The four writes ictl may queue run in IncidentWrite, which the outbox's delivery calls too.
     v1.post("incidents") { request, context -> Response in
         try await IncidentWrite.report.run(try IncidentWrite.Input(request, context), deps)
     }
