@@ -11,14 +11,15 @@ struct ICtl: AsyncParsableCommand {
             Server and token come from --server/--token, ICTL_SERVER/ICTL_TOKEN, or the file that
             `ictl login` writes. Write commands print the affected incident id alone on stdout;
             messages go to stderr. When the daemon cannot be reached, writes are kept in an offline
-            outbox (exit 75) and sent by `ictl outbox sync` or the next successful command.
+            outbox (exit 75), sealed to the server's key, and sent by `ictl outbox sync` or the next
+            successful command; log in once while online first (`ictl login` stores the key).
 
             Exit codes:
               0   ok
               64  usage error
               65  input rejected by the server (validation)
               66  not found
-              69  daemon unreachable
+              69  daemon unreachable (for a write: and no server key stored to keep it offline)
               75  stored in the offline outbox
               76  conflict (stale expected version, idempotency conflict)
               77  not authorized (missing, revoked or expired token; role may not do this)
