@@ -220,4 +220,24 @@ struct OutboxAPITests {
             #expect(try await api.deliver(late, token: api.reporter).status == 201, "89 days after retirement it still opens")
         }
     }
+
+    @Test("a master key rotation re-wraps the outbox key and keeps the pair: envelopes sealed before it still open")
+    func masterKeyRotation() async throws {
+        try await TestDatabase.with { db in
+            // A ring of this test's own: the rotation's new key must not become the shared ring's.
+            let ring = KeyRing(TestKeys.master)
+            let key = try #require(try await db.pool.withConnection { try $0.transaction { try OutboxKeys(ring: ring).ensureCurrent(on: $0) } })
+            let inner = OutboxEnvelope.Inner(method: "POST", path: "/v1/incidents", idempotencyKey: nil, body: report().encoded())
+            let envelope = try OutboxEnvelope(parsing: try OutboxEnvelope.seal(inner, to: key))
+            let path = FileManager.default.temporaryDirectory.path + "/outbox-rotation-\(UUID().uuidString).key"
+            defer { unlink(path) }
+            let new = try MasterKey.create(path: path)
+            try await KeyRotation(pool: db.pool, old: TestKeys.master, oldPath: TestKeys.file, new: new, newPath: path).run()
+            let wrappedBy: String = try await db.pool.withConnection { try $0.query("SELECT master_key_id FROM outbox_keys WHERE key_id = $1", [key.id]).first!.decode(0) }
+            #expect(wrappedBy == new.id)
+            #expect(try await db.pool.withConnection { try OutboxKeys(ring: ring).current(on: $0) } == key, "the same pair")
+            let privateKey = try await db.pool.withConnection { try OutboxKeys(ring: ring).privateKey(key.id, on: $0) }
+            #expect(try envelope.open(with: privateKey) == inner)
+        }
+    }
 }
