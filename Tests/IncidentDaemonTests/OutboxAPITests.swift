@@ -240,4 +240,22 @@ struct OutboxAPITests {
             #expect(try envelope.open(with: privateKey) == inner)
         }
     }
+
+    @Test("the id the answers name follows a retirement once it is read again, without holding up an answer")
+    func headerFollowsRetirement() async throws {
+        try await TestDatabase.with { db in
+            let keys = OutboxKeys(ring: KeyRing(TestKeys.master))
+            let old = try #require(try await db.pool.withConnection { try $0.transaction { try keys.ensureCurrent(on: $0) } })
+            let current = CurrentOutboxKeyID(pool: db.pool, keys: keys, interval: .milliseconds(100))
+            #expect(await current.id() == old.id, "the first read is waited for")
+            let new = try await db.pool.withConnection { try $0.transaction { try keys.retireCurrent(on: $0) } }.current
+            #expect(await current.id() == old.id, "within the interval, the id known")
+            var seen = old.id
+            for _ in 0..<100 where seen != new.id {
+                try await Task.sleep(for: .milliseconds(50))
+                seen = await current.id() ?? ""
+            }
+            #expect(seen == new.id)
+        }
+    }
 }

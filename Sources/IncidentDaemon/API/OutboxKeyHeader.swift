@@ -23,7 +23,9 @@ struct OutboxKeyHeaderMiddleware: RouterMiddleware {
 }
 
 /// The current outbox key's id, read again at most every 30 s: a key retired while the daemon runs
-/// is named within that time, and requests do not each pay a query.
+/// is named within that time, and requests do not each pay a query. Only the first read is waited
+/// for; later ones run beside the request that found the id due, which answers with the id known
+/// before, so a database that has gone away never slows an answer down.
 final class CurrentOutboxKeyID: Sendable {
     private struct State {
         var id: String?
@@ -31,25 +33,31 @@ final class CurrentOutboxKeyID: Sendable {
         var checking = false
     }
 
-    static let interval: Duration = .seconds(30)
     let pool: ConnectionPool
     let keys: OutboxKeys
+    let interval: Duration
     private let state = Mutex(State())
 
-    init(pool: ConnectionPool, keys: OutboxKeys) {
-        self.pool = pool
-        self.keys = keys
+    init(pool: ConnectionPool, keys: OutboxKeys, interval: Duration = .seconds(30)) {
+        (self.pool, self.keys, self.interval) = (pool, keys, interval)
     }
 
-    /// The id, nil while none is known. One request at a time reads it again; others meanwhile
-    /// get the id known before. A failed read (the database away) keeps the old id.
+    /// The id, nil while none is known.
     func id() async -> String? {
-        let (known, due) = state.withLock { state -> (String?, Bool) in
-            let due = !state.checking && state.checkedAt.map { ContinuousClock.now - $0 >= Self.interval } ?? true
+        let (known, due, first) = state.withLock { [interval] state -> (String?, Bool, Bool) in
+            let due = !state.checking && state.checkedAt.map { ContinuousClock.now - $0 >= interval } ?? true
             if due { state.checking = true }
-            return (state.id, due)
+            return (state.id, due, state.checkedAt == nil)
         }
         guard due else { return known }
+        if first { return await read() }
+        Task { await read() }
+        return known
+    }
+
+    /// Reads the id; a failed read (the database away) keeps the one known before.
+    @discardableResult
+    private func read() async -> String? {
         let read: String??
         do {
             read = .some(try await pool.withConnection { [keys] in try keys.current(on: $0)?.id })
