@@ -173,9 +173,8 @@ struct Outbox {
         let now = Date()
         for (folder, suffix, age) in [(rejectedDirectory, ".json", Self.rejectedKeptFor), (directory, ".tmp", 3600), (rejectedDirectory, ".tmp", 3600)] {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasSuffix(suffix) {
-                var status = stat()
-                guard stat(folder + "/" + name, &status) == 0 else { continue }
-                if now.timeIntervalSince1970 - TimeInterval(status.st_mtim.tv_sec) > age { unlink(folder + "/" + name) }
+                guard let modified = (try? FileManager.default.attributesOfItem(atPath: folder + "/" + name))?[.modificationDate] as? Date else { continue }
+                if now.timeIntervalSince(modified) > age { unlink(folder + "/" + name) }
             }
         }
     }

@@ -25,7 +25,7 @@ struct OutboxCommand: AsyncParsableCommand {
             let time = { (date: Date?) in date.map { ISO8601DateFormatter().string(from: $0) } }
             let json = entries.map { state, entry -> [String: Any] in
                 [
-                    "id": entry.id, "state": state, "queued_at": time(entry.queuedAt) as Any, "command": entry.command,
+                    "id": entry.id, "state": state, "queued_at": time(entry.queuedAt) ?? "", "command": entry.command,
                     "incident_id": entry.incidentID ?? NSNull(), "attempts": entry.attempts, "last_error": entry.lastError ?? NSNull(),
                     "rejected_at": time(entry.rejectedAt) ?? NSNull(),
                 ]
