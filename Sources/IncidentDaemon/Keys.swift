@@ -12,7 +12,7 @@ struct Keys: AsyncParsableCommand {
             a database dump alone opens nothing. Keep it, and the erasure ledger beside it
             (<file>.erasures), apart from the database backups: whoever holds both holds everything.
             """,
-        subcommands: [Init.self, Rotate.self]
+        subcommands: [Init.self, Rotate.self, RetireOutboxKey.self]
     )
 
     struct Init: AsyncParsableCommand {

@@ -112,6 +112,10 @@ func prepareKeys(_ keys: KeyRing, source: MasterKeySource, on owner: ConnectionP
         }
     }
     if wrapped > 0 { logger.notice("wrapped the keys stored in plain by an earlier version", metadata: ["keys.wrapped": "\(wrapped)"]) }
+    // The runtime role may only read outbox_keys: the key pair ictl seals its outbox to is made here.
+    if let created = try await owner.withConnection({ try $0.transaction { try OutboxKeys(ring: keys).ensureCurrent(on: $0) } }) {
+        logger.notice("made the outbox key pair", metadata: ["outbox.key_id": "\(created.id)"])
+    }
     let service = IncidentService(pool: owner, reference: try await ReferenceData.load(owner), keys: keys, erasures: source.ledger)
     let applied = try await service.applyErasures(from: source.ledger)
     if applied > 0 { logger.notice("applied the erasure ledger to a database that lacked erasures", metadata: ["erasures.applied": "\(applied)"]) }
@@ -140,7 +144,7 @@ func buildApplication(
     let projections: [any Projection] = [IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: keys)), RegionSummaryProjection(regions: reference.regions)]
     let deps = AppDependencies(
         pool: pool, service: IncidentService(pool: pool, reference: reference, keys: keys, erasures: erasures),
-        tokens: AccessTokens(pool: pool, cache: tokenCache), projections: projections, bodyStall: bodyStall
+        tokens: AccessTokens(pool: pool, cache: tokenCache), projections: projections, bodyStall: bodyStall, outbox: OutboxKeys(ring: keys)
     )
     let router = buildRouter(deps)
     router.get("/metrics") { _, _ -> Response in

@@ -54,10 +54,13 @@ struct StoredConfig: Codable {
     var caFile: String?
     /// `ictl login --insecure` accepted plain http to `server` (and to no other server).
     var insecure: Bool?
+    /// The server's key that queued writes are sealed to (`GET /v1/outbox-key`).
+    var outboxKey: OutboxKey?
 
     enum CodingKeys: String, CodingKey {
         case server, token, insecure
         case caFile = "ca_file"
+        case outboxKey = "outbox_key"
     }
 }
 
@@ -65,6 +68,8 @@ struct StoredConfig: Codable {
 struct APIResponse {
     var status: Int
     var body: Data
+    /// The server's current outbox key, as its `Outbox-Key-Id` header names it.
+    var outboxKeyID: String? = nil
 
     var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
 
@@ -148,7 +153,15 @@ struct Client {
     }
 
     /// Sends one request. Throws ``Unreachable`` when no answer came (network down, daemon stopped).
+    /// A successful answer that names another outbox key than the stored one refreshes it.
     func send(_ method: HTTPMethod, _ path: String, json: Data? = nil, contentType: String = "application/json", idempotencyKey: String? = nil, timeout: TimeAmount = .seconds(30)) async throws -> APIResponse {
+        let response = try await exchange(method, path, json: json, contentType: contentType, idempotencyKey: idempotencyKey, timeout: timeout)
+        await refreshOutboxKey(after: response)
+        return response
+    }
+
+    /// One request and its answer, nothing else.
+    func exchange(_ method: HTTPMethod, _ path: String, json: Data? = nil, contentType: String = "application/json", idempotencyKey: String? = nil, timeout: TimeAmount = .seconds(30)) async throws -> APIResponse {
         var request = HTTPClientRequest(url: url(path))
         request.method = method
         request.headers.add(name: "User-Agent", value: "ictl/0.1")
@@ -166,7 +179,7 @@ struct Client {
             throw Unreachable(error)
         }
         let body = try await response.body.collect(upTo: 64 << 20)
-        return APIResponse(status: Int(response.status.code), body: Data(body.readableBytesView))
+        return APIResponse(status: Int(response.status.code), body: Data(body.readableBytesView), outboxKeyID: response.headers.first(name: "Outbox-Key-Id"))
     }
 
     /// One HTTP client per trust setting, for the life of the process. A refused or failed

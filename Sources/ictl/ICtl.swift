@@ -11,7 +11,8 @@ struct ICtl: AsyncParsableCommand {
             Server and token come from --server/--token, ICTL_SERVER/ICTL_TOKEN, or the file that
             `ictl login` writes. Write commands print the affected incident id alone on stdout;
             messages go to stderr. When the daemon cannot be reached, writes are kept in an offline
-            outbox (exit 75) and sent by `ictl outbox sync` or the next successful command.
+            outbox (exit 75), sealed to the server's key, and sent by `ictl outbox sync` or the next
+            successful command; log in once while online first (`ictl login` stores the key).
             Plain http:// goes only to this machine (localhost, 127.0.0.0/8, ::1); another
             server needs https://, or --insecure (ICTL_INSECURE=1) to send in the clear.
 
@@ -20,7 +21,7 @@ struct ICtl: AsyncParsableCommand {
               64  usage error (also: plain http to another machine without --insecure)
               65  input rejected by the server (validation)
               66  not found
-              69  daemon unreachable
+              69  daemon unreachable (for a write: and no server key stored to keep it offline)
               75  stored in the offline outbox
               76  conflict (stale expected version, idempotency conflict)
               77  not authorized (missing, revoked or expired token; role may not do this)
@@ -102,20 +103,21 @@ func query(_ client: Client, _ path: String) async throws -> APIResponse {
     return response
 }
 
-/// Sends a write; when the daemon cannot be reached (or its database is down), keeps it in the
-/// outbox with its idempotency key and exits 75. Prints the incident id alone on stdout.
-func write(_ client: Client, path: String, body: [String: Any], idempotencyKey: String?, summary: String, incidentID: String? = nil) async throws {
+/// Sends a write; when the daemon cannot be reached (or its database is down), keeps it sealed in
+/// the outbox with its idempotency key and exits 75. Prints the incident id alone on stdout.
+/// - Parameter command: what `outbox list` calls it (report, amend, verify, reject, retract).
+func write(_ client: Client, path: String, body: [String: Any], idempotencyKey: String?, command: String, incidentID: String?) async throws {
     let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
     let response: APIResponse
     do {
         response = try await client.send(.POST, path, json: data, idempotencyKey: idempotencyKey)
     } catch let error as Client.Unreachable {
-        try queue(path: path, data: data, idempotencyKey: idempotencyKey, summary: summary, incidentID: incidentID, why: "the daemon at \(client.server): \(error.explanation)")
+        try queue(client, path: path, data: data, idempotencyKey: idempotencyKey, command: command, incidentID: incidentID, why: "the daemon at \(client.server): \(error.explanation)")
         return
     }
     if response.status == 503 || response.status == 408 {
         let why = response.status == 503 ? "the daemon's database is unavailable" : "the connection stalled while sending"
-        try queue(path: path, data: data, idempotencyKey: idempotencyKey, summary: summary, incidentID: incidentID, why: why)
+        try queue(client, path: path, data: data, idempotencyKey: idempotencyKey, command: command, incidentID: incidentID, why: why)
         return
     }
     guard (200..<300).contains(response.status) else { throw CLIError(code: response.exitCode, message: response.errorMessage) }
@@ -124,17 +126,23 @@ func write(_ client: Client, path: String, body: [String: Any], idempotencyKey: 
     await flushOutbox(client)
 }
 
-private func queue(path: String, data: Data, idempotencyKey: String?, summary: String, incidentID: String?, why: String) throws {
-    let entry = try Outbox().add(method: .POST, path: path, body: data, idempotencyKey: idempotencyKey ?? "", summary: summary)
-    note("\(why); kept in the outbox (\(entry.id)); `ictl outbox sync` sends it")
-    if let id = incidentID ?? (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["incident_id"] as? String { print(id) }
+/// Seals the write to the server's stored outbox key and keeps it in the outbox (exit 75).
+/// Without a stored key nothing is written: exit 69.
+private func queue(_ client: Client, path: String, data: Data, idempotencyKey: String?, command: String, incidentID: String?, why: String) throws {
+    guard let key = client.storedOutboxKey else {
+        throw CLIError(code: Exit.unreachable, message: "\(why); ictl holds no outbox key of this server to seal the request with, so nothing was kept: log in once while online (`ictl login`), then writes made offline wait sealed in the outbox")
+    }
+    let envelope = try SealedEnvelope.seal(method: "POST", path: path, idempotencyKey: idempotencyKey, body: data, to: key)
+    let entry = try Outbox.opened().add(command: command, incidentID: incidentID, envelope: envelope)
+    note("\(why); kept sealed in the outbox (\(entry.id)); `ictl outbox sync` sends it")
+    if let incidentID { print(incidentID) }
     throw ExitCode(Exit.queued)
 }
 
 /// Delivers queued writes after a successful contact; quiet when there are none.
 func flushOutbox(_ client: Client) async {
-    let outbox = Outbox()
-    guard !outbox.entries().isEmpty, let result = try? await outbox.sync(with: client) else { return }
+    let outbox = Outbox.opened()
+    guard !outbox.entries().isEmpty, let result = try? await outbox.sync(with: client, wait: false) else { return }
     if !result.delivered.isEmpty { note("outbox: delivered \(result.delivered.count) queued request(s)") }
-    for (entry, response) in result.rejected { note("outbox: \(entry.summary) was rejected: \(response.errorMessage)") }
+    for (entry, response) in result.rejected { note("outbox: \(entry.label) was rejected: \(response.errorMessage) (kept sealed in \(outbox.rejectedDirectory))") }
 }

@@ -85,6 +85,8 @@ struct API {
             var secrets: [String: String] = [:]
             for (name, role) in names { secrets[name] = try await tokens.create(name: name, role: role) }
             let tokenSecrets = secrets
+            // As `serve` does at start: the outbox key pair, made by the owner.
+            _ = try await db.pool.withConnection { try $0.transaction { try OutboxKeys(ring: TestKeys.ring).ensureCurrent(on: $0) } }
             let pool = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 4, setupStatements: ["SET ROLE incident_app"]))
             let logs = LogCapture()
             let logger = Logger(label: "incidentd-test") { _ in LogCapture.Handler(capture: logs) }

@@ -33,6 +33,8 @@ struct AccessMatrixTests {
                                                             json: report(["personal": ["victims": [["name": "Someone Else"]]]]))["incident_id"]?.stringValue)
             try await api.settle()
             let stale: JSONValue = 999
+            let outboxKey = try await api.outboxKey()
+            let sealedStale = try sealed("/v1/incidents/\(own)/amendments", ["expected_version": stale, "changes": ["injured": 3], "reason": "r"], to: outboxKey)
             let line = Data((report().encodedString + "\n").utf8)
             var tokenNumber = 0
 
@@ -66,6 +68,9 @@ struct AccessMatrixTests {
                 .init(method: .get, path: "/v1/admin/tokens", expected: [403, 403, 403, 403, 200], route: "GET /v1/admin/tokens"),
                 .init(method: .post, path: "/v1/admin/tokens", body: ["role": "reporter"], expected: [403, 403, 403, 403, 201], route: "POST /v1/admin/tokens"),
                 .init(method: .delete, path: "/v1/admin/tokens/nobody-here", expected: [403, 403, 403, 403, 404], route: "DELETE /v1/admin/tokens/{name}"),
+                .init(method: .get, path: "/v1/outbox-key", expected: [200, 200, 200, 200, 200], route: "GET /v1/outbox-key"),
+                // A stale amendment sealed as ictl's outbox keeps it: the answers of the amendment itself.
+                .init(method: .post, path: "/v1/outbox:deliver", raw: (sealedStale, "application/json"), expected: [409, 404, 409, 403, 409], route: "POST /v1/outbox:deliver"),
                 .init(method: .get, path: "/v1/admin/projections", expected: [403, 403, 403, 403, 200], route: "GET /v1/admin/projections"),
                 .init(method: .post, path: "/v1/admin/projections/region_summary:rebuild", expected: [403, 403, 403, 403, 202], route: "POST /v1/admin/projections/{name}:rebuild"),
             ]

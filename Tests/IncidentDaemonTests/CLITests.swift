@@ -133,7 +133,7 @@ final class Daemon: @unchecked Sendable {
 
 @Suite("ictl against a live incidentd (subprocesses)")
 struct CLITests {
-    @Test("report, show, stale amend (76), amend, verify, list; offline report (75), outbox sync, replay: one incident")
+    @Test("login, report, show, stale amend (76), amend, verify, list; offline report (75) kept sealed, outbox sync, replay: one incident")
     func endToEnd() async throws {
         try await TestDatabase.with { db in
             let admin = try await AccessTokens(pool: db.pool).create(name: "field-officer", role: .admin)
@@ -145,6 +145,9 @@ struct CLITests {
 
             var daemon = try Daemon(conninfo: db.conninfo, port: port)
             try await daemon.ready()
+            // Online once: ictl stores the server's outbox key, to seal what it must queue later.
+            let login = try await ictl("login")
+            #expect(login.status == 0, "\(login.stderr)")
 
             let reported = try await ictl("report", "--category", "ethnic_violence", "--subcategory", "assault", "--occurred-at", "2026-11-28",
                                     "--municipality", "Zubin Potok", "--source-type", "witness", "--summary", "Two men assaulted a returnee.")
@@ -186,6 +189,7 @@ struct CLITests {
             #expect(offline.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == incidentID)
             let queued = try await ictl("outbox", "list", "--format", "json")
             #expect(queued.stdout.contains(incidentID))
+            #expect(disclosures(of: ["Returnee house occupied."], under: [home + "/data", home + "/config"]).isEmpty, "queued sealed")
             #expect(try await ictl("list").status == 69)
 
             daemon = try Daemon(conninfo: db.conninfo, port: port)

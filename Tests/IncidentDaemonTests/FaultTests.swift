@@ -119,7 +119,7 @@ struct FaultTests {
         #expect(daemon.process.isRunning, "no daemon restart")
     }
 
-    @Test("ictl outbox sync killed -9 at random points, again and again: no queued report lost or stored twice")
+    @Test("ictl outbox sync killed -9 at random points, again and again: no queued report lost or stored twice, none in plain text on disk")
     func outboxSyncKilled() async throws {
         try await TestDatabase.with { db in
             let reporter = try await AccessTokens(pool: db.pool).create(name: "laptop", role: .reporter)
@@ -130,24 +130,37 @@ struct FaultTests {
             let home = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-fault-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: home) }
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-            let online = ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": reporter, "ICTL_OUTBOX": home + "/outbox", "HOME": home]
+            let online = ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": reporter, "ICTL_OUTBOX": home + "/outbox", "ICTL_CONFIG": home + "/config/ictl.json", "HOME": home]
             // Nothing listens on port 1: the laptop is offline.
             let offline = online.merging(["ICTL_SERVER": "http://127.0.0.1:1"]) { _, new in new }
+            // Online once first: the outbox seals what it keeps to the server's key.
+            let login = try await run(Binaries.ictl, ["login"], environment: online)
+            #expect(login.status == 0, "\(login.stderr)")
             @Sendable func queued() -> Int {
                 ((try? FileManager.default.contentsOfDirectory(atPath: home + "/outbox")) ?? []).filter { $0.hasSuffix(".json") }.count
             }
 
             var incidents: [String] = []
+            var secrets: [String] = []
             var kills = 0, interrupted = 0
+            try FileManager.default.createDirectory(atPath: home + "/reports", withIntermediateDirectories: true)
             for round in 0..<6 {
                 for index in 0..<15 {
                     let report = FieldReport.make(1)[0]
-                    let file = home + "/report-\(round)-\(index).json"
-                    try report.fileBody.write(to: URL(fileURLWithPath: file))
+                    // A name in the summary and in `personal`, which must never be on disk in plain.
+                    let victim = "Shpresa Morina-Faultvictim\(round)x\(index)", named = "Ilir Dema-Faultsummary\(round)x\(index)"
+                    secrets += [victim, named]
+                    var fields = try #require(try JSONValue.parse(report.fileBody).objectValue)
+                    fields["summary"] = .string("\(named) saw the houses of returnees damaged at night.")
+                    fields["personal"] = ["victims": [["name": .string(victim)]]]
+                    let file = home + "/reports/report-\(round)-\(index).json"
+                    try JSONValue.object(fields).encoded().write(to: URL(fileURLWithPath: file))
                     let result = try await run(Binaries.ictl, ["report", "--file", file], environment: offline)
                     #expect(result.status == 75, "queued offline: \(result.stderr)")
                     incidents.append(report.incidentID)
                 }
+                let found = disclosures(of: secrets, under: [home + "/outbox", home + "/config"])
+                #expect(found.isEmpty, "plain text on disk: \(found.prefix(3))")
                 // The kills and the waits between them block: on a thread of their own, not on
                 // the two threads the whole suite shares.
                 let syncs = try await onThread { [online] in
@@ -192,6 +205,7 @@ struct FaultTests {
                 + "left queued \(queued()), rejected \(rejected.count), lost \(lost), duplicated \(duplicated)")
             #expect(interrupted >= 3, "some kills landed mid-sync (else this test proves little)")
             #expect(queued() == 0 && rejected.isEmpty)
+            #expect(disclosures(of: secrets, under: [home + "/outbox", home + "/config"]).isEmpty)
             #expect(lost == 0 && duplicated == 0)
             #expect(stored.count == incidents.count)
         }

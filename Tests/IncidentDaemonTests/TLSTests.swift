@@ -69,9 +69,16 @@ struct TLSTests {
             let id = reported.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(try await ictl(["show", id, "--format", "json"]).stdout.contains(id))
 
-            // The system's CAs do not know the field office's: the report is kept, not sent.
+            // Logged in once (so it holds the server's outbox key) but trusting only the system's
+            // CAs, which do not know the field office's: the report is kept, sealed, not sent.
+            #expect(try await ictl(["login"]).status == 0)
+            var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: home + "/ictl.json"))) as? [String: Any])
+            #expect(config["outbox_key"] != nil)
+            config["ca_file"] = nil
+            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: home + "/system-cas.json"))
             var untrusted = trusted
             untrusted["ICTL_CA_FILE"] = nil
+            untrusted["ICTL_CONFIG"] = home + "/system-cas.json"
             let refused = try await ictl(flags, untrusted)
             #expect(refused.status == 75, "kept in the outbox: \(refused.stderr)")
             #expect(refused.stderr.contains("TLS handshake failed"), "says why: \(refused.stderr)")

@@ -26,6 +26,7 @@ enum OpenAPI {
         "404": "Not found (also for incidents the caller may not see)", "409": "Version or idempotency conflict, or a state that forbids it",
         "408": "The body stopped arriving (no byte for 20 s); the connection is closed", "413": "Body over the limit",
         "422": "Validation failed; every offending field is named",
+        "410": "The envelope's key was retired more than 90 days ago (outbox_key_expired)",
         "503": "The database is unavailable; retry after Retry-After seconds",
     ]
 
@@ -151,6 +152,10 @@ enum OpenAPI {
                                                                        ["202": response("Started", object(["projection": string, "status": string], required: ["projection", "status"]))],
                                                                        errors: ["403", "404", "409"], parameters: [["name": "name", "in": "path", "required": true,
                                                                                                                        "schema": ["type": "string", "enum": ["incidents", "region_summary"]]]])],
+            "/v1/outbox-key": ["get": operation("The key ictl seals its offline outbox to (any role); every successful answer behind the token names the current key in the header Outbox-Key-Id",
+                                                ["200": response("The current key", ref("OutboxKey"))], errors: [])],
+            "/v1/outbox:deliver": ["post": operation("Deliver a write sealed in ictl's offline outbox: it is opened and run as the caller with its own idempotency key, and answered as its own route answers (400 bad_envelope or envelope_unopenable, 422 unknown_outbox_key or not_deliverable)",
+                                                     write, errors: ["400", "403", "404", "409", "410", "413", "422"], body: jsonBody(ref("OutboxEnvelope")))],
             "/v1/admin/tokens/{name}": ["delete": operation("Revoke a token", ["200": response("Revoked", object(["name": string, "revoked": boolean], required: ["name", "revoked"]))],
                                                             errors: ["403", "404"], parameters: [path("name")])],
         ]
@@ -246,6 +251,14 @@ enum OpenAPI {
                 ["code": string, "name": string, "name_sq": string, "name_sr": string, "aliases": array(string), "seat_lat": number, "seat_lon": number],
                 required: ["code", "name", "name_sq", "name_sr", "aliases", "seat_lat", "seat_lon"]))], required: ["code", "name", "municipalities"]))],
                 required: ["districts"]),
+            "OutboxKey": object(["key_id": string, "public_key": ["type": "string", "contentEncoding": "base64", "description": "X25519, 32 bytes"], "suite": string],
+                                required: ["key_id", "public_key", "suite"]),
+            "OutboxEnvelope": .object((object([
+                "version": ["type": "integer", "enum": [1]], "suite": ["type": "string", "enum": [.string(OutboxEnvelope.suite)]],
+                "key_id": ["type": "string", "pattern": "^[0-9a-f]{16}$"],
+                "encapsulated_key": ["type": "string", "contentEncoding": "base64", "description": "HPKE encapsulated key (32 bytes)"],
+                "ciphertext": ["type": "string", "contentEncoding": "base64", "description": "HPKE ciphertext of {method, path, idempotency_key, body}"],
+            ], required: ["version", "suite", "key_id", "encapsulated_key", "ciphertext"]).objectValue ?? [:]).merging(["additionalProperties": false]) { $1 }),
             "NewToken": object(["name": string, "role": string, "token": string, "expires_at": nullable("string")], required: ["name", "role", "token", "expires_at"]),
             "TokenList": object(["tokens": array(object(["name": string, "role": string, "created_at": string, "expires_at": nullable("string"), "revoked_at": nullable("string")],
                                                         required: ["name", "role", "created_at", "expires_at", "revoked_at"]))], required: ["tokens"]),

@@ -11,24 +11,39 @@ extension Request {
         do {
             buffer = try await collectBody(upTo: limit)
         } catch is NIOTooManyBytesError {
-            throw APIError(.contentTooLarge, code: "payload_too_large", message: "the body is larger than \(limit / 1024) KiB")
+            throw Self.tooLarge(limit)
         }
+        return try Self.json(Data(buffer.readableBytesView), limit: limit)
+    }
+
+    /// A body already read (the inner request of an outbox envelope) as JSON, with the same
+    /// limit and errors as ``jsonBody(limit:)``.
+    static func json(_ data: Data, limit: Int = 1 << 20) throws -> JSONValue {
+        guard data.count <= limit else { throw tooLarge(limit) }
         do {
-            return try JSONValue.parse(Data(buffer.readableBytesView))
+            return try JSONValue.parse(data)
         } catch {
             throw APIError(.badRequest, code: "malformed_json", message: "the body is not valid JSON in UTF-8")
         }
     }
 
+    static func tooLarge(_ limit: Int) -> APIError {
+        APIError(.contentTooLarge, code: "payload_too_large", message: "the body is larger than \(limit / 1024) KiB")
+    }
+
     /// The `Idempotency-Key` header as a UUID; 400 when present and not a UUID.
     var idempotencyKey: UUID? {
-        get throws {
-            guard let value = headers[.idempotencyKey] else { return nil }
-            guard let uuid = UUID(uuidString: String(value.trimmingSpaces)) else {
-                throw APIError(.badRequest, code: "bad_idempotency_key", message: "Idempotency-Key must be a UUID")
-            }
-            return uuid
+        get throws { try Self.idempotencyKey(headers[.idempotencyKey]) }
+    }
+
+    /// An idempotency key as sent (a header, or an envelope's inner key) as a UUID; 400 when
+    /// present and not a UUID.
+    static func idempotencyKey(_ value: String?) throws -> UUID? {
+        guard let value else { return nil }
+        guard let uuid = UUID(uuidString: String(value.trimmingSpaces)) else {
+            throw APIError(.badRequest, code: "bad_idempotency_key", message: "Idempotency-Key must be a UUID")
         }
+        return uuid
     }
 }
 

@@ -16,6 +16,8 @@ struct AppDependencies: Sendable {
     let projections: [any Projection]
     /// A request body from which no byte arrives for this long is given up (408).
     var bodyStall: Duration = .seconds(20)
+    /// The keys of the sealed offline outbox; nil (tests of other things): its routes answer 503.
+    var outbox: OutboxKeys? = nil
 }
 
 /// The router of the whole API (PRODUCT.md §6), built the same way by `serve` and the tests.
@@ -44,6 +46,7 @@ func buildRouter(_ deps: AppDependencies) -> Router<APIContext> {
     let v1 = router.group("v1")
         .add(middleware: AuthMiddleware(tokens: deps.tokens))
         .add(middleware: BodyDeadlineMiddleware(stall: deps.bodyStall))
+        .add(middleware: OutboxKeyHeaderMiddleware(deps))
     addReferenceRoutes(v1, deps)
     addIncidentRoutes(v1, deps)
     addBatchRoute(v1, deps)
@@ -52,6 +55,7 @@ func buildRouter(_ deps: AppDependencies) -> Router<APIContext> {
     addAdminRoutes(v1, deps)
     addReportRoutes(v1, deps)
     addProjectionRoutes(v1, deps)
+    addOutboxRoutes(v1, deps)
     return router
 }
 
@@ -63,7 +67,12 @@ func metadata(_ request: Request, _ context: APIContext, _ principal: Principal)
 }
 
 func incidentID(_ context: APIContext) throws -> UUID {
-    guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else {
+    try incidentID(context.parameters.get("id"))
+}
+
+/// The `{id}` of a path as an incident id; 404 when it is not one.
+func incidentID(_ text: String?) throws -> UUID {
+    guard let text, let id = UUID(uuidString: text) else {
         throw APIError(.notFound, code: "not_found", message: "incident not found")
     }
     return id
@@ -102,13 +111,9 @@ func addReferenceRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) 
 }
 
 func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
+    // The four writes ictl may queue run in IncidentWrite, which the outbox's delivery calls too.
     v1.post("incidents") { request, context -> Response in
-        var request = request
-        let principal = try context.requirePrincipal()
-        try IncidentService.authorize(.report, principal)
-        let body = try await request.jsonBody()
-        let outcome = try await deps.service.report(body, idempotencyKey: try request.idempotencyKey, by: principal, metadata: metadata(request, context, principal))
-        return written(outcome)
+        try await IncidentWrite.report.run(try IncidentWrite.Input(request, context), deps)
     }
 
     v1.get("incidents") { request, context -> Response in
@@ -155,50 +160,15 @@ func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
     }
 
     v1.post("incidents/{id}/amendments") { request, context -> Response in
-        var request = request
-        let principal = try context.requirePrincipal()
-        try IncidentService.authorize(.amend, principal)
-        var body = try CommandBody(try await request.jsonBody(), allowed: ["expected_version", "changes", "reason"])
-        let expected = body.int("expected_version")
-        let reason = body.string("reason")
-        if body.object["changes"] == nil { body.errors.append(FieldError("changes", "is required")) }
-        try body.check()
-        let outcome = try await deps.service.amend(
-            try incidentID(context), expectedVersion: expected!, changes: body.object["changes"]!, reason: reason!,
-            idempotencyKey: try request.idempotencyKey, by: principal, metadata: metadata(request, context, principal))
-        return written(outcome)
+        try await IncidentWrite.amendment.run(try IncidentWrite.Input(request, context), deps)
     }
 
     v1.post("incidents/{id}/verification") { request, context -> Response in
-        var request = request
-        let principal = try context.requirePrincipal()
-        try IncidentService.authorize(.decide, principal)
-        var body = try CommandBody(try await request.jsonBody(), allowed: ["expected_version", "decision", "note"])
-        let expected = body.int("expected_version")
-        let decisionText = body.string("decision")
-        let note = body.string("note")
-        let decision = decisionText.flatMap(IncidentService.Decision.init(rawValue:))
-        if decisionText != nil && decision == nil { body.errors.append(FieldError("decision", "must be verified or rejected")) }
-        try body.check()
-        let outcome = try await deps.service.decide(
-            try incidentID(context), expectedVersion: expected!, decision: decision!, note: note!,
-            idempotencyKey: try request.idempotencyKey, by: principal, metadata: metadata(request, context, principal))
-        return written(outcome)
+        try await IncidentWrite.verification.run(try IncidentWrite.Input(request, context), deps)
     }
 
     v1.post("incidents/{id}/retraction") { request, context -> Response in
-        var request = request
-        let principal = try context.requirePrincipal()
-        try IncidentService.authorize(.retract, principal)
-        var body = try CommandBody(try await request.jsonBody(), allowed: ["expected_version", "reason", "duplicate_of"])
-        let expected = body.int("expected_version")
-        let reason = body.string("reason")
-        let duplicateOf = body.uuid("duplicate_of")
-        try body.check()
-        let outcome = try await deps.service.retract(
-            try incidentID(context), expectedVersion: expected!, reason: reason!, duplicateOf: duplicateOf,
-            idempotencyKey: try request.idempotencyKey, by: principal, metadata: metadata(request, context, principal))
-        return written(outcome)
+        try await IncidentWrite.retraction.run(try IncidentWrite.Input(request, context), deps)
     }
 
     v1.post("incidents/{id}/personal-data:erase") { request, context -> Response in

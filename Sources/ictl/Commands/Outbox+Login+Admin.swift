@@ -5,19 +5,33 @@ import Foundation
 struct OutboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outbox",
-        abstract: "Requests kept while the daemon could not be reached.",
-        subcommands: [ListQueued.self, Sync.self]
+        abstract: "Requests kept, sealed, while the daemon could not be reached.",
+        discussion: """
+            Each queued request is sealed (HPKE) to the server's outbox key, which `ictl login` and
+            every later successful command keep current; only the queued time, command, incident
+            id, attempts and last error are outside the seal. Rejected requests stay sealed in
+            outbox/rejected/ for 30 days.
+            """,
+        subcommands: [ListQueued.self, Sync.self, Purge.self]
     )
 
     struct ListQueued: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List queued requests, oldest first.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List queued requests, oldest first, then rejected ones.")
         @OptionGroup var output: FormatOption
 
         func run() async throws {
-            let entries = Outbox().entries()
-            let json = entries.map { ["id": $0.id, "created_at": ISO8601DateFormatter().string(from: $0.createdAt), "path": $0.path, "summary": $0.summary] }
-            Output.emit(output.resolved, json: json, columns: ["ID", "QUEUED", "REQUEST"], rows: entries.map {
-                [$0.id, ISO8601DateFormatter().string(from: $0.createdAt), $0.summary]
+            let outbox = Outbox.opened()
+            let entries = outbox.entries().map { ("queued", $0) } + outbox.rejected().map { ("rejected", $0) }
+            let time = { (date: Date?) in date.map { ISO8601DateFormatter().string(from: $0) } }
+            let json = entries.map { state, entry -> [String: Any] in
+                [
+                    "id": entry.id, "state": state, "queued_at": time(entry.queuedAt) ?? "", "command": entry.command,
+                    "incident_id": entry.incidentID ?? NSNull(), "attempts": entry.attempts, "last_error": entry.lastError ?? NSNull(),
+                    "rejected_at": time(entry.rejectedAt) ?? NSNull(),
+                ]
+            }
+            Output.emit(output.resolved, json: json, columns: ["ID", "STATE", "QUEUED", "COMMAND", "INCIDENT", "ATTEMPTS", "LAST ERROR"], rows: entries.map { state, entry in
+                [entry.id, state, time(entry.queuedAt) ?? "", entry.command, entry.incidentID ?? "", String(entry.attempts), entry.lastError ?? ""]
             })
         }
     }
@@ -28,14 +42,14 @@ struct OutboxCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runCommand {
-                let outbox = Outbox()
+                let outbox = Outbox.opened()
                 let before = outbox.entries().count
                 let result = try await outbox.sync(with: connection.client)
                 for (entry, response) in result.delivered {
-                    note("delivered: \(entry.summary)" + (response.status == 200 ? " (already stored)" : ""))
+                    note("delivered: \(entry.label)" + (response.status == 200 ? " (already stored)" : ""))
                 }
                 for (entry, response) in result.rejected {
-                    note("rejected: \(entry.summary): \(response.errorMessage) (kept in \(outbox.failedDirectory))")
+                    note("rejected: \(entry.label): \(response.errorMessage) (kept sealed in \(outbox.rejectedDirectory))")
                 }
                 note("\(result.delivered.count) of \(before) delivered, \(result.rejected.count) rejected, \(result.remaining) still queued")
                 if result.remaining > 0 { throw CLIError(code: Exit.unreachable, message: "the daemon cannot be reached or is not ready; \(result.remaining) request(s) stay queued") }
@@ -43,10 +57,19 @@ struct OutboxCommand: AsyncParsableCommand {
             }
         }
     }
+
+    struct Purge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete the rejected requests now (they are deleted 30 days after rejection anyway).")
+
+        func run() async throws {
+            let count = Outbox.opened().purgeRejected()
+            note("deleted \(count) rejected request(s)")
+        }
+    }
 }
 
 struct Login: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Save the server and token (mode 0600) after checking them.")
+    static let configuration = CommandConfiguration(abstract: "Save the server, the token and the server's outbox key (mode 0600) after checking them.")
     @Option(help: "incidentd URL (ICTL_SERVER if omitted, else http://127.0.0.1:8080).") var server: String?
     @Option(help: "The API token (ICTL_TOKEN if omitted).") var token: String?
     @Option(help: ArgumentHelp("For an https server: the CA certificates (PEM) to trust instead of the system's (ICTL_CA_FILE if omitted); saved too.", valueName: "file")) var caFile: String?
@@ -63,15 +86,17 @@ struct Login: AsyncParsableCommand {
                 .map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             let client = try Client(server: server, token: token, caFile: caFile, insecure: insecure || Client.insecureFromEnvironment)
             _ = try await query(client, "/v1/taxonomy")
-            let path = Paths.config
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            // Saved only when it was needed, and only for this server.
-            let accepted: Bool? = client.isPlainHTTPBeyondLoopback ? true : nil
-            let data = try JSONEncoder().encode(StoredConfig(server: server, token: token, caFile: caFile, insecure: accepted))
-            guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
-                throw CLIError(code: Exit.other, message: "cannot write \(path)")
+            // The key writes made offline are sealed to; without it they cannot be kept.
+            var outboxKey: OutboxKey?
+            do {
+                outboxKey = try await client.fetchOutboxKey()
+            } catch let error as CLIError {
+                note("warning: \(error.message); writes made offline cannot be kept until a later command gets the key")
             }
-            chmod(path, 0o600)
+            let path = Paths.config
+            // Plain http accepted is saved only when it was needed, and only for this server.
+            let accepted: Bool? = client.isPlainHTTPBeyondLoopback ? true : nil
+            try StoredConfig(server: server, token: token, caFile: caFile, insecure: accepted, outboxKey: outboxKey).save(to: path)
             note("logged in to \(server); saved in \(path)" + (accepted == true ? " (with plain http accepted for this server)" : ""))
         }
     }

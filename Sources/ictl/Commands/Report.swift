@@ -57,8 +57,7 @@ struct Report: AsyncParsableCommand {
             // The id is chosen here so it can be printed even when the report waits in the outbox.
             if record["incident_id"] == nil { record["incident_id"] = UUID().uuidString.lowercased() }
             let key = record["event_id"] as? String
-            let summaryText = "report \(record["incident_id"]!) (\(record["category"] ?? "?")/\(record["subcategory"] ?? "?"), \(record["municipality"] ?? "?"))"
-            try await write(client, path: "/v1/incidents", body: record, idempotencyKey: key, summary: summaryText)
+            try await write(client, path: "/v1/incidents", body: record, idempotencyKey: key, command: "report", incidentID: record["incident_id"] as? String)
         }
     }
 
@@ -224,7 +223,7 @@ struct Amend: AsyncParsableCommand {
             let version = try await resolvedVersion(expectedVersion, client, id)
             try await write(client, path: "/v1/incidents/\(id)/amendments",
                             body: ["expected_version": version, "changes": changes, "reason": reason],
-                            idempotencyKey: UUID().uuidString.lowercased(), summary: "amend \(id)", incidentID: id)
+                            idempotencyKey: UUID().uuidString.lowercased(), command: "amend", incidentID: id)
         }
     }
 }
@@ -266,7 +265,7 @@ struct DecisionOptions: ParsableArguments {
             let version = try await resolvedVersion(expectedVersion, client, id)
             try await write(client, path: "/v1/incidents/\(id)/verification",
                             body: ["expected_version": version, "decision": decision, "note": note],
-                            idempotencyKey: UUID().uuidString.lowercased(), summary: "\(decision) \(id)", incidentID: id)
+                            idempotencyKey: UUID().uuidString.lowercased(), command: decision == "verified" ? "verify" : "reject", incidentID: id)
         }
     }
 }
@@ -286,7 +285,7 @@ struct Retract: AsyncParsableCommand {
             var body: [String: Any] = ["expected_version": version, "reason": reason]
             if let duplicateOf { body["duplicate_of"] = duplicateOf }
             try await write(client, path: "/v1/incidents/\(id)/retraction", body: body,
-                            idempotencyKey: UUID().uuidString.lowercased(), summary: "retract \(id)", incidentID: id)
+                            idempotencyKey: UUID().uuidString.lowercased(), command: "retract", incidentID: id)
         }
     }
 }

@@ -1,0 +1,60 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import IncidentStore
+import NIOCore
+
+/// The sealed offline outbox (PRODUCT.md §10.5): `GET /v1/outbox-key` gives ictl the public key
+/// to seal queued writes to; `POST /v1/outbox:deliver` opens an envelope and runs the write inside
+/// as the caller, exactly as its own route would (``IncidentWrite``), with the inner idempotency
+/// key: the answer is the inner write's answer.
+func addOutboxRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
+    v1.get("outbox-key") { _, context -> Response in
+        _ = try context.requirePrincipal()
+        let keys = try deps.requireOutbox()
+        guard let key = try await deps.pool.withConnection({ try keys.current(on: $0) }) else {
+            // `serve` makes one at start; only a database it never served lacks one.
+            var error = APIError(.serviceUnavailable, code: "outbox_key_unavailable", message: "the server has no outbox key yet; it makes one when incidentd serve starts")
+            error.headers[.retryAfter] = "60"
+            throw error
+        }
+        return JSONResponse.make(.ok, ["key_id": .string(key.id), "public_key": .string(key.publicKey.base64EncodedString()), "suite": .string(OutboxEnvelope.suite)])
+    }
+
+    v1.post("outbox:deliver") { request, context -> Response in
+        var request = request
+        let principal = try context.requirePrincipal()
+        let keys = try deps.requireOutbox()
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: OutboxEnvelope.maximumSize)
+        } catch is NIOTooManyBytesError {
+            throw Request.tooLarge(OutboxEnvelope.maximumSize)
+        }
+        let envelope = try OutboxEnvelope(parsing: Data(buffer.readableBytesView))
+        let privateKey: Data
+        do {
+            privateKey = try await deps.pool.withConnection { [keyID = envelope.keyID] in try keys.privateKey(keyID, on: $0) }
+        } catch let error as OutboxKeyError {
+            switch error {
+            case .unknown: throw APIError(.unprocessableContent, code: "unknown_outbox_key", message: error.description)
+            case .expired: throw APIError(.gone, code: "outbox_key_expired", message: error.description)
+            }
+        }
+        let inner = try envelope.open(with: privateKey)
+        guard inner.method == "POST", let (write, incidentID) = IncidentWrite.route(inner.path) else {
+            throw APIError(.unprocessableContent, code: "not_deliverable",
+                           message: "an envelope may hold only POST /v1/incidents, /v1/incidents/{id}/amendments, /verification or /retraction")
+        }
+        let input = IncidentWrite.Input(principal: principal, metadata: metadata(request, context, principal), incidentID: incidentID,
+                                        idempotencyKey: inner.idempotencyKey) { try Request.json(inner.body) }
+        return try await write.run(input, deps)
+    }
+}
+
+extension AppDependencies {
+    func requireOutbox() throws -> OutboxKeys {
+        guard let outbox else { throw APIError(.serviceUnavailable, code: "outbox_unavailable", message: "this server keeps no outbox keys") }
+        return outbox
+    }
+}

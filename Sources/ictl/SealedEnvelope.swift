@@ -1,0 +1,67 @@
+import Crypto
+import Foundation
+
+/// The server's outbox key as `GET /v1/outbox-key` gives it and the config keeps it.
+///
+/// It is not tied to a server address: daemons that share a database share its key, and an
+/// envelope sealed to another server's key is refused by key id when delivered (and kept, sealed,
+/// in rejected/).
+struct OutboxKey: Codable, Equatable {
+    var keyID: String
+    /// X25519, 32 bytes, base64.
+    var publicKey: String
+    var suite: String
+
+    enum CodingKeys: String, CodingKey {
+        case keyID = "key_id"
+        case publicKey = "public_key"
+        case suite
+    }
+
+    /// The key in an answer of `GET /v1/outbox-key`, nil unless it is one ictl can seal to.
+    init?(answer json: [String: Any]) {
+        guard let keyID = json["key_id"] as? String, keyID.utf8.count == 16,
+              let publicKey = json["public_key"] as? String, Data(base64Encoded: publicKey)?.count == 32,
+              let suite = json["suite"] as? String, suite == SealedEnvelope.suite
+        else { return nil }
+        (self.keyID, self.publicKey, self.suite) = (keyID, publicKey, suite)
+    }
+}
+
+/// How ictl seals a write for its offline outbox (PRODUCT.md §10.5). The daemon reads the same
+/// format (`Sources/IncidentDaemon/API/OutboxEnvelope.swift`, which documents it in full): an
+/// envelope `{version, suite, key_id, encapsulated_key, ciphertext}` sealed with HPKE (RFC 9180,
+/// base mode; DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM) to the server's key, whose
+/// plaintext is `{method, path, idempotency_key, body}` (the body in base64, byte for byte as it
+/// would have been sent) padded with spaces to a multiple of 1 KiB. The associated data binds the
+/// version, suite, key id and the delivery endpoint.
+enum SealedEnvelope {
+    static let version = 1
+    static let suite = "DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM"
+    static var ciphersuite: HPKE.Ciphersuite { HPKE.Ciphersuite(kem: .Curve25519_HKDF_SHA256, kdf: .HKDF_SHA256, aead: .AES_GCM_256) }
+    static let info = Data("incident-log outbox v1".utf8)
+    static let padding = 1024
+
+    static func associatedData(keyID: String) -> Data {
+        Data("incident-log outbox v1\0\(suite)\0\(keyID)\0POST /v1/outbox:deliver".utf8)
+    }
+
+    /// The envelope (JSON) of one write, sealed to `key`.
+    static func seal(method: String, path: String, idempotencyKey: String?, body: Data, to key: OutboxKey) throws -> Data {
+        guard let publicKey = Data(base64Encoded: key.publicKey) else {
+            throw CLIError(code: Exit.other, message: "the stored outbox key is damaged; log in again while online")
+        }
+        let inner: [String: Any] = [
+            "method": method, "path": path, "idempotency_key": idempotencyKey.map { $0 as Any } ?? NSNull(), "body": body.base64EncodedString(),
+        ]
+        var plaintext = try JSONSerialization.data(withJSONObject: inner, options: [.sortedKeys])
+        plaintext.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (padding - plaintext.count % padding) % padding))
+        var sender = try HPKE.Sender(recipientKey: try Curve25519.KeyAgreement.PublicKey(rawRepresentation: publicKey), ciphersuite: ciphersuite, info: info)
+        let ciphertext = try sender.seal(plaintext, authenticating: associatedData(keyID: key.keyID))
+        let envelope: [String: Any] = [
+            "version": version, "suite": suite, "key_id": key.keyID,
+            "encapsulated_key": sender.encapsulatedKey.base64EncodedString(), "ciphertext": ciphertext.base64EncodedString(),
+        ]
+        return try JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys])
+    }
+}
