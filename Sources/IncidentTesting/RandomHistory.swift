@@ -72,10 +72,14 @@ public struct RandomHistory: Sendable {
                 case 80..<92:
                     outcome = try await service.decide(id, expectedVersion: version, decision: .rejected, note: "not confirmed",
                                                        idempotencyKey: nil, by: Self.admin, metadata: metadata)
-                default:
+                case 92..<96:
                     outcome = try await service.retract(id, expectedVersion: version, reason: "erroneous", duplicateOf: nil,
                                                         idempotencyKey: nil, by: Self.admin, metadata: metadata)
                     incidents[index].retracted = true
+                default:
+                    // Redacted, with a new summary or none: the log's text is unreadable from here.
+                    let replacement: JSONValue = roll % 2 == 0 ? ["summary": "A redacted incident."] : [:]
+                    outcome = try await service.redactNarrative(id, reason: "names a witness", replacement: replacement, by: Self.admin, metadata: metadata)
                 }
                 incidents[index].version = outcome.streamVersion
             }
@@ -95,14 +99,16 @@ public struct RandomHistory: Sendable {
             "killed": .number(Double(casualties())), "injured": .number(Double(casualties())),
             "abducted": .number(Double(casualties())), "displaced": .number(Double(casualties() * 3)),
         ])
-        let outcome = try await service.report(body, idempotencyKey: nil, by: Self.admin, metadata: metadata)
+        var fields = body.objectValue!
+        if incidents.count % 2 == 0 { fields["place"] = .string("Near the school of village \(incidents.count)") }
+        let outcome = try await service.report(.object(fields), idempotencyKey: nil, by: Self.admin, metadata: metadata)
         incidents.append((outcome.incidentID, outcome.streamVersion, false))
     }
 
     private mutating func amendment() -> [String: JSONValue] {
         var changes: [String: JSONValue] = [:]
         for _ in 0..<Int.random(in: 1...3, using: &random) {
-            switch Int.random(in: 0..<5, using: &random) {
+            switch Int.random(in: 0..<6, using: &random) {
             case 0: changes["municipality"] = .string(municipalities.randomElement(using: &random)!)
             case 1:
                 let (category, subcategory) = categoryPair()
@@ -110,6 +116,7 @@ public struct RandomHistory: Sendable {
                 changes["subcategory"] = .string(subcategory)
             case 2: changes["occurred_at"] = .string(occurredAt())
             case 3: changes[["killed", "injured", "abducted"].randomElement(using: &random)!] = .number(Double(casualties()))
+            case 4: changes[["summary", "place", "perpetrator"].randomElement(using: &random)!] = .string("Amended text \(Int.random(in: 0..<1000, using: &random)).")
             default: changes["displaced"] = .number(Double(casualties() * 3))
             }
         }

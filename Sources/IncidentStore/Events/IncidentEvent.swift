@@ -85,7 +85,8 @@ public struct PersonalDataErased: Sendable, Codable, Equatable {
 public struct NarrativeRedacted: Sendable, Codable, Equatable {
     /// The narrative key's generation from this event on (every older one is destroyed).
     public var generation: Int
-    /// Replacement texts of `summary`, `place`, `perpetrator`, `target`.
+    /// The texts of `summary`, `place`, `perpetrator`, `target` from now on: the replacements
+    /// given, `[redacted]` for a field that had a value and got none, absent for one that had none.
     public var replacement: [String: String]
     public var reason: String
 

@@ -34,13 +34,15 @@ public struct NarrativeVault: Sendable {
         }
     }
 
-    /// The text members a type always has, given ``redacted`` when they cannot be opened.
-    static func requiredPaths(_ type: IncidentEvent.EventType) -> [[String]] {
+    /// What a type's text reads as when it cannot be opened any more: its required members, each
+    /// ``redacted`` (a redaction's texts come to a redacted summary).
+    static func placeholder(_ type: IncidentEvent.EventType) -> [String: JSONValue] {
         switch type {
-        case .reported: [["summary"]]
-        case .amended, .personalDataErased, .narrativeRedacted: [["reason"]]
-        case .verified, .rejected: [["note"]]
-        case .retracted: []
+        case .reported: ["summary": .string(redacted)]
+        case .amended, .personalDataErased: ["reason": .string(redacted)]
+        case .verified, .rejected: ["note": .string(redacted)]
+        case .narrativeRedacted: ["replacement": ["summary": .string(redacted)], "reason": .string(redacted)]
+        case .retracted: [:]
         }
     }
 
@@ -90,16 +92,24 @@ public struct NarrativeVault: Sendable {
         try keys.destroy(.narrative, of: incidentID, upTo: generation, on: connection)
     }
 
-    /// What a redaction does to a record: each text field takes its replacement, or reads
-    /// ``redacted`` when it had a value (the summary always has one).
-    public static func redact(_ record: inout [String: JSONValue], with replacement: [String: String]) {
+    /// The texts a redaction leaves, decided once when it is made (and stored in its event, so
+    /// that every fold, live or rebuilt, reads the same): each text field takes its replacement,
+    /// or reads ``redacted`` when it had a value; the summary always has one.
+    public static func textsAfterRedaction(of record: [String: JSONValue], replacement: [String: String]) -> [String: String] {
+        var texts: [String: String] = [:]
         for field in recordFields {
             if let text = replacement[field] {
-                record[field] = .string(text)
-            } else if record[field] != nil {
-                record[field] = .string(redacted)
+                texts[field] = text
+            } else if record[field] != nil || field == "summary" {
+                texts[field] = redacted
             }
         }
+        return texts
+    }
+
+    /// What a `NarrativeRedacted` event does to a record: its text fields become the event's.
+    public static func redact(_ record: inout [String: JSONValue], with texts: [String: String]) {
+        for field in recordFields { record[field] = texts[field].map { .string($0) } }
     }
 
     // MARK: - Sealing and opening one event's data
@@ -134,7 +144,7 @@ public struct NarrativeVault: Sendable {
            let plain = Sealing.open(sealed, with: key, context: context(incidentID, type)), let object = try? JSONValue.parse(plain).objectValue {
             texts = object
         } else {
-            for path in requiredPaths(type) { texts[path[0]] = .string(redacted) }
+            texts = placeholder(type)
         }
         for (member, value) in texts {
             if case .object(let inner) = value, case .object(var existing)? = rest[member] {

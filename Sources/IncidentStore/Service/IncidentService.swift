@@ -407,7 +407,8 @@ public struct IncidentService: Sendable {
         metadata: EventMetadata, narrative: NarrativeVault, on connection: PostgresConnection
     ) throws -> WriteOutcome {
         let key = try narrative.replaceKey(of: incidentID, after: generation, on: connection)
-        let event = try IncidentEvent.narrativeRedacted(NarrativeRedacted(generation: key.generation, replacement: replacement, reason: reason))
+        let texts = NarrativeVault.textsAfterRedaction(of: (try JSONValue(encoding: state.record)).objectValue ?? [:], replacement: replacement)
+        let event = try IncidentEvent.narrativeRedacted(NarrativeRedacted(generation: key.generation, replacement: texts, reason: reason))
             .toAppend(eventID: UUID(), metadata: metadata, narrative: key)
         do {
             return WriteOutcome(try EventStore.append([event], to: IncidentEvent.streamName(for: incidentID), expectedVersion: state.version, on: connection)[0], incidentID: incidentID)
