@@ -70,7 +70,9 @@ struct Keys: AsyncParsableCommand {
                     throw ValidationError(error.description)
                 }
             }
-            FileHandle.standardError.write(Data("incidentd: rotation done: \(count) keys now wrapped by \(new.id); start daemons with --master-key-file \(newMasterKeyFile), then remove \(oldPath)\n".utf8))
+            // The ledger goes with the key: the new key's ledger holds every erasure the old one did.
+            let copied = try ErasureLedger(path: newMasterKeyFile + ".erasures").merge(ErasureLedger(path: oldPath + ".erasures").entries())
+            FileHandle.standardError.write(Data("incidentd: rotation done: \(count) keys now wrapped by \(new.id); \(copied) erasures copied to \(newMasterKeyFile).erasures; start daemons with --master-key-file \(newMasterKeyFile), then remove \(oldPath)\n".utf8))
         }
     }
 }

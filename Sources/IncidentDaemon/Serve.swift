@@ -118,7 +118,21 @@ func prepareKeys(_ keys: KeyRing, source: MasterKeySource, on owner: ConnectionP
     }
     let service = IncidentService(pool: owner, reference: try await ReferenceData.load(owner), keys: keys, erasures: source.ledger)
     let applied = try await service.applyErasures(from: source.ledger)
-    if applied > 0 { logger.notice("applied the erasure ledger to a database that lacked erasures", metadata: ["erasures.applied": "\(applied)"]) }
+    // The ledger also takes what the database knows and it missed (written through another
+    // host's ledger, or before a rotation moved the key).
+    let learned = try await owner.withConnection { try source.ledger.merge(ErasureLedger.recorded(in: $0)) }
+    if learned > 0 { logger.notice("the erasure ledger took erasures it lacked from the database", metadata: ["erasures.learned": "\(learned)"]) }
+    let incidents = IncidentsProjection(regions: service.reference.regions, narrative: service.narrative)
+    let sealed = try await owner.withConnection { try incidents.sealPlainConfidentialRows(on: $0) }
+    if sealed > 0 { logger.notice("sealed the text of confidential incidents kept in plain by an earlier version", metadata: ["incidents.sealed": "\(sealed)"]) }
+    if applied > 0 {
+        // The read models take the erasures and redactions in before anything reads them.
+        let projections: [any Projection] = [incidents, RegionSummaryProjection(regions: service.reference.regions)]
+        try await owner.withConnection { connection in
+            for projection in projections { while try projection.catchUp(on: connection, limit: 2000) > 0 {} }
+        }
+        logger.notice("applied the erasure ledger to a database that lacked erasures", metadata: ["erasures.applied": "\(applied)"])
+    }
 }
 
 /// Warns when the database connection is neither encrypted nor local, and says so on `/metrics`:

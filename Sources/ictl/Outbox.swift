@@ -104,8 +104,9 @@ struct Outbox {
             case 200..<300:
                 remove(entry)
                 result.delivered.append((entry, response))
-            case 401, 403, 408, 503, 500...:
-                // Not the entry's fault: keep it for a later sync.
+            case 401, 408, 429, 503, 500...:
+                // Not the entry's fault (the token, the link, the load, the server): keep it for a
+                // later sync. A 403 is the entry's: its write is one the role may not make.
                 record(entry, error: Self.errorCode(response))
                 result.remaining = pending.count - index
                 return result

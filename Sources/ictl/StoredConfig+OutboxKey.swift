@@ -53,14 +53,24 @@ extension Client {
     /// Only a config that `ictl login` wrote is updated; failures are silent (the next success
     /// tries again).
     func refreshOutboxKey(after response: APIResponse) async {
+        // Only the logged-in server's key: an answer from a server given by --server or
+        // ICTL_SERVER must not re-point the laptop's outbox to it.
         guard (200..<300).contains(response.status), let named = response.outboxKeyID,
-              var config = StoredConfig.load()
+              var config = StoredConfig.load(), config.server.map(Self.sameServer(server)) == true
         else { return }
         if config.outboxKey?.keyID == named { return }
         guard let key = try? await fetchOutboxKey() else { return }
         config = StoredConfig.load() ?? config
         config.outboxKey = key
         try? config.save()
+    }
+
+    /// Two spellings of one server URL (a trailing slash, the scheme's and host's case).
+    static func sameServer(_ a: String) -> (String) -> Bool {
+        { b in
+            let normal = { (url: String) in url.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
+            return normal(a) == normal(b)
+        }
     }
 
     /// The stored outbox key, nil when ictl never logged in while online.

@@ -105,6 +105,26 @@ struct LegacyUpgradeTests {
             }
             let listed = try await service.list(IncidentFilter(), for: admin)
             #expect(listed.items.count == 12 && listed.items.contains { $0.state.record.summary == "Legacy summary, amended." })
+            // The confidential one's row holds its text sealed, though its report is plain in the log;
+            // a row an earlier release wrote in plain is sealed at start.
+            let projection = IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: TestKeys.ring))
+            let confidential = incidents[3].id
+            func plainConfidentialRows() async throws -> Int {
+                try await db.pool.withConnection { try $0.query("SELECT count(*) FROM incidents WHERE sensitivity = 'confidential' AND record ? 'summary'").first!.decode(0) }
+            }
+            #expect(try await plainConfidentialRows() == 0)
+            try await db.pool.withConnection { connection in
+                try connection.query("UPDATE incidents SET record = (record - 'narrative') || jsonb_build_object('summary', 'Legacy summary 3: an old man was beaten.') WHERE incident_id = $1", [confidential])
+            }
+            #expect(try await plainConfidentialRows() == 1)
+            #expect(try await db.pool.withConnection { try projection.sealPlainConfidentialRows(on: $0) } == 1)
+            #expect(try await plainConfidentialRows() == 0)
+            #expect(try await service.list(IncidentFilter(), for: admin).items.contains { $0.state.record.summary == "Legacy summary 3: an old man was beaten." })
+            // Redacted, an old incident's plain events read as redacted too.
+            _ = try await service.redactNarrative(incidents[4].id, reason: "names a witness", replacement: [:], by: admin, metadata: metadata)
+            let history = try await service.incident(incidents[4].id, history: true, for: admin)
+            #expect(history.state.record.summary == NarrativeVault.redacted)
+            #expect(!(history.events ?? []).contains { $0.data.encodedString.contains("an old man was beaten") }, "the plain report reads as redacted")
             // A new event on an old incident is sealed: the incident gets its narrative key now.
             _ = try await service.amend(amended, expectedVersion: 2, changes: ["killed": 1], reason: "the hospital's count of Legacy Witness 1",
                                         idempotencyKey: nil, by: admin, metadata: metadata)

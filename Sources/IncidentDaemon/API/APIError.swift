@@ -43,6 +43,13 @@ struct APIError: Error, HTTPResponseError {
             var apiError = APIError(.serviceUnavailable, code: "database_unavailable", message: "the database is unavailable; try again shortly")
             apiError.headers[.retryAfter] = "5"
             return apiError
+        case is KeyRingError, is MasterKeyError, is CocoaError:
+            // A key this daemon cannot open (a master key file it cannot read), or the erasure
+            // ledger it cannot write: nothing the request did, and nothing it may see.
+            logger.error("keys unavailable", metadata: ["error": "\(error)"])
+            var apiError = APIError(.serviceUnavailable, code: "keys_unavailable", message: "the daemon cannot use its keys now; an operator has been told (see its log)")
+            apiError.headers[.retryAfter] = "30"
+            return apiError
         case let error as HTTPError:
             let code = switch error.status.code {
             case 404: "not_found"

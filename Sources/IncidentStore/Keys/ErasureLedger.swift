@@ -56,6 +56,35 @@ public struct ErasureLedger: Sendable {
         return data.split(separator: UInt8(ascii: "\n")).compactMap { try? decoder.decode(Entry.self, from: Data($0)) }
     }
 
+    /// Appends the entries the ledger does not hold yet (the same incident, kind and generation).
+    /// - Returns: how many it appended.
+    @discardableResult
+    public func merge(_ entries: [Entry]) throws -> Int {
+        func identity(_ entry: Entry) -> String { "\(entry.incidentID)|\(entry.kind.rawValue)|\(entry.generation ?? 0)" }
+        var held = Set(try self.entries().map(identity))
+        var appended = 0
+        for entry in entries where held.insert(identity(entry)).inserted {
+            try append(entry)
+            appended += 1
+        }
+        return appended
+    }
+
+    /// Every erasure and redaction the database records (for ``merge(_:)``): a ledger that has
+    /// missed some, written by another host or before a rotation, is completed at each start.
+    public static func recorded(in connection: PostgresConnection) throws -> [Entry] {
+        var entries = try connection.query("SELECT incident_id, erased_at FROM personal_data_erasures ORDER BY erased_at").rows.map { row in
+            Entry(at: try row.decode(1), incidentID: try row.decode(0), kind: .personalData)
+        }
+        entries += try connection.query("""
+            SELECT substr(stream, 10)::uuid, recorded_at, (data->>'generation')::int - 1 FROM events
+            WHERE type = 'NarrativeRedacted' ORDER BY global_position
+            """).rows.map { row in
+            Entry(at: try row.decode(1), incidentID: try row.decode(0), kind: .narrative, generation: try row.decode(2))
+        }
+        return entries
+    }
+
     private static func failure(_ path: String) -> CocoaError {
         CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "cannot write the erasure ledger \(path): \(String(cString: strerror(errno)))"])
     }

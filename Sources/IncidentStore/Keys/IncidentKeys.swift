@@ -44,23 +44,29 @@ struct IncidentKeys: Sendable {
     /// Makes and stores a key unless one is there already (a concurrent request may have won),
     /// and returns the stored one. Call it in the transaction that uses the key.
     func create(_ purpose: KeyPurpose, of incidentID: UUID, generation: Int = 1, on connection: PostgresConnection) throws -> SymmetricKey {
-        let master = try ring.currentForNewKeys(on: connection)
-        let wrapped = try ring.wrap(SymmetricKey(size: .bits256), purpose: purpose, subject: incidentID.postgresText, under: master)
-        try connection.query("""
-            INSERT INTO incident_keys (incident_id, purpose, generation, master_key_id, wrapped_key)
-            VALUES ($1, $2, $3, $4, decode($5, 'hex')) ON CONFLICT DO NOTHING
-            """, [incidentID, purpose.rawValue, generation, wrapped.masterKeyID, wrapped.bytes.hexString])
-        guard let key = try key(purpose, of: incidentID, generation: generation, on: connection) else {
-            throw KeyRingError.corrupt(purpose: purpose, subject: incidentID.postgresText)
+        // One statement, so it holds in autocommit too: the key goes in only under the master key
+        // that `master_key_state` names while share-locked (a rotation's switch waits for it).
+        // Under a stale one, the ring learns the new one and wraps again.
+        for _ in 0..<2 {
+            let master = try ring.currentForNewKeys(on: connection)
+            let wrapped = try ring.wrap(SymmetricKey(size: .bits256), purpose: purpose, subject: incidentID.postgresText, under: master)
+            try connection.query("""
+                WITH master_key AS (SELECT current_key_id FROM master_key_state FOR SHARE)
+                INSERT INTO incident_keys (incident_id, purpose, generation, master_key_id, wrapped_key)
+                SELECT $1, $2, $3, $4, decode($5, 'hex')
+                WHERE $4 = coalesce((SELECT current_key_id FROM master_key), $4)
+                ON CONFLICT DO NOTHING
+                """, [incidentID, purpose.rawValue, generation, wrapped.masterKeyID, wrapped.bytes.hexString])
+            if let key = try key(purpose, of: incidentID, generation: generation, on: connection) { return key }
         }
-        return key
+        throw KeyRingError.unknownMasterKey(ring.currentID)
     }
 
     /// A new key wrapped for `incidentID`, not stored: for a statement that inserts it beside the
     /// data it seals (the group write of new reports), which checks the master key id itself.
-    func fresh(_ purpose: KeyPurpose, of incidentID: UUID) throws -> (key: SymmetricKey, wrapped: WrappedKey) {
+    func fresh(_ purpose: KeyPurpose, of incidentID: UUID, under master: MasterKey) throws -> (key: SymmetricKey, wrapped: WrappedKey) {
         let key = SymmetricKey(size: .bits256)
-        return (key, try ring.wrap(key, purpose: purpose, subject: incidentID.postgresText))
+        return (key, try ring.wrap(key, purpose: purpose, subject: incidentID.postgresText, under: master))
     }
 
     /// Destroys the incident's keys for `purpose` (crypto-shredding): every generation, or those up to `generation`.

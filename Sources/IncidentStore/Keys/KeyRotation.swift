@@ -80,36 +80,49 @@ public struct KeyRotation: Sendable {
         let ring = KeyRing(old)
         ring.hold(new)
         var total = 0
-        for table in Self.tables {
-            while true {
-                let count = try await pool.withConnection { [new] connection in
-                    try connection.transaction { connection -> Int in
-                        var subjects: [String] = [], generations: [Int] = [], purposes: [String] = [], wrapped: [String] = []
-                        for row in try connection.query(table.select, [new.id, batchSize]).rows {
-                            let subject: String = try row.decode(0)
-                            guard let purpose = KeyPurpose(rawValue: try row.decode(2)) else { continue }
-                            let stored = WrappedKey(masterKeyID: try row.decode(3), bytes: Data(hex: try row.decode(4, as: String.self)))
-                            let key = try ring.unwrap(stored, purpose: purpose, subject: subject)
-                            subjects.append(subject)
-                            generations.append(try row.decode(1))
-                            purposes.append(purpose.rawValue)
-                            wrapped.append(try ring.wrap(key, purpose: purpose, subject: subject, under: new).bytes.hexString)
+        while true {
+            for table in Self.tables {
+                while true {
+                    let count = try await pool.withConnection { [new] connection in
+                        try connection.transaction { connection -> Int in
+                            var subjects: [String] = [], generations: [Int] = [], purposes: [String] = [], wrapped: [String] = []
+                            for row in try connection.query(table.select, [new.id, batchSize]).rows {
+                                let subject: String = try row.decode(0)
+                                guard let purpose = KeyPurpose(rawValue: try row.decode(2)) else { continue }
+                                let stored = WrappedKey(masterKeyID: try row.decode(3), bytes: Data(hex: try row.decode(4, as: String.self)))
+                                let key = try ring.unwrap(stored, purpose: purpose, subject: subject)
+                                subjects.append(subject)
+                                generations.append(try row.decode(1))
+                                purposes.append(purpose.rawValue)
+                                wrapped.append(try ring.wrap(key, purpose: purpose, subject: subject, under: new).bytes.hexString)
+                            }
+                            guard !subjects.isEmpty else { return 0 }
+                            try connection.query(table.update, [new.id, postgresArray(subjects), postgresArray(generations), postgresArray(purposes), postgresArray(wrapped)])
+                            return subjects.count
                         }
-                        guard !subjects.isEmpty else { return 0 }
-                        try connection.query(table.update, [new.id, postgresArray(subjects), postgresArray(generations), postgresArray(purposes), postgresArray(wrapped)])
-                        return subjects.count
                     }
+                    if count == 0 { break }
+                    total += count
+                    progress(total)
                 }
-                if count == 0 { break }
-                total += count
-                progress(total)
             }
-        }
-        _ = try await pool.withConnection { [new] connection in
-            try connection.query("""
-                UPDATE master_key_state SET previous_key_id = NULL, previous_key_path = NULL, updated_at = now()
-                WHERE current_key_id = $1
-                """, [new.id])
+            // The old key is forgotten only when, with the state locked (no key can be made
+            // meanwhile), no stored key names it or any other: else sweep again.
+            let finished = try await pool.withConnection { [new] connection in
+                try connection.transaction { connection -> Bool in
+                    try connection.query("SELECT 1 FROM master_key_state FOR UPDATE")
+                    let left: Int = try connection.query("""
+                        SELECT (SELECT count(*) FROM incident_keys WHERE master_key_id <> $1) + (SELECT count(*) FROM outbox_keys WHERE master_key_id <> $1)
+                        """, [new.id]).first!.decode(0)
+                    guard left == 0 else { return false }
+                    try connection.query("""
+                        UPDATE master_key_state SET previous_key_id = NULL, previous_key_path = NULL, updated_at = now()
+                        WHERE current_key_id = $1
+                        """, [new.id])
+                    return true
+                }
+            }
+            if finished { break }
         }
         return total
     }

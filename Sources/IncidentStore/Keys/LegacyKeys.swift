@@ -1,6 +1,13 @@
 import Crypto
 import Foundation
 
+/// The plain keys of an earlier version can be wrapped only by the database's owner.
+public struct LegacyKeysNeedOwner: Error, CustomStringConvertible {
+    public var description: String {
+        "this database holds keys an earlier version stored in plain; start serve once with the owner's URL (--migration-database-url) to wrap them"
+    }
+}
+
 /// Keys that versions before the master key stored in plain (`personal_data_keys`).
 public enum LegacyKeys {
     /// Wraps every plain key into `incident_keys` under the ring's master key and drops the old
@@ -27,7 +34,11 @@ public enum LegacyKeys {
                 ON CONFLICT DO NOTHING
                 """, [postgresArray(incidents), postgresArray(wrappedKeys), master.id])
         }
-        try connection.execute("DROP TABLE personal_data_keys")
+        do {
+            try connection.execute("DROP TABLE personal_data_keys")
+        } catch let error as DatabaseError where error.sqlState == "42501" {
+            throw LegacyKeysNeedOwner()
+        }
         return incidents.count
     }
 }

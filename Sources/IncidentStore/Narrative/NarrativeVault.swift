@@ -76,8 +76,8 @@ public struct NarrativeVault: Sendable {
     }
 
     /// A new first-generation key for a new incident, and its wrapped form for the caller to store.
-    func freshKey(of incidentID: UUID) throws -> (key: Key, wrapped: WrappedKey) {
-        let (key, wrapped) = try keys.fresh(.narrative, of: incidentID)
+    func freshKey(of incidentID: UUID, under master: MasterKey) throws -> (key: Key, wrapped: WrappedKey) {
+        let (key, wrapped) = try keys.fresh(.narrative, of: incidentID, under: master)
         return (Key(incidentID: incidentID, generation: 1, key: key), wrapped)
     }
 
@@ -168,17 +168,47 @@ public struct NarrativeVault: Sendable {
         try open(EventStore.readStream(IncidentEvent.streamName(for: incidentID), on: connection), on: connection)
     }
 
-    /// The events with their text opened (keys fetched in one query).
+    /// The events with their text opened (keys fetched in one query). Events from before sealed
+    /// text hold it in plain in the log: once their incident is redacted, they read as redacted too.
     public func open(_ events: [RecordedEvent], on connection: PostgresConnection) throws -> [RecordedEvent] {
         let incidents = Set(events.compactMap { $0.data.objectValue?["narrative"] == nil ? nil : IncidentEvent.incidentID(fromStream: $0.stream) })
-        guard !incidents.isEmpty else { return events }
+        let plain = Set(events.filter { $0.data.objectValue?["narrative"] == nil && IncidentEvent.EventType(rawValue: $0.type).map { !Self.textPaths($0).isEmpty } == true }.map(\.stream))
+        guard !incidents.isEmpty || !plain.isEmpty else { return events }
         let found = try keys.all(.narrative, of: Array(incidents), on: connection)
+        var redactedFrom: [String: Int] = [:]
+        if !plain.isEmpty {
+            for row in try connection.query("""
+                SELECT stream, min(stream_version) FROM events WHERE stream = ANY($1::text[]) AND type = 'NarrativeRedacted' GROUP BY stream
+                """, [postgresArray(Array(plain))]).rows {
+                redactedFrom[try row.decode(0)] = try row.decode(1)
+            }
+        }
         return events.map { event in
             guard let type = IncidentEvent.EventType(rawValue: event.type), let incidentID = IncidentEvent.incidentID(fromStream: event.stream) else { return event }
             var opened = event
-            opened.data = Self.open(event.data, type: type, incidentID: incidentID) { found[incidentID]?[$0] }
+            if event.data.objectValue?["narrative"] == nil {
+                guard let from = redactedFrom[event.stream], event.streamVersion < from else { return event }
+                opened.data = Self.masked(event.data, type: type)
+            } else {
+                opened.data = Self.open(event.data, type: type, incidentID: incidentID) { found[incidentID]?[$0] }
+            }
             return opened
         }
+    }
+
+    /// Plain data with its text members taken out, and the placeholders of what it must have.
+    static func masked(_ data: JSONValue, type: IncidentEvent.EventType) -> JSONValue {
+        guard var object = data.objectValue else { return data }
+        for path in textPaths(type) {
+            if path.count == 1 {
+                object[path[0]] = nil
+            } else if var inner = object[path[0]]?.objectValue {
+                inner[path[1]] = nil
+                object[path[0]] = .object(inner)
+            }
+        }
+        for (member, value) in placeholder(type) { object[member] = value }
+        return .object(object)
     }
 
     /// The stored form of a read model's record: for a confidential incident, its text fields

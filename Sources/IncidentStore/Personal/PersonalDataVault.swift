@@ -39,8 +39,8 @@ public struct PersonalDataVault: Sendable {
 
     /// Seals `personal` under a new key, for an incident that has none yet; the caller stores the
     /// wrapped key with the event, or drops both.
-    func sealWithNewKey(_ personal: JSONValue, incidentID: UUID) throws -> (sealed: SealedPersonalData, wrapped: WrappedKey) {
-        let (key, wrapped) = try keys.fresh(.personal, of: incidentID)
+    func sealWithNewKey(_ personal: JSONValue, incidentID: UUID, under master: MasterKey) throws -> (sealed: SealedPersonalData, wrapped: WrappedKey) {
+        let (key, wrapped) = try keys.fresh(.personal, of: incidentID, under: master)
         return (try seal(personal, with: key, incidentID: incidentID), wrapped)
     }
 

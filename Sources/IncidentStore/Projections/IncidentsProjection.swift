@@ -105,20 +105,33 @@ public struct IncidentsProjection: Projection {
 
     /// A report's row, as ``Row/init(reported:)`` and ``save(_:to:on:)`` make it: the sealed text of a
     /// confidential incident stays as the log has it; a non-confidential one's is opened here and
-    /// travels with the statement, as the row holds it in plain (for search).
+    /// travels with the statement, as the row holds it in plain (for search); a confidential report
+    /// from before sealed text is sealed here, so the row never holds its text in plain.
     public func loadReports(_ reports: ReportSelection, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int {
-        let sealed = try connection.query("""
-            SELECT e.global_position, substr(e.stream, 10) AS incident_id, e.data->'narrative' AS narrative FROM events e
-            WHERE e.data ? 'narrative' AND e.data->>'sensitivity' IS DISTINCT FROM 'confidential' AND
+        let rows = try connection.query("""
+            SELECT e.global_position, substr(e.stream, 10) AS incident_id, e.data::text AS data_text FROM events e
+            WHERE (e.data ? 'narrative') = (e.data->>'sensitivity' IS DISTINCT FROM 'confidential') AND
             """ + " " + reports.condition, reports.parameters).rows
         var positions: [Int64] = []
-        var stored: [(incidentID: UUID, record: JSONValue)] = []
-        for row in sealed {
-            positions.append(try row.decode(0))
-            stored.append((try row.decode(1), ["narrative": try JSONValue.parse(Data(try row.decode(2, as: String.self).utf8))]))
+        var texts: [String] = []
+        var sealed: [(incidentID: UUID, record: JSONValue)] = []
+        var plain: [(position: Int64, incidentID: UUID, record: [String: JSONValue])] = []
+        for row in rows {
+            let data = try JSONValue.parse(Data(try row.decode(2, as: String.self).utf8))
+            if data.objectValue?["narrative"] != nil {
+                positions.append(try row.decode(0))
+                sealed.append((try row.decode(1), data))
+            } else {
+                plain.append((try row.decode(0), try row.decode(1), data.objectValue ?? [:]))
+            }
         }
-        let texts = try narrative.openRecords(stored, on: connection).map { opened in
-            JSONValue.object((opened.objectValue ?? [:]).filter { NarrativeVault.recordFields.contains($0.key) }).encodedString
+        for opened in try narrative.openRecords(sealed, on: connection) {
+            texts.append(JSONValue.object((opened.objectValue ?? [:]).filter { NarrativeVault.recordFields.contains($0.key) }).encodedString)
+        }
+        for report in plain {
+            let key = try narrative.currentKey(of: report.incidentID, on: connection)
+            positions.append(report.position)
+            texts.append(JSONValue.object((try narrative.sealRecord(report.record, with: key)).filter { $0.key == "narrative" }).encodedString)
         }
         let n = reports.parameters.count
         return try connection.query("INSERT INTO " + tables("incidents") + """
@@ -130,13 +143,34 @@ public struct IncidentsProjection: Projection {
                 incident_day(e.data->>'occurred_at'), e.data->>'sensitivity', e.metadata->>'principal',
                 coalesce((e.data->>'killed')::numeric::int, 0), coalesce((e.data->>'injured')::numeric::int, 0),
                 coalesce((e.data->>'abducted')::numeric::int, 0), coalesce((e.data->>'displaced')::numeric::int, 0),
-                CASE WHEN t.texts IS NOT NULL THEN (e.data - 'personal' - 'narrative') || t.texts
+                CASE WHEN t.texts IS NOT NULL THEN (e.data - ARRAY['personal', 'narrative', 'summary', 'place', 'perpetrator', 'target']) || t.texts
                      WHEN e.data ? 'personal' THEN e.data - 'personal' ELSE e.data END,
                 false, e.recorded_at, e.recorded_at
             FROM events e LEFT JOIN municipalities m ON m.code = e.data->>'municipality'
             """ + " LEFT JOIN unnest($\(n + 1)::bigint[], $\(n + 2)::jsonb[]) AS t(position, texts) ON t.position = e.global_position WHERE "
             + reports.condition + (reports.fresh ? "" : " ON CONFLICT (incident_id) DO NOTHING"),
             reports.parameters + [postgresArray(positions) as String, postgresArray(texts) as String]).affectedRows
+    }
+
+    /// Seals the text of confidential incidents whose rows hold it in plain (written before sealed
+    /// text): run at start, before anything is served.
+    /// - Returns: how many rows it sealed.
+    public func sealPlainConfidentialRows(on connection: PostgresConnection) throws -> Int {
+        let rows = try connection.query("""
+            SELECT incident_id, record::text AS record_text FROM incidents WHERE sensitivity = 'confidential' AND NOT record ? 'narrative'
+            """).rows
+        var payload: [JSONValue] = []
+        for row in rows {
+            let incidentID: UUID = try row.decode(0)
+            let record = try JSONValue.parse(Data(try row.decode(1, as: String.self).utf8)).objectValue ?? [:]
+            let key = try narrative.currentKey(of: incidentID, on: connection)
+            payload.append(["incident_id": .string(incidentID.postgresText), "record": .object(try narrative.sealRecord(record, with: key))])
+        }
+        guard !payload.isEmpty else { return 0 }
+        return try connection.query("""
+            UPDATE incidents i SET record = r.record FROM jsonb_to_recordset($1::jsonb) AS r(incident_id uuid, record jsonb)
+            WHERE i.incident_id = r.incident_id
+            """, [JSONValue.array(payload).encodedString]).affectedRows
     }
 
     func load(_ ids: [UUID], from table: String, on connection: PostgresConnection) throws -> [UUID: Row] {

@@ -28,13 +28,15 @@ extension IncidentService {
         for (index, line) in lines.enumerated() {
             var record = line.validated.record
             guard incidents.insert(record.incidentID).inserted, fast[line.eventID] == nil else { continue }
+            // Both keys under one master key, which the row names (a rotation may switch it meanwhile).
+            let master = vault.keys.ring.current
             var personalKey: JSONValue = .null
             if let personal = line.validated.personal {
-                let (sealed, wrapped) = try vault.sealWithNewKey(personal, incidentID: record.incidentID)
+                let (sealed, wrapped) = try vault.sealWithNewKey(personal, incidentID: record.incidentID, under: master)
                 record.personal = sealed
                 personalKey = .string(wrapped.bytes.hexString)
             }
-            let (key, narrativeKey) = try narrative.freshKey(of: record.incidentID)
+            let (key, narrativeKey) = try narrative.freshKey(of: record.incidentID, under: master)
             let event = try IncidentEvent.reported(record).toAppend(eventID: line.eventID, metadata: line.metadata, narrative: key)
             rows.append(.object([
                 "n": .number(Double(index)),
