@@ -70,7 +70,7 @@ public final class KeyRing: Sendable {
     public func wrap(_ key: SymmetricKey, purpose: KeyPurpose, subject: String, under master: MasterKey? = nil) throws -> WrappedKey {
         let master = master ?? current
         let box = try AES.GCM.seal(
-            key.withUnsafeBytes { Data($0) }, using: master.derived("wrap"),
+            key.withUnsafeBytes { Data($0) }, using: master.wrappingKey,
             authenticating: Self.associatedData(purpose: purpose, subject: subject, masterKeyID: master.id)
         )
         return WrappedKey(masterKeyID: master.id, bytes: box.combined!)
@@ -87,7 +87,7 @@ public final class KeyRing: Sendable {
         }
         guard let master else { throw KeyRingError.unknownMasterKey(wrapped.masterKeyID) }
         guard let box = try? AES.GCM.SealedBox(combined: wrapped.bytes),
-              let bytes = try? AES.GCM.open(box, using: master.derived("wrap"),
+              let bytes = try? AES.GCM.open(box, using: master.wrappingKey,
                                             authenticating: Self.associatedData(purpose: purpose, subject: subject, masterKeyID: master.id))
         else { throw KeyRingError.corrupt(purpose: purpose, subject: subject) }
         return SymmetricKey(data: bytes)

@@ -34,10 +34,18 @@ public struct MasterKey: Sendable {
     /// Kept as bytes: `SymmetricKey` is not `Sendable`.
     private let bytes: Data
 
+    /// The key that wraps stored keys, derived once: every key read or made uses it.
+    private let wrapping: Data
+
     public init(bytes: Data) {
         self.bytes = bytes
+        wrapping = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: bytes), info: Data("incident-log/v1/wrap".utf8), outputByteCount: 32)
+            .withUnsafeBytes { Data($0) }
         id = SHA256.hash(data: Data("incident-log master key id\0".utf8) + bytes).prefix(8).hexString
     }
+
+    /// The key that wraps the keys the database stores (`derived("wrap")`).
+    var wrappingKey: SymmetricKey { SymmetricKey(data: wrapping) }
 
     /// A key for one purpose (`info` names it), independent of every other purpose's key.
     func derived(_ info: String) -> SymmetricKey {

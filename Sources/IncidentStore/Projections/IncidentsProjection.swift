@@ -108,8 +108,12 @@ public struct IncidentsProjection: Projection {
     /// travels with the statement, as the row holds it in plain (for search); a confidential report
     /// from before sealed text is sealed here, so the row never holds its text in plain.
     public func loadReports(_ reports: ReportSelection, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int {
+        // Only the sealed member of the many (parsing whole records here was most of a rebuild's
+        // time), the whole record of the few plain confidential ones.
         let rows = try connection.query("""
-            SELECT e.global_position, substr(e.stream, 10) AS incident_id, e.data::text AS data_text FROM events e
+            SELECT e.global_position, substr(e.stream, 10) AS incident_id,
+                   CASE WHEN e.data ? 'narrative' THEN (e.data->'narrative')::text ELSE (e.data - 'personal')::text END AS part
+            FROM events e
             WHERE (e.data ? 'narrative') = (e.data->>'sensitivity' IS DISTINCT FROM 'confidential') AND
             """ + " " + reports.condition, reports.parameters).rows
         var positions: [Int64] = []
@@ -117,12 +121,12 @@ public struct IncidentsProjection: Projection {
         var sealed: [(incidentID: UUID, record: JSONValue)] = []
         var plain: [(position: Int64, incidentID: UUID, record: [String: JSONValue])] = []
         for row in rows {
-            let data = try JSONValue.parse(Data(try row.decode(2, as: String.self).utf8))
-            if data.objectValue?["narrative"] != nil {
+            let part = try JSONValue.parse(Data(try row.decode(2, as: String.self).utf8))
+            if part.objectValue?["sealed"] != nil {
                 positions.append(try row.decode(0))
-                sealed.append((try row.decode(1), data))
+                sealed.append((try row.decode(1), ["narrative": part]))
             } else {
-                plain.append((try row.decode(0), try row.decode(1), data.objectValue ?? [:]))
+                plain.append((try row.decode(0), try row.decode(1), part.objectValue ?? [:]))
             }
         }
         for opened in try narrative.openRecords(sealed, on: connection) {
