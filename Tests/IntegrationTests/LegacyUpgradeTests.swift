@@ -113,7 +113,7 @@ struct LegacyUpgradeTests {
                 try await db.pool.withConnection { try $0.query("SELECT count(*) FROM incidents WHERE sensitivity = 'confidential' AND record ? 'summary'").first!.decode(0) }
             }
             #expect(try await plainConfidentialRows() == 0)
-            try await db.pool.withConnection { connection in
+            _ = try await db.pool.withConnection { connection in
                 try connection.query("UPDATE incidents SET record = (record - 'narrative') || jsonb_build_object('summary', 'Legacy summary 3: an old man was beaten.') WHERE incident_id = $1", [confidential])
             }
             #expect(try await plainConfidentialRows() == 1)
