@@ -6,7 +6,7 @@ import Testing
 
 @testable import IncidentDaemon
 
-/// Every operation of the API against every role and every kind of bad credential (issue #6).
+/// Every operation of the API against every role and every kind of bad credential.
 @Suite("Access: the full role × endpoint matrix")
 struct AccessMatrixTests {
     /// One operation as the matrix calls it, and what each caller must get.

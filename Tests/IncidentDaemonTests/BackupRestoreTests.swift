@@ -4,7 +4,7 @@ import IncidentTesting
 import Logging
 import Testing
 
-@Suite("Backup and restore (issue #6): pg_dump, then a new cluster")
+@Suite("Backup and restore: pg_dump, then a new cluster")
 struct BackupRestoreTests {
     @Test("a populated log dumped and restored into a new cluster: consumers and projections read every event, and the appends after it")
     func restoreIntoNewCluster() async throws {

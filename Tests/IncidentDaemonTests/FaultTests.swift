@@ -11,7 +11,7 @@ import Testing
 /// Things going wrong on purpose: the daemon killed under load, the database restarted under load,
 /// `ictl outbox sync` killed mid-sync. Each ends by counting, in the log itself, that every
 /// acknowledged report is there exactly once.
-@Suite("Faults (issue #6): kill -9, database restart, ictl killed mid-sync")
+@Suite("Faults: kill -9, database restart, ictl killed mid-sync")
 struct FaultTests {
     @Test("incidentd killed -9 twice under 8 concurrent reporters: every acknowledged report stored once, summaries equal the log")
     func daemonKilledUnderLoad() async throws {

@@ -7,7 +7,7 @@ import Testing
 
 @testable import IncidentDaemon
 
-/// Targeted hostile input (issue #6), beside the generated requests of `scripts/fuzz-api`.
+/// Targeted hostile input, beside the generated requests of `scripts/fuzz-api`.
 @Suite("Hostile input")
 struct HostileInputTests {
     @Test("over the limits, broken UTF-8, NUL bytes, deep nesting, huge numbers: a 4xx with a JSON error each, nothing stored")

@@ -5,7 +5,7 @@ import IncidentTesting
 import Testing
 @testable import IncidentDaemon
 
-/// `GET /v1/summaries`, `GET /v1/digests/weekly` and projection rebuilds over HTTP (issue #4).
+/// `GET /v1/summaries`, `GET /v1/digests/weekly` and projection rebuilds over HTTP.
 @Suite("Summaries, weekly digest and rebuild over HTTP")
 struct ReportTests {
     func figures(_ value: JSONValue?) -> SummaryFigures {

@@ -38,7 +38,7 @@ struct TestCertificates {
 
 struct TLSSetupFailed: Error { var message: String }
 
-@Suite("TLS (issue #6): incidentd serves HTTPS, ictl verifies it")
+@Suite("TLS: incidentd serves HTTPS, ictl verifies it")
 struct TLSTests {
     @Test("the reporting path over TLS with a field office's CA; an untrusted certificate or plain HTTP gets nothing through")
     func reportingOverTLS() async throws {
