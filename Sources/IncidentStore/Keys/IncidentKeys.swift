@@ -49,7 +49,7 @@ struct IncidentKeys: Sendable {
         // Under a stale one, the ring learns the new one and wraps again.
         for _ in 0..<2 {
             let master = try ring.currentForNewKeys(on: connection)
-            let wrapped = try ring.wrap(SymmetricKey(size: .bits256), purpose: purpose, subject: incidentID.postgresText, under: master)
+            let wrapped = try ring.wrap(Sealing.newKey(), purpose: purpose, subject: incidentID.postgresText, under: master)
             try connection.query("""
                 WITH master_key AS (SELECT current_key_id FROM master_key_state FOR SHARE)
                 INSERT INTO incident_keys (incident_id, purpose, generation, master_key_id, wrapped_key)
@@ -65,7 +65,7 @@ struct IncidentKeys: Sendable {
     /// A new key wrapped for `incidentID`, not stored: for a statement that inserts it beside the
     /// data it seals (the group write of new reports), which checks the master key id itself.
     func fresh(_ purpose: KeyPurpose, of incidentID: UUID, under master: MasterKey) throws -> (key: SymmetricKey, wrapped: WrappedKey) {
-        let key = SymmetricKey(size: .bits256)
+        let key = Sealing.newKey()
         return (key, try ring.wrap(key, purpose: purpose, subject: incidentID.postgresText, under: master))
     }
 
@@ -76,38 +76,51 @@ struct IncidentKeys: Sendable {
     }
 }
 
-/// Deterministic authenticated encryption under an incident's key: AES-256-GCM with a key and a
-/// nonce key derived from it (HKDF-SHA256), the nonce an HMAC of context and plaintext, and the
-/// context (what the text is and whose) as associated data. The same text in the same place
-/// seals to the same bytes, so a retried request is identical (idempotency); a ciphertext moved
-/// to another incident or field does not open. Equal texts in one place reveal their equality.
+/// Deterministic authenticated encryption under an incident's key: AES-256-GCM, the nonce an
+/// HMAC-SHA256 of context and plaintext under a nonce key, and the context (what the text is and
+/// whose) as associated data. The same text in the same place seals to the same bytes, so a
+/// retried request is identical (idempotency); a ciphertext moved to another incident or field
+/// does not open. Equal texts in one place reveal their equality.
+///
+/// A key made today is 64 random bytes: the AES key, then the nonce key — two separate keys,
+/// nothing to derive when a text is sealed or opened. A 32-byte key (an incident's personal key
+/// from an earlier version) gives both by HKDF-SHA256, as it always did.
 enum Sealing {
+    /// A new incident key for sealing.
+    static func newKey() -> SymmetricKey { SymmetricKey(size: SymmetricKeySize(bitCount: 512)) }
+
     static func seal(_ plaintext: Data, with key: SymmetricKey, context: String) throws -> Data {
+        let (sealingKey, nonceKey) = parts(of: key)
         let context = Data(context.utf8)
-        let nonceKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("incident-log/v1/nonce".utf8), outputByteCount: 32)
         let nonce = try AES.GCM.Nonce(data: Data(HMAC<SHA256>.authenticationCode(for: context + [0] + plaintext, using: nonceKey).prefix(12)))
-        return try AES.GCM.seal(plaintext, using: sealingKey(key), nonce: nonce, authenticating: context).combined!
+        return try AES.GCM.seal(plaintext, using: sealingKey, nonce: nonce, authenticating: context).combined!
     }
 
     static func open(_ combined: Data, with key: SymmetricKey, context: String) -> Data? {
         guard let box = try? AES.GCM.SealedBox(combined: combined) else { return nil }
-        return try? AES.GCM.open(box, using: sealingKey(key), authenticating: Data(context.utf8))
+        return try? AES.GCM.open(box, using: parts(of: key).sealing, authenticating: Data(context.utf8))
     }
 
-    private static func sealingKey(_ key: SymmetricKey) -> SymmetricKey {
-        HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("incident-log/v1/seal".utf8), outputByteCount: 32)
+    private static func parts(of key: SymmetricKey) -> (sealing: SymmetricKey, nonce: SymmetricKey) {
+        guard key.bitCount == 512 else {
+            return (KeyDerivation.derive(from: key, info: "incident-log/v1/seal"), KeyDerivation.derive(from: key, info: "incident-log/v1/nonce"))
+        }
+        return key.withUnsafeBytes { bytes in
+            (SymmetricKey(data: UnsafeRawBufferPointer(rebasing: bytes[..<32])), SymmetricKey(data: UnsafeRawBufferPointer(rebasing: bytes[32...])))
+        }
     }
 }
 
 extension Data {
     /// Bytes from lower- or upper-case hex (as PostgreSQL's `encode(…, 'hex')` writes them).
     init(hex: String) {
-        var data = Data(capacity: hex.utf8.count / 2)
-        var iterator = hex.utf8.makeIterator()
-        func nibble(_ c: UInt8) -> UInt8 { c <= 57 ? c - 48 : (c | 0x20) - 87 }
-        while let high = iterator.next(), let low = iterator.next() {
-            data.append(nibble(high) << 4 | nibble(low))
+        var hex = hex
+        self = hex.withUTF8 { digits in
+            func nibble(_ c: UInt8) -> UInt8 { c <= 57 ? c &- 48 : (c | 0x20) &- 87 }
+            return Data([UInt8](unsafeUninitializedCapacity: digits.count / 2) { bytes, count in
+                count = digits.count / 2
+                for i in 0..<count { bytes[i] = nibble(digits[2 * i]) << 4 | nibble(digits[2 * i + 1]) }
+            })
         }
-        self = data
     }
 }

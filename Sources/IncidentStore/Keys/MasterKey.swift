@@ -39,7 +39,7 @@ public struct MasterKey: Sendable {
 
     public init(bytes: Data) {
         self.bytes = bytes
-        wrapping = HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: bytes), info: Data("incident-log/v1/wrap".utf8), outputByteCount: 32)
+        wrapping = KeyDerivation.derive(from: SymmetricKey(data: bytes), info: "incident-log/v1/wrap")
             .withUnsafeBytes { Data($0) }
         id = SHA256.hash(data: Data("incident-log master key id\0".utf8) + bytes).prefix(8).hexString
     }
@@ -49,7 +49,7 @@ public struct MasterKey: Sendable {
 
     /// A key for one purpose (`info` names it), independent of every other purpose's key.
     func derived(_ info: String) -> SymmetricKey {
-        HKDF<SHA256>.deriveKey(inputKeyMaterial: SymmetricKey(data: bytes), info: Data(("incident-log/v1/" + info).utf8), outputByteCount: 32)
+        KeyDerivation.derive(from: SymmetricKey(data: bytes), info: "incident-log/v1/" + info)
     }
 
     /// Reads a master key file.

@@ -62,7 +62,7 @@ public struct NarrativeVault: Sendable {
         /// An HMAC of a request under this key: a retry's fingerprint matches, and the stored
         /// value says nothing about the request's text to whoever lacks the key.
         func fingerprint(_ request: Data) -> String {
-            let key = HKDF<SHA256>.deriveKey(inputKeyMaterial: symmetric, info: Data("incident-log/v1/fingerprint".utf8), outputByteCount: 32)
+            let key = KeyDerivation.derive(from: symmetric, info: "incident-log/v1/fingerprint")
             return HMAC<SHA256>.authenticationCode(for: request, using: key).hexString
         }
     }
@@ -224,6 +224,27 @@ public struct NarrativeVault: Sendable {
         let sealed = rows.filter { $0.record.objectValue?["narrative"] != nil }.map(\.incidentID)
         let found = try keys.all(.narrative, of: Array(Set(sealed)), on: connection)
         return rows.map { row in Self.open(row.record, type: .reported, incidentID: row.incidentID) { found[row.incidentID]?[$0] } }
+    }
+
+    /// A report's sealed text as the log stores it (`narrative.g`, `narrative.sealed`).
+    public struct SealedReport: Sendable {
+        public var incidentID: UUID
+        public var generation: Int
+        /// Base64, as stored.
+        public var sealed: String
+    }
+
+    /// The text members of sealed reports, each as the JSON object it was sealed as (keys fetched
+    /// in one query; nothing parsed): the placeholders where a key was destroyed.
+    func openTexts(of reports: [SealedReport], on connection: PostgresConnection) throws -> [String] {
+        let found = try keys.all(.narrative, of: Array(Set(reports.map(\.incidentID))), on: connection)
+        let placeholder = JSONValue.object(Self.placeholder(.reported)).encodedString
+        return reports.map { report in
+            guard let key = found[report.incidentID]?[report.generation], let sealed = Data(base64Encoded: report.sealed),
+                  let plain = Sealing.open(sealed, with: key, context: Self.context(report.incidentID, .reported))
+            else { return placeholder }
+            return String(decoding: plain, as: UTF8.self)
+        }
     }
 
     /// The current keys of the given incidents, for ``sealRecord(_:with:)`` over a batch.

@@ -108,30 +108,27 @@ public struct IncidentsProjection: Projection {
     /// travels with the statement, as the row holds it in plain (for search); a confidential report
     /// from before sealed text is sealed here, so the row never holds its text in plain.
     public func loadReports(_ reports: ReportSelection, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int {
-        // Only the sealed member of the many (parsing whole records here was most of a rebuild's
-        // time), the whole record of the few plain confidential ones.
+        // Only the sealed member of the many, as plain columns (parsing whole records here was
+        // most of a rebuild's time), the whole record of the few plain confidential ones.
         let rows = try connection.query("""
-            SELECT e.global_position, substr(e.stream, 10) AS incident_id,
-                   CASE WHEN e.data ? 'narrative' THEN (e.data->'narrative')::text ELSE (e.data - 'personal')::text END AS part
+            SELECT e.global_position, substr(e.stream, 10) AS incident_id, e.data->'narrative'->>'g', e.data->'narrative'->>'sealed',
+                   CASE WHEN e.data ? 'narrative' THEN NULL ELSE (e.data - 'personal')::text END AS record_text
             FROM events e
             WHERE (e.data ? 'narrative') = (e.data->>'sensitivity' IS DISTINCT FROM 'confidential') AND
             """ + " " + reports.condition, reports.parameters).rows
         var positions: [Int64] = []
-        var texts: [String] = []
-        var sealed: [(incidentID: UUID, record: JSONValue)] = []
+        var sealed: [NarrativeVault.SealedReport] = []
         var plain: [(position: Int64, incidentID: UUID, record: [String: JSONValue])] = []
         for row in rows {
-            let part = try JSONValue.parse(Data(try row.decode(2, as: String.self).utf8))
-            if part.objectValue?["sealed"] != nil {
+            if let text = try row.decodeIfPresent(3, as: String.self) {
                 positions.append(try row.decode(0))
-                sealed.append((try row.decode(1), ["narrative": part]))
+                sealed.append(.init(incidentID: try row.decode(1), generation: Int(try row.decodeIfPresent(2, as: String.self) ?? "1") ?? 1, sealed: text))
             } else {
-                plain.append((try row.decode(0), try row.decode(1), part.objectValue ?? [:]))
+                let record = try JSONValue.parse(Data(try row.decode(4, as: String.self).utf8))
+                plain.append((try row.decode(0), try row.decode(1), record.objectValue ?? [:]))
             }
         }
-        for opened in try narrative.openRecords(sealed, on: connection) {
-            texts.append(JSONValue.object((opened.objectValue ?? [:]).filter { NarrativeVault.recordFields.contains($0.key) }).encodedString)
-        }
+        var texts = try narrative.openTexts(of: sealed, on: connection)
         for report in plain {
             let key = try narrative.currentKey(of: report.incidentID, on: connection)
             positions.append(report.position)
