@@ -65,9 +65,9 @@ extension Bool: PostgresEncodable, PostgresDecodable {
 }
 
 extension UUID: PostgresEncodable, PostgresDecodable {
-    public var postgresText: String { uuidString.lowercased() }
+    public var postgresText: String { lowercasedText }
     public init(postgresText: String) throws {
-        guard let value = UUID(uuidString: postgresText) else { throw PostgresDecodingError(type: "UUID", text: postgresText) }
+        guard let value = UUID(canonical: postgresText) else { throw PostgresDecodingError(type: "UUID", text: postgresText) }
         self = value
     }
 }

@@ -140,13 +140,13 @@ public enum IncidentEvent: Sendable, Equatable {
     }
 
     public static func streamName(for incidentID: UUID) -> String {
-        "incident-" + incidentID.uuidString.lowercased()
+        "incident-" + incidentID.lowercasedText
     }
 
     /// The incident id a stream name carries, or nil when it is not an incident stream.
     public static func incidentID(fromStream stream: String) -> UUID? {
         guard stream.hasPrefix("incident-") else { return nil }
-        return UUID(uuidString: String(stream.dropFirst("incident-".count)))
+        return UUID(canonical: stream.dropFirst("incident-".count))
     }
 
     /// The event's data as stored in the log.

@@ -110,17 +110,3 @@ enum Sealing {
         }
     }
 }
-
-extension Data {
-    /// Bytes from lower- or upper-case hex (as PostgreSQL's `encode(…, 'hex')` writes them).
-    init(hex: String) {
-        var hex = hex
-        self = hex.withUTF8 { digits in
-            func nibble(_ c: UInt8) -> UInt8 { c <= 57 ? c &- 48 : (c | 0x20) &- 87 }
-            return Data([UInt8](unsafeUninitializedCapacity: digits.count / 2) { bytes, count in
-                count = digits.count / 2
-                for i in 0..<count { bytes[i] = nibble(digits[2 * i]) << 4 | nibble(digits[2 * i + 1]) }
-            })
-        }
-    }
-}

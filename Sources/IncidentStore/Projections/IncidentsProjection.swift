@@ -148,9 +148,21 @@ public struct IncidentsProjection: Projection {
                      WHEN e.data ? 'personal' THEN e.data - 'personal' ELSE e.data END,
                 false, e.recorded_at, e.recorded_at
             FROM events e LEFT JOIN municipalities m ON m.code = e.data->>'municipality'
-            """ + " LEFT JOIN unnest($\(n + 1)::bigint[], $\(n + 2)::jsonb[]) AS t(position, texts) ON t.position = e.global_position WHERE "
+            """ + " LEFT JOIN jsonb_to_recordset($\(n + 1)::jsonb) AS t(position bigint, texts jsonb) ON t.position = e.global_position WHERE "
             + reports.condition + (reports.fresh ? "" : " ON CONFLICT (incident_id) DO NOTHING"),
-            reports.parameters + [postgresArray(positions) as String, postgresArray(texts) as String]).affectedRows
+            reports.parameters + [Self.textsByPosition(positions, texts)]).affectedRows
+    }
+
+    /// `[{"position": p, "texts": t}, …]` from texts that are JSON already: one document for the
+    /// statement to read (an array of jsonb made PostgreSQL parse and unescape each element).
+    private static func textsByPosition(_ positions: [Int64], _ texts: [String]) -> String {
+        var out = "["
+        out.reserveCapacity(texts.reduce(2) { $0 + $1.utf8.count + 40 })
+        for (index, (position, text)) in zip(positions, texts).enumerated() {
+            if index > 0 { out += "," }
+            out += "{\"position\":" + String(position) + ",\"texts\":" + text + "}"
+        }
+        return out + "]"
     }
 
     /// Seals the text of confidential incidents whose rows hold it in plain (written before sealed

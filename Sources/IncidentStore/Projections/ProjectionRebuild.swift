@@ -85,7 +85,7 @@ public enum ProjectionRebuild {
 
     /// Global positions per range of a bulk load: ten ranges a million events, so that two writers
     /// finish close together (with five, one wrote the last range alone for a sixth of the load).
-    public static let rangeSize: Int64 = 100_000
+    public static let rangeSize: Int64 = 20_000
 
     /// Writes most of the log into fresh shadows in bulk; call it after ``start(_:on:)`` and before
     /// ``step(_:on:limit:)``. Returns how many events it covered (0 when the shadows are not fresh).
