@@ -83,8 +83,8 @@ public enum ProjectionRebuild {
           AND e.stream LIKE 'incident-%' AND length(e.stream) = 45
         """
 
-    /// Global positions per range of a bulk load: ten ranges a million events, so that two writers
-    /// finish close together (with five, one wrote the last range alone for a sixth of the load).
+    /// Global positions per range of a bulk load: fifty ranges a million events, so that two
+    /// writers finish close together, and one opens sealed text while the other's insert runs.
     public static let rangeSize: Int64 = 20_000
 
     /// Writes most of the log into fresh shadows in bulk; call it after ``start(_:on:)`` and before
