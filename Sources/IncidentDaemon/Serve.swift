@@ -24,6 +24,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The private key (PEM) of --tls-cert.", valueName: "file")) var tlsKey: String?
     @Flag(help: "Serve plain HTTP on a --host that is not loopback (refused without it): tokens and incident data then cross the network unencrypted.")
     var insecureHttp = false
+    @Option(help: ArgumentHelp("Analysts see confidential incidents only in district × ISO week × category cells holding at least K of them.", valueName: "K"))
+    var disclosureThreshold = Disclosure.defaultThreshold
     @OptionGroup var database: DatabaseOptions
 
     enum LogFormat: String, ExpressibleByArgument { case json, text }
@@ -84,7 +86,8 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(conninfo: db.conninfo, maxConnections: poolSize, setupStatements: sessions.setupStatements),
             logger: logger
         )
-        let app = try await buildApplication(pool: pool, keys: keys, erasures: keySource.ledger, host: host, port: port, registry: registry, logger: logger, tls: tls)
+        let app = try await buildApplication(pool: pool, keys: keys, erasures: keySource.ledger, host: host, port: port, registry: registry, logger: logger, tls: tls,
+                                               disclosure: Disclosure(threshold: disclosureThreshold))
         logger.info("incidentd listening", metadata: ["http.host": "\(host)", "http.port": "\(port)", "http.tls": "\(tls != nil)", "db.embedded": "\(db.cluster != nil)"])
         do {
             try await app.runService()
@@ -152,12 +155,12 @@ func reportDatabaseTransport(_ transport: ConnectionTransport?, logger: Logger) 
 /// The whole service on a pool: router, projector, metrics. `serve` and the tests build it alike.
 func buildApplication(
     pool: ConnectionPool, keys: KeyRing, erasures: ErasureLedger? = nil, host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger,
-    tokenCache: TokenCache = TokenCache(), tls: TLSConfiguration? = nil, bodyStall: Duration = .seconds(20)
+    tokenCache: TokenCache = TokenCache(), tls: TLSConfiguration? = nil, bodyStall: Duration = .seconds(20), disclosure: Disclosure = Disclosure()
 ) async throws -> some ApplicationProtocol {
     let reference = try await ReferenceData.load(pool)
     let projections: [any Projection] = [IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: keys)), RegionSummaryProjection(regions: reference.regions)]
     let deps = AppDependencies(
-        pool: pool, service: IncidentService(pool: pool, reference: reference, keys: keys, erasures: erasures),
+        pool: pool, service: IncidentService(pool: pool, reference: reference, keys: keys, erasures: erasures, disclosure: disclosure),
         tokens: AccessTokens(pool: pool, cache: tokenCache), projections: projections, bodyStall: bodyStall, outbox: OutboxKeys(ring: keys)
     )
     let router = buildRouter(deps)

@@ -76,9 +76,15 @@ struct DigestDocument: Decodable, Sendable {
     let totals: Figures, previousWeek: Figures, fourWeekAverage: Figures
     let changes: Changes
     let byRegion: [RegionRow], movers: [Mover], notable: [Notable], revisions: [Revision], trend: [TrendPoint]
+    /// How confidential incidents count (absent from servers before disclosure control).
+    let disclosure: Disclosure?
+
+    struct Disclosure: Decodable, Sendable {
+        let threshold: Int, confidential: String
+    }
 
     enum CodingKeys: String, CodingKey {
-        case week, from, to, sensitivity, totals, changes, movers, notable, revisions, trend
+        case week, from, to, sensitivity, totals, changes, movers, notable, revisions, trend, disclosure
         case asOf = "as_of", generatedAt = "generated_at", previousWeek = "previous_week"
         case fourWeekAverage = "four_week_average", byRegion = "by_region"
     }
@@ -86,12 +92,22 @@ struct DigestDocument: Decodable, Sendable {
 
 /// Renders a `DigestDocument` for `ictl digest --format markdown|html|csv`.
 enum DigestRendering {
+    /// What the disclosure rule did to the figures, in words (nil when the server did not say).
+    static func disclosureLine(_ digest: DigestDocument) -> String? {
+        guard let disclosure = digest.disclosure else { return nil }
+        return disclosure.confidential == "exact"
+            ? "exact figures, confidential incidents included"
+            : "confidential incidents count only in district totals of a week and category holding at least \(disclosure.threshold) of them; "
+                + "municipality figures leave them out"
+    }
+
     /// Markdown for a programme manager: header with period, cut-off and sensitivity marking, then
     /// key figures, district × category counts, movers, notable incidents, revisions and the 8-week trend.
     static func markdown(_ digest: DigestDocument) -> String {
         var out = "# Weekly incident digest — \(digest.week)\n\n"
         out += "**Period:** \(periodLine(digest))  \n**Data cut-off:** \(cutoffLine(digest))  \n"
-        out += "**Sensitivity:** \(mdText(digest.sensitivity))\n"
+        out += "**Sensitivity:** \(mdText(digest.sensitivity))  \n"
+        if let line = disclosureLine(digest) { out += "**Disclosure:** \(mdText(line))\n" }
         for section in sections(digest, matrix(digest)) {
             out += "\n## \(section.title)\n\n"
             guard !section.table.rows.isEmpty else { out += section.empty + "\n"; continue }
@@ -127,7 +143,8 @@ enum DigestRendering {
             <body>
             <div class="marking">\(esc(digest.sensitivity))</div>
             <header><h1>\(esc(title))</h1>
-            <p class="meta"><b>Period:</b> \(esc(periodLine(digest)))<br><b>Data cut-off:</b> \(esc(cutoffLine(digest)))</p></header>\n
+            <p class="meta"><b>Period:</b> \(esc(periodLine(digest)))<br><b>Data cut-off:</b> \(esc(cutoffLine(digest)))\
+            \(disclosureLine(digest).map { "<br><b>Disclosure:</b> " + esc($0) } ?? "")</p></header>\n
             """
         for section in sections(digest, grid) {
             out += "<section>\n<h2>\(esc(section.title))</h2>\n"

@@ -76,9 +76,13 @@ struct ReportTests {
             // Figures: the last complete week (the history's days end yesterday, so it is full).
             let thisWeek = IsoWeek(containing: Date())
             let week = thisWeek.advanced(by: -1)
-            let reply = try await api.call(.get, "/v1/digests/weekly?week=\(week)", token: api.analyst)
+            // A reviewer's digest has the exact figures; an analyst's says its confidential ones are coarsened.
+            let reply = try await api.call(.get, "/v1/digests/weekly?week=\(week)", token: api.reviewer)
             #expect(reply.status == 200)
             let digest = try #require(reply.json?.objectValue)
+            #expect(digest["disclosure"] == ["threshold": 5, "confidential": "exact"])
+            let coarse = try await api.call(.get, "/v1/digests/weekly?week=\(week)", token: api.analyst)
+            #expect(coarse.json?.objectValue?["disclosure"] == ["threshold": 5, "confidential": "coarsened"])
             let naive = try await NaiveFigures.compute(api.db.pool, regions: reference.regions)
             func total(_ w: IsoWeek) -> SummaryFigures { naive.total(from: w.from, to: w.to) }
 

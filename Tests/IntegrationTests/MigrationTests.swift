@@ -133,7 +133,7 @@ struct MigrationTests {
             let shadows: [String] = try await db.pool.withConnection { connection in
                 try connection.query("SELECT name || '_shadow' FROM read_model_tables ORDER BY 1").rows.map { try $0.decode(0) }
             }
-            #expect(shadows.count == 6)
+            #expect(shadows.count == 7)
             let (before, after) = try await db.pool.withConnection { connection in
                 let before = try withoutAutovacuum(connection)
                 _ = try connection.transaction { try $0.query("SELECT swap_read_model('incidents')") }

@@ -180,7 +180,7 @@ struct ProjectionTests {
             try await app.withConnection { try summary.compact(on: $0) }
             await app.close()
             let filesAfter = try await files()
-            #expect(filesAfter.count == 4 && zip(filesBefore, filesAfter).allSatisfy { $0 != $1 }, "the four bucket tables rewritten: \(filesBefore) -> \(filesAfter)")
+            #expect(filesAfter.count == 5 && zip(filesBefore, filesAfter).allSatisfy { $0 != $1 }, "the five bucket tables rewritten: \(filesBefore) -> \(filesAfter)")
             #expect(try await projectedBuckets(db.pool, level: .municipality) == before.municipality)
             #expect(try await projectedBuckets(db.pool, level: .district) == before.district)
             #expect(!before.district.isEmpty)

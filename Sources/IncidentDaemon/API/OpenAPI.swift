@@ -194,12 +194,17 @@ enum OpenAPI {
             object(properties.merging(figureProperties) { a, _ in a }, required: required + figureFields)
         }
 
+        let disclosure = object([
+            "threshold": ["type": "integer", "description": "The fewest confidential incidents a district × ISO week × category cell must hold to count for analysts"],
+            "confidential": ["type": "string", "enum": ["exact", "coarsened"], "description": "exact for reviewers and admins; coarsened for analysts"],
+        ], required: ["threshold", "confidential"])
         let schemas: [String: JSONValue] = [
             "Summary": object([
                 "level": string, "since": nullable("string"), "until": nullable("string"), "category": nullable("string"),
                 "rows": array(withFigures(["code": string, "name": string, "category": string], required: ["code", "name", "category"])),
                 "as_of": ["type": "integer", "description": "Every committed event up to this global position is in the figures"],
-            ], required: ["level", "since", "until", "category", "rows", "as_of"]),
+                "disclosure": disclosure,
+            ], required: ["level", "since", "until", "category", "rows", "as_of", "disclosure"]),
             "WeeklyDigest": object([
                 "week": string, "from": string, "to": string, "as_of": integer, "generated_at": string, "sensitivity": string,
                 "totals": figures, "previous_week": figures, "four_week_average": averages,
@@ -218,7 +223,8 @@ enum OpenAPI {
                                           required: ["incident_id", "change", "recorded_at", "occurred_day", "municipality", "category"])),
                 "trend": array(object(["week": string, "from": string, "incidents": integer, "killed": integer, "injured": integer],
                                       required: ["week", "from", "incidents", "killed", "injured"])),
-            ], required: ["week", "from", "to", "as_of", "totals", "previous_week", "four_week_average", "by_region", "movers", "notable", "revisions", "trend"]),
+                "disclosure": disclosure,
+            ], required: ["week", "from", "to", "as_of", "totals", "previous_week", "four_week_average", "by_region", "movers", "notable", "revisions", "trend", "disclosure"]),
             "ProjectionList": object(["projections": array(object([
                 "name": string, "checkpoint": string, "as_of": integer, "lag": integer, "rebuilding": boolean,
                 "rebuild_position": nullable("integer"), "rebuilt_at": nullable("string"),

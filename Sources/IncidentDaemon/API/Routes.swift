@@ -217,9 +217,9 @@ func addLogRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
     }
 }
 
-/// The log as a principal may read it: events of incidents that ever were confidential are left
-/// out for everyone but admins; personal data never appears; free text is opened (or reads
-/// `[redacted]` where its key was destroyed).
+/// The log as a principal may read it (``Disclosure``): events of incidents that ever were
+/// confidential are left out for everyone but admins; personal data never appears; free text is
+/// opened (or reads `[redacted]` where its key was destroyed).
 struct LogFeed: Sendable {
     let pool: ConnectionPool
     let narrative: NarrativeVault
@@ -227,13 +227,8 @@ struct LogFeed: Sendable {
     func page(after checkpoint: Checkpoint, limit: Int, for principal: Principal) async throws -> ([RecordedEvent], Checkpoint) {
         try await pool.withConnection { [narrative] connection in
             let page = try EventStore.read(after: checkpoint, limit: limit, on: connection)
-            guard principal.role != .admin, !page.events.isEmpty else { return (try narrative.open(page.events, on: connection), page.checkpoint) }
-            let streams = Array(Set(page.events.map(\.stream)))
-            let hidden = Set(try connection.query("""
-                SELECT DISTINCT stream FROM events
-                WHERE stream = ANY($1::text[])
-                  AND (data->>'sensitivity' = 'confidential' OR data->'changes'->>'sensitivity' = 'confidential')
-                """, ["{" + streams.map { "\"\($0)\"" }.joined(separator: ",") + "}"]).rows.map { try $0.decode(0, as: String.self) })
+            guard !Disclosure.readsWholeLog(principal), !page.events.isEmpty else { return (try narrative.open(page.events, on: connection), page.checkpoint) }
+            let hidden = try Disclosure.hiddenStreams(Array(Set(page.events.map(\.stream))), on: connection)
             return (try narrative.open(page.events.filter { !hidden.contains($0.stream) }, on: connection), page.checkpoint)
         }
     }

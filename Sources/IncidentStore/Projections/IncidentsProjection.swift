@@ -347,11 +347,7 @@ extension IncidentService {
             }
         }
         guard errors.isEmpty else { throw ServiceError.invalid(ValidationFailure(errors)) }
-        switch principal.role {
-        case .admin, .reviewer: break
-        case .analyst: conditions.append("sensitivity <> 'confidential'")
-        case .reporter: conditions.append("reported_by = " + bind(principal.name))
-        }
+        if let visible = Disclosure.listCondition(for: principal, bind: { bind($0) }) { conditions.append(visible) }
         let limit = filter.limit
         let sql = "SELECT record::text AS record_text, version, status, reported_by, personal_data_erased, reported_at, updated_at, occurred_day::text AS day FROM incidents"
             + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))

@@ -11,9 +11,9 @@ public struct RegionSummaryProjection: Projection {
     public var name: String { Self.name }
     /// In the order a swap renames them: a statement reading two of them names them in this order
     /// too (it locks them in the order it names them), or it can deadlock with a swap.
-    public var tables: [String] { ["region_summary", "region_summary_incidents", "region_summary_district"] + Self.weekTables }
+    public var tables: [String] { ["region_summary", "region_summary_incidents", "region_summary_district"] + Self.weekTables + ["region_summary_confidential"] }
     /// The buckets: a row per day (or week), region and category, updated by every batch that touches it.
-    public var compactable: [String] { ["region_summary", "region_summary_district"] + Self.weekTables }
+    public var compactable: [String] { ["region_summary", "region_summary_district"] + Self.weekTables + ["region_summary_confidential"] }
     /// The same buckets per ISO week (the day column holding its Monday), so that a summary adds
     /// up a seventh of the rows over whole weeks.
     static let weekTables = ["region_summary_week", "region_summary_district_week"]
@@ -30,6 +30,8 @@ public struct RegionSummaryProjection: Projection {
         var category: String
         var status: IncidentStatus
         var figures: SummaryFigures
+        /// Confidential now: its share of the buckets is kept apart too (`region_summary_confidential`).
+        var confidential: Bool
 
         var bucket: Bucket { Bucket(day: day, municipality: municipality, district: district, category: category) }
     }
@@ -88,7 +90,8 @@ public struct RegionSummaryProjection: Projection {
                     version: event.streamVersion, day: IncidentTime.day(ofOccurredAt: occurredAt), municipality: municipality,
                     district: district(of: municipality), category: category, status: .reported,
                     figures: SummaryFigures(killed: Self.count(fields["killed"]) ?? 0, injured: Self.count(fields["injured"]) ?? 0,
-                                     abducted: Self.count(fields["abducted"]) ?? 0, displaced: Self.count(fields["displaced"]) ?? 0)
+                                     abducted: Self.count(fields["abducted"]) ?? 0, displaced: Self.count(fields["displaced"]) ?? 0),
+                    confidential: fields["sensitivity"]?.stringValue == Sensitivity.confidential.rawValue
                 )
             } else if type == .reported {
                 throw EventDecodingError.malformed("IncidentReported without occurred_at, municipality or category in \(event.stream)")
@@ -96,11 +99,18 @@ public struct RegionSummaryProjection: Projection {
         }
 
         var deltas: [Bucket: SummaryFigures] = [:]
+        var confidentialDeltas: [Bucket: SummaryFigures] = [:]
         var changed: [UUID] = []
         for id in ids where before[id] != after[id] {
             changed.append(id)
-            if let old = before[id], old.status.counts { deltas[old.bucket, default: SummaryFigures()] += -counted(old) }
-            if let new = after[id], new.status.counts { deltas[new.bucket, default: SummaryFigures()] += counted(new) }
+            if let old = before[id], old.status.counts {
+                deltas[old.bucket, default: SummaryFigures()] += -counted(old)
+                if old.confidential { confidentialDeltas[old.bucket, default: SummaryFigures()] += -counted(old) }
+            }
+            if let new = after[id], new.status.counts {
+                deltas[new.bucket, default: SummaryFigures()] += counted(new)
+                if new.confidential { confidentialDeltas[new.bucket, default: SummaryFigures()] += counted(new) }
+            }
         }
         try add(deltas.filter { !$0.value.isZero }, to: tables("region_summary"), key: .municipality, on: connection)
         // The same deltas rolled up to district days, and to municipality and district weeks
@@ -108,6 +118,7 @@ public struct RegionSummaryProjection: Projection {
         try add(rolledUp(deltas) { $0.district(day: $0.day) }, to: tables("region_summary_district"), key: .district, on: connection)
         try add(rolledUp(deltas) { try $0.municipality(day: Self.monday(of: $0.day)) }, to: tables("region_summary_week"), key: .municipalityWeek, on: connection)
         try add(rolledUp(deltas) { try $0.district(day: Self.monday(of: $0.day)) }, to: tables("region_summary_district_week"), key: .districtWeek, on: connection)
+        try add(confidentialDeltas.filter { !$0.value.isZero }, to: tables("region_summary_confidential"), key: .municipality, on: connection)
         try save(changed.compactMap { id in after[id].map { (id, $0) } }, to: tables("region_summary_incidents"), on: connection)
     }
 
@@ -116,11 +127,12 @@ public struct RegionSummaryProjection: Projection {
     /// contributions are added to their buckets in the same statement.
     public func loadReports(_ reports: ReportSelection, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int {
         let contributions = "INSERT INTO " + tables("region_summary_incidents") + """
-             (incident_id, version, day, municipality, district, category, status, killed, injured, abducted, displaced)
+             (incident_id, version, day, municipality, district, category, status, killed, injured, abducted, displaced, confidential)
             SELECT substr(e.stream, 10)::uuid, e.stream_version, incident_day(e.data->>'occurred_at'), e.data->>'municipality',
                 coalesce(m.district_code, ''), e.data->>'category', 'reported',
                 coalesce((e.data->>'killed')::numeric::int, 0), coalesce((e.data->>'injured')::numeric::int, 0),
-                coalesce((e.data->>'abducted')::numeric::int, 0), coalesce((e.data->>'displaced')::numeric::int, 0)
+                coalesce((e.data->>'abducted')::numeric::int, 0), coalesce((e.data->>'displaced')::numeric::int, 0),
+                e.data->>'sensitivity' IS NOT DISTINCT FROM 'confidential'
             FROM events e LEFT JOIN municipalities m ON m.code = e.data->>'municipality'
             WHERE
             """ + " " + reports.condition
@@ -150,13 +162,19 @@ public struct RegionSummaryProjection: Projection {
             FROM new GROUP BY 1, 2, 3
             ON CONFLICT (week, district, category) DO UPDATE SET
             """ + Self.addedFigures
+        let confidential = "INSERT INTO " + tables("region_summary_confidential") + """
+             AS s (day, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
+            SELECT day, municipality, district, category, count(*), 0, sum(killed), sum(injured), sum(abducted), sum(displaced)
+            FROM new WHERE confidential GROUP BY day, municipality, district, category
+            ON CONFLICT (day, municipality, category) DO UPDATE SET
+            """ + Self.addedFigures
         return try connection.query(
             "WITH new AS (" + contributions + """
              ON CONFLICT (incident_id) DO NOTHING
-                RETURNING day, municipality, district, category, killed, injured, abducted, displaced
+                RETURNING day, municipality, district, category, killed, injured, abducted, displaced, confidential
             ), municipal AS (
             """ + municipal + "), district AS (" + district + "), municipal_week AS (" + municipalWeek + "), district_week AS (" + districtWeek
-                + ") SELECT count(*) FROM new",
+                + "), confidential AS (" + confidential + ") SELECT count(*) FROM new",
             reports.parameters
         ).first?.decode(0) ?? 0
     }
@@ -171,13 +189,20 @@ public struct RegionSummaryProjection: Projection {
     public func finishBulk(to tables: ProjectionTables, on connection: PostgresConnection) throws {
         let (summary, district, incidents) = (tables("region_summary"), tables("region_summary_district"), tables("region_summary_incidents"))
         let (week, districtWeek) = (tables("region_summary_week"), tables("region_summary_district_week"))
-        try connection.execute("TRUNCATE " + [summary, district, week, districtWeek].joined(separator: ", "))
+        let confidential = tables("region_summary_confidential")
+        try connection.execute("TRUNCATE " + [summary, district, week, districtWeek, confidential].joined(separator: ", "))
         try connection.execute("INSERT INTO " + summary + """
              (day, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
             SELECT day, municipality, district, category, count(*), count(*) FILTER (WHERE status = 'verified'),
                    sum(killed), sum(injured), sum(abducted), sum(displaced)
             FROM
             """ + " " + incidents + " WHERE status IN ('reported', 'verified') GROUP BY day, municipality, district, category")
+        try connection.execute("INSERT INTO " + confidential + """
+             (day, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
+            SELECT day, municipality, district, category, count(*), count(*) FILTER (WHERE status = 'verified'),
+                   sum(killed), sum(injured), sum(abducted), sum(displaced)
+            FROM
+            """ + " " + incidents + " WHERE confidential AND status IN ('reported', 'verified') GROUP BY day, municipality, district, category")
         try connection.execute("INSERT INTO " + district + """
              (day, district, category, incidents, verified, killed, injured, abducted, displaced)
             SELECT day, district, category, sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)
@@ -232,6 +257,7 @@ public struct RegionSummaryProjection: Projection {
             if let injured = Self.count(changes["injured"]) { contribution.figures.injured = injured }
             if let abducted = Self.count(changes["abducted"]) { contribution.figures.abducted = abducted }
             if let displaced = Self.count(changes["displaced"]) { contribution.figures.displaced = displaced }
+            if let sensitivity = changes["sensitivity"]?.stringValue { contribution.confidential = sensitivity == Sensitivity.confidential.rawValue }
         case .verified: contribution.status = .verified
         case .rejected: contribution.status = .rejected
         case .retracted: contribution.status = .retracted
@@ -243,7 +269,7 @@ public struct RegionSummaryProjection: Projection {
 
     private func load(_ ids: [UUID], from table: String, on connection: PostgresConnection) throws -> [UUID: Contribution] {
         let rows = try connection.query(
-            "SELECT incident_id, version, day::text AS day, municipality, district, category, status, killed, injured, abducted, displaced FROM "
+            "SELECT incident_id, version, day::text AS day, municipality, district, category, status, killed, injured, abducted, displaced, confidential FROM "
                 + table + " WHERE incident_id = ANY($1::uuid[])", [postgresArray(ids)]
         ).rows
         var contributions: [UUID: Contribution] = [:]
@@ -251,7 +277,8 @@ public struct RegionSummaryProjection: Projection {
             contributions[try row.decode(0)] = Contribution(
                 version: try row.decode(1), day: try row.decode(2), municipality: try row.decode(3), district: try row.decode(4),
                 category: try row.decode(5), status: IncidentStatus(rawValue: try row.decode(6)) ?? .reported,
-                figures: SummaryFigures(killed: try row.decode(7), injured: try row.decode(8), abducted: try row.decode(9), displaced: try row.decode(10))
+                figures: SummaryFigures(killed: try row.decode(7), injured: try row.decode(8), abducted: try row.decode(9), displaced: try row.decode(10)),
+                confidential: try row.decode(11)
             )
         }
         return contributions
@@ -261,18 +288,19 @@ public struct RegionSummaryProjection: Projection {
         guard !contributions.isEmpty else { return }
         let c = contributions.map(\.1)
         try connection.query("INSERT INTO " + table + """
-             (incident_id, version, day, municipality, district, category, status, killed, injured, abducted, displaced)
+             (incident_id, version, day, municipality, district, category, status, killed, injured, abducted, displaced, confidential)
             SELECT * FROM unnest($1::uuid[], $2::int[], $3::date[], $4::text[], $5::text[], $6::text[], $7::text[],
-                                 $8::int[], $9::int[], $10::int[], $11::int[])
+                                 $8::int[], $9::int[], $10::int[], $11::int[], $12::boolean[])
             ON CONFLICT (incident_id) DO UPDATE SET
                 version = EXCLUDED.version, day = EXCLUDED.day, municipality = EXCLUDED.municipality,
                 district = EXCLUDED.district, category = EXCLUDED.category, status = EXCLUDED.status,
-                killed = EXCLUDED.killed, injured = EXCLUDED.injured, abducted = EXCLUDED.abducted, displaced = EXCLUDED.displaced
+                killed = EXCLUDED.killed, injured = EXCLUDED.injured, abducted = EXCLUDED.abducted, displaced = EXCLUDED.displaced,
+                confidential = EXCLUDED.confidential
             """, [
                 postgresArray(contributions.map(\.0)), postgresArray(c.map(\.version)), postgresArray(c.map(\.day)),
                 postgresArray(c.map(\.municipality)), postgresArray(c.map(\.district)), postgresArray(c.map(\.category)),
                 postgresArray(c.map(\.status.rawValue)), postgresArray(c.map(\.figures.killed)), postgresArray(c.map(\.figures.injured)),
-                postgresArray(c.map(\.figures.abducted)), postgresArray(c.map(\.figures.displaced)),
+                postgresArray(c.map(\.figures.abducted)), postgresArray(c.map(\.figures.displaced)), postgresArray(c.map(\.confidential)),
             ])
     }
 

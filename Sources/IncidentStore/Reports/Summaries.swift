@@ -45,6 +45,11 @@ public struct SummaryFigures: Sendable, Codable, Equatable {
 
     /// The six columns of a bucket table, in this order.
     static let columns = "incidents, verified, killed, injured, abducted, displaced"
+    /// The six columns taken away (a bucket's share subtracted in a UNION ALL).
+    static let negatedColumns = "-incidents, -verified, -killed, -injured, -abducted, -displaced"
+    /// The six sums named as the columns, for a subquery over a bucket table.
+    static let namedSums = "sum(incidents) AS incidents, sum(verified) AS verified, sum(killed) AS killed, sum(injured) AS injured, "
+        + "sum(abducted) AS abducted, sum(displaced) AS displaced"
     /// The six sums, for a SELECT over a bucket table.
     static let sums = "sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)"
 }
@@ -69,13 +74,15 @@ public struct RegionSummary: Sendable {
     public var rows: [Row]
     /// Every committed event up to this global position is in the figures.
     public var asOf: Int64
+    /// How confidential incidents count in these figures.
+    public var disclosure: Disclosure.Applied
 
     /// The answer's JSON, written directly (through `Encodable` and back, it was a third of a
     /// summary request's time in the daemon).
     public var json: JSONValue {
         .object([
             "level": .string(level.rawValue), "since": since.map(JSONValue.string) ?? .null, "until": until.map(JSONValue.string) ?? .null,
-            "category": category.map(JSONValue.string) ?? .null, "as_of": .number(Double(asOf)),
+            "category": category.map(JSONValue.string) ?? .null, "as_of": .number(Double(asOf)), "disclosure": disclosure.json,
             "rows": .array(rows.map { row in
                 var fields = row.figures.fields
                 fields["code"] = .string(row.code)
@@ -143,7 +150,7 @@ struct Key: CodingKey {
 
 extension IncidentService {
     /// Figures per district or municipality and category over `since...until` (Kosovo days,
-    /// inclusive; open ends when nil). Confidential incidents count here, as aggregates.
+    /// inclusive; open ends when nil). Confidential incidents count as ``Disclosure`` says.
     /// - Throws: ``ServiceError/forbidden(_:)`` for reporters; ``ServiceError/invalid(_:)`` naming each bad parameter.
     public func summary(level: String?, since: String?, until: String?, category: String?, for principal: Principal) async throws -> RegionSummary {
         try Self.authorize(.readFigures, principal)
@@ -162,6 +169,10 @@ extension IncidentService {
         guard errors.isEmpty, let level = parsedLevel else { throw ServiceError.invalid(ValidationFailure(errors)) }
 
         let regions = reference.regions
+        let rule = disclosure.rule(for: principal)
+        var parameters: [(any PostgresEncodable)?] = [since, until, category, RegionSummaryProjection.name, since.flatMap(Self.firstMonday), until.flatMap(Self.lastSunday)]
+        if rule == .coarsened, level == .district { parameters.append(disclosure.threshold) }  // the cells' `$7`
+        let boundParameters = parameters
         // One statement, so one snapshot for the figures and the position they include, taken
         // after its tables are locked: a rebuild swapped in meanwhile is seen whole (tables and
         // checkpoint) or not at all. Planned with its period: a plan for any period sorts the
@@ -169,10 +180,10 @@ extension IncidentService {
         // is worked out once (MATERIALIZED), not again for each row of figures it is joined to.
         let rows = try await pool.withConnection { connection in
             try connection.query("WITH log_position AS MATERIALIZED (" + RegionSummaryProjection.positionQuery(name: "$4") + "), figures AS ("
-                + Self.buckets(level) + """
+                + Disclosure.figures(exact: Self.buckets(level), by: level.rawValue, rule: rule) + """
                     )
                 SELECT log_position.*, figures.* FROM log_position LEFT JOIN figures ON true ORDER BY figures.code, figures.category
-                """, [since, until, category, RegionSummaryProjection.name, since.flatMap(Self.firstMonday), until.flatMap(Self.lastSunday)]
+                """, boundParameters
             ).rows
         }
         // The position's four columns, then (unless no figure counts) the region, category and figures.
@@ -184,7 +195,7 @@ extension IncidentService {
                 let name = level == .district ? regions.district(code: code)?.displayName : regions.municipality(code: code)?.displayName
                 return RegionSummary.Row(code: code, name: name ?? code, category: try row.decode(5), figures: try SummaryFigures(row: row, from: 6))
             },
-            asOf: try RegionSummaryProjection.position(from: first).asOf
+            asOf: try RegionSummaryProjection.position(from: first).asOf, disclosure: disclosure.applied(for: principal)
         )
     }
 }

@@ -118,6 +118,8 @@ public struct WeeklyDigest: Sendable, Encodable {
     public var notable: [Notable]
     public var revisions: [Revision]
     public var trend: [TrendPoint]
+    /// How confidential incidents count in these figures.
+    public var disclosure: Disclosure.Applied
 
     public static let sensitivity = "RESTRICTED: aggregate figures include confidential incidents; no personal data"
 
@@ -140,6 +142,7 @@ public struct WeeklyDigest: Sendable, Encodable {
         try c.encode(notable, forKey: Key("notable"))
         try c.encode(revisions, forKey: Key("revisions"))
         try c.encode(trend, forKey: Key("trend"))
+        try c.encode(disclosure, forKey: Key("disclosure"))
     }
 
     private func difference(_ a: SummaryFigures, _ b: Average) -> Average {
@@ -174,12 +177,19 @@ extension IncidentService {
                 // One snapshot: figures, incidents and revisions agree with each other and with as_of.
                 // The lock comes first so the snapshot cannot predate a rebuild swapped in meanwhile.
                 try connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; LOCK TABLE region_summary, incidents IN ACCESS SHARE MODE")
-                return try Self.digest(of: week, regions: regions, narrative: narrative, generatedAt: generatedAt, on: connection)
+                return try Self.digest(of: week, regions: regions, narrative: narrative, disclosure: disclosure, for: principal, generatedAt: generatedAt, on: connection)
             }
         }
     }
 
-    static func digest(of week: IsoWeek, regions: RegionDirectory, narrative: NarrativeVault, generatedAt: Date, on connection: PostgresConnection) throws -> WeeklyDigest {
+    static func digest(
+        of week: IsoWeek, regions: RegionDirectory, narrative: NarrativeVault, disclosure: Disclosure, for principal: Principal,
+        generatedAt: Date, on connection: PostgresConnection
+    ) throws -> WeeklyDigest {
+        let rule = disclosure.rule(for: principal)
+        // The day rows as the principal's rule lets them count; for coarsened figures the weeks'
+        // totals add the qualifying cells (whole weeks, district level), `$3` the threshold.
+        let days = Disclosure.visibleDays(rule)
         let asOf = min(
             try ProjectionProgress.position(of: RegionSummaryProjection.name, on: connection).asOf,
             try ProjectionProgress.position(of: IncidentsProjection.name, on: connection).asOf
@@ -188,9 +198,12 @@ extension IncidentService {
 
         // Eight weeks of totals: the trend, the previous week and the four-week average.
         var byWeek: [String: SummaryFigures] = [:]
+        let cells = rule == .exact ? "" : " UNION ALL SELECT week, " + SummaryFigures.columns + " FROM ("
+            + Disclosure.qualifyingCells(where: "day BETWEEN $1::date AND $2::date", threshold: "$3") + ") AS cells"
         for row in try connection.query(
-            "SELECT date_trunc('week', day)::date::text AS monday, " + SummaryFigures.sums
-                + " FROM region_summary WHERE day BETWEEN $1::date AND $2::date GROUP BY 1", [first.from, week.to]
+            "SELECT monday::text, " + SummaryFigures.sums + " FROM (SELECT iso_monday(day) AS monday, " + SummaryFigures.columns + " FROM " + days
+                + " WHERE day BETWEEN $1::date AND $2::date" + cells + ") AS weeks GROUP BY 1",
+            rule == .exact ? [first.from, week.to] : [first.from, week.to, disclosure.threshold]
         ).rows {
             byWeek[try row.decode(0)] = try SummaryFigures(row: row, from: 1)
         }
@@ -205,8 +218,8 @@ extension IncidentService {
         )
 
         let byRegion = try connection.query(
-            "SELECT district, municipality, category, " + SummaryFigures.sums + """
-             FROM region_summary WHERE day BETWEEN $1::date AND $2::date
+            "SELECT district, municipality, category, " + SummaryFigures.sums + " FROM " + days + """
+             WHERE day BETWEEN $1::date AND $2::date
             GROUP BY 1, 2, 3 HAVING sum(incidents) > 0 ORDER BY 1, 2, 3
             """, [week.from, week.to]
         ).rows.map { row in
@@ -222,8 +235,8 @@ extension IncidentService {
             SELECT municipality, district,
                    coalesce(sum(incidents) FILTER (WHERE day >= $2::date), 0) AS this_week,
                    coalesce(sum(incidents) FILTER (WHERE day < $2::date), 0) AS previous_week
-            FROM region_summary WHERE day BETWEEN $1::date AND $3::date GROUP BY 1, 2
-            """, [week.advanced(by: -1).from, week.from, week.to]
+            FROM
+            """ + " " + days + " WHERE day BETWEEN $1::date AND $3::date GROUP BY 1, 2", [week.advanced(by: -1).from, week.from, week.to]
         ).rows.map { row -> WeeklyDigest.Mover in
             let code: String = try row.decode(0), now: Int = try row.decode(2), before: Int = try row.decode(3)
             return WeeklyDigest.Mover(municipality: code, name: regions.municipality(code: code)?.displayName ?? code,
@@ -289,7 +302,8 @@ extension IncidentService {
             trend: weeks.map { w in
                 let f = byWeek[w.from] ?? SummaryFigures()
                 return WeeklyDigest.TrendPoint(week: w.description, from: w.from, incidents: f.incidents, killed: f.killed, injured: f.injured)
-            }
+            },
+            disclosure: disclosure.applied(for: principal)
         )
     }
 

@@ -66,12 +66,19 @@ public struct IncidentService: Sendable {
     let erasures: ErasureLedger?
     /// Concurrent reports commit together: one statement and one WAL flush for many.
     let reports: GroupCommit<ReportLine, WriteOutcome>
+    /// What each principal may see, and how confidential incidents count in its figures.
+    public let disclosure: Disclosure
 
     /// - Parameters:
     ///   - keys: the master keys that wrap every incident's keys.
     ///   - erasures: the erasure ledger beside the master key.
-    public init(pool: ConnectionPool, reference: ReferenceData, keys: KeyRing, erasures: ErasureLedger? = nil, now: @escaping @Sendable () -> Date = { Date() }) {
+    ///   - disclosure: the small-cell threshold for analysts' figures.
+    public init(
+        pool: ConnectionPool, reference: ReferenceData, keys: KeyRing, erasures: ErasureLedger? = nil, disclosure: Disclosure = Disclosure(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.pool = pool
+        self.disclosure = disclosure
         self.erasures = erasures
         self.reference = reference
         self.now = now
@@ -455,7 +462,7 @@ public struct IncidentService: Sendable {
         let stream = IncidentEvent.streamName(for: incidentID)
         return try await pool.withConnection { [narrative] connection in
             guard let state = try IncidentState.fold(narrative.events(of: incidentID, on: connection)),
-                  Self.canSee(state, principal)
+                  Disclosure.canSee(state, principal)
             else { throw ServiceError.notFound }
             // The fingerprint is keyed by the narrative key: the log learns nothing of the request's text.
             let key = try narrative.currentKey(of: incidentID, on: connection)
@@ -508,21 +515,12 @@ public struct IncidentService: Sendable {
     public func incident(_ incidentID: UUID, history: Bool, for principal: Principal) async throws -> IncidentView {
         try await pool.withConnection { [vault, narrative] connection in
             let events = try narrative.events(of: incidentID, on: connection)
-            guard let state = try IncidentState.fold(events), Self.canSee(state, principal) else { throw ServiceError.notFound }
+            guard let state = try IncidentState.fold(events), Disclosure.canSee(state, principal) else { throw ServiceError.notFound }
             var personal: JSONValue?
             if principal.role == .admin, let sealed = state.record.personal, !state.personalDataErased {
                 personal = try? vault.open(sealed, incidentID: incidentID, on: connection)
             }
-            return IncidentView(state: state, personal: personal, events: history ? events : nil)
-        }
-    }
-
-    /// Reporters see their own incidents, analysts every non-confidential one, reviewers and admins all.
-    public static func canSee(_ state: IncidentState, _ principal: Principal) -> Bool {
-        switch principal.role {
-        case .admin, .reviewer: true
-        case .reporter: state.reportedBy == principal.name
-        case .analyst: state.record.sensitivity != .confidential
+            return IncidentView(state: state, personal: personal, events: history ? Disclosure.visibleHistory(events, for: principal) : nil)
         }
     }
 
