@@ -245,7 +245,7 @@ struct DisclosureTests {
         }
     }
 
-    @Test("an incident that stops being confidential: analysts see it from then on, and its history from that event")
+    @Test("an incident that stops being confidential: analysts see it from then on, its history from that event, and digests none of its confidential past")
     func historyAfterConfidential() async throws {
         try await TestDatabase.with { db in
             let reference = try await ReferenceData.load(db.pool)
@@ -254,7 +254,7 @@ struct DisclosureTests {
             let category = reference.taxonomy.categories[0]
             let reported = try await service.report([
                 "category": .string(category.code), "subcategory": .string(category.subcategories[0].code),
-                "occurred_at": .string(IncidentTime.kosovoDay(of: Date().addingTimeInterval(-86_400))),
+                "occurred_at": .string(IsoWeek(containing: Date()).advanced(by: -2).from),
                 "municipality": .string(reference.regions.municipalities[0].code), "summary": "A confidential report.",
                 "source_type": "witness", "sensitivity": "confidential",
             ], idempotencyKey: nil, by: Self.admin, metadata: metadata)
@@ -266,6 +266,14 @@ struct DisclosureTests {
             let view = try await service.incident(id, history: true, for: Self.analyst)
             #expect(view.events?.map(\.streamVersion) == [opened.streamVersion])
             #expect(try await service.incident(id, history: true, for: Self.reviewer).events?.count == 3)
+            // The digest of this week: the amendment that opened it, not the decision taken while it was confidential.
+            for projection in [IncidentsProjection(regions: reference.regions, narrative: service.narrative) as any Projection, RegionSummaryProjection(regions: reference.regions)] {
+                while try await db.pool.withConnection({ try projection.lag(on: $0) }) > 0 {
+                    _ = try await db.pool.withConnection { try projection.catchUp(on: $0, limit: 500) }
+                }
+            }
+            let digest = try await service.weeklyDigest(week: IsoWeek(containing: Date()).description, for: Self.reviewer)
+            #expect(digest.revisions.filter { $0.incidentID == id }.map(\.change) == ["amended"])
         }
     }
 }

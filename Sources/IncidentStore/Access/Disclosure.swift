@@ -104,6 +104,16 @@ public struct Disclosure: Sendable, Equatable {
             """, [postgresArray(streams)]).rows.map { try $0.decode(0, as: String.self) })
     }
 
+    /// A condition on an event `e` of an incident stream: the incident was not confidential when
+    /// it was recorded (the last sensitivity its stream set up to `e` is another). What a digest
+    /// tells of an incident's past, it tells only from its non-confidential time.
+    static let notConfidentialAtEvent = """
+        coalesce((SELECT coalesce(c.data->'changes'->>'sensitivity', c.data->>'sensitivity') FROM events c
+                  WHERE c.stream = e.stream AND c.stream_version <= e.stream_version
+                    AND (c.type = 'IncidentReported' OR (c.type = 'IncidentAmended' AND c.data->'changes' ? 'sensitivity'))
+                  ORDER BY c.stream_version DESC LIMIT 1), '') <> 'confidential'
+        """
+
     // MARK: - Figures
 
     /// The figures per `code` (a district or municipality column) and category of the buckets

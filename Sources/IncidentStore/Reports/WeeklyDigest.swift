@@ -272,9 +272,8 @@ extension IncidentService {
             FROM events e JOIN incidents i ON e.stream = 'incident-' || i.incident_id::text
             WHERE e.recorded_at >= $1 AND e.recorded_at < $2
               AND e.type IN ('IncidentAmended', 'IncidentVerified', 'IncidentRejected', 'IncidentRetracted')
-              AND i.occurred_day < $3::date AND i.sensitivity <> 'confidential'
-            ORDER BY e.recorded_at, e.global_position
-            """, [interval.start, interval.end, week.from]
+              AND i.occurred_day < $3::date AND i.sensitivity <> 'confidential' AND
+            """ + " " + Disclosure.notConfidentialAtEvent + " ORDER BY e.recorded_at, e.global_position", [interval.start, interval.end, week.from]
         ).rows
         let sealedKeys = try narrative.keys.all(.narrative, of: try revisions.map { try $0.decode(0, as: UUID.self) }, on: connection)
         let revised = try revisions.map { row in
