@@ -247,6 +247,9 @@ public struct IncidentsProjection: Projection {
 
 /// Filters of `GET /v1/incidents`.
 public struct IncidentFilter: Sendable {
+    /// The longest `q` (characters): a longer pattern is a 400, not a scan of every row with it.
+    public static let maximumSearchLength = 200
+
     public var municipality: String?
     public var district: String?
     public var category: String?
@@ -320,7 +323,9 @@ extension IncidentService {
                 conditions.append("occurred_day \(op) " + bind(value) + "::date")
             }
         }
-        if let q = filter.q, !q.isEmpty {
+        if let q = filter.q, q.count > IncidentFilter.maximumSearchLength {
+            errors.append(FieldError("q", "is at most \(IncidentFilter.maximumSearchLength) characters"))
+        } else if let q = filter.q, !q.isEmpty {
             let pattern = "%" + q.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
             let p = bind(pattern)
             // A confidential incident's text is sealed in its row: it is matched below, once opened.
@@ -342,6 +347,7 @@ extension IncidentService {
         case .admin, .reviewer: break
         case .analyst: conditions.append("sensitivity <> 'confidential'")
         case .reporter: conditions.append("reported_by = " + bind(principal.name))
+        case .metrics: conditions.append("false")
         }
         let limit = filter.limit
         let sql = "SELECT record::text AS record_text, version, status, reported_by, personal_data_erased, reported_at, updated_at, occurred_day::text AS day FROM incidents"
