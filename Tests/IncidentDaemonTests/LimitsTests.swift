@@ -59,8 +59,9 @@ final class StreamFollower: @unchecked Sendable {
         return process.isRunning ? nil : process.terminationStatus
     }
 
+    /// Kills curl (SIGKILL: the test process ignores SIGTERM for its service group, and children inherit that).
     func stop() {
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: output)
     }
@@ -183,6 +184,17 @@ struct LimitsTests {
             let other = try StreamFollower(port: port, token: api.reviewer)
             streams.append(other)
             #expect(try await other.opened())
+            // A stream that its client closes gives its slot back.
+            streams[0].stop()
+            let closedAt = ContinuousClock.now
+            var again = (status: 0, body: "")
+            while ContinuousClock.now - closedAt < .seconds(20) {
+                again = try await curl("http://127.0.0.1:\(port)/v1/events/stream", token: api.analyst, maxTime: 2)
+                if again.status == 200 { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(again.status == 200, "a slot came free after a client left: \(again.status)")
+            print("limits figures: a closed stream's slot came free after \(ContinuousClock.now - closedAt)")
         }
     }
 

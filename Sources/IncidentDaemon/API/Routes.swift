@@ -354,7 +354,8 @@ func addBatchRoute(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
 
 /// `GET /v1/events/stream`: the log as Server-Sent Events, live. Each event's `id` is the
 /// checkpoint after it, so a client reconnects with `Last-Event-ID` (or `?after=`) and misses
-/// nothing. Same visibility as `/v1/events`. A comment line every 15 s keeps proxies open.
+/// nothing. Same visibility as `/v1/events`. A comment line every 2 s of silence keeps proxies
+/// open and tells a client that went away (the write fails) from one that listens.
 ///
 /// The stream checks its token again every `streamRecheck` (2 s): once the token is revoked or
 /// expired the stream ends (PRODUCT.md §11.3: within 5 s). A token has at most four streams
@@ -402,7 +403,8 @@ func addStreamRoute(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
                 }
                 position = next
                 if events.isEmpty {
-                    if ContinuousClock.now - idleSince > .seconds(15) {
+                    // Also how a closed client is noticed (the write fails), so its slot comes free.
+                    if ContinuousClock.now - idleSince > deps.streamRecheck {
                         try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
                         idleSince = ContinuousClock.now
                     }
