@@ -289,8 +289,8 @@ struct LimitsTests {
     }
 }
 
-@Suite("Token lifetimes and ictl login from stdin (subprocesses)")
-struct TokenLifetimeCLITests {
+@Suite("Limits through the binaries: token lifetimes, serve flags, ictl login from stdin (subprocesses)")
+struct LimitsCLITests {
     @Test("incidentd token create without --expires makes a token that expires in 90 days; never must be said")
     func defaultExpiry() async throws {
         try await TestDatabase.with { db in
@@ -309,6 +309,25 @@ struct TokenLifetimeCLITests {
             #expect(abs(expiresAt.timeIntervalSinceNow - 90 * 86_400) < 3600)
             #expect(listed["ops-1"] != nil && listed["ops-1"]?.expiresAt == nil)
             #expect(listed["scraper-1"]?.role == .metrics && listed["scraper-1"]?.expiresAt != nil)
+        }
+    }
+
+    @Test("incidentd serve --statement-timeout and --auth-failure-limit take effect")
+    func serveFlags() async throws {
+        try await TestDatabase.with { db in
+            let analyst = try await AccessTokens(pool: db.pool).create(name: "flags-analyst", role: .analyst)
+            let port = Int.random(in: 20_000...32_000)
+            let daemon = try Daemon(conninfo: db.conninfo, port: port, arguments: ["--statement-timeout", "300ms", "--auth-failure-limit", "3"])
+            defer { daemon.stop() }
+            try await daemon.ready()
+            let url = "http://127.0.0.1:\(port)/v1/incidents"
+            #expect(try await curl(url, token: analyst).status == 200)
+            let holder = try await LockHolder.take("LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE", conninfo: db.conninfo)
+            let waited = try await curl(url, token: analyst)
+            try await holder.release()
+            #expect(waited.status == 503 && waited.body.contains("database_timeout"), "\(waited.status) \(waited.body)")
+            for _ in 1...3 { #expect(try await curl(url, token: "il_wrong").status == 401) }
+            #expect(try await curl(url, token: analyst).status == 429, "the fourth request after three failures")
         }
     }
 
