@@ -133,20 +133,6 @@ struct LimitsTests {
         }
     }
 
-    @Test("the address table stays bounded however many addresses fail")
-    func boundedAddresses() {
-        let limiter = AuthFailureLimiter(limit: 3, capacity: 100)
-        for index in 0..<5000 { limiter.recordFailure(from: "10.0.\(index / 256).\(index % 256)") }
-        #expect(limiter.count <= 100)
-        // A refused address is kept over addresses that merely failed once.
-        let now = ContinuousClock.now
-        for _ in 0..<3 { limiter.recordFailure(from: "192.0.2.1", now: now) }
-        for index in 0..<50 { limiter.recordFailure(from: "198.51.100.\(index)", now: now) }
-        #expect(limiter.refusal(for: "192.0.2.1", now: now) != nil)
-        #expect(limiter.refusal(for: "198.51.100.1", now: now) == nil)
-        #expect(limiter.refusal(for: "192.0.2.1", now: now + .seconds(61)) == nil, "the refusal lasts 60 s")
-    }
-
     @Test("a stream whose token is revoked, or expires, ends within 5 s")
     func streamRecheck() async throws {
         try await API.run { api in
