@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import HTTPTypes
 import IncidentStore
 import IncidentTransport
 import Logging
@@ -26,12 +27,17 @@ struct Serve: AsyncParsableCommand {
     var insecureHttp = false
     @Option(help: ArgumentHelp("Analysts see confidential incidents only in district × ISO week × category cells holding at least K of them.", valueName: "K"))
     var disclosureThreshold = Disclosure.defaultThreshold
+    @Option(help: ArgumentHelp("The statement_timeout of every statement an API request runs (e.g. 500ms, 10s, 1m; 0: none); past it, 503 database_timeout. The projector, rebuilds and migrations have none.", valueName: "duration"))
+    var statementTimeout = TimeLimit(text: "10s")!
+    @Option(help: ArgumentHelp("Failed authentications from one client address within 60 s after which it is refused (429) for 60 s.", valueName: "count"))
+    var authFailureLimit = 20
     @OptionGroup var database: DatabaseOptions
 
     enum LogFormat: String, ExpressibleByArgument { case json, text }
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if authFailureLimit < 1 { throw ValidationError("--auth-failure-limit must be at least 1") }
         if servesPlainHTTPBeyondLoopback && !insecureHttp {
             // One line on stderr (PRODUCT.md §10.1); a ValidationError would add the usage text.
             FileHandle.standardError.write(Data((
@@ -86,8 +92,10 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(conninfo: db.conninfo, maxConnections: poolSize, setupStatements: sessions.setupStatements),
             logger: logger
         )
-        let app = try await buildApplication(pool: pool, keys: keys, erasures: keySource.ledger, host: host, port: port, registry: registry, logger: logger, tls: tls,
-                                               disclosure: Disclosure(threshold: disclosureThreshold))
+        let app = try await buildApplication(
+            pool: pool, keys: keys, erasures: keySource.ledger, host: host, port: port, registry: registry, logger: logger, tls: tls,
+            statementTimeout: statementTimeout.duration, authFailures: AuthFailureLimiter(limit: authFailureLimit),
+            disclosure: Disclosure(threshold: disclosureThreshold))
         logger.info("incidentd listening", metadata: ["http.host": "\(host)", "http.port": "\(port)", "http.tls": "\(tls != nil)", "db.embedded": "\(db.cluster != nil)"])
         do {
             try await app.runService()
@@ -155,17 +163,29 @@ func reportDatabaseTransport(_ transport: ConnectionTransport?, logger: Logger) 
 /// The whole service on a pool: router, projector, metrics. `serve` and the tests build it alike.
 func buildApplication(
     pool: ConnectionPool, keys: KeyRing, erasures: ErasureLedger? = nil, host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger,
-    tokenCache: TokenCache = TokenCache(), tls: TLSConfiguration? = nil, bodyStall: Duration = .seconds(20), disclosure: Disclosure = Disclosure()
+    tokenCache: TokenCache = TokenCache(), tls: TLSConfiguration? = nil, bodyStall: Duration = .seconds(20),
+    statementTimeout: Duration? = .seconds(10), authFailures: AuthFailureLimiter = AuthFailureLimiter(), streamRecheck: Duration = .seconds(2),
+    disclosure: Disclosure = Disclosure()
 ) async throws -> some ApplicationProtocol {
     let reference = try await ReferenceData.load(pool)
     let projections: [any Projection] = [IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: keys)), RegionSummaryProjection(regions: reference.regions)]
     let deps = AppDependencies(
         pool: pool, service: IncidentService(pool: pool, reference: reference, keys: keys, erasures: erasures, disclosure: disclosure),
-        tokens: AccessTokens(pool: pool, cache: tokenCache), projections: projections, bodyStall: bodyStall, outbox: OutboxKeys(ring: keys)
+        tokens: AccessTokens(pool: pool, cache: tokenCache), projections: projections, bodyStall: bodyStall, outbox: OutboxKeys(ring: keys),
+        authFailures: authFailures, statementTimeout: statementTimeout, streamRecheck: streamRecheck
     )
     let router = buildRouter(deps)
-    router.get("/metrics") { _, _ -> Response in
-        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+    // Open on loopback (a scraper on this machine, or behind the proxy); on any other address it
+    // takes an admin token or a metrics token.
+    let metricsOpen = Loopback.contains(host)
+    router.get("/metrics") { request, context -> Response in
+        if !metricsOpen {
+            let (principal, _) = try await AuthMiddleware.authenticate(request, context: context, tokens: deps.tokens, failures: deps.authFailures)
+            guard principal.role == .admin || principal.role == .metrics else {
+                throw APIError(.forbidden, code: "forbidden", message: "/metrics takes an admin or a metrics token")
+            }
+        }
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
     }
     let projector = ProjectorService(pool: pool, projections: projections, logger: logger)
     let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(60))
@@ -197,4 +217,28 @@ func serverTLS(certificate: String, key: String) throws -> TLSConfiguration {
     var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
     configuration.minimumTLSVersion = .tlsv12
     return configuration
+}
+
+/// A duration given on the command line: `500ms`, `10s`, `2m`; `0` for none.
+struct TimeLimit: ExpressibleByArgument, Sendable {
+    /// nil: no limit.
+    var duration: Duration?
+    var text: String
+
+    init?(argument: String) { self.init(text: argument) }
+
+    init?(text: String) {
+        self.text = text
+        if text == "0" {
+            duration = nil
+            return
+        }
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000)]
+        guard let (unit, factor) = units.first(where: { text.hasSuffix($0.0) && Int64(text.dropLast($0.0.count)) != nil }),
+              let amount = Int64(text.dropLast(unit.count)), amount > 0, amount <= 86_400_000 / factor
+        else { return nil }
+        duration = .milliseconds(amount * factor)
+    }
+
+    var defaultValueDescription: String { text }
 }

@@ -19,20 +19,21 @@ struct Token: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a token and print it, alone, on stdout (shown once).")
         @Option(help: "The token's name: the person or system it stands for.") var name: String
-        @Option(help: "reporter, reviewer, analyst or admin.") var role: String
-        @Option(help: "Expire after a duration such as 90d, 12h or 30m.") var expires: String?
+        @Option(help: "reporter, reviewer, analyst, admin, or metrics (reads /metrics only).") var role: String
+        @Option(help: "Expire after a duration such as 90d, 12h or 30m; never: no expiry (must be said).") var expires = TokenExpiry.defaultText
         @OptionGroup var database: DatabaseOptions
 
         func validate() throws {
-            guard Role(rawValue: role) != nil else { throw ValidationError("--role must be one of reporter, reviewer, analyst, admin") }
-            if let expires, TokenExpiry.parse(expires) == nil { throw ValidationError("--expires must be a duration such as 90d, 12h or 30m") }
+            guard Role(rawValue: role) != nil else { throw ValidationError("--role must be one of \(Role.spelled)") }
+            if TokenExpiry.parse(expires) == nil { throw ValidationError("--expires must be \(TokenExpiry.usage)") }
         }
 
         func run() async throws {
-            let expiresAt = expires.flatMap(TokenExpiry.parse).map { Date().addingTimeInterval($0) }
+            let expiresAt = TokenExpiry.parse(expires)!.expiresAt()
             let secret = try await Token.withTokens(database) { try await $0.create(name: name, role: Role(rawValue: role)!, expiresAt: expiresAt) }
             print(secret)
-            FileHandle.standardError.write(Data("token '\(name)' (\(role)) created; it is shown only this once\n".utf8))
+            let lifetime = expiresAt.map { "expires \(Date.ISO8601FormatStyle().format($0))" } ?? "never expires"
+            FileHandle.standardError.write(Data("token '\(name)' (\(role)) created, \(lifetime); it is shown only this once\n".utf8))
         }
     }
 

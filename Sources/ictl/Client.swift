@@ -70,6 +70,8 @@ struct APIResponse {
     var body: Data
     /// The server's current outbox key, as its `Outbox-Key-Id` header names it.
     var outboxKeyID: String? = nil
+    /// Seconds to wait before asking again (`Retry-After` of a 429 or 503).
+    var retryAfter: Int? = nil
 
     var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
 
@@ -179,7 +181,9 @@ struct Client {
             throw Unreachable(error)
         }
         let body = try await response.body.collect(upTo: 64 << 20)
-        return APIResponse(status: Int(response.status.code), body: Data(body.readableBytesView), outboxKeyID: response.headers.first(name: "Outbox-Key-Id"))
+        return APIResponse(
+            status: Int(response.status.code), body: Data(body.readableBytesView), outboxKeyID: response.headers.first(name: "Outbox-Key-Id"),
+            retryAfter: response.headers.first(name: "Retry-After").flatMap { Int($0) })
     }
 
     /// One HTTP client per trust setting, for the life of the process. A refused or failed

@@ -165,17 +165,16 @@ enum DigestRendering {
     }
 
     /// CSV of `by_region` (one row per municipality and category) with an HXL hashtag row as line 2.
-    /// RFC 4180 quoting; every line ends with "\n".
+    /// Cells written by ``CSV/cell(_:)`` (quoting, spreadsheet safety); every line ends with "\n".
     static func csv(_ digest: DigestDocument) -> String {
         var lines = [
-            "district,district_name,municipality,municipality_name,category,incidents,verified,killed,injured,abducted,displaced",
-            "#adm1+code,#adm1+name,#adm2+code,#adm2+name,#event+type,#event+num,#event+num+verified,"
-                + "#affected+killed,#affected+injured,#affected+abducted,#affected+displaced",
+            CSV.line(["district", "district_name", "municipality", "municipality_name", "category", "incidents", "verified", "killed", "injured", "abducted", "displaced"]),
+            CSV.line(["#adm1+code", "#adm1+name", "#adm2+code", "#adm2+name", "#event+type", "#event+num", "#event+num+verified",
+                      "#affected+killed", "#affected+injured", "#affected+abducted", "#affected+displaced"]),
         ]
         for r in digest.byRegion {
             let numbers = [r.incidents, r.verified, r.killed, r.injured, r.abducted, r.displaced].map(String.init)
-            lines.append(([r.district, r.districtName, r.municipality, r.municipalityName, r.category] + numbers)
-                .map(csvField).joined(separator: ","))
+            lines.append(CSV.line([r.district, r.districtName, r.municipality, r.municipalityName, r.category] + numbers))
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -364,10 +363,6 @@ enum DigestRendering {
             plain.contains($0) && ($0.isASCII || $0.properties.isAlphabetic) ? String($0) : String(format: "\\%06X ", $0.value)
         }
         return "\"" + body.joined() + "\""
-    }
-    private static func csvField(_ field: String) -> String {
-        guard field.unicodeScalars.contains(where: { ",\"\r\n".unicodeScalars.contains($0) }) else { return field }
-        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     // MARK: - HTML pieces

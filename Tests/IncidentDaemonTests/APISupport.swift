@@ -78,7 +78,10 @@ struct API {
         try await IncidentDaemonTests.settle(db.pool)
     }
 
-    static func run(tokenCache: TokenCache = TokenCache(), bodyStall: Duration = .seconds(20), _ body: @escaping @Sendable (API) async throws -> Void) async throws {
+    static func run(
+        tokenCache: TokenCache = TokenCache(), bodyStall: Duration = .seconds(20), statementTimeout: Duration? = .seconds(10),
+        authFailures: AuthFailureLimiter = AuthFailureLimiter(), host: String = "127.0.0.1", _ body: @escaping @Sendable (API) async throws -> Void
+    ) async throws {
         try await TestDatabase.with { db in
             let tokens = AccessTokens(pool: db.pool)
             let names = ["reporter-a": Role.reporter, "reporter-b": .reporter, "reviewer": .reviewer, "analyst": .analyst, "admin": .admin]
@@ -90,7 +93,9 @@ struct API {
             let pool = ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 4, setupStatements: ["SET ROLE incident_app"]))
             let logs = LogCapture()
             let logger = Logger(label: "incidentd-test") { _ in LogCapture.Handler(capture: logs) }
-            let app = try await buildApplication(pool: pool, keys: TestKeys.ring, host: "127.0.0.1", port: 0, registry: TestMetrics.registry, logger: logger, tokenCache: tokenCache, bodyStall: bodyStall)
+            let app = try await buildApplication(
+                pool: pool, keys: TestKeys.ring, host: host, port: 0, registry: TestMetrics.registry, logger: logger, tokenCache: tokenCache, bodyStall: bodyStall,
+                statementTimeout: statementTimeout, authFailures: authFailures)
             do {
                 try await app.test(.live) { client in
                     try await body(API(

@@ -23,7 +23,8 @@ struct AccessMatrixTests {
 
     @Test("each role gets exactly its permissions from every endpoint; missing, malformed, unknown, revoked and expired tokens get 401 from all")
     func matrix() async throws {
-        try await API.run { api in
+        // Hundreds of bad credentials from one address: the failed-authentication limit (LimitsTests) would refuse them.
+        try await API.run(authFailures: AuthFailureLimiter(limit: 1_000_000)) { api in
             let name = "Drita Uniquename-Access"
             let own = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter,
                                                        json: report(["personal": ["victims": [["name": .string(name)]]]]))["incident_id"]?.stringValue)
@@ -138,6 +139,12 @@ struct AccessMatrixTests {
                     refusals += 1
                 }
                 #expect(answers.count == 1, "one answer for every presented bad token: \(answers)")
+            }
+            // A metrics token reads /metrics only: every operation refuses it.
+            let metrics = try await AccessTokens(pool: api.db.pool).create(name: "scraper", role: .metrics)
+            for operation in operations {
+                let reply = try await call(operation, token: metrics)
+                #expect(reply.status == 403, "metrics token: \(operation.method) \(operation.path) answered \(reply.status)")
             }
             for route in open {
                 let path = String(route.split(separator: " ")[1])

@@ -2,15 +2,21 @@ import Foundation
 import Logging
 import Hummingbird
 import IncidentStore
+import NIOCore
 
 /// The request context: Hummingbird's core storage plus the authenticated principal.
 struct APIContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// Set by ``AuthMiddleware`` for every `/v1` route that needs a token.
     var principal: Principal?
+    /// The token the principal was found by (never logged): the stream checks it again while it runs.
+    var credential: String?
+    /// The client's IP address (the connection's peer), the key of the failed-authentication limit.
+    let clientAddress: String
 
     init(source: Source) {
         self.coreContext = .init(source: source)
+        self.clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
     /// The authenticated principal; routes behind ``AuthMiddleware`` always have one.

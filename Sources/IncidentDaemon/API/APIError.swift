@@ -38,6 +38,12 @@ struct APIError: Error, HTTPResponseError {
             return from(failure)
         case let error as PersonalDataError:
             return APIError(.conflict, code: error == .erased ? "personal_data_erased" : "personal_data_unreadable", message: error.description)
+        case let error as DatabaseError where error.isStatementTimeout:
+            // The request's statement_timeout ran out (a lock held elsewhere, an overloaded server).
+            logger.warning("database statement timed out", metadata: ["db.sqlstate": "57014", "db.error": "\(error.debugDescription)"])
+            var apiError = APIError(.serviceUnavailable, code: "database_timeout", message: "the database did not answer in time; try again shortly")
+            apiError.headers[.retryAfter] = "5"
+            return apiError
         case let error as DatabaseError where error.isConnectionFailure:
             logger.warning("database unavailable", metadata: ["db.error": "\(error.debugDescription)"])
             var apiError = APIError(.serviceUnavailable, code: "database_unavailable", message: "the database is unavailable; try again shortly")

@@ -22,18 +22,19 @@ enum OpenAPI {
 
     static let errors: [String: String] = [
         "400": "Malformed JSON, invalid UTF-8, unknown fields or bad parameters",
-        "401": "Missing, unknown, revoked or expired token", "403": "The role may not do this",
+        "401": "Missing, unknown, revoked or expired token", "403": "The role may not do this (a metrics token may read /metrics only)",
         "404": "Not found (also for incidents the caller may not see)", "409": "Version or idempotency conflict, or a state that forbids it",
         "408": "The body stopped arriving (no byte for 20 s); the connection is closed", "413": "Body over the limit",
         "422": "Validation failed; every offending field is named",
         "410": "The envelope's key was retired more than 90 days ago (outbox_key_expired)",
-        "503": "The database is unavailable; retry after Retry-After seconds",
+        "503": "The database is unavailable (database_unavailable) or did not answer within the statement timeout (database_timeout); retry after Retry-After seconds",
+        "429": "too_many_requests: too many failed authentications from this address (every request from it is refused for 60 s), a token's fifth stream, or a third batch import at once; retry after Retry-After seconds",
     ]
 
     static func operation(_ summary: String, _ ok: [String: JSONValue], errors codes: [String], body: JSONValue? = nil,
                           parameters: [JSONValue] = [], auth: Bool = true) -> JSONValue {
         var responses = ok
-        for code in codes + (auth ? ["401", "503"] : []) + (body != nil ? ["408", "413"] : []) where responses[code] == nil {
+        for code in codes + (auth ? ["401", "403", "429", "503"] : []) + (body != nil ? ["408", "413"] : []) where responses[code] == nil {
             responses[code] = response(errors[code] ?? "Error", ref("Error"))
         }
         var operation: [String: JSONValue] = ["summary": .string(summary), "responses": .object(responses)]
@@ -85,7 +86,9 @@ enum OpenAPI {
             "/healthz": ["get": operation("The process is up", ["200": response("Up", ref("Health"))], errors: [], auth: false)],
             "/readyz": ["get": operation("The database is reachable and migrations are current",
                                          ["200": response("Ready", ref("Health")), "503": response("Not ready", ref("Health"))], errors: [], auth: false)],
-            "/metrics": ["get": operation("Prometheus metrics", ["200": ["description": "Prometheus text format", "content": ["text/plain": ["schema": string]]]], errors: [], auth: false)],
+            "/metrics": ["get": .object((operation("Prometheus metrics; open on a loopback --host, elsewhere an admin or metrics token is needed",
+                                                   ["200": ["description": "Prometheus text format", "content": ["text/plain": ["schema": string]]]],
+                                                   errors: ["401", "403", "429"], auth: false).objectValue ?? [:]).merging(["security": [[:], ["bearer": []]]]) { $1 })],
             "/v1/openapi.json": ["get": operation("This document", ["200": response("OpenAPI 3.1", ["type": "object"])], errors: [], auth: false)],
             "/v1/taxonomy": ["get": operation("Categories and sub-categories", ["200": response("Taxonomy", ref("Taxonomy"))], errors: [])],
             "/v1/regions": ["get": operation("Districts and municipalities", ["200": response("Regions", ref("Regions"))], errors: [])],
@@ -98,7 +101,7 @@ enum OpenAPI {
                     query("municipality", "Code or name"), query("district", "Code or name"), query("category", "Category code"),
                     query("subcategory", "Sub-category code"),
                     query("status", "reported, verified, rejected or retracted", schema: ["type": "string", "enum": ["reported", "verified", "rejected", "retracted"]]),
-                    query("since", "YYYY-MM-DD", schema: date), query("until", "YYYY-MM-DD", schema: date), query("q", "Text in summary or place"),
+                    query("since", "YYYY-MM-DD", schema: date), query("until", "YYYY-MM-DD", schema: date), query("q", "Text in summary or place, at most 200 characters", schema: ["type": "string", "maxLength": .number(Double(IncidentFilter.maximumSearchLength))]),
                     query("limit", "1 to 500 (default 50)", schema: ["type": "integer", "minimum": 1, "maximum": 500]), query("cursor", "next_cursor of the previous page"),
                 ]),
             ],
@@ -133,8 +136,9 @@ enum OpenAPI {
                 "post": operation("Create a token (shown once)", ["201": response("Created", ref("NewToken"))], errors: ["400", "403", "409", "422"],
                                   body: jsonBody(object([
                                       "name": ["type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"],
-                                      "role": ["type": "string", "enum": ["reporter", "reviewer", "analyst", "admin"]],
-                                      "expires": ["type": ["string", "null"], "pattern": "^[0-9]{1,6}[dhm]$", "description": "A duration: 90d, 12h, 30m; null or absent: never"],
+                                      "role": ["type": "string", "enum": .array(Role.allCases.map { .string($0.rawValue) })],
+                                      "expires": ["type": ["string", "null"], "pattern": "^([0-9]{1,6}[dhm]|never)$",
+                                                  "description": "A duration: 90d, 12h, 30m, or never; null or absent: 90d"],
                                   ], required: ["name", "role"]))),
                 "get": operation("List tokens (never their secrets)", ["200": response("Tokens", ref("TokenList"))], errors: ["403"]),
             ],

@@ -18,6 +18,16 @@ struct AppDependencies: Sendable {
     var bodyStall: Duration = .seconds(20)
     /// The keys of the sealed offline outbox; nil (tests of other things): its routes answer 503.
     var outbox: OutboxKeys? = nil
+    /// Failed authentications per client address (PRODUCT.md §11.3).
+    var authFailures = AuthFailureLimiter()
+    /// The `statement_timeout` of every statement an API request runs; nil: none of the API's own.
+    var statementTimeout: Duration? = .seconds(10)
+    /// Batch imports running at once.
+    var batches = ConcurrencyLimit(limit: 2)
+    /// Open event streams per token (by its name).
+    var streams = ConcurrencyLimit(limit: 4)
+    /// How often an open stream checks that its token is still valid (revoked, expired).
+    var streamRecheck: Duration = .seconds(2)
 }
 
 /// The router of the whole API (PRODUCT.md §6), built the same way by `serve` and the tests.
@@ -26,6 +36,7 @@ func buildRouter(_ deps: AppDependencies) -> Router<APIContext> {
     // Metrics outside the error middleware: they count the answers clients got (a 405 is a 405).
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware())
+    router.add(middleware: StatementTimeoutMiddleware(timeout: deps.statementTimeout))
 
     router.get("/healthz") { _, _ in JSONResponse.make(.ok, ["status": "ok"]) }
     router.get("/v1/openapi.json") { _, _ in JSONResponse.make(.ok, OpenAPI.document) }
@@ -44,7 +55,7 @@ func buildRouter(_ deps: AppDependencies) -> Router<APIContext> {
     }
 
     let v1 = router.group("v1")
-        .add(middleware: AuthMiddleware(tokens: deps.tokens))
+        .add(middleware: AuthMiddleware(tokens: deps.tokens, failures: deps.authFailures))
         .add(middleware: BodyDeadlineMiddleware(stall: deps.bodyStall))
         .add(middleware: OutboxKeyHeaderMiddleware(deps))
     addReferenceRoutes(v1, deps)
@@ -248,13 +259,11 @@ func addAdminRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
         let roleText = body.string("role")
         let expires = body.string("expires", required: false)
         let role = roleText.flatMap(Role.init(rawValue:))
-        if roleText != nil && role == nil { body.errors.append(FieldError("role", "must be one of reporter, reviewer, analyst, admin")) }
-        var expiresAt: Date?
-        if let expires {
-            if let interval = TokenExpiry.parse(expires) { expiresAt = Date().addingTimeInterval(interval) } else {
-                body.errors.append(FieldError("expires", "must be a duration such as 90d, 12h or 30m"))
-            }
-        }
+        if roleText != nil && role == nil { body.errors.append(FieldError("role", "must be one of \(Role.spelled)")) }
+        // Absent or null: the default lifetime (90 days); a token that never expires says so.
+        let expiry = TokenExpiry.parse(expires)
+        if expiry == nil { body.errors.append(FieldError("expires", "must be \(TokenExpiry.usage)")) }
+        let expiresAt = expiry?.expiresAt()
         try body.check()
         do {
             let secret = try await deps.tokens.create(name: name!, role: role!, expiresAt: expiresAt)
@@ -288,27 +297,21 @@ func addAdminRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
     }
 }
 
-/// `90d`, `12h`, `30m`.
-enum TokenExpiry {
-    static func parse(_ text: String) -> TimeInterval? {
-        guard let unit = text.last, let amount = Double(text.dropLast()), amount > 0, amount <= 3650 * 24 * 60 else { return nil }
-        switch unit {
-        case "d": return amount * 86_400
-        case "h": return amount * 3600
-        case "m": return amount * 60
-        default: return nil
-        }
-    }
-}
-
 /// `POST /v1/incidents:batch`: NDJSON, one report a line, at most 10,000 lines and 32 MiB. Each
 /// line is validated and stored on its own (idempotent like a single report); valid lines are
-/// stored even when others are rejected.
+/// stored even when others are rejected. At most two run at once (each can hold the database
+/// for a while); a third is answered 429 with `Retry-After`.
 func addBatchRoute(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
     v1.post("incidents:batch") { request, context -> Response in
         var request = request
         let principal = try context.requirePrincipal()
         try IncidentService.authorize(.report, principal)
+        guard let slot = deps.batches.tryAcquire() else {
+            var error = APIError(.tooManyRequests, code: "too_many_requests", message: "\(deps.batches.limit) batch imports are running; try again shortly")
+            error.headers[.retryAfter] = "10"
+            throw error
+        }
+        defer { slot.release() }
         let limit = 32 << 20
         let buffer: ByteBuffer
         do {
@@ -346,7 +349,12 @@ func addBatchRoute(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
 
 /// `GET /v1/events/stream`: the log as Server-Sent Events, live. Each event's `id` is the
 /// checkpoint after it, so a client reconnects with `Last-Event-ID` (or `?after=`) and misses
-/// nothing. Same visibility as `/v1/events`. A comment line every 15 s keeps proxies open.
+/// nothing. Same visibility as `/v1/events`. A comment line every 2 s of silence keeps proxies
+/// open and tells a client that went away (the write fails) from one that listens.
+///
+/// The stream checks its token again every `streamRecheck` (2 s): once the token is revoked or
+/// expired the stream ends (PRODUCT.md §11.3: within 5 s). A token has at most four streams
+/// open; a fifth is answered 429.
 func addStreamRoute(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
     v1.get("events/stream") { request, context -> Response in
         let principal = try context.requirePrincipal()
@@ -357,20 +365,41 @@ func addStreamRoute(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
         guard let checkpoint = Checkpoint(token: start) else {
             throw APIError(.badRequest, code: "bad_checkpoint", message: "after is not a checkpoint this server gave out")
         }
+        guard let slot = deps.streams.tryAcquire(principal.name) else {
+            var error = APIError(.tooManyRequests, code: "too_many_requests", message: "this token has \(deps.streams.limit) streams open already")
+            error.headers[.retryAfter] = "5"
+            throw error
+        }
+        let credential = context.credential ?? ""
         let feed = LogFeed(pool: deps.pool, narrative: deps.service.narrative)
+        // The body is written after the handler returns, outside the middleware's scope: its
+        // statements take the request's limit explicitly.
+        let timeout = StatementTimeout.current
         let body = ResponseBody { writer in
+            // Held until the stream ends (and, should the body never be written, until it is dropped).
+            defer { slot.release() }
             var position = checkpoint
             var idleSince = ContinuousClock.now
+            var checkedAt = ContinuousClock.now
             try await writer.write(ByteBuffer(string: ": incident log stream\n\n"))
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                let (events, next) = try await feed.page(after: position, limit: 200, for: principal)
+                if ContinuousClock.now - checkedAt >= deps.streamRecheck {
+                    // Revoked or expired (or its role changed): the stream ends here.
+                    let current = try await StatementTimeout.$current.withValue(timeout) { try await deps.tokens.authenticate(credential) }
+                    guard current == principal else { break }
+                    checkedAt = ContinuousClock.now
+                }
+                let (events, next) = try await StatementTimeout.$current.withValue(timeout) { [position] in
+                    try await feed.page(after: position, limit: 200, for: principal)
+                }
                 for event in events {
                     let data = Render.event(event, for: principal).encodedString
                     try await writer.write(ByteBuffer(string: "id: \(event.checkpoint.token)\nevent: \(event.type)\ndata: \(data)\n\n"))
                 }
                 position = next
                 if events.isEmpty {
-                    if ContinuousClock.now - idleSince > .seconds(15) {
+                    // Also how a closed client is noticed (the write fails), so its slot comes free.
+                    if ContinuousClock.now - idleSince > deps.streamRecheck {
                         try await writer.write(ByteBuffer(string: ": keepalive\n\n"))
                         idleSince = ContinuousClock.now
                     }

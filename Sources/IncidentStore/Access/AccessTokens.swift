@@ -1,9 +1,13 @@
 import Crypto
 import Foundation
 
-/// What a token may do (PRODUCT.md §6).
+/// What a token may do (PRODUCT.md §6). `metrics` is for Prometheus scrapers: it may read
+/// `/metrics` and nothing else.
 public enum Role: String, Sendable, Codable, CaseIterable {
-    case reporter, reviewer, analyst, admin
+    case reporter, reviewer, analyst, admin, metrics
+
+    /// The roles as a user types them, for messages: "reporter, reviewer, analyst, admin, metrics".
+    public static var spelled: String { allCases.map(\.rawValue).joined(separator: ", ") }
 }
 
 /// Who is acting: a token's name and role.

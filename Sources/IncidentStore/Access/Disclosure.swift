@@ -33,7 +33,7 @@ public struct Disclosure: Sendable, Equatable {
     public func rule(for principal: Principal) -> Rule {
         switch principal.role {
         case .admin, .reviewer: .exact
-        case .analyst, .reporter: .coarsened
+        case .analyst, .reporter, .metrics: .coarsened
         }
     }
 
@@ -58,6 +58,7 @@ public struct Disclosure: Sendable, Equatable {
         case .admin, .reviewer: true
         case .reporter: state.reportedBy == principal.name
         case .analyst: state.record.sensitivity != .confidential
+        case .metrics: false
         }
     }
 
@@ -87,6 +88,7 @@ public struct Disclosure: Sendable, Equatable {
         case .admin, .reviewer: nil
         case .analyst: "sensitivity <> 'confidential'"
         case .reporter: "reported_by = " + bind(principal.name)
+        case .metrics: "false"
         }
     }
 

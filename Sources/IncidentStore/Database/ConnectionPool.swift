@@ -57,12 +57,17 @@ public final class ConnectionPool: Sendable {
 
     /// Runs `body` with a connection of its own, on one of the pool's threads.
     ///
+    /// The connection's `statement_timeout` is the task's ``StatementTimeout/current`` (the
+    /// session's default when the task sets none).
+    ///
     /// - Parameter body: synchronous database work; the connection must not escape it.
     /// - Returns: what `body` returns.
     /// - Throws: ``DatabaseError`` (connection failures have `isConnectionFailure`), or what `body` throws.
     public func withConnection<T: Sendable>(
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
+        // Read here: task-locals do not reach the pool's threads.
+        let timeout = StatementTimeout.current
         let lease = try await acquire()
         do {
             return try await threads.runIfActive { [self] in
@@ -74,6 +79,7 @@ public final class ConnectionPool: Sendable {
                     throw error
                 }
                 defer { release(connection) }
+                try connection.useStatementTimeout(timeout)
                 return try body(connection)
             }
         } catch let error as DatabaseError {

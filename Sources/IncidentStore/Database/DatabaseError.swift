@@ -38,6 +38,10 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible, CustomDeb
 
     public var isUniqueViolation: Bool { sqlState == "23505" }
 
+    /// True when the server cancelled the statement (57014 `query_canceled`): its
+    /// `statement_timeout` ran out (or an operator cancelled it), not a fault of the request.
+    public var isStatementTimeout: Bool { sqlState == "57014" }
+
     public var description: String {
         switch kind {
         case .connection: "database unreachable"

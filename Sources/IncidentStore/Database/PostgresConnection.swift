@@ -215,6 +215,21 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// The texts prepared on this connection and their statement names. Prepared statements last
     /// as long as the session, whatever happens to transactions.
+    /// The `statement_timeout` this session was last set to by ``useStatementTimeout(_:)``, in
+    /// milliseconds; nil: the session's default (as opened, or after RESET).
+    private var statementTimeout: Int?
+
+    /// Sets the session's `statement_timeout` (nil: back to its default) unless it already is.
+    /// Outside a transaction, so it holds for the session and no rollback undoes it.
+    /// - Throws: ``DatabaseError``.
+    public func useStatementTimeout(_ timeout: Duration?) throws {
+        let wanted = timeout.map(StatementTimeout.milliseconds)
+        guard wanted != statementTimeout else { return }
+        // A number this process computed, not a value from outside: SET takes no parameters.
+        try execute(wanted.map { "SET statement_timeout = \($0)" } ?? "RESET statement_timeout")
+        statementTimeout = wanted
+    }
+
     private var prepared: [String: String] = [:]
     private var preparedCount = 0
 

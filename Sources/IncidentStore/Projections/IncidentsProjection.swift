@@ -256,6 +256,9 @@ public struct IncidentsProjection: Projection {
 
 /// Filters of `GET /v1/incidents`.
 public struct IncidentFilter: Sendable {
+    /// The longest `q` (characters): a longer pattern is a 400, not a scan of every row with it.
+    public static let maximumSearchLength = 200
+
     public var municipality: String?
     public var district: String?
     public var category: String?
@@ -329,7 +332,9 @@ extension IncidentService {
                 conditions.append("occurred_day \(op) " + bind(value) + "::date")
             }
         }
-        if let q = filter.q, !q.isEmpty {
+        if let q = filter.q, q.count > IncidentFilter.maximumSearchLength {
+            errors.append(FieldError("q", "is at most \(IncidentFilter.maximumSearchLength) characters"))
+        } else if let q = filter.q, !q.isEmpty {
             let pattern = "%" + q.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
             let p = bind(pattern)
             // A confidential incident's text is sealed in its row: it is matched below, once opened.

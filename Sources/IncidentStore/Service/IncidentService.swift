@@ -100,6 +100,8 @@ public struct IncidentService: Sendable {
     /// reads a body, so a refusal is a 403 whatever the body holds.
     /// - Throws: ``ServiceError/forbidden(_:)``.
     public static func authorize(_ action: Action, _ principal: Principal) throws(ServiceError) {
+        // The HTTP layer stops metrics tokens before any route; this keeps the service's rule whole.
+        if principal.role == .metrics { throw .forbidden("metrics tokens may read /metrics only") }
         let allowed: Bool
         let message: String
         switch action {

@@ -37,6 +37,7 @@ struct Import: AsyncParsableCommand {
             var accepted = 0, replayed = 0
             var rejected: [(Int, String)] = []
             var start = 0
+            var busyWaits = 0
             while start < records.count {
                 let chunk = Array(records[start..<min(start + chunkSize, records.count)])
                 let body = Data(chunk.map(\.json).joined(separator: "\n").utf8)
@@ -46,6 +47,13 @@ struct Import: AsyncParsableCommand {
                 } catch is Client.Unreachable {
                     progress.finish()
                     throw CLIError(code: Exit.unreachable, message: "the daemon cannot be reached; lines \(chunk[0].line) and later were not sent (\(accepted) stored so far); run the same import again: stored lines are not stored twice")
+                }
+                if response.status == 429, busyWaits < 30 {
+                    // Two imports run on the server already: wait our turn, then send this chunk again.
+                    busyWaits += 1
+                    if busyWaits == 1 { note("the server runs other imports; waiting") }
+                    try await Task.sleep(for: .seconds(min(30, max(1, response.retryAfter ?? 10))))
+                    continue
                 }
                 guard response.status == 200, let json = response.json else {
                     progress.finish()

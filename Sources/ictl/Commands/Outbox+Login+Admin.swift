@@ -71,15 +71,21 @@ struct OutboxCommand: AsyncParsableCommand {
 struct Login: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Save the server, the token and the server's outbox key (mode 0600) after checking them.")
     @Option(help: "incidentd URL (ICTL_SERVER if omitted, else http://127.0.0.1:8080).") var server: String?
-    @Option(help: "The API token (ICTL_TOKEN if omitted).") var token: String?
+    @Option(help: "The API token (ICTL_TOKEN if omitted). On a shared machine prefer --token-stdin: a command line is visible to every user.") var token: String?
+    @Flag(help: "Read the token from standard input (its first line), not from the command line.") var tokenStdin = false
     @Option(help: ArgumentHelp("For an https server: the CA certificates (PEM) to trust instead of the system's (ICTL_CA_FILE if omitted); saved too.", valueName: "file")) var caFile: String?
     @Flag(help: "Accept a plain http:// server that is not this machine (also ICTL_INSECURE=1); saved with it, so later commands to that server need no --insecure.")
     var insecure = false
 
+    func validate() throws {
+        if tokenStdin && token != nil { throw ValidationError("give --token or --token-stdin, not both") }
+    }
+
     func run() async throws {
         try await runCommand {
-            guard let token = token ?? ProcessInfo.processInfo.environment["ICTL_TOKEN"] else {
-                throw CLIError(code: Exit.usage, message: "give --token or set ICTL_TOKEN")
+            let given = tokenStdin ? Self.tokenFromStdin() : token ?? ProcessInfo.processInfo.environment["ICTL_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+            guard let token = given else {
+                throw CLIError(code: Exit.usage, message: tokenStdin ? "no token on standard input" : "give --token, --token-stdin or set ICTL_TOKEN")
             }
             let server = server ?? ProcessInfo.processInfo.environment["ICTL_SERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080"
             let caFile = (caFile ?? ProcessInfo.processInfo.environment["ICTL_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 })
@@ -102,6 +108,15 @@ struct Login: AsyncParsableCommand {
     }
 }
 
+extension Login {
+    /// The first line of standard input, without surrounding white space; nil when there is none.
+    static func tokenFromStdin() -> String? {
+        guard let line = readLine(strippingNewline: true) else { return nil }
+        let token = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        return token.isEmpty ? nil : token
+    }
+}
+
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Tokens, erasure, redaction and projection rebuilds (admins).", subcommands: [TokenCommand.self, Erase.self, Redact.self, Rebuild.self])
 
@@ -112,8 +127,8 @@ struct Admin: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Create a token; prints it alone on stdout (shown once).")
             @OptionGroup var connection: ConnectionOptions
             @Option var name: String
-            @Option(help: "reporter, reviewer, analyst or admin.") var role: String
-            @Option(help: "Expire after e.g. 90d.") var expires: String?
+            @Option(help: "reporter, reviewer, analyst, admin, or metrics (reads /metrics only).") var role: String
+            @Option(help: "Expire after e.g. 90d (the default), 12h or 30m; never: no expiry (must be said).") var expires: String?
 
             func run() async throws {
                 try await runCommand {

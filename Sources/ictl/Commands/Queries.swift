@@ -6,15 +6,15 @@ enum Output {
     static func emit(_ format: OutputFormat, json: Any, columns: [String], rows: [[String]], hxl: [String]? = nil) {
         switch format {
         case .hxl:
-            print(columns.map(csvField).joined(separator: ","))
-            print((hxl ?? columns.map { _ in "#meta" }).map(csvField).joined(separator: ","))
-            for row in rows { print(row.map(csvField).joined(separator: ",")) }
+            print(CSV.line(columns))
+            print(CSV.line(hxl ?? columns.map { _ in "#meta" }))
+            for row in rows { print(CSV.line(row)) }
         case .json:
             let data = (try? JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
             print(String(decoding: data, as: UTF8.self))
         case .csv:
-            print(columns.map(csvField).joined(separator: ","))
-            for row in rows { print(row.map(csvField).joined(separator: ",")) }
+            print(CSV.line(columns))
+            for row in rows { print(CSV.line(row)) }
         case .table:
             let widths = columns.indices.map { index in min(60, max(columns[index].count, rows.map { $0[index].count }.max() ?? 0)) }
             func line(_ cells: [String]) -> String {
@@ -26,10 +26,6 @@ enum Output {
             print(line(columns))
             for row in rows { print(line(row)) }
         }
-    }
-
-    static func csvField(_ text: String) -> String {
-        text.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
     }
 
     static func string(_ value: Any?) -> String {
