@@ -85,6 +85,17 @@ struct OutboxAPITests {
             let events: Int = try await api.db.pool.withConnection { try $0.query("SELECT count(*) FROM events WHERE stream = $1", ["incident-" + incident]).first!.decode(0) }
             #expect(events == 4, "each write stored once")
             #expect(!api.logs.text.contains("Uniquename-Outbox"), "nothing of the sealed request was logged")
+
+            // The two deliveries of the report carried personal data: each is audited (the direct
+            // send and the writes without personal data are not), and no record holds the name.
+            let audited: [[String?]] = try await api.db.pool.withConnection {
+                try $0.query("SELECT principal, incident_id::text, action FROM access_audit WHERE action = 'outbox.deliver' ORDER BY id").rows.map {
+                    [try $0.decodeIfPresent(0), try $0.decodeIfPresent(1), try $0.decodeIfPresent(2)]
+                }
+            }
+            #expect(audited == [["reporter-a", incident, "outbox.deliver"], ["reporter-a", incident, "outbox.deliver"]], "\(audited)")
+            let auditText: String = try await api.db.pool.withConnection { try $0.query("SELECT coalesce(string_agg(a::text, ' '), '') FROM access_audit a").first!.decode(0) }
+            #expect(!auditText.contains("Uniquename-Outbox"))
         }
     }
 
