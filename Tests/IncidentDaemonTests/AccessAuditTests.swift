@@ -244,6 +244,31 @@ struct AccessAuditTests {
         }
     }
 
+    @Test("an action that fails after its audit record was written leaves no record: the erasure's event cannot be appended, the key stays, the audit is empty")
+    func noRecordWithoutItsAction() async throws {
+        try await TestDatabase.with { db in
+            let service = IncidentService(pool: db.pool, reference: try await ReferenceData.load(db.pool), keys: TestKeys.ring)
+            let admin = Principal(name: "admin", role: .admin)
+            let id = try await service.report(report(["personal": ["victims": [["name": .string(Self.victim)]]]]), idempotencyKey: nil,
+                                               by: admin, metadata: EventMetadata()).incidentID
+            // As the owner: the log refuses the erasure's event, after the record and the key's destruction.
+            try await db.pool.withConnection { connection in
+                try connection.execute("""
+                    CREATE FUNCTION refuse_erasure() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN IF NEW.type = 'PersonalDataErased' THEN RAISE EXCEPTION 'no erasures today (test)'; END IF; RETURN NEW; END $$;
+                    CREATE TRIGGER refuse_erasure BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse_erasure();
+                    """)
+            }
+            await #expect(throws: DatabaseError.self) {
+                try await service.erasePersonalData(id, reason: "asked by the victim", by: admin, metadata: EventMetadata(), audit: .local)
+            }
+            #expect(try await auditRows(db).isEmpty, "no record of an erasure that did not happen")
+            let view = try await service.incident(id, history: false, for: admin, personal: .init(by: .local, reason: "check the key is still there"))
+            #expect(view.personal?.encodedString.contains(Self.victim) == true, "the key was not destroyed")
+            #expect(try await auditRows(db).map(\.action) == ["personal_data.read"])
+        }
+    }
+
     @Test("the audit is append-only: UPDATE, DELETE and TRUNCATE fail for its owner; incident_app may only INSERT and SELECT")
     func appendOnly() async throws {
         try await API.run { api in
