@@ -27,7 +27,7 @@ enum OpenAPI {
         "408": "The body stopped arriving (no byte for 20 s); the connection is closed", "413": "Body over the limit",
         "422": "Validation failed; every offending field is named",
         "410": "The envelope's key was retired more than 90 days ago (outbox_key_expired)",
-        "503": "The database is unavailable; retry after Retry-After seconds",
+        "503": "The database is unavailable (database_unavailable), or the audit record an audited action needs cannot be written (audit_unavailable: nothing was done); retry after Retry-After seconds",
     ]
 
     static func operation(_ summary: String, _ ok: [String: JSONValue], errors codes: [String], body: JSONValue? = nil,
