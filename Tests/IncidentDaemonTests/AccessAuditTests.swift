@@ -341,6 +341,18 @@ struct AccessAuditCLITests {
             #expect(lines.count == 2)
             #expect(csv.stdout.contains("\"'=HYPERLINK(\"\"http://example.org\"\",\"\"follow-up\"\")\""), "the formula is defused: \(csv.stdout)")
 
+            // Tokens made and revoked on the server, with database access: recorded as the local user.
+            let made = try await run(Binaries.incidentd, ["token", "create", "--name", "cli-made", "--role", "reporter", "--database-url", db.conninfo],
+                                     environment: [:], timeout: .seconds(60))
+            #expect(made.status == 0 && made.stdout.hasPrefix("il_"), "\(made.stderr)")
+            let revoked = try await run(Binaries.incidentd, ["token", "revoke", "cli-made", "--database-url", db.conninfo], environment: [:], timeout: .seconds(60))
+            #expect(revoked.status == 0, "\(revoked.stderr)")
+            let local = try await ictl("admin", "audit", "--principal", "local:" + NSUserName(), "--format", "json")
+            let localItems = try JSONValue.parse(Data(local.stdout.utf8)).objectValue?["items"]?.arrayValue ?? []
+            #expect(localItems.compactMap { $0.objectValue?["action"]?.stringValue } == ["token.create", "token.create", "token.revoke"], "\(local.stdout)")
+            #expect(localItems.compactMap { $0.objectValue?["target"]?.stringValue } == ["office-admin", "cli-made", "cli-made"])
+            #expect(localItems.allSatisfy { $0.objectValue?["role"]?.stringValue == "operator" })
+
             let table = try await ictl("admin", "audit", "--format", "table", "--principal", "office-admin")
             #expect(table.status == 0 && table.stdout.contains("personal_data.read"))
             #expect(try await ictl("admin", "audit", "--action", "token.steal").status != 0)
