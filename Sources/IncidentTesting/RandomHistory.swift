@@ -79,7 +79,7 @@ public struct RandomHistory: Sendable {
                 default:
                     // Redacted, with a new summary or none: the log's text is unreadable from here.
                     let replacement: JSONValue = roll % 2 == 0 ? ["summary": "A redacted incident."] : [:]
-                    outcome = try await service.redactNarrative(id, reason: "names a witness", replacement: replacement, by: Self.admin, metadata: metadata)
+                    outcome = try await service.redactNarrative(id, reason: "names a witness", replacement: replacement, by: Self.admin, metadata: metadata, audit: .local)
                 }
                 incidents[index].version = outcome.streamVersion
             }

@@ -156,17 +156,21 @@ struct Client {
 
     /// Sends one request. Throws ``Unreachable`` when no answer came (network down, daemon stopped).
     /// A successful answer that names another outbox key than the stored one refreshes it.
-    func send(_ method: HTTPMethod, _ path: String, json: Data? = nil, contentType: String = "application/json", idempotencyKey: String? = nil, timeout: TimeAmount = .seconds(30)) async throws -> APIResponse {
-        let response = try await exchange(method, path, json: json, contentType: contentType, idempotencyKey: idempotencyKey, timeout: timeout)
+    /// - Parameter headers: more request headers (`X-Access-Reason`).
+    func send(_ method: HTTPMethod, _ path: String, json: Data? = nil, contentType: String = "application/json", idempotencyKey: String? = nil,
+              headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)) async throws -> APIResponse {
+        let response = try await exchange(method, path, json: json, contentType: contentType, idempotencyKey: idempotencyKey, headers: headers, timeout: timeout)
         await refreshOutboxKey(after: response)
         return response
     }
 
     /// One request and its answer, nothing else.
-    func exchange(_ method: HTTPMethod, _ path: String, json: Data? = nil, contentType: String = "application/json", idempotencyKey: String? = nil, timeout: TimeAmount = .seconds(30)) async throws -> APIResponse {
+    func exchange(_ method: HTTPMethod, _ path: String, json: Data? = nil, contentType: String = "application/json", idempotencyKey: String? = nil,
+                  headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)) async throws -> APIResponse {
         var request = HTTPClientRequest(url: url(path))
         request.method = method
         request.headers.add(name: "User-Agent", value: "ictl/0.1")
+        request.headers.add(contentsOf: headers)
         if let token { request.headers.add(name: "Authorization", value: "Bearer " + token) }
         if let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
         if let json {

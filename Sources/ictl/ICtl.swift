@@ -90,10 +90,10 @@ func runCommand(_ body: () async throws -> Void) async throws {
 }
 
 /// Reads from the daemon; on success, first delivers anything waiting in the outbox.
-func query(_ client: Client, _ path: String) async throws -> APIResponse {
+func query(_ client: Client, _ path: String, headers: [(String, String)] = []) async throws -> APIResponse {
     let response: APIResponse
     do {
-        response = try await client.send(.GET, path)
+        response = try await client.send(.GET, path, headers: headers)
     } catch let error as Client.Unreachable {
         let what = error.tls ? error.explanation : "cannot be reached"
         throw CLIError(code: Exit.unreachable, message: "the daemon at \(client.server): \(what) (\(error.reason.prefix(160)))")

@@ -250,8 +250,8 @@ struct APITests {
                                              json: report(["personal": ["victims": [["name": .string(name), "age": 34, "phone": "+383 44 123 456"]]]]))
             let id = try #require(created["incident_id"]?.stringValue)
 
-            let asAdmin = try await api.call(.get, "/v1/incidents/\(id)", token: api.admin)
-            #expect(asAdmin.json?.encodedString.contains(name) == true, "admins read personal data")
+            let asAdmin = try await api.call(.get, "/v1/incidents/\(id)?include=personal", token: api.admin, headers: [.accessReason: "follow-up call to the victim"])
+            #expect(asAdmin.json?.encodedString.contains(name) == true, "admins read personal data when they ask, with a reason")
             for token in [api.reporter, api.reviewer, api.analyst] {
                 let reply = try await api.call(.get, "/v1/incidents/\(id)?history=true", token: token)
                 #expect(reply.status == 200)
@@ -269,7 +269,7 @@ struct APITests {
 
             let erased = try await api.call(.post, "/v1/incidents/\(id)/personal-data:erase", token: api.admin, json: ["reason": "request of the victim"])
             #expect(erased.status == 201)
-            let after = try await api.call(.get, "/v1/incidents/\(id)", token: api.admin)
+            let after = try await api.call(.get, "/v1/incidents/\(id)?include=personal", token: api.admin, headers: [.accessReason: "check the erasure"])
             #expect(after["personal_data_erased"] == true)
             #expect(after["incident"]?.objectValue?["personal"] == .null)
             #expect(after.json?.encodedString.contains(name) == false)

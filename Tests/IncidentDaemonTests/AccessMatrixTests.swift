@@ -15,6 +15,7 @@ struct AccessMatrixTests {
         var path: String
         var body: JSONValue? = nil
         var raw: (Data, String)? = nil
+        var headers: HTTPFields = [:]
         /// reporter A (owns {own}), reporter B (owns the confidential {secret}), reviewer, analyst, admin.
         var expected: [Int]
         /// The documented route this exercises, as the OpenAPI document spells it.
@@ -47,6 +48,9 @@ struct AccessMatrixTests {
                 .init(method: .get, path: "/v1/incidents", expected: [200, 200, 200, 200, 200], route: "GET /v1/incidents"),
                 .init(method: .get, path: "/v1/incidents/\(own)", expected: [200, 404, 200, 200, 200], route: "GET /v1/incidents/{id}"),
                 .init(method: .get, path: "/v1/incidents/\(secret)?history=true", expected: [404, 200, 200, 404, 200], route: "GET /v1/incidents/{id}"),
+                // Personal data: admins only, even for the incident's own reporter.
+                .init(method: .get, path: "/v1/incidents/\(own)?include=personal", headers: [.accessReason: "follow up with the victim"],
+                      expected: [403, 403, 403, 403, 200], route: "GET /v1/incidents/{id}"),
                 // Writes with a stale version: an allowed caller gets the conflict, nothing is written.
                 .init(method: .post, path: "/v1/incidents/\(own)/amendments", body: ["expected_version": stale, "changes": ["injured": 3], "reason": "r"],
                       expected: [409, 404, 409, 403, 409], route: "POST /v1/incidents/{id}/amendments"),
@@ -73,6 +77,7 @@ struct AccessMatrixTests {
                 // A stale amendment sealed as ictl's outbox keeps it: the answers of the amendment itself.
                 .init(method: .post, path: "/v1/outbox:deliver", raw: (sealedStale, "application/json"), expected: [409, 404, 409, 403, 409], route: "POST /v1/outbox:deliver"),
                 .init(method: .get, path: "/v1/admin/projections", expected: [403, 403, 403, 403, 200], route: "GET /v1/admin/projections"),
+                .init(method: .get, path: "/v1/admin/audit", expected: [403, 403, 403, 403, 200], route: "GET /v1/admin/audit"),
                 .init(method: .post, path: "/v1/admin/projections/region_summary:rebuild", expected: [403, 403, 403, 403, 202], route: "POST /v1/admin/projections/{name}:rebuild"),
             ]
             let open = ["GET /healthz", "GET /readyz", "GET /metrics", "GET /v1/openapi.json"]
@@ -90,6 +95,7 @@ struct AccessMatrixTests {
                     body = ["name": .string("matrix-\(tokenNumber)"), "role": "reporter"]
                 }
                 var headers = headers
+                headers.append(contentsOf: operation.headers)
                 if let (_, type) = operation.raw { headers[.contentType] = type }
                 return try await api.call(operation.method, operation.path, token: token, json: body, raw: operation.raw?.0, headers: headers)
             }

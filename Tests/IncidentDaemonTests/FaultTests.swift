@@ -364,9 +364,10 @@ func post(_ port: Int, _ path: String = "/v1/incidents", token: String, body: Da
     return await send(request)
 }
 
-func get(_ port: Int, _ path: String, token: String?) async -> Answer {
+func get(_ port: Int, _ path: String, token: String?, headers: [String: String] = [:]) async -> Answer {
     var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)" + path)!)
     if let token { request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization") }
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
     return await send(request)
 }
 

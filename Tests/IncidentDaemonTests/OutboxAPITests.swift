@@ -71,7 +71,8 @@ struct OutboxAPITests {
 
             // Amendment, decision, retraction, each with its own idempotency key.
             let writes: [(String, JSONValue, String)] = [
-                ("/v1/incidents/\(incident)/amendments", ["expected_version": 1, "changes": ["injured": 2], "reason": "hospital report"], api.reporter),
+                ("/v1/incidents/\(incident)/amendments", ["expected_version": 1, "changes": ["injured": 2, "personal": ["witnesses": [["name": "Besnik Uniquename-Outbox"]]]],
+                                                         "reason": "hospital report"], api.reporter),
                 ("/v1/incidents/\(incident)/verification", ["expected_version": 2, "decision": "verified", "note": "confirmed"], api.reviewer),
                 ("/v1/incidents/\(incident)/retraction", ["expected_version": 3, "reason": "erroneous"], api.reporter),
             ]
@@ -85,6 +86,18 @@ struct OutboxAPITests {
             let events: Int = try await api.db.pool.withConnection { try $0.query("SELECT count(*) FROM events WHERE stream = $1", ["incident-" + incident]).first!.decode(0) }
             #expect(events == 4, "each write stored once")
             #expect(!api.logs.text.contains("Uniquename-Outbox"), "nothing of the sealed request was logged")
+
+            // The two deliveries of the report and the two of the amendment carried personal data:
+            // each is audited (the direct send and the writes without personal data are not), and
+            // no record holds a name.
+            let audited: [[String?]] = try await api.db.pool.withConnection {
+                try $0.query("SELECT principal, incident_id::text, action FROM access_audit WHERE action = 'outbox.deliver' ORDER BY id").rows.map {
+                    [try $0.decodeIfPresent(0), try $0.decodeIfPresent(1), try $0.decodeIfPresent(2)]
+                }
+            }
+            #expect(audited == Array(repeating: ["reporter-a", incident, "outbox.deliver"], count: 4), "\(audited)")
+            let auditText: String = try await api.db.pool.withConnection { try $0.query("SELECT coalesce(string_agg(a::text, ' '), '') FROM access_audit a").first!.decode(0) }
+            #expect(!auditText.contains("Uniquename-Outbox"))
         }
     }
 

@@ -166,7 +166,7 @@ struct SealedOutboxCLITests {
             }
             // The same report sent again (a retry from its file) is a replay, not a second incident.
             let admin = try await AccessTokens(pool: db.pool).create(name: "office-admin", role: .admin)
-            let shown = try await run(Binaries.ictl, ["show", incidents[2], "--format", "json"], environment: laptop.environment.merging(["ICTL_TOKEN": admin]) { _, new in new })
+            let shown = try await run(Binaries.ictl, ["show", incidents[2], "--format", "json", "--include-personal", "--reason", "check the delivered report"], environment: laptop.environment.merging(["ICTL_TOKEN": admin]) { _, new in new })
             #expect(shown.stdout.contains("Witnessname2"), "the personal data arrived whole, for an admin to read")
         }
     }

@@ -147,7 +147,7 @@ struct GroupCommitTests {
             _ = try await service.report(body(stored, "Stored.", personal: true), idempotencyKey: nil, by: admin, metadata: EventMetadata())
             _ = try await service.report(body(again, "Reported once."), idempotencyKey: nil, by: admin, metadata: EventMetadata())
             _ = try await service.report(body(erased, "Erased.", personal: true), idempotencyKey: nil, by: admin, metadata: EventMetadata())
-            _ = try await service.erasePersonalData(erased, reason: "Witness at risk.", by: admin, metadata: EventMetadata())
+            _ = try await service.erasePersonalData(erased, reason: "Witness at risk.", by: admin, metadata: EventMetadata(), audit: .local)
             let before = try await eventCount(db.pool)
 
             let twice = UUID(), reusedKey = UUID()
@@ -180,7 +180,7 @@ struct GroupCommitTests {
             let written = answers.compactMap { try? $0.get() }.filter { !$0.replayed }.map(\.eventID)
             #expect(try await transactions(db.pool, written).count == 1)
             // The personal data sealed in the group opens with the key stored in the group.
-            let view = try await service.incident(try answers[0].get().incidentID, history: false, for: admin)
+            let view = try await service.incident(try answers[0].get().incidentID, history: false, for: admin, personal: .init(by: .local, reason: "check the group's key"))
             #expect(view.personal?.objectValue?["victims"]?.arrayValue?.first?.objectValue?["name"] == "Arben Krasniqi")
         }
     }

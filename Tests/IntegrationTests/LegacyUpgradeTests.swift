@@ -90,9 +90,9 @@ struct LegacyUpgradeTests {
             let service = IncidentService(pool: db.pool, reference: reference, keys: TestKeys.ring)
             let admin = Principal(name: "admin", role: .admin)
             for (index, incident) in incidents.enumerated() {
-                let view = try await service.incident(incident.id, history: true, for: admin)
+                let view = try await service.incident(incident.id, history: true, for: admin, personal: .init(by: .local, reason: "check the upgrade"))
                 if incident.id == erased {
-                    #expect(view.state.personalDataErased && view.personal == nil)
+                    #expect(view.state.personalDataErased && view.personal == .null)
                 } else {
                     #expect(view.personal?.encodedString.contains(incident.name) == true, "\(incident.id): \(String(describing: view.personal))")
                 }
@@ -121,7 +121,7 @@ struct LegacyUpgradeTests {
             #expect(try await plainConfidentialRows() == 0)
             #expect(try await service.list(IncidentFilter(), for: admin).items.contains { $0.state.record.summary == "Legacy summary 3: an old man was beaten." })
             // Redacted, an old incident's plain events read as redacted too.
-            _ = try await service.redactNarrative(incidents[4].id, reason: "names a witness", replacement: [:], by: admin, metadata: metadata)
+            _ = try await service.redactNarrative(incidents[4].id, reason: "names a witness", replacement: [:], by: admin, metadata: metadata, audit: .local)
             let history = try await service.incident(incidents[4].id, history: true, for: admin)
             #expect(history.state.record.summary == NarrativeVault.redacted)
             #expect(!(history.events ?? []).contains { $0.data.encodedString.contains("an old man was beaten") }, "the plain report reads as redacted")

@@ -5,18 +5,22 @@ import IncidentStore
 import NIOCore
 
 /// The request context: Hummingbird's core storage plus the authenticated principal.
-struct APIContext: RequestContext {
+struct APIContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     /// Set by ``AuthMiddleware`` for every `/v1` route that needs a token.
     var principal: Principal?
     /// The token the principal was found by (never logged): the stream checks it again while it runs.
     var credential: String?
-    /// The client's IP address (the connection's peer), the key of the failed-authentication limit.
+    /// The peer of the connection the request came on.
+    let remoteAddress: SocketAddress?
+    /// The client's address (an IP address; `unix` for a Unix-domain socket): the key of the
+    /// failed-authentication limit, and what the access audit records.
     let clientAddress: String
 
     init(source: Source) {
         self.coreContext = .init(source: source)
-        self.clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+        self.remoteAddress = source.channel.remoteAddress
+        self.clientAddress = remoteAddress.map { $0.ipAddress ?? "unix" } ?? "unknown"
     }
 
     /// The authenticated principal; routes behind ``AuthMiddleware`` always have one.

@@ -36,6 +36,14 @@ struct APIError: Error, HTTPResponseError {
             return from(error)
         case let failure as ValidationFailure:
             return from(failure)
+        case let error as AccessReasonError:
+            return APIError(.badRequest, code: error == .missing ? "reason_required" : "reason_invalid", message: error.description)
+        case let error as AccessAuditError:
+            // Nothing was done: the action and its audit record were one transaction.
+            logger.error("access audit unavailable", metadata: ["db.error": "\(error.debugDescription)"])
+            var apiError = APIError(.serviceUnavailable, code: "audit_unavailable", message: error.description)
+            apiError.headers[.retryAfter] = "5"
+            return apiError
         case let error as PersonalDataError:
             return APIError(.conflict, code: error == .erased ? "personal_data_erased" : "personal_data_unreadable", message: error.description)
         case let error as DatabaseError where error.isStatementTimeout:

@@ -20,6 +20,8 @@ enum IncidentWrite: Sendable, Equatable {
         var idempotencyKey: String?
         /// Reads the JSON body; called after the role is checked.
         var body: () async throws -> JSONValue
+        /// The audit record to write with the write (an outbox delivery that carries personal data).
+        var audit: AccessAudit.Entry?
 
         /// A request made directly to the write's route.
         init(_ request: Request, _ context: APIContext) throws {
@@ -31,8 +33,10 @@ enum IncidentWrite: Sendable, Equatable {
             }
         }
 
-        init(principal: Principal, metadata: EventMetadata, incidentID: String?, idempotencyKey: String?, body: @escaping () async throws -> JSONValue) {
+        init(principal: Principal, metadata: EventMetadata, incidentID: String?, idempotencyKey: String?, audit: AccessAudit.Entry? = nil,
+             body: @escaping () async throws -> JSONValue) {
             (self.principal, self.metadata, self.incidentID, self.idempotencyKey, self.body) = (principal, metadata, incidentID, idempotencyKey, body)
+            self.audit = audit
         }
     }
 
@@ -53,13 +57,26 @@ enum IncidentWrite: Sendable, Equatable {
         return write.map { ($0, String(segments[3])) }
     }
 
+    /// Whether this write's body gives personal data (a report's `personal`, an amendment's
+    /// `changes.personal`); a delivery of such a write through the outbox is audited.
+    func carriesPersonalData(_ body: JSONValue) -> Bool {
+        let object = body.objectValue ?? [:]
+        let personal = switch self {
+        case .report: object["personal"]
+        case .amendment: object["changes"]?.objectValue?["personal"]
+        case .verification, .retraction: JSONValue?.none
+        }
+        return personal != nil && personal != .null
+    }
+
     func run(_ input: Input, _ deps: AppDependencies) async throws -> Response {
         let principal = input.principal
         switch self {
         case .report:
             try IncidentService.authorize(.report, principal)
             let body = try await input.body()
-            let outcome = try await deps.service.report(body, idempotencyKey: try Request.idempotencyKey(input.idempotencyKey), by: principal, metadata: input.metadata)
+            let outcome = try await deps.service.report(body, idempotencyKey: try Request.idempotencyKey(input.idempotencyKey), by: principal, metadata: input.metadata,
+                                                        audit: input.audit)
             return written(outcome)
 
         case .amendment:
@@ -71,7 +88,7 @@ enum IncidentWrite: Sendable, Equatable {
             try body.check()
             let outcome = try await deps.service.amend(
                 try incidentID(input.incidentID), expectedVersion: expected!, changes: body.object["changes"]!, reason: reason!,
-                idempotencyKey: try Request.idempotencyKey(input.idempotencyKey), by: principal, metadata: input.metadata)
+                idempotencyKey: try Request.idempotencyKey(input.idempotencyKey), by: principal, metadata: input.metadata, audit: input.audit)
             return written(outcome)
 
         case .verification:

@@ -27,7 +27,7 @@ enum OpenAPI {
         "408": "The body stopped arriving (no byte for 20 s); the connection is closed", "413": "Body over the limit",
         "422": "Validation failed; every offending field is named",
         "410": "The envelope's key was retired more than 90 days ago (outbox_key_expired)",
-        "503": "The database is unavailable (database_unavailable) or did not answer within the statement timeout (database_timeout); retry after Retry-After seconds",
+        "503": "The database is unavailable (database_unavailable), did not answer within the statement timeout (database_timeout), or the audit record an audited action needs cannot be written (audit_unavailable: nothing was done); retry after Retry-After seconds",
         "429": "too_many_requests: too many failed authentications from this address (every request from it is refused for 60 s), a token's fifth stream, or a third batch import at once; retry after Retry-After seconds",
     ]
 
@@ -55,6 +55,11 @@ enum OpenAPI {
         if let example { media["example"] = example }
         return ["required": true, "content": ["application/json": .object(media)]]
     }
+
+    static let accessReason: JSONValue = [
+        "name": "X-Access-Reason", "in": "header", "required": false, "schema": ["type": "string", "minLength": 5, "maxLength": 500],
+        "description": "Why the personal data is read (5 to 500 characters); required with include=personal, recorded in the access audit",
+    ]
 
     static let idempotencyKey: JSONValue = [
         "name": "Idempotency-Key", "in": "header", "required": false, "schema": ["type": "string", "format": "uuid"],
@@ -107,8 +112,16 @@ enum OpenAPI {
             ],
             "/v1/incidents:batch": ["post": operation("Report many incidents (NDJSON, at most 10,000 lines, 32 MiB)", ["200": response("Per-line outcome", ref("BatchResult"))],
                                                       errors: ["400", "403", "413"], body: ["required": true, "content": ["application/x-ndjson": ["schema": string]]])],
-            "/v1/incidents/{id}": ["get": operation("One incident, folded from its events", ["200": response("The incident", ref("IncidentView"))], errors: ["400", "404"],
-                                                    parameters: [id, query("history", "true to include every event", schema: ["type": "string", "enum": ["true", "false"]])])],
+            "/v1/incidents/{id}": ["get": operation(
+                "One incident, folded from its events. Its personal data only with include=personal, for admins, with an X-Access-Reason (each such read is audited)",
+                ["200": response("The incident", ref("IncidentView")),
+                 "400": response("Bad parameters; include=personal without X-Access-Reason (reason_required) or with one outside 5 to 500 characters (reason_invalid)", ref("Error")),
+                 "403": response("include=personal by a role other than admin", ref("Error")),
+                 "503": response("The database is unavailable, or the read's audit record cannot be written (audit_unavailable): nothing was read", ref("Error"))],
+                errors: ["400", "403", "404"],
+                parameters: [id, query("history", "true to include every event", schema: ["type": "string", "enum": ["true", "false"]]),
+                             query("include", "personal: include the personal data (admins, with X-Access-Reason)", schema: ["type": "string", "enum": ["personal"]]),
+                             accessReason])],
             "/v1/incidents/{id}/amendments": ["post": operation("Amend fields, with a reason", write, errors: ["400", "403", "404", "409", "413", "422"],
                                                                 body: jsonBody(ref("AmendmentInput"), example: ["expected_version": 1, "changes": ["injured": 2], "reason": "hospital report"]),
                                                                 parameters: [id, idempotencyKey])],
@@ -160,6 +173,17 @@ enum OpenAPI {
                                                 ["200": response("The current key", ref("OutboxKey"))], errors: [])],
             "/v1/outbox:deliver": ["post": operation("Deliver a write sealed in ictl's offline outbox: it is opened and run as the caller with its own idempotency key, and answered as its own route answers (400 bad_envelope or envelope_unopenable, 422 unknown_outbox_key or not_deliverable)",
                                                      write, errors: ["400", "403", "404", "409", "410", "413", "422"], body: jsonBody(ref("OutboxEnvelope")))],
+            "/v1/admin/audit": ["get": operation(
+                "The access audit, oldest first (admins): reads of personal data, erasures, redactions, tokens created or revoked, rebuilds, outbox deliveries with personal data",
+                ["200": response("A page", ref("AuditPage"))], errors: ["400", "403"], parameters: [
+                    query("since", "From this Kosovo day (YYYY-MM-DD) or RFC 3339 timestamp"),
+                    query("until", "Up to this Kosovo day (inclusive, YYYY-MM-DD) or RFC 3339 timestamp"),
+                    query("principal", "Only this principal (a token's name, or local:USER for commands run on the server)"),
+                    query("action", "Only this action", schema: ["type": "string", "enum": .array(AccessAudit.Action.allCases.map { .string($0.rawValue) })]),
+                    query("incident", "Only records about this incident", schema: ["type": "string", "format": "uuid"]),
+                    query("limit", "1 to 1000 (default 100)", schema: ["type": "integer", "minimum": 1, "maximum": 1000]),
+                    query("cursor", "next_cursor of the previous page"),
+                ])],
             "/v1/admin/tokens/{name}": ["delete": operation("Revoke a token", ["200": response("Revoked", object(["name": string, "revoked": boolean], required: ["name", "revoked"]))],
                                                             errors: ["403", "404"], parameters: [path("name")])],
         ]
@@ -170,7 +194,7 @@ enum OpenAPI {
             "municipality": string, "place": string, "lat": number, "lon": number, "geo_precision": integer, "summary": string,
             "perpetrator": string, "target": string, "affected_communities": array(string), "killed_low": integer, "killed_high": integer,
             "source_type": string, "source_reliability": string, "info_credibility": integer, "sensitivity": string, "tags": array(string),
-            "personal": ["type": ["object", "null"], "description": "Admins only; null once erased"],
+            "personal": ["type": ["object", "null"], "description": "Only with include=personal (admins, audited); null when there is none or once erased"],
         ]
         for field in countFields { recordProperties[field] = integer }
         var inputProperties = recordProperties
@@ -269,6 +293,14 @@ enum OpenAPI {
                 "encapsulated_key": ["type": "string", "contentEncoding": "base64", "description": "HPKE encapsulated key (32 bytes)"],
                 "ciphertext": ["type": "string", "contentEncoding": "base64", "description": "HPKE ciphertext of {method, path, idempotency_key, body}"],
             ], required: ["version", "suite", "key_id", "encapsulated_key", "ciphertext"]).objectValue ?? [:]).merging(["additionalProperties": false]) { $1 }),
+            "AuditPage": object(["items": array(ref("AuditRecord")), "next_cursor": nullable("string")], required: ["items", "next_cursor"]),
+            "AuditRecord": object([
+                "id": integer, "at": string, "principal": string, "role": string,
+                "action": ["type": "string", "enum": .array(AccessAudit.Action.allCases.map { .string($0.rawValue) })],
+                "incident_id": nullable("string"), "target": ["type": ["string", "null"], "description": "A token's or projection's name"],
+                "reason": ["type": ["string", "null"], "description": "The X-Access-Reason of a read of personal data"],
+                "request_id": nullable("string"), "client_address": nullable("string"),
+            ], required: ["id", "at", "principal", "role", "action", "incident_id", "target", "reason", "request_id", "client_address"]),
             "NewToken": object(["name": string, "role": string, "token": string, "expires_at": nullable("string")], required: ["name", "role", "token", "expires_at"]),
             "TokenList": object(["tokens": array(object(["name": string, "role": string, "created_at": string, "expires_at": nullable("string"), "revoked_at": nullable("string")],
                                                         required: ["name", "role", "created_at", "expires_at", "revoked_at"]))], required: ["tokens"]),

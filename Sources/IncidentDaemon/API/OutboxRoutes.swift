@@ -46,8 +46,11 @@ func addOutboxRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
             throw APIError(.unprocessableContent, code: "not_deliverable",
                            message: "an envelope may hold only POST /v1/incidents, /v1/incidents/{id}/amendments, /verification or /retraction")
         }
+        // A delivery that carries personal data is audited, in the transaction of its write.
+        let carriesPersonalData = (try? Request.json(inner.body)).map(write.carriesPersonalData) ?? false
+        let audit = carriesPersonalData ? AccessAudit.Entry(.outboxDeliver, by: auditActor(context, principal)) : nil
         let input = IncidentWrite.Input(principal: principal, metadata: metadata(request, context, principal), incidentID: incidentID,
-                                        idempotencyKey: inner.idempotencyKey) { try Request.json(inner.body) }
+                                        idempotencyKey: inner.idempotencyKey, audit: audit) { try Request.json(inner.body) }
         return try await write.run(input, deps)
     }
 }

@@ -2,8 +2,8 @@ import Logging
 import Foundation
 import IncidentStore
 
-/// JSON shapes of the API. Personal data appears only where an admin reads one incident;
-/// events never carry it, not even as ciphertext.
+/// JSON shapes of the API. Personal data appears only where an admin reads one incident and asks
+/// for it (`?include=personal`, audited); events never carry it, not even as ciphertext.
 enum Render {
     static func timestamp(_ date: Date) -> JSONValue {
         .string(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
@@ -26,15 +26,11 @@ enum Render {
     }
 
     /// `{incident, version, status, ...}` as `principal` may see it.
+    /// - Parameter personal: the personal data read for this answer (`null` when there is none).
     static func incident(_ state: IncidentState, personal: JSONValue?, events: [RecordedEvent]?, for principal: Principal) -> JSONValue {
         var incident = record(state.record).objectValue ?? [:]
-        if principal.role == .admin {
-            if state.personalDataErased {
-                incident["personal"] = .null
-            } else if let personal {
-                incident["personal"] = personal
-            }
-        }
+        // Only a read that asked for it (and was audited) carries `personal`; null once erased.
+        if let personal { incident["personal"] = personal }
         var body: [String: JSONValue] = [
             "incident": .object(incident),
             "version": .number(Double(state.version)),

@@ -42,11 +42,12 @@ func addProjectionRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies)
         return projection
     }
     v1.post("admin/projections/{name}:rebuild") { _, context -> Response in
-        guard try context.requirePrincipal().role == .admin else {
+        let principal = try context.requirePrincipal()
+        guard principal.role == .admin else {
             throw APIError(.forbidden, code: "forbidden", message: "only admins rebuild projections")
         }
         let target = try projection(named: context.parameters.get("name") ?? "")
-        try await RebuildJob.start(target, pool: deps.pool, logger: context.logger)
+        try await RebuildJob.start(target, by: auditActor(context, principal), pool: deps.pool, logger: context.logger)
         return JSONResponse.make(.accepted, ["projection": .string(target.name), "status": "rebuilding"])
     }
     v1.get("admin/projections") { _, context -> Response in
@@ -78,10 +79,11 @@ func addProjectionRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies)
 enum RebuildJob {
     /// Takes the lock and resets the shadows, then replays and swaps in the background.
     /// - Throws: a 409 ``APIError`` when a rebuild of the projection is already running.
-    static func start(_ projection: any Projection, pool: ConnectionPool, logger: Logger) async throws {
+    /// - Parameter actor: who asked, for the audit record written as the rebuild starts.
+    static func start(_ projection: any Projection, by actor: AccessAudit.Actor, pool: ConnectionPool, logger: Logger) async throws {
         let connection = DedicatedConnection(like: pool)
         do {
-            try await connection.run { try ProjectionRebuild.start(projection, on: $0) }
+            try await connection.run { try ProjectionRebuild.start(projection, by: actor, on: $0) }
         } catch let error as ProjectionRebuild.Failure {
             await connection.close()
             throw APIError(.conflict, code: "rebuild_running", message: error.description)

@@ -67,6 +67,7 @@ func buildRouter(_ deps: AppDependencies) -> Router<APIContext> {
     addReportRoutes(v1, deps)
     addProjectionRoutes(v1, deps)
     addOutboxRoutes(v1, deps)
+    addAuditRoutes(v1, deps)
     return router
 }
 
@@ -166,7 +167,21 @@ func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
             throw APIError(.badRequest, code: "bad_parameter", message: "history must be true or false")
         }
         let history = values.last == "true"
-        let view = try await deps.service.incident(try incidentID(context), history: history, for: principal)
+        // Personal data only when asked for, by an admin, with a reason (PRODUCT.md §11.2).
+        let include = request.uri.queryParameters.getAll("include").flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        guard include.allSatisfy({ $0 == "personal" }) else {
+            throw APIError(.badRequest, code: "bad_parameter", message: "include may only be personal")
+        }
+        var personal: IncidentService.PersonalDataRead?
+        if !include.isEmpty {
+            try IncidentService.authorize(.readPersonalData, principal)
+            let reason = try AccessAudit.accessReason(request.headers[.accessReason])
+            personal = .init(by: auditActor(context, principal), reason: reason)
+        } else if let reason = request.headers[.accessReason] {
+            // A reason given is checked even when nothing asks for it: a malformed header is an error.
+            _ = try AccessAudit.accessReason(reason)
+        }
+        let view = try await deps.service.incident(try incidentID(context), history: history, for: principal, personal: personal)
         return JSONResponse.make(.ok, Render.incident(view.state, personal: view.personal, events: view.events, for: principal))
     }
 
@@ -189,7 +204,8 @@ func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
         var body = try CommandBody(try await request.jsonBody(), allowed: ["reason"])
         let reason = body.string("reason")
         try body.check()
-        let outcome = try await deps.service.erasePersonalData(try incidentID(context), reason: reason!, by: principal, metadata: metadata(request, context, principal))
+        let outcome = try await deps.service.erasePersonalData(
+            try incidentID(context), reason: reason!, by: principal, metadata: metadata(request, context, principal), audit: auditActor(context, principal))
         return written(outcome)
     }
 
@@ -201,7 +217,8 @@ func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
         let reason = body.string("reason")
         try body.check()
         let outcome = try await deps.service.redactNarrative(
-            try incidentID(context), reason: reason!, replacement: body.object["replacement"] ?? [:], by: principal, metadata: metadata(request, context, principal))
+            try incidentID(context), reason: reason!, replacement: body.object["replacement"] ?? [:], by: principal, metadata: metadata(request, context, principal),
+            audit: auditActor(context, principal))
         return written(outcome)
     }
 }
@@ -266,7 +283,7 @@ func addAdminRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
         let expiresAt = expiry?.expiresAt()
         try body.check()
         do {
-            let secret = try await deps.tokens.create(name: name!, role: role!, expiresAt: expiresAt)
+            let secret = try await deps.tokens.create(name: name!, role: role!, expiresAt: expiresAt, by: auditActor(context, try context.requirePrincipal()))
             return JSONResponse.make(.created, [
                 "name": .string(name!), "role": .string(role!.rawValue), "token": .string(secret),
                 "expires_at": expiresAt.map(Render.timestamp) ?? .null,
@@ -289,7 +306,7 @@ func addAdminRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
         try requireAdmin(context)
         let name = context.parameters.get("name") ?? ""
         do {
-            try await deps.tokens.revoke(name: name)
+            try await deps.tokens.revoke(name: name, by: auditActor(context, try context.requirePrincipal()))
         } catch is TokenError {
             throw APIError(.notFound, code: "not_found", message: "no token named '\(name)'")
         }
@@ -416,4 +433,6 @@ func addStreamRoute(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
 
 extension HTTPField.Name {
     static let lastEventID = Self("Last-Event-ID")!
+    /// Why personal data is read (`GET /v1/incidents/{id}?include=personal`).
+    static let accessReason = Self("X-Access-Reason")!
 }

@@ -61,8 +61,11 @@ public struct AccessTokens: Sendable {
 
     /// Creates a token and returns its secret (the only time it exists outside the caller's hands).
     ///
-    /// Names are unique for good: a revoked token's name is not given out again.
-    public func create(name: String, role: Role, expiresAt: Date? = nil) async throws -> String {
+    /// Names are unique for good: a revoked token's name is not given out again. The token and
+    /// its audit record (``AccessAudit``) are written in one transaction.
+    /// - Parameter actor: who makes it (an admin's request; by default the local user, as
+    ///   `incidentd token create` is).
+    public func create(name: String, role: Role, expiresAt: Date? = nil, by actor: AccessAudit.Actor = .local) async throws -> String {
         guard name.range(of: #"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"#, options: .regularExpression) != nil else {
             throw TokenError.invalidName(name)
         }
@@ -74,11 +77,13 @@ public struct AccessTokens: Sendable {
         let hash = Self.hash(secret)
         // A name is never reused, revoked or not: incidents belong to their reporter's name, and a
         // new holder must not inherit them.
-        let inserted = try await pool.withConnection { connection in
-            try connection.query("""
+        let inserted = try await pool.withTransaction { connection in
+            let inserted = try connection.query("""
                 INSERT INTO api_tokens (name, role, token_hash, expires_at) VALUES ($1, $2, decode($3, 'hex'), $4)
                 ON CONFLICT (name) DO NOTHING
                 """, [name, role.rawValue, hash, expiresAt]).affectedRows
+            if inserted == 1 { try AccessAudit.record(.init(.tokenCreate, by: actor, target: name), on: connection) }
+            return inserted
         }
         guard inserted == 1 else { throw TokenError.nameInUse(name) }
         return secret
@@ -95,10 +100,14 @@ public struct AccessTokens: Sendable {
         }
     }
 
-    /// Revokes a token by name; it stops working at once.
-    public func revoke(name: String) async throws {
-        let updated = try await pool.withConnection { connection in
-            try connection.query("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE name = $1", [name]).affectedRows
+    /// Revokes a token by name; it stops working at once. The revocation and its audit record
+    /// are written in one transaction.
+    /// - Parameter actor: who revokes it (by default the local user, as `incidentd token revoke` is).
+    public func revoke(name: String, by actor: AccessAudit.Actor = .local) async throws {
+        let updated = try await pool.withTransaction { connection in
+            let updated = try connection.query("UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE name = $1", [name]).affectedRows
+            if updated == 1 { try AccessAudit.record(.init(.tokenRevoke, by: actor, target: name), on: connection) }
+            return updated
         }
         guard updated == 1 else { throw TokenError.notFound(name) }
         cache?.forgetAll()

@@ -23,9 +23,12 @@ public enum ProjectionRebuild {
         }
     }
 
-    /// Takes the rebuild lock and resets the shadows. The lock belongs to the connection's session.
-    /// - Throws: ``Failure/alreadyRunning(_:)`` when another session is rebuilding this projection.
-    public static func start(_ projection: some Projection, on connection: PostgresConnection) throws {
+    /// Takes the rebuild lock and resets the shadows, in one transaction with the rebuild's audit
+    /// record (``AccessAudit``). The lock belongs to the connection's session.
+    /// - Parameter actor: who asked for the rebuild (by default the local user).
+    /// - Throws: ``Failure/alreadyRunning(_:)`` when another session is rebuilding this projection;
+    ///   ``AccessAuditError`` when the audit record cannot be written (nothing was reset).
+    public static func start(_ projection: some Projection, by actor: AccessAudit.Actor = .local, on connection: PostgresConnection) throws {
         // Session locks nest: a session that holds the lock already is running a rebuild too.
         guard try !isRunning(projection, on: connection, inThisSession: true), try lock(projection, on: connection) else {
             throw Failure.alreadyRunning(projection.name)
@@ -38,6 +41,7 @@ public enum ProjectionRebuild {
                     INSERT INTO projection_checkpoints (name) VALUES ($1)
                     ON CONFLICT (name) DO UPDATE SET transaction_id = '0', global_position = 0, updated_at = now()
                     """, [projection.checkpointName(.shadow)])
+                try AccessAudit.record(.init(.projectionRebuild, by: actor, target: projection.name), on: connection)
             }
         } catch {
             try? finish(projection, on: connection)
@@ -302,10 +306,10 @@ public enum ProjectionRebuild {
     /// A full rebuild on one connection (and `alongside`, for the bulk load's ranges): start,
     /// replay, swap. `progress` gets the events replayed so far.
     public static func run(
-        _ projection: some Projection, on connection: PostgresConnection, alongside helper: PostgresConnection? = nil,
+        _ projection: some Projection, by actor: AccessAudit.Actor = .local, on connection: PostgresConnection, alongside helper: PostgresConnection? = nil,
         rangeSize: Int64 = ProjectionRebuild.rangeSize, progress: (Int) -> Void = { _ in }
     ) throws {
-        try start(projection, on: connection)
+        try start(projection, by: actor, on: connection)
         var replayed = 0
         do {
             replayed = try bulk(projection, on: connection, alongside: helper, rangeSize: rangeSize)

@@ -94,7 +94,7 @@ public struct IncidentService: Sendable {
     var context: ValidationContext { ValidationContext(taxonomy: reference.taxonomy, regions: reference.regions, now: now()) }
 
     /// The writes whose permission depends on the role alone (PRODUCT.md §6).
-    public enum Action: Sendable { case report, amend, decide, retract, erase, redact, readFigures }
+    public enum Action: Sendable { case report, amend, decide, retract, erase, redact, readFigures, readPersonalData }
 
     /// The role rule of each write: the one place it is written. The HTTP layer calls it before it
     /// reads a body, so a refusal is a 403 whatever the body holds.
@@ -112,6 +112,7 @@ public struct IncidentService: Sendable {
         case .erase: (allowed, message) = (principal.role == .admin, "only admins erase personal data")
         case .redact: (allowed, message) = (principal.role == .admin, "only admins redact incidents")
         case .readFigures: (allowed, message) = (principal.role != .reporter, "reporters may not read summaries or digests")
+        case .readPersonalData: (allowed, message) = (principal.role == .admin, "only admins read personal data")
         }
         if !allowed { throw .forbidden(message) }
     }
@@ -122,10 +123,20 @@ public struct IncidentService: Sendable {
     ///
     /// Idempotent by event id: the same report sent again returns the original outcome. Without
     /// an `incident_id`, the id is derived from the event id, so a retry maps to the same incident.
-    public func report(_ body: JSONValue, idempotencyKey: UUID?, by principal: Principal, metadata: EventMetadata) async throws -> WriteOutcome {
+    /// - Parameter audit: the audit record of this write (an outbox delivery that carries personal
+    ///   data), written in its transaction; such a report is not grouped with others.
+    public func report(_ body: JSONValue, idempotencyKey: UUID?, by principal: Principal, metadata: EventMetadata, audit: AccessAudit.Entry? = nil) async throws -> WriteOutcome {
         try Self.authorize(.report, principal)
         let (validated, eventID) = try prepareReport(body, idempotencyKey: idempotencyKey)
-        return try await reports.run(ReportLine(validated: validated, eventID: eventID, metadata: metadata))
+        guard let audit else { return try await reports.run(ReportLine(validated: validated, eventID: eventID, metadata: metadata)) }
+        var entry = audit
+        entry.incidentID = validated.record.incidentID
+        return try await pool.withConnection { [vault, narrative, entry] connection in
+            try connection.transaction { connection in
+                try AccessAudit.record(entry, on: connection)
+                return try Self.store(validated, eventID: eventID, metadata: metadata, vault: vault, narrative: narrative, on: connection)
+            }
+        }
     }
 
     /// Reports many incidents (`POST /v1/incidents:batch`): each line (one JSON report) is parsed,
@@ -240,13 +251,14 @@ public struct IncidentService: Sendable {
     /// Amends fields of an incident, with a reason (`IncidentAmended`).
     public func amend(
         _ incidentID: UUID, expectedVersion: Int, changes: JSONValue, reason: String,
-        idempotencyKey: UUID?, by principal: Principal, metadata: EventMetadata
+        idempotencyKey: UUID?, by principal: Principal, metadata: EventMetadata, audit: AccessAudit.Entry? = nil
     ) async throws -> WriteOutcome {
         try Self.authorize(.amend, principal)
         let reason = try Self.requiredText(reason, field: "reason", maxLength: 1000)
         let context = self.context
         let request: JSONValue = ["expected_version": .number(Double(expectedVersion)), "changes": changes, "reason": .string(reason)]
-        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: .amended, request: request, principal: principal, metadata: metadata) { [vault] state, connection in
+        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: .amended, request: request, principal: principal,
+                               metadata: metadata, audit: audit) { [vault] state, connection in
             guard state.status != .retracted else {
                 throw ServiceError.conflict(code: "retracted", message: "the incident was retracted; it cannot be amended")
             }
@@ -314,22 +326,31 @@ public struct IncidentService: Sendable {
         }
     }
 
-    /// Erases an incident's personal data: destroys its key, then appends `PersonalDataErased`.
-    public func erasePersonalData(_ incidentID: UUID, reason: String, by principal: Principal, metadata: EventMetadata) async throws -> WriteOutcome {
+    /// Erases an incident's personal data: destroys its key and appends `PersonalDataErased`, in
+    /// one transaction with its audit record (``AccessAudit``): no erasure without its record.
+    /// - Parameter actor: who erases, for the audit record.
+    public func erasePersonalData(
+        _ incidentID: UUID, reason: String, by principal: Principal, metadata: EventMetadata, audit actor: AccessAudit.Actor
+    ) async throws -> WriteOutcome {
         try Self.authorize(.erase, principal)
         let reason = try Self.requiredText(reason, field: "reason", maxLength: 1000)
         return try await pool.withConnection { [vault, narrative, erasures] connection in
-            guard let state = try IncidentState.fold(narrative.events(of: incidentID, on: connection)) else { throw ServiceError.notFound }
-            guard !state.personalDataErased else {
-                throw ServiceError.conflict(code: "already_erased", message: "the personal data of this incident was already erased")
+            try connection.transaction { connection in
+                guard let state = try IncidentState.fold(narrative.events(of: incidentID, on: connection)) else { throw ServiceError.notFound }
+                guard !state.personalDataErased else {
+                    throw ServiceError.conflict(code: "already_erased", message: "the personal data of this incident was already erased")
+                }
+                // The audit record before the ledger: when it cannot be written, nothing is erased
+                // now or at the next start. Its reason stays sealed in the log (redactable), not here.
+                try AccessAudit.record(.init(.personalDataErase, by: actor, incidentID: incidentID), on: connection)
+                // The ledger first: a backup restored later must not bring the data back.
+                try erasures?.append(.init(incidentID: incidentID, kind: .personalData))
+                return try Self.erase(incidentID, state: state, reason: reason, metadata: metadata, vault: vault, narrative: narrative, on: connection)
             }
-            // The ledger first: a backup restored later must not bring the data back.
-            try erasures?.append(.init(incidentID: incidentID, kind: .personalData))
-            return try Self.erase(incidentID, state: state, reason: reason, metadata: metadata, vault: vault, narrative: narrative, on: connection)
         }
     }
 
-    /// Destroys the key, then appends `PersonalDataErased` (whatever happens next, the data is unreadable).
+    /// Destroys the key, then appends `PersonalDataErased`, in the caller's transaction.
     private static func erase(
         _ incidentID: UUID, state: IncidentState, reason: String, metadata: EventMetadata, vault: PersonalDataVault, narrative: NarrativeVault,
         on connection: PostgresConnection
@@ -350,6 +371,7 @@ public struct IncidentService: Sendable {
     /// - Returns: how many erasures had to be made again.
     public func applyErasures(from ledger: ErasureLedger) async throws -> Int {
         let metadata = EventMetadata(principal: "erasure-ledger", role: Role.admin.rawValue, client: "incidentd")
+        let actor = AccessAudit.Actor(principal: "erasure-ledger", role: "operator")
         var applied = 0
         for entry in try ledger.entries() {
             let made = try await pool.withConnection { [vault, narrative] connection in
@@ -364,6 +386,7 @@ public struct IncidentService: Sendable {
                             try vault.erase(incidentID: entry.incidentID, on: connection)
                             return false
                         }
+                        try AccessAudit.record(.init(.personalDataErase, by: actor, incidentID: entry.incidentID), on: connection)
                         _ = try Self.erase(entry.incidentID, state: state, reason: "erased on \(day); restored from the erasure ledger",
                                            metadata: metadata, vault: vault, narrative: narrative, on: connection)
                     case .narrative:
@@ -376,6 +399,7 @@ public struct IncidentService: Sendable {
                             try narrative.destroy(entry.incidentID, upTo: generation, on: connection)
                             return false
                         }
+                        try AccessAudit.record(.init(.narrativeRedact, by: actor, incidentID: entry.incidentID), on: connection)
                         _ = try Self.redact(entry.incidentID, state: state, generation: generation, replacement: [:],
                                             reason: "redacted on \(day); restored from the erasure ledger", metadata: metadata, narrative: narrative, on: connection)
                     }
@@ -391,9 +415,11 @@ public struct IncidentService: Sendable {
     /// every text sealed under it in the log is unreadable for good; the replacement texts (and the
     /// reason) are sealed under the key's next generation, and every read shows them, or
     /// `[redacted]` for a field without one.
-    /// - Parameter replacement: new texts for `summary`, `place`, `perpetrator`, `target`.
+    /// - Parameters:
+    ///   - replacement: new texts for `summary`, `place`, `perpetrator`, `target`.
+    ///   - actor: who redacts, for the audit record written in the same transaction.
     public func redactNarrative(
-        _ incidentID: UUID, reason: String, replacement: JSONValue, by principal: Principal, metadata: EventMetadata
+        _ incidentID: UUID, reason: String, replacement: JSONValue, by principal: Principal, metadata: EventMetadata, audit actor: AccessAudit.Actor
     ) async throws -> WriteOutcome {
         try Self.authorize(.redact, principal)
         let reason = try Self.requiredText(reason, field: "reason", maxLength: 1000)
@@ -402,6 +428,7 @@ public struct IncidentService: Sendable {
             try connection.transaction { connection in
                 guard let state = try IncidentState.fold(narrative.events(of: incidentID, on: connection)) else { throw ServiceError.notFound }
                 let current = try narrative.currentKey(of: incidentID, on: connection)
+                try AccessAudit.record(.init(.narrativeRedact, by: actor, incidentID: incidentID), on: connection)
                 // The ledger first: a backup restored later must not bring the text back.
                 try erasures?.append(.init(incidentID: incidentID, kind: .narrative, generation: current.generation))
                 return try Self.redact(incidentID, state: state, generation: current.generation, replacement: texts, reason: reason,
@@ -457,12 +484,12 @@ public struct IncidentService: Sendable {
     /// one event appended.
     private func write(
         _ incidentID: UUID, expectedVersion: Int, idempotencyKey: UUID?, type: IncidentEvent.EventType, request: JSONValue,
-        principal: Principal, metadata: EventMetadata,
+        principal: Principal, metadata: EventMetadata, audit: AccessAudit.Entry? = nil,
         _ decide: @escaping @Sendable (IncidentState, PostgresConnection) throws -> IncidentEvent
     ) async throws -> WriteOutcome {
         let eventID = idempotencyKey ?? UUID()
         let stream = IncidentEvent.streamName(for: incidentID)
-        return try await pool.withConnection { [narrative] connection in
+        @Sendable func write(on connection: PostgresConnection) throws -> WriteOutcome {
             guard let state = try IncidentState.fold(narrative.events(of: incidentID, on: connection)),
                   Disclosure.canSee(state, principal)
             else { throw ServiceError.notFound }
@@ -481,6 +508,15 @@ public struct IncidentService: Sendable {
                 throw ServiceError.versionConflict(current: current)
             } catch EventStoreError.idempotencyConflict(let id) {
                 throw ServiceError.idempotencyConflict(eventID: id)
+            }
+        }
+        return try await pool.withConnection { connection in
+            // One statement appends the event; an audited write adds its record in one transaction.
+            guard var audit else { return try write(on: connection) }
+            audit.incidentID = incidentID
+            return try connection.transaction { connection in
+                try AccessAudit.record(audit, on: connection)
+                return try write(on: connection)
             }
         }
     }
@@ -508,21 +544,45 @@ public struct IncidentService: Sendable {
     /// An incident as a caller may see it.
     public struct IncidentView: Sendable {
         public var state: IncidentState
-        /// Decrypted personal data: admins only, nil otherwise or when there is none.
+        /// Only when asked for (``PersonalDataRead``): the decrypted personal data, or `null`
+        /// when there is none (or it was erased). nil when not asked for.
         public var personal: JSONValue?
         public var events: [RecordedEvent]?
     }
 
+    /// A read of an incident's personal data: who asks and why (PRODUCT.md §11.2).
+    public struct PersonalDataRead: Sendable {
+        public var actor: AccessAudit.Actor
+        /// Checked by ``AccessAudit/accessReason(_:)``.
+        public var reason: String
+
+        public init(by actor: AccessAudit.Actor, reason: String) {
+            self.actor = actor
+            self.reason = reason
+        }
+    }
+
     /// The incident folded from its stream (always current), or ``ServiceError/notFound``.
-    public func incident(_ incidentID: UUID, history: Bool, for principal: Principal) async throws -> IncidentView {
-        try await pool.withConnection { [vault, narrative] connection in
-            let events = try narrative.events(of: incidentID, on: connection)
-            guard let state = try IncidentState.fold(events), Disclosure.canSee(state, principal) else { throw ServiceError.notFound }
-            var personal: JSONValue?
-            if principal.role == .admin, let sealed = state.record.personal, !state.personalDataErased {
-                personal = try? vault.open(sealed, incidentID: incidentID, on: connection)
+    /// - Parameter personal: given, the personal data is read too (admins only), in one
+    ///   transaction with the read's audit record: when that cannot be written, nothing is read
+    ///   (``AccessAuditError``).
+    public func incident(_ incidentID: UUID, history: Bool, for principal: Principal, personal: PersonalDataRead? = nil) async throws -> IncidentView {
+        if personal != nil { try Self.authorize(.readPersonalData, principal) }
+        return try await pool.withConnection { [vault, narrative] connection in
+            @Sendable func read(on connection: PostgresConnection) throws -> IncidentView {
+                let events = try narrative.events(of: incidentID, on: connection)
+                guard let state = try IncidentState.fold(events), Disclosure.canSee(state, principal) else { throw ServiceError.notFound }
+                var opened: JSONValue?
+                if let personal {
+                    try AccessAudit.record(.init(.personalDataRead, by: personal.actor, incidentID: incidentID, reason: personal.reason), on: connection)
+                    if let sealed = state.record.personal, !state.personalDataErased {
+                        opened = try? vault.open(sealed, incidentID: incidentID, on: connection)
+                    }
+                    opened = opened ?? .null
+                }
+                return IncidentView(state: state, personal: opened, events: history ? Disclosure.visibleHistory(events, for: principal) : nil)
             }
-            return IncidentView(state: state, personal: personal, events: history ? Disclosure.visibleHistory(events, for: principal) : nil)
+            return personal == nil ? try read(on: connection) : try connection.transaction(read)
         }
     }
 

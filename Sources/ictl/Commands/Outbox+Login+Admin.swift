@@ -118,7 +118,8 @@ extension Login {
 }
 
 struct Admin: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Tokens, erasure, redaction and projection rebuilds (admins).", subcommands: [TokenCommand.self, Erase.self, Redact.self, Rebuild.self])
+    static let configuration = CommandConfiguration(abstract: "Tokens, erasure, redaction, projection rebuilds and the access audit (admins).",
+                                                    subcommands: [TokenCommand.self, Erase.self, Redact.self, Rebuild.self, Audit.self])
 
     struct TokenCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage API tokens.", subcommands: [Create.self, ListTokens.self, Revoke.self])
