@@ -48,6 +48,16 @@ struct DisclosureTests {
         var what: String
     }
 
+    /// Both read models caught up with the log (the tests run no projector).
+    static func catchUp(_ service: IncidentService, _ pool: ConnectionPool) async throws {
+        let regions = service.reference.regions
+        for projection in [IncidentsProjection(regions: regions, narrative: service.narrative) as any Projection, RegionSummaryProjection(regions: regions)] {
+            while try await pool.withConnection({ try projection.lag(on: $0) }) > 0 {
+                _ = try await pool.withConnection { try projection.catchUp(on: $0, limit: 500) }
+            }
+        }
+    }
+
     @Test("a random world: analysts' figures never count 1 to k-1 confidential incidents, alone or in differences; reviewers and admins get exact figures",
           arguments: [UInt64(3), 17])
     func smallCells(seed: UInt64) async throws {
@@ -123,12 +133,7 @@ struct DisclosureTests {
                     incidents[index].version = outcome.streamVersion
                 } catch is ServiceError {}
             }
-            let projections: [any Projection] = [IncidentsProjection(regions: regions, narrative: service.narrative), RegionSummaryProjection(regions: regions)]
-            for projection in projections {
-                while try await db.pool.withConnection({ try projection.lag(on: $0) }) > 0 {
-                    _ = try await db.pool.withConnection { try projection.catchUp(on: $0, limit: 500) }
-                }
-            }
+            try await Self.catchUp(service, db.pool)
 
             // The recomputation: every incident's final state, as an admin folds it from its stream.
             var truths: [Truth] = []
@@ -267,11 +272,7 @@ struct DisclosureTests {
             #expect(view.events?.map(\.streamVersion) == [opened.streamVersion])
             #expect(try await service.incident(id, history: true, for: Self.reviewer).events?.count == 3)
             // The digest of this week: the amendment that opened it, not the decision taken while it was confidential.
-            for projection in [IncidentsProjection(regions: reference.regions, narrative: service.narrative) as any Projection, RegionSummaryProjection(regions: reference.regions)] {
-                while try await db.pool.withConnection({ try projection.lag(on: $0) }) > 0 {
-                    _ = try await db.pool.withConnection { try projection.catchUp(on: $0, limit: 500) }
-                }
-            }
+            try await Self.catchUp(service, db.pool)
             let digest = try await service.weeklyDigest(week: IsoWeek(containing: Date()).description, for: Self.reviewer)
             #expect(digest.revisions.filter { $0.incidentID == id }.map(\.change) == ["amended"])
         }
