@@ -121,7 +121,12 @@ public struct WeeklyDigest: Sendable, Encodable {
     /// How confidential incidents count in these figures.
     public var disclosure: Disclosure.Applied
 
-    public static let sensitivity = "RESTRICTED: aggregate figures include confidential incidents; no personal data"
+    /// The marking of the digest's pages: what its figures may hold.
+    public var sensitivity: String {
+        disclosure.confidential == .exact
+            ? "RESTRICTED: aggregate figures include confidential incidents; no personal data"
+            : "RESTRICTED: aggregate figures, confidential incidents only in cells of at least \(disclosure.threshold); no personal data"
+    }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Key.self)
@@ -130,7 +135,7 @@ public struct WeeklyDigest: Sendable, Encodable {
         try c.encode(week.to, forKey: Key("to"))
         try c.encode(asOf, forKey: Key("as_of"))
         try c.encode(IncidentTime.formatTimestamp(generatedAt), forKey: Key("generated_at"))
-        try c.encode(Self.sensitivity, forKey: Key("sensitivity"))
+        try c.encode(sensitivity, forKey: Key("sensitivity"))
         try c.encode(totals, forKey: Key("totals"))
         try c.encode(previousWeek, forKey: Key("previous_week"))
         try c.encode(fourWeekAverage, forKey: Key("four_week_average"))
