@@ -38,6 +38,7 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if authFailureLimit < 1 { throw ValidationError("--auth-failure-limit must be at least 1") }
+        if disclosureThreshold < 1 { throw ValidationError("--disclosure-threshold must be at least 1") }
         if servesPlainHTTPBeyondLoopback && !insecureHttp {
             // One line on stderr (PRODUCT.md §10.1); a ValidationError would add the usage text.
             FileHandle.standardError.write(Data((
