@@ -25,18 +25,9 @@ extension Admin {
 
         func run() async throws {
             try await runCommand {
-                var items: [[String: Any]] = []
-                var cursor: String?
-                repeat {
-                    var parameters: [(String, String)] = [("limit", String(limit))]
-                    for (key, value) in [("since", since), ("until", until), ("principal", principal), ("action", action), ("incident", incident), ("cursor", cursor)] {
-                        if let value { parameters.append((key, value)) }
-                    }
-                    let queryString = parameters.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
-                    let response = try await query(connection.client, "/v1/admin/audit?" + queryString)
-                    items += response.json?["items"] as? [[String: Any]] ?? []
-                    cursor = response.json?["next_cursor"] as? String
-                } while all && cursor != nil
+                let (items, cursor) = try await pages(connection.client, "/v1/admin/audit", limit: limit, all: all, filters: [
+                    ("since", since), ("until", until), ("principal", principal), ("action", action), ("incident", incident),
+                ])
                 let fields = ["at", "principal", "role", "action", "incident_id", "target", "reason", "request_id", "client_address"]
                 Output.emit(output.resolved, json: ["items": items, "next_cursor": cursor.map { $0 as Any } ?? NSNull()],
                             columns: fields.map { $0.uppercased() }, rows: items.map { item in fields.map { Output.string(item[$0]) } })

@@ -118,22 +118,28 @@ struct List: AsyncParsableCommand {
 
     func run() async throws {
         try await runCommand {
-            var items: [[String: Any]] = []
-            var cursor: String?
-            repeat {
-                var parameters: [(String, String)] = [("limit", String(limit))]
-                for (key, value) in [("municipality", municipality), ("district", district), ("category", category), ("subcategory", subcategory),
-                                     ("status", status), ("since", since), ("until", until), ("q", q), ("cursor", cursor)] {
-                    if let value { parameters.append((key, value)) }
-                }
-                let queryString = parameters.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
-                let response = try await query(connection.client, "/v1/incidents?" + queryString)
-                items += response.json?["items"] as? [[String: Any]] ?? []
-                cursor = response.json?["next_cursor"] as? String
-            } while all && cursor != nil
+            let (items, cursor) = try await pages(connection.client, "/v1/incidents", limit: limit, all: all, filters: [
+                ("municipality", municipality), ("district", district), ("category", category), ("subcategory", subcategory),
+                ("status", status), ("since", since), ("until", until), ("q", q),
+            ])
             Output.emit(output.resolved, json: ["items": items, "next_cursor": cursor.map { $0 as Any } ?? NSNull()], columns: incidentColumns, rows: items.map(incidentRow), hxl: incidentHXL)
         }
     }
+}
+
+/// The items of a paged listing (`{items, next_cursor}`) at `path` with the filters that are
+/// set: the first page, or every page when `all`; and the cursor after the last one read.
+func pages(_ client: Client, _ path: String, limit: Int, all: Bool, filters: [(String, String?)]) async throws -> (items: [[String: Any]], cursor: String?) {
+    var items: [[String: Any]] = []
+    var cursor: String?
+    repeat {
+        let parameters = [("limit", String(limit))] + (filters + [("cursor", cursor)]).compactMap { key, value in value.map { (key, $0) } }
+        let queryString = parameters.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
+        let response = try await query(client, path + "?" + queryString)
+        items += response.json?["items"] as? [[String: Any]] ?? []
+        cursor = response.json?["next_cursor"] as? String
+    } while all && cursor != nil
+    return (items, cursor)
 }
 
 struct Log: AsyncParsableCommand {
