@@ -126,6 +126,12 @@ public struct Disclosure: Sendable, Equatable {
     /// Coarsened: the exact buckets, less every confidential incident of the period at that level
     /// (`region_summary_confidential`), plus — at district level — the qualifying cells of the
     /// weeks wholly inside the period.
+    /// The statement parameters ``figures(exact:by:rule:)`` adds after the caller's six: the
+    /// threshold where qualifying cells are read (district level, coarsened), none otherwise.
+    func figureParameters(by column: String, rule: Rule) -> [any PostgresEncodable] {
+        rule == .coarsened && column == "district" ? [threshold] : []
+    }
+
     static func figures(exact: String, by column: String, rule: Rule) -> String {
         guard rule == .coarsened else { return exact }
         var parts = [

@@ -170,9 +170,9 @@ extension IncidentService {
 
         let regions = reference.regions
         let rule = disclosure.rule(for: principal)
-        var parameters: [(any PostgresEncodable)?] = [since, until, category, RegionSummaryProjection.name, since.flatMap(Self.firstMonday), until.flatMap(Self.lastSunday)]
-        if rule == .coarsened, level == .district { parameters.append(disclosure.threshold) }  // the cells' `$7`
-        let boundParameters = parameters
+        let boundParameters: [(any PostgresEncodable)?] = [
+            since, until, category, RegionSummaryProjection.name, since.flatMap(Self.firstMonday), until.flatMap(Self.lastSunday),
+        ] + disclosure.figureParameters(by: level.rawValue, rule: rule)
         // One statement, so one snapshot for the figures and the position they include, taken
         // after its tables are locked: a rebuild swapped in meanwhile is seen whole (tables and
         // checkpoint) or not at all. Planned with its period: a plan for any period sorts the
