@@ -43,6 +43,8 @@ struct JSONValueTests {
         #expect(value == ["k\"ey": "a\\b/c\n\té😀 ë 🙂", "n": -125, "z": 0, "d": [[[]]]])
         #expect(try JSONValue.parse(value.encoded()) == value)
         #expect(JSONValue.string("\u{01}\"").encodedString == #""\u0001\"""#)
+        #expect(JSONValue.string("plain ë \\ mid\n\u{1F}end").encodedString == #""plain ë \\ mid\n\u001fend""#)
+        #expect(JSONValue.string("").encodedString == #""""#)
         #expect(try JSONValue.parse(Data(String(repeating: "[", count: 500).appending(String(repeating: "]", count: 500)).utf8)) != .null)
     }
 
