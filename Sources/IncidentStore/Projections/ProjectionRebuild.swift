@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 
-/// Rebuilds a projection from position 0 without downtime (PRODUCT.md §4.5).
+/// Rebuilds a projection from position 0 without downtime (docs/operations.md, Rebuilding a read model).
 ///
 /// 1. ``start(_:on:)`` takes the projection's rebuild lock (one rebuild at a time, released if the
 ///    rebuilding process dies), empties the shadow tables and sets their checkpoint to the start.
