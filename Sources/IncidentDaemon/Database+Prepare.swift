@@ -5,7 +5,7 @@ import Logging
 struct ServingSessions: Sendable {
     /// Run first on every serving connection: `SET ROLE incident_app` when the role may.
     var setupStatements: [String]
-    /// The serving login role's standing (PRODUCT.md §10.6).
+    /// The serving login role's standing (docs/operations.md, Database roles).
     var standing: DatabaseRoles.Standing
     /// The owner's connection info, when this start had one (given apart, or the one URL's role is privileged).
     var ownerConninfo: String?
@@ -25,7 +25,7 @@ struct MigrationsPendingWithoutOwner: Error, CustomStringConvertible {
 }
 
 extension Database {
-    /// Everything a start does before serving (PRODUCT.md §10.6), in order:
+    /// Everything a start does before serving (docs/operations.md, Database roles), in order:
     ///
     /// 1. As the owner (the embedded cluster's superuser, `--migration-database-url`, or the one
     ///    URL given when its role is privileged): applies the migrations, takes from `PUBLIC` what

@@ -44,7 +44,7 @@ struct JSONLogHandler: LogHandler {
 
 /// A `StreamLogHandler` whose metadata is handed over only with a message it writes. The stream
 /// handler renders its metadata whenever it changes — twice a request (request id, principal),
-/// logged or not: about 1 % of a report's time.
+/// logged or not: work on every request for lines that are mostly never written.
 struct LazyMetadataLogHandler: LogHandler {
     private var inner: StreamLogHandler
     var metadata: Logger.Metadata = [:]

@@ -40,7 +40,7 @@ struct Serve: AsyncParsableCommand {
         if authFailureLimit < 1 { throw ValidationError("--auth-failure-limit must be at least 1") }
         if disclosureThreshold < 1 { throw ValidationError("--disclosure-threshold must be at least 1") }
         if servesPlainHTTPBeyondLoopback && !insecureHttp {
-            // One line on stderr (PRODUCT.md §10.1); a ValidationError would add the usage text.
+            // One line on stderr (docs/operations.md, TLS); a ValidationError would add the usage text.
             FileHandle.standardError.write(Data((
                 "incidentd: --host \(host) is not a loopback address, and plain HTTP there carries tokens and incident data unencrypted: "
                 + "give --tls-cert and --tls-key, or --insecure-http to serve plain HTTP anyway\n").utf8))
@@ -76,7 +76,7 @@ struct Serve: AsyncParsableCommand {
 
     private func serve(_ db: Database, keys: KeyRing, keySource: MasterKeySource, tls: TLSConfiguration?, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
         // Migrations run as the owner; the serving connections log in as the runtime role and
-        // work as incident_app (PRODUCT.md §10.6). The keys are ready before anything is served.
+        // work as incident_app (docs/operations.md, Database roles). The keys are ready before anything is served.
         let sessions = try await db.prepare(logger: logger) { try await prepareKeys(keys, source: keySource, on: $0, logger: logger) }
         reportDatabaseTransport(sessions.transport, logger: logger)
         let standing = sessions.standing

@@ -1,6 +1,6 @@
 import Foundation
 
-/// How long a new token lives (PRODUCT.md §11.3): a duration (`90d`, `12h`, `30m`), or `never`,
+/// How long a new token lives (docs/operations.md, Tokens): a duration (`90d`, `12h`, `30m`), or `never`,
 /// which must be said. Absent, it is ``defaultText`` for every role: `incidentd token create`
 /// and `POST /v1/admin/tokens` alike.
 enum TokenExpiry: Equatable {

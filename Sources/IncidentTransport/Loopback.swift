@@ -7,7 +7,7 @@ import Darwin
 #endif
 
 /// Which host names and addresses are this machine: the one rule `incidentd serve` (for
-/// `--host`), `ictl` (for `--server`) and the daemon's database check share (PRODUCT.md §10.1).
+/// `--host`), `ictl` (for `--server`) and the daemon's database check share (docs/operations.md, TLS).
 ///
 /// Loopback is `localhost`, `127.0.0.0/8` in dotted-quad form, `::1` (and `127.0.0.0/8` mapped
 /// into IPv6). Anything else is another machine, including `0.0.0.0` and `::` (every interface)

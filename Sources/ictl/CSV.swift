@@ -4,7 +4,7 @@ import Foundation
 /// outbox, the digest): one rule for spreadsheet safety and one for quoting, so no writer has its own.
 enum CSV {
     /// The first characters that make a spreadsheet read a cell as a formula (OWASP CSV
-    /// injection; PRODUCT.md §11.4): such a cell is written with a leading `'`.
+    /// injection; docs/cli.md, Output formats): such a cell is written with a leading `'`.
     static let formulaStarts: Set<Unicode.Scalar> = ["=", "+", "-", "@", "\t", "\r"]
 
     /// `text` as one cell: neutralized when a spreadsheet would take it for a formula, then quoted

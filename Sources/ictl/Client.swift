@@ -6,7 +6,7 @@ import NIOHTTP1
 import NIOSSL
 import Synchronization
 
-/// Exit codes of ictl (PRODUCT.md §9), documented in `ictl --help`.
+/// Exit codes of ictl (docs/cli.md, Exit codes), documented in `ictl --help`.
 enum Exit {
     static let ok: Int32 = 0
     static let usage: Int32 = 64
@@ -109,7 +109,7 @@ struct Client {
     /// True for plain http to another machine (accepted with `insecure`).
     let isPlainHTTPBeyondLoopback: Bool
 
-    /// A client for `server`, checked before anything is sent or queued (PRODUCT.md §10.1): plain
+    /// A client for `server`, checked before anything is sent or queued (docs/operations.md, TLS): plain
     /// http goes to another machine only with `insecure`, and only http(s) URLs are taken.
     ///
     /// - Parameters:

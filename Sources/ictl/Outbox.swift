@@ -2,7 +2,7 @@ import Foundation
 import NIOHTTP1
 
 /// Writes that could not reach the daemon, kept on disk sealed to the server's outbox key
-/// (PRODUCT.md §10.5): no request body is ever written in plain text.
+/// (docs/cli.md, ictl outbox): no request body is ever written in plain text.
 ///
 /// Each entry is one file (`<id>.json`), written to a temporary name and renamed (never
 /// half-written), holding the sealed envelope and only what `outbox list` shows: when it was

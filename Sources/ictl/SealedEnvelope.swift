@@ -28,7 +28,7 @@ struct OutboxKey: Codable, Equatable {
     }
 }
 
-/// How ictl seals a write for its offline outbox (PRODUCT.md §10.5). The daemon reads the same
+/// How ictl seals a write for its offline outbox (docs/cli.md, ictl outbox). The daemon reads the same
 /// format (`Sources/IncidentDaemon/API/OutboxEnvelope.swift`, which documents it in full): an
 /// envelope `{version, suite, key_id, encapsulated_key, ciphertext}` sealed with HPKE (RFC 9180,
 /// base mode; DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM) to the server's key, whose

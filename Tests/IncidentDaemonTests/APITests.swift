@@ -10,7 +10,7 @@ import Testing
 
 @testable import IncidentDaemon
 
-@Suite("HTTP API (PRODUCT.md §6)")
+@Suite("HTTP API (docs/api.md)")
 struct APITests {
     @Test("the reporting path: report, read, amend, decide, list, log, retract")
     func reportingPath() async throws {

@@ -33,7 +33,7 @@ private func outcome(of sql: String, on connection: PostgresConnection) -> Strin
     }
 }
 
-@Suite("Access audit (PRODUCT.md §11.2)")
+@Suite("Access audit (docs/operations.md, The access audit)")
 struct AccessAuditTests {
     static let victim = "Blerina Uniquename-Audit"
     static let phone = "+383 49 765 432"

@@ -89,7 +89,7 @@ struct BackupRestoreTests {
         for report in later { #expect(await post(port, token: admin, body: report.body).status == 201) }
         // The newest events show once every transaction older than theirs has ended (the gapless
         // read): the projector's, applying the ones before, may still be running. Read until the
-        // ten are there (CI once read nine right after the tenth's 201).
+        // ten are there (a read right after the tenth's 201 may see nine).
         var appended: [String] = []
         for _ in 0..<100 {
             appended = try await readLog(port, token: admin, after: checkpoint)

@@ -31,8 +31,8 @@ struct Run: Sendable {
 /// Runs a binary to completion with `environment` added, stdin closed. After `timeout` it is
 /// killed (status -9): a test of something that should exit must not hang when it does not.
 /// The wait is on a thread of its own: the whole suite runs on two shared threads, and a test
-/// blocking one of them for a subprocess held up every other test's async code (CI once counted
-/// 5.8 s of that against the daemon's recovery from a database restart).
+/// blocking one of them for a subprocess holds up every other test's async code (timings such as
+/// the daemon's recovery from a database restart included).
 func run(_ tool: String, _ arguments: [String], environment: [String: String], timeout: Duration? = nil) async throws -> Run {
     try await onThread { try runBlocking(tool, arguments, environment: environment, timeout: timeout) }
 }

@@ -7,7 +7,7 @@ import Logging
 import Synchronization
 import Testing
 
-/// PRODUCT.md §10.2–10.4: what a database dump, a restored backup and a key rotation expose.
+/// docs/operations.md, The master key and Backups: what a database dump, a restored backup and a key rotation expose.
 @Suite("Data protection at rest: dumps, restores, rotation, master key refusals")
 struct DataProtectionTests {
     /// Texts that identify people, each of one kind, so a search of a dump can name what leaked.

@@ -45,8 +45,8 @@ struct HostileInputTests {
             }
             // Declared over the limit: a 413 from the headers, before any of the body is read. From
             // a raw socket, with the headers and the first 64 KiB only: the test client pushes the
-            // whole body through the debug build first, which in loaded full runs on two cores took
-            // up to 8 s for 33 MiB, and now and then past the client's 15 s timeout.
+            // whole body through the debug build first, which on a loaded machine can take longer
+            // than the client's 15 s timeout.
             let port = try #require(api.client.port)
             for (name, path, declared) in [
                 ("a body over 1 MiB", "/v1/incidents", 1_100_000), ("an amendment over 1 MiB", "/v1/incidents/\(UUID())/amendments", 1_100_000),
@@ -103,7 +103,7 @@ struct HostileInputTests {
     @Test("clients that trickle a body are cut off (408) while others are served; a slow steady one is served")
     func slowClients() async throws {
         // A stall limit of 3 s: with the whole suite running in parallel on two cores, a request
-        // here took up to 6.6 s, and a 1 s limit once cut off the steady client (0.25 s a chunk).
+        // here takes seconds, and a 1 s limit can cut off the steady client (0.25 s a chunk).
         try await API.run(bodyStall: .seconds(3)) { api in
             let port = try #require(api.client.port)
             let body = Data(String(decoding: report().encoded(), as: UTF8.self).utf8)

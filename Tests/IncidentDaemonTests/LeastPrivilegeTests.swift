@@ -4,7 +4,7 @@ import IncidentTesting
 import Logging
 import Testing
 
-/// PRODUCT.md §10.6: the daemon's runtime sessions cannot become more than `incident_app`, and the
+/// docs/operations.md, Database roles: the daemon's runtime sessions cannot become more than `incident_app`, and the
 /// embedded cluster trusts no local connection.
 @Suite("Least privilege in the database (subprocesses)")
 struct LeastPrivilegeTests {

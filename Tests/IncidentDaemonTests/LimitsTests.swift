@@ -101,7 +101,7 @@ func lockWaiters(on table: String, _ pool: ConnectionPool) async throws -> Int {
     }
 }
 
-@Suite("Authentication and limits (PRODUCT.md §11.3)")
+@Suite("Authentication and limits (docs/operations.md, Limits)")
 struct LimitsTests {
     @Test("after 20 failed authentications in a minute an address gets 429 with Retry-After; another address is served")
     func failedAuthentications() async throws {

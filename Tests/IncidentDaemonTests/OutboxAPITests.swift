@@ -26,7 +26,7 @@ func sealed(_ path: String, _ body: JSONValue, idempotencyKey: String? = nil, me
     try OutboxEnvelope.seal(.init(method: method, path: path, idempotencyKey: idempotencyKey, body: body.encoded()), to: key)
 }
 
-@Suite("Sealed offline outbox over HTTP (PRODUCT.md §10.5)")
+@Suite("Sealed offline outbox over HTTP (docs/api.md, The offline outbox)")
 struct OutboxAPITests {
     @Test("every role gets the outbox key; every successful answer behind the token names it in Outbox-Key-Id")
     func outboxKey() async throws {

@@ -23,7 +23,7 @@ private func cells(_ csv: String) -> [String] {
 
 /// A stand-in for incidentd that answers ictl's queries with hostile text in every text field,
 /// so each of ictl's CSV and HXL writers is run by the real binary on it.
-@Suite("Spreadsheet safety of every CSV and HXL writer (PRODUCT.md §11.4)")
+@Suite("Spreadsheet safety of every CSV and HXL writer (docs/cli.md, Output formats)")
 struct SpreadsheetSafetyTests {
     static func digest() throws -> JSONValue {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

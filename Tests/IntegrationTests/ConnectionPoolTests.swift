@@ -84,7 +84,7 @@ struct ConnectionPoolTests {
             try await db.pool.withConnection { connection in
                 func mode() throws -> String { try connection.query("SHOW plan_cache_mode").first!.decode(0) }
                 #expect(try mode() == "force_custom_plan")
-                // The pool's sessions: no JIT (it cost a summary 30 ms), READ COMMITTED outside blocks.
+                // The pool's sessions: no JIT (compiling costs more than the statements run), READ COMMITTED outside blocks.
                 #expect(try connection.query("SHOW jit").first!.decode(0, as: String.self) == "off")
                 #expect(try connection.query("SHOW default_transaction_isolation").first!.decode(0, as: String.self) == "read committed")
                 let inside: String = try connection.queryWithGenericPlan("SELECT current_setting('plan_cache_mode') || $1::text", ["!"]).first!.decode(0)

@@ -3,7 +3,7 @@ import Foundation
 import IncidentTesting
 import Testing
 
-/// PRODUCT.md §11.1: what analysts receive never singles out a confidential incident; reviewers
+/// docs/data-model.md, Who sees what: what analysts receive never singles out a confidential incident; reviewers
 /// and admins get the exact figures.
 @Suite("Disclosure control: small cells")
 struct DisclosureTests {

@@ -3,7 +3,7 @@ import IncidentStore
 import IncidentTesting
 import Testing
 
-@Suite("Event store guarantees (PRODUCT.md §4)")
+@Suite("Event store guarantees (docs/architecture.md, Concurrency rules)")
 struct EventStoreTests {
     @Test("50 concurrent appends with the same expected version: exactly one wins", arguments: [0, 1])
     func concurrentAppendsConflict(startVersion: Int) async throws {

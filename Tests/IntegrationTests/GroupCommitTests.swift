@@ -3,7 +3,7 @@ import Foundation
 import IncidentTesting
 import Testing
 
-/// Grouped commits keep every guarantee of the event store (PRODUCT.md §4) per write.
+/// Grouped commits keep every guarantee of the event store (docs/architecture.md, Concurrency rules) per write.
 @Suite("Group commit")
 struct GroupCommitTests {
     typealias Body<T> = @Sendable (PostgresConnection) throws -> T

@@ -4,7 +4,7 @@ import IncidentTesting
 import Synchronization
 import Testing
 
-/// PRODUCT.md §4.5: the read models against the log.
+/// docs/data-model.md, Read models: the read models against the log.
 @Suite("Projections: incremental, interrupted and rebuilt figures equal the log's")
 struct ProjectionTests {
     static let admin = Principal(name: "history.admin", role: .admin)

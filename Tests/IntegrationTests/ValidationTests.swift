@@ -20,7 +20,7 @@ enum Seeds {
     }
 }
 
-/// A valid report; each case below breaks one rule of PRODUCT.md §3.3.
+/// A valid report; each case below breaks one rule of docs/data-model.md, The incident record.
 let validReport: [String: JSONValue] = [
     "category": "ethnic_violence",
     "subcategory": "assault",
@@ -37,7 +37,7 @@ struct InvalidCase: Sendable, CustomTestStringConvertible {
     var testDescription: String { rule }
 }
 
-@Suite("Validation of the incident record (PRODUCT.md §3.3)")
+@Suite("Validation of the incident record (docs/data-model.md, The incident record)")
 struct ValidationTests {
     func validate(_ changes: [String: JSONValue?] = [:]) async throws -> ValidatedReport {
         var body = validReport
@@ -204,7 +204,7 @@ struct ValidationTests {
     }
 }
 
-@Suite("Region resolution (PRODUCT.md §3.1)")
+@Suite("Region resolution (docs/data-model.md, Regions)")
 struct RegionResolutionTests {
     func regions() async throws -> RegionDirectory { try await Seeds.context().regions }
 

@@ -3,7 +3,7 @@ import Foundation
 import HTTPTypes
 import IncidentStore
 
-/// A write that ictl sealed for its offline outbox (PRODUCT.md §10.5), as
+/// A write that ictl sealed for its offline outbox (docs/api.md, The offline outbox), as
 /// `POST /v1/outbox:deliver` receives it. ictl defines the same format on its side
 /// (`Sources/ictl/SealedEnvelope.swift`); the CLI tests run the two against each other.
 ///

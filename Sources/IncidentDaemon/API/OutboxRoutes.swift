@@ -4,7 +4,7 @@ import Hummingbird
 import IncidentStore
 import NIOCore
 
-/// The sealed offline outbox (PRODUCT.md §10.5): `GET /v1/outbox-key` gives ictl the public key
+/// The sealed offline outbox (docs/api.md, The offline outbox): `GET /v1/outbox-key` gives ictl the public key
 /// to seal queued writes to; `POST /v1/outbox:deliver` opens an envelope and runs the write inside
 /// as the caller, exactly as its own route would (``IncidentWrite``), with the inner idempotency
 /// key: the answer is the inner write's answer.

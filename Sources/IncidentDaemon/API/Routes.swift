@@ -18,7 +18,7 @@ struct AppDependencies: Sendable {
     var bodyStall: Duration = .seconds(20)
     /// The keys of the sealed offline outbox; nil (tests of other things): its routes answer 503.
     var outbox: OutboxKeys? = nil
-    /// Failed authentications per client address (PRODUCT.md §11.3).
+    /// Failed authentications per client address (docs/api.md, Authentication and roles).
     var authFailures = AuthFailureLimiter()
     /// The `statement_timeout` of every statement an API request runs; nil: none of the API's own.
     var statementTimeout: Duration? = .seconds(10)
@@ -30,7 +30,7 @@ struct AppDependencies: Sendable {
     var streamRecheck: Duration = .seconds(2)
 }
 
-/// The router of the whole API (PRODUCT.md §6), built the same way by `serve` and the tests.
+/// The router of the whole API (docs/api.md), built the same way by `serve` and the tests.
 func buildRouter(_ deps: AppDependencies) -> Router<APIContext> {
     let router = Router(context: APIContext.self)
     // Metrics outside the error middleware: they count the answers clients got (a 405 is a 405).
@@ -167,7 +167,7 @@ func addIncidentRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
             throw APIError(.badRequest, code: "bad_parameter", message: "history must be true or false")
         }
         let history = values.last == "true"
-        // Personal data only when asked for, by an admin, with a reason (PRODUCT.md §11.2).
+        // Personal data only when asked for, by an admin, with a reason (docs/api.md, Reading incidents).
         let include = request.uri.queryParameters.getAll("include").flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
         guard include.allSatisfy({ $0 == "personal" }) else {
             throw APIError(.badRequest, code: "bad_parameter", message: "include may only be personal")
@@ -370,7 +370,7 @@ func addBatchRoute(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
 /// open and tells a client that went away (the write fails) from one that listens.
 ///
 /// The stream checks its token again every `streamRecheck` (2 s): once the token is revoked or
-/// expired the stream ends (PRODUCT.md §11.3: within 5 s). A token has at most four streams
+/// expired the stream ends (docs/api.md, The live stream). A token has at most four streams
 /// open; a fifth is answered 429.
 func addStreamRoute(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
     v1.get("events/stream") { request, context -> Response in

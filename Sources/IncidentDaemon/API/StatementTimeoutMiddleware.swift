@@ -1,7 +1,7 @@
 import Hummingbird
 import IncidentStore
 
-/// Runs every request with the API's `statement_timeout` (PRODUCT.md §11.3): each statement the
+/// Runs every request with the API's `statement_timeout` (docs/operations.md, Limits): each statement the
 /// request runs through the pool is cut by the server after `timeout`, which the API answers
 /// 503 `database_timeout`. Work outside requests (the projector, rebuilds) does not run under it.
 struct StatementTimeoutMiddleware<Context: RequestContext>: RouterMiddleware {

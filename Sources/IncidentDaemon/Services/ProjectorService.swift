@@ -86,8 +86,8 @@ struct ProjectorService: Service {
                 // describe tables that no longer exist; autovacuum would get to the statistics,
                 // the next summaries should not wait for it. Only after a backlog worked off
                 // without a pause: under a steady stream of reports (at the head every few
-                // milliseconds) autovacuum keeps up, and an ANALYZE every 10,000 events took a
-                // fifth of the machine. On a pool connection beside the projector's, one at a
+                // milliseconds) autovacuum keeps up, and an ANALYZE every 10,000 events would take
+                // a large share of the machine. On a pool connection beside the projector's, one at a
                 // time: an ANALYZE of a large table takes seconds, and the projector must not
                 // stall behind it.
                 // Due until it starts: a backlog worked off while the last run is still going is

@@ -1,8 +1,8 @@
 import Foundation
 
-/// The access audit (PRODUCT.md §11.2): who read personal data, erased or redacted an incident,
+/// The access audit (docs/operations.md, The access audit): who read personal data, erased or redacted an incident,
 /// made or revoked a token, rebuilt a projection, or delivered personal data through the outbox;
-/// when, from where, and why. The only code that names the table `access_audit` (migration 0017),
+/// when, from where, and why. The only code that names the table `access_audit` (migration 0019),
 /// which nobody may change or empty, its owner included.
 ///
 /// Each record is written by ``record(_:on:)`` in the transaction of the action it records, so
@@ -10,7 +10,7 @@ import Foundation
 /// no text sealed in the log (an erasure's or a redaction's reason stays there, redactable): only
 /// who, when, what, on which incident or object, and the reason given for a read of personal data.
 public enum AccessAudit {
-    /// What is audited. A new audited action (a subscription change, PRODUCT.md §13) is a case here.
+    /// What is audited. A new audited action is a case here.
     public enum Action: String, Sendable, CaseIterable, Codable {
         /// An admin read an incident's personal data (`GET /v1/incidents/{id}?include=personal`).
         case personalDataRead = "personal_data.read"

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 
-/// What a token may do (PRODUCT.md §6). `metrics` is for Prometheus scrapers: it may read
+/// What a token may do (docs/api.md, Authentication and roles). `metrics` is for Prometheus scrapers: it may read
 /// `/metrics` and nothing else.
 public enum Role: String, Sendable, Codable, CaseIterable {
     case reporter, reviewer, analyst, admin, metrics

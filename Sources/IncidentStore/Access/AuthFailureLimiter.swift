@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Failed authentications per client address (PRODUCT.md §11.3): after `limit` failures within
+/// Failed authentications per client address (docs/api.md, Authentication and roles): after `limit` failures within
 /// `window`, the address is refused for `penalty`, and a refused request is answered without
 /// looking its token up, so neither guessing tokens nor flooding the token table pays.
 ///

@@ -174,13 +174,13 @@ public final class ConnectionPool: Sendable {
         do {
             // Sessions speak UTC and ISO dates, whatever the server's defaults are. Statements are
             // prepared once (parsed once) but planned with their values every time: a generic plan
-            // cannot know that a range after a checkpoint is empty, and counted the whole log
-            // (60 ms a second at a million events) for the lag gauge.
+            // cannot know that a range after a checkpoint is empty, and counts the whole log for
+            // the lag gauge.
             // Statements outside a transaction block run in READ COMMITTED whatever the server's or
             // role's default: a summary's one statement then takes its snapshot after its locks.
             // No JIT compilation: the daemon's statements run in milliseconds, and when an estimate
-            // crossed jit_above_cost (the summary's, whose range of unapplied events the planner
-            // cannot know) compiling it took 30 ms, five times the statement (summary p50 35 ms).
+            // crosses jit_above_cost (the summary's, whose range of unapplied events the planner
+            // cannot know) compiling the statement costs several times what running it does.
             try connection.execute("""
                 SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET client_min_messages = warning;
                 SET plan_cache_mode = force_custom_plan; SET default_transaction_isolation = 'read committed'; SET jit = off

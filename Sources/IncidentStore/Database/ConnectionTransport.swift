@@ -1,7 +1,7 @@
 import IncidentTransport
 
 /// How a database connection reaches its server, and whether what crosses it is safe from a
-/// listener on the network (PRODUCT.md §10.1).
+/// listener on the network (docs/operations.md, TLS).
 public struct ConnectionTransport: Sendable, Equatable {
     /// libpq's `PQhost`: the host name or address the connection was given, or for a Unix
     /// socket its directory (an absolute path, or `@name` for an abstract socket).

@@ -1,4 +1,4 @@
-/// The database roles the daemon works as (PRODUCT.md §10.6).
+/// The database roles the daemon works as (docs/operations.md, Database roles).
 ///
 /// - `incident_app` (migration 0001, `NOLOGIN`) holds every privilege the daemon's work needs:
 ///   the grants of the migrations, nothing else. It owns nothing.

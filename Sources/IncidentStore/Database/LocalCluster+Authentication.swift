@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 
-/// Who may log in to the private cluster (PRODUCT.md §10.6): every local connection authenticates,
+/// Who may log in to the private cluster (docs/operations.md, Database roles): every local connection authenticates,
 /// none is trusted.
 ///
 /// - The superuser (`postgres`, the migrations' owner) and the daemon's runtime role

@@ -131,7 +131,7 @@ public struct LocalCluster: Sendable {
     /// beyond `highest`.
     ///
     /// Needed after restoring a dump into a new cluster: the log stores its writers' transaction
-    /// ids (`events.transaction_id`), and readers go by them (PRODUCT.md §4.4). A new cluster counts
+    /// ids (`events.transaction_id`), and readers go by them (docs/architecture.md, Concurrency rules). A new cluster counts
     /// from a few hundred, so without this, appends after the restore would sort before the
     /// restored events, behind the projections' checkpoints, and never be read.
     @discardableResult

@@ -1,6 +1,6 @@
 /// The `statement_timeout` of the statements a task runs through ``ConnectionPool``.
 ///
-/// The HTTP layer sets it for each API request (PRODUCT.md §11.3); work that is not an API
+/// The HTTP layer sets it for each API request (docs/operations.md, Limits); work that is not an API
 /// request (the projector, rebuilds, migrations, restores, the `incidentd` commands) runs without
 /// it, with the session's own setting, and so is never cut at the API's limit. A task-local
 /// rather than a pool setting, because the projector and the API share the pool's connections:

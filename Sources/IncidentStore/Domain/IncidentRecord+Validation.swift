@@ -61,7 +61,8 @@ public struct ValidatedAmendment: Sendable {
 }
 
 extension IncidentRecord {
-    /// Limits beyond PRODUCT.md §3.3's: counts above this are typos, not events.
+    /// A limit of our own on the counts (docs/data-model.md, The incident record): counts above this
+    /// are typos, not events.
     public static let maximumCount = 1_000_000
     /// The largest `personal` object accepted, as JSON text.
     public static let maximumPersonalBytes = 64 * 1024
@@ -71,7 +72,7 @@ extension IncidentRecord {
     /// The fields a report may carry.
     public static let reportFields: Set<String> = Set(CodingKeys.allCases.map(\.rawValue)).union(["event_id"])
 
-    /// Validates a report body (PRODUCT.md §3.3).
+    /// Validates a report body (docs/data-model.md, The incident record).
     ///
     /// - Parameters:
     ///   - body: the parsed JSON request.

@@ -34,7 +34,7 @@ public struct SealedPersonalData: Sendable, Codable, Equatable {
     }
 }
 
-/// The incident record (PRODUCT.md §3.3) in its canonical, validated form: the municipality is a
+/// The incident record (docs/data-model.md, The incident record) in its canonical, validated form: the municipality is a
 /// code, text is trimmed, defaults are filled in, forced sensitivities are applied.
 public struct IncidentRecord: Sendable, Codable, Equatable {
     public var incidentID: UUID

@@ -95,7 +95,7 @@ public struct NarrativeRedacted: Sendable, Codable, Equatable {
     }
 }
 
-/// The events of an incident's stream (`incident-<incident_id>`), PRODUCT.md §3.4.
+/// The events of an incident's stream (`incident-<incident_id>`), docs/data-model.md, Events.
 public enum IncidentEvent: Sendable, Equatable {
     case reported(IncidentRecord)
     case amended(IncidentAmended)

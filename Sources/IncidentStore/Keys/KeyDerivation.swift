@@ -4,8 +4,8 @@ import Foundation
 /// The one way a key is derived from another here: HKDF-SHA256 (RFC 5869) without salt, 32 bytes
 /// out, the info naming the purpose. Computed as its two HMACs — extract under the zero salt,
 /// then one expand block — which gives exactly `HKDF<SHA256>.deriveKey`'s bytes at a fraction of
-/// its cost: swift-crypto's generic version took a fifth of a rebuild's time, one derivation per
-/// sealed text.
+/// its cost: swift-crypto's generic version is slow enough to weigh on a rebuild, which derives
+/// once per sealed text.
 public enum KeyDerivation {
     public static func derive(from key: SymmetricKey, info: String) -> SymmetricKey {
         let pseudoRandomKey = HMAC<SHA256>.authenticationCode(for: key.withUnsafeBytes { Data($0) }, using: zeroSalt)

@@ -17,7 +17,7 @@ public struct IncidentsProjection: Projection {
 
     /// An incident's row, folded at the level of its JSON: the record as stored (canonical, without
     /// personal data), with the changes of each amendment merged in. Decoding and re-encoding whole
-    /// records per event was most of a rebuild's time.
+    /// records per event would be most of a rebuild's time.
     struct Row {
         var version: Int
         var status: IncidentStatus

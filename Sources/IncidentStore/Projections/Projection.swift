@@ -7,7 +7,7 @@ import Foundation
 /// projector stops. A rebuild applies the whole log to the shadow of each table
 /// (`<table>_shadow`) and swaps them in (see ``ProjectionRebuild``).
 public protocol Projection: Sendable {
-    /// The projection's name (PRODUCT.md §4.5): its checkpoint row, and how admins name it.
+    /// The projection's name (docs/data-model.md, Read models): its checkpoint row, and how admins name it.
     var name: String { get }
     /// The tables the projection owns, by their live names.
     var tables: [String] { get }

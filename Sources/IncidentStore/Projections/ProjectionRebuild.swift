@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 
-/// Rebuilds a projection from position 0 without downtime (PRODUCT.md §4.5).
+/// Rebuilds a projection from position 0 without downtime (docs/operations.md, Rebuilding a read model).
 ///
 /// 1. ``start(_:on:)`` takes the projection's rebuild lock (one rebuild at a time, released if the
 ///    rebuilding process dies), empties the shadow tables and sets their checkpoint to the start.
@@ -71,9 +71,9 @@ public enum ProjectionRebuild {
     /// The events a bulk load writes in SQL (`$1` the boundary, `$2`...`$3` the positions): the
     /// report opening each incident's stream below the boundary, whatever came after it (the fold
     /// applies that next, on top of the row the report made). Asking here whether an incident has
-    /// a second event took a sort and a scan of the whole stream index per range: 40 % of a range's
-    /// time. (An incident stream is `incident-` and a UUID; a regular expression to say so cost
-    /// more than the rest of the scan.)
+    /// a second event would take a sort and a scan of the whole stream index per range. (An
+    /// incident stream is `incident-` and a UUID; a regular expression to say so costs more than
+    /// the rest of the scan.)
     public static let openingReports = """
         e.global_position BETWEEN $2 AND $3 AND e.transaction_id < $1::xid8
           AND \(openingReport)

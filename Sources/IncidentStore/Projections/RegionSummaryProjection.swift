@@ -74,7 +74,7 @@ public struct RegionSummaryProjection: Projection {
         for event in events {
             guard let id = IncidentEvent.incidentID(fromStream: event.stream) else { continue }
             // The summary reads its few fields straight from the stored JSON: decoding whole records
-            // was most of a rebuild's time. Unknown types and schema versions still fail loudly.
+            // would be most of a rebuild's time. Unknown types and schema versions still fail loudly.
             guard let type = IncidentEvent.EventType(rawValue: event.type), type.reads(schemaVersion: event.schemaVersion) else {
                 _ = try event.incidentEvent()
                 continue

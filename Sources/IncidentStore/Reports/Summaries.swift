@@ -77,8 +77,8 @@ public struct RegionSummary: Sendable {
     /// How confidential incidents count in these figures.
     public var disclosure: Disclosure.Applied
 
-    /// The answer's JSON, written directly (through `Encodable` and back, it was a third of a
-    /// summary request's time in the daemon).
+    /// The answer's JSON, written directly: through `Encodable` and back would be a large part
+    /// of a summary request's time in the daemon.
     public var json: JSONValue {
         .object([
             "level": .string(level.rawValue), "since": since.map(JSONValue.string) ?? .null, "until": until.map(JSONValue.string) ?? .null,
@@ -176,7 +176,8 @@ extension IncidentService {
         // One statement, so one snapshot for the figures and the position they include, taken
         // after its tables are locked: a rebuild swapped in meanwhile is seen whole (tables and
         // checkpoint) or not at all. Planned with its period: a plan for any period sorts the
-        // buckets to group them, twice the time of hashing them over twelve weeks. The position
+        // buckets to group them, which is slower than the hash the planner picks for a known
+        // period. The position
         // is worked out once (MATERIALIZED), not again for each row of figures it is joined to.
         let rows = try await pool.withConnection { connection in
             try connection.query("WITH log_position AS MATERIALIZED (" + RegionSummaryProjection.positionQuery(name: "$4") + "), figures AS ("

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The weekly digest (PRODUCT.md §8): figures of one ISO week from `region_summary`, compared with
+/// The weekly digest (docs/api.md, The weekly digest): figures of one ISO week from `region_summary`, compared with
 /// the week before and the four before it, notable incidents and revisions from `incidents` and
 /// the log. It never holds personal data, reporter names or a confidential incident (those count
 /// only inside the figures).

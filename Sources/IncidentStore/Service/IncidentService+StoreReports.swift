@@ -56,7 +56,7 @@ extension IncidentService {
         var answers = [Result<WriteOutcome, any Error>?](repeating: nil, count: lines.count)
         if !rows.isEmpty {
             // Planned once: its plan cannot depend on the values, and planning it on every call
-            // was a sixth of a report's time in the server.
+            // would be a large part of a report's time in the server.
             let stored = try connection.queryWithGenericPlan("""
                 WITH line AS (
                     SELECT * FROM jsonb_to_recordset($1::jsonb) AS l(n int, event_id uuid, incident_id uuid, stream text,

@@ -54,7 +54,8 @@ public struct WriteOutcome: Sendable, Equatable {
     public var replayed: Bool
 }
 
-/// The incident commands and queries, with the role rules of PRODUCT.md §6 and §7.
+/// The incident commands and queries, with the role rules of docs/api.md (Authentication and
+/// roles) and docs/data-model.md (Who sees what).
 public struct IncidentService: Sendable {
     public let pool: ConnectionPool
     public let reference: ReferenceData
@@ -93,7 +94,7 @@ public struct IncidentService: Sendable {
 
     var context: ValidationContext { ValidationContext(taxonomy: reference.taxonomy, regions: reference.regions, now: now()) }
 
-    /// The writes whose permission depends on the role alone (PRODUCT.md §6).
+    /// The writes whose permission depends on the role alone (docs/api.md, Authentication and roles).
     public enum Action: Sendable { case report, amend, decide, retract, erase, redact, readFigures, readPersonalData }
 
     /// The role rule of each write: the one place it is written. The HTTP layer calls it before it
@@ -550,7 +551,7 @@ public struct IncidentService: Sendable {
         public var events: [RecordedEvent]?
     }
 
-    /// A read of an incident's personal data: who asks and why (PRODUCT.md §11.2).
+    /// A read of an incident's personal data: who asks and why (docs/operations.md, The access audit).
     public struct PersonalDataRead: Sendable {
         public var actor: AccessAudit.Actor
         /// Checked by ``AccessAudit/accessReason(_:)``.

@@ -62,7 +62,7 @@ public enum EventStoreError: Error, Sendable, Equatable, CustomStringConvertible
     }
 }
 
-/// The append-only event log on PostgreSQL (PRODUCT.md §4).
+/// The append-only event log on PostgreSQL (docs/architecture.md, Concurrency rules).
 ///
 /// Appends check the stream's version optimistically and are idempotent by event id; reads of the
 /// whole log follow a ``Checkpoint`` in commit-safe order, so a reader never skips an event that

@@ -8,7 +8,7 @@ struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Import reports from an NDJSON or CSV file through the batch endpoint.",
         discussion: """
-            NDJSON: one JSON record a line. CSV: a header row of field names (PRODUCT.md §3.3);
+            NDJSON: one JSON record a line. CSV: a header row of field names (docs/data-model.md);
             list fields (affected_communities, tags) are separated by ';'. A line without an
             incident_id gets one derived from its content, so running the same import again (after
             an interruption, say) stores nothing twice. Valid lines are stored even when others are

@@ -16,7 +16,7 @@ struct Report: AsyncParsableCommand {
     )
 
     @OptionGroup var connection: ConnectionOptions
-    @Option(help: ArgumentHelp("A JSON file with the record (PRODUCT.md §3.3), or - for stdin.", valueName: "file")) var file: String?
+    @Option(help: ArgumentHelp("A JSON file with the record (docs/data-model.md), or - for stdin.", valueName: "file")) var file: String?
     @Option var category: String?
     @Option var subcategory: String?
     @Option(help: "RFC 3339 timestamp or YYYY-MM-DD.") var occurredAt: String?
