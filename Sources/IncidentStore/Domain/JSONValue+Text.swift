@@ -98,8 +98,7 @@ extension JSONValue {
         case 0x08: out.append(contentsOf: [92, UInt8(ascii: "b")])
         case 0x0C: out.append(contentsOf: [92, UInt8(ascii: "f")])
         default:
-            let hex = Array("0123456789abcdef".utf8)
-            out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+            out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, lowerHexDigits[Int(byte >> 4)], lowerHexDigits[Int(byte & 15)]])
         }
     }
 }

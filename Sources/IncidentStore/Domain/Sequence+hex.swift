@@ -1,9 +1,12 @@
 import Foundation
 
+/// Lower-case hex digits as ASCII bytes: hex text, UUIDs and JSON's `\u00XX` escapes write from it.
+let lowerHexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
 extension Sequence<UInt8> {
     /// Lower-case hex, two digits a byte (digests, keys as PostgreSQL's `decode(…, 'hex')` reads them).
     var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
+        let digits = lowerHexDigits
         var out: [UInt8] = []
         for byte in self {
             out.append(digits[Int(byte >> 4)])
@@ -70,7 +73,7 @@ extension UUID {
 
     /// The canonical lower-case text (`uuidString.lowercased()`, without its two allocations).
     var lowercasedText: String {
-        let digits = Array("0123456789abcdef".utf8)
+        let digits = lowerHexDigits
         return withUnsafeBytes(of: uuid) { bytes in
             String(unsafeUninitializedCapacity: 36) { out in
                 var o = 0

@@ -40,8 +40,8 @@ extension IncidentService {
             let event = try IncidentEvent.reported(record).toAppend(eventID: line.eventID, metadata: line.metadata, narrative: key)
             rows.append(.object([
                 "n": .number(Double(index)),
-                "event_id": .string(line.eventID.uuidString.lowercased()),
-                "incident_id": .string(record.incidentID.uuidString.lowercased()),
+                "event_id": .string(line.eventID.lowercasedText),
+                "incident_id": .string(record.incidentID.lowercasedText),
                 "stream": .string(IncidentEvent.streamName(for: record.incidentID)),
                 "master_key_id": .string(narrativeKey.masterKeyID),
                 "narrative_key": .string(narrativeKey.bytes.hexString),
