@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "ictl", targets: ["ictl"]),
         .executable(name: "incident-bench", targets: ["IncidentBench"]),
         .library(name: "IncidentStore", targets: ["IncidentStore"]),
+        .library(name: "PostgresLibpq", targets: ["PostgresLibpq"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -43,12 +44,26 @@ let package = Package(
         .target(name: "CIncidentShims"),
         // Which hosts are this machine: one rule for incidentd, ictl and the database check.
         .target(name: "IncidentTransport", swiftSettings: swiftSettings),
+        // A libpq driver that knows nothing of incidents: connection, statements, rows, values,
+        // the pool (a lifecycle service), dedicated connections, notifications, errors.
+        .target(
+            name: "PostgresLibpq",
+            dependencies: [
+                "CLibpq",
+                "IncidentTransport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "IncidentStore",
             dependencies: [
                 "CLibpq",
                 "CIncidentShims",
                 "IncidentTransport",
+                "PostgresLibpq",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -60,6 +75,7 @@ let package = Package(
             dependencies: [
                 "IncidentStore",
                 "IncidentTransport",
+                "PostgresLibpq",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -100,7 +116,7 @@ let package = Package(
         // Test support: a private PostgreSQL cluster per test run, a fresh database per test.
         .target(
             name: "IncidentTesting",
-            dependencies: ["IncidentStore", .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["IncidentStore", "PostgresLibpq", .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -110,13 +126,13 @@ let package = Package(
         ),
         .testTarget(
             name: "IncidentStoreTests",
-            dependencies: ["IncidentStore"],
+            dependencies: ["IncidentStore", "PostgresLibpq"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "IncidentDaemonTests",
             dependencies: [
-                "IncidentDaemon", "IncidentStore", "IncidentTesting",
+                "IncidentDaemon", "IncidentStore", "IncidentTesting", "PostgresLibpq",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -125,7 +141,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["IncidentStore", "IncidentTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["IncidentStore", "IncidentTesting", "PostgresLibpq", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,5 +1,6 @@
 import IncidentStore
 import Logging
+import PostgresLibpq
 
 /// How the serving connections are set up, and what their login role could do.
 struct ServingSessions: Sendable {

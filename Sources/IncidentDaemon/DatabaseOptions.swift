@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IncidentStore
 import Logging
+import PostgresLibpq
 
 /// Where the database is: an existing PostgreSQL, or the embedded cluster in the data directory.
 struct DatabaseOptions: ParsableArguments {

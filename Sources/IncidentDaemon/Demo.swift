@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IncidentStore
 import Logging
+import PostgresLibpq
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

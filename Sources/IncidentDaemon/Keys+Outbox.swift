@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IncidentStore
+import PostgresLibpq
 
 extension Keys {
     /// `incidentd keys retire-outbox-key`: a new key pair for ictl's sealed outbox.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IncidentStore
 import Logging
+import PostgresLibpq
 
 /// `incidentd restore DUMP`: a backup made with pg_dump, restored into a new embedded cluster.
 struct Restore: AsyncParsableCommand {

@@ -8,6 +8,7 @@ import IncidentStore
 import IncidentTransport
 import Logging
 import Metrics
+import PostgresLibpq
 import Prometheus
 import ServiceLifecycle
 
@@ -96,15 +97,9 @@ struct Serve: AsyncParsableCommand {
         let app = try await buildApplication(
             pool: pool, keys: keys, erasures: keySource.ledger, host: host, port: port, registry: registry, logger: logger, tls: tls,
             statementTimeout: statementTimeout.duration, authFailures: AuthFailureLimiter(limit: authFailureLimit),
-            disclosure: Disclosure(threshold: disclosureThreshold))
+            disclosure: Disclosure(threshold: disclosureThreshold), owning: [pool])
         logger.info("incidentd listening", metadata: ["http.host": "\(host)", "http.port": "\(port)", "http.tls": "\(tls != nil)", "db.embedded": "\(db.cluster != nil)"])
-        do {
-            try await app.runService()
-        } catch {
-            await pool.close()
-            throw error
-        }
-        await pool.close()
+        try await app.runService()
         logger.info("incidentd stopped")
     }
 }
@@ -162,17 +157,20 @@ func reportDatabaseTransport(_ transport: ConnectionTransport?, logger: Logger) 
 }
 
 /// The whole service on a pool: router, projector, metrics. `serve` and the tests build it alike.
+/// `owning`: services the application runs first and stops last (`serve` gives its pool; a test
+/// keeps its own).
 func buildApplication(
     pool: ConnectionPool, keys: KeyRing, erasures: ErasureLedger? = nil, host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger,
     tokenCache: TokenCache = TokenCache(), tls: TLSConfiguration? = nil, bodyStall: Duration = .seconds(20),
     statementTimeout: Duration? = .seconds(10), authFailures: AuthFailureLimiter = AuthFailureLimiter(), streamRecheck: Duration = .seconds(2),
-    disclosure: Disclosure = Disclosure()
+    disclosure: Disclosure = Disclosure(), owning: [any Service] = []
 ) async throws -> some ApplicationProtocol {
     let reference = try await ReferenceData.load(pool)
     let projections: [any Projection] = [IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: keys)), RegionSummaryProjection(regions: reference.regions)]
+    let rebuilds = RebuildService(pool: pool, logger: logger)
     let deps = AppDependencies(
         pool: pool, service: IncidentService(pool: pool, reference: reference, keys: keys, erasures: erasures, disclosure: disclosure),
-        tokens: AccessTokens(pool: pool, cache: tokenCache), projections: projections, bodyStall: bodyStall, outbox: OutboxKeys(ring: keys),
+        tokens: AccessTokens(pool: pool, cache: tokenCache), projections: projections, rebuilds: rebuilds, bodyStall: bodyStall, outbox: OutboxKeys(ring: keys),
         authFailures: authFailures, statementTimeout: statementTimeout, streamRecheck: streamRecheck
     )
     let router = buildRouter(deps)
@@ -195,7 +193,7 @@ func buildApplication(
         // A connection with no request in progress (or still trickling its headers) for 60 s is closed.
         server: try tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1),
         configuration: .init(address: .hostname(host, port: port), serverName: "incidentd"),
-        services: [projector, TokenCacheListener(pool: pool, cache: tokenCache, logger: logger)],
+        services: owning + [projector, TokenCacheListener(pool: pool, cache: tokenCache, logger: logger), rebuilds],
         logger: logger
     )
 }

@@ -1,5 +1,6 @@
 import Foundation
 import IncidentStore
+import PostgresLibpq
 
 /// A reproducible random number generator (SplitMix64): a failing seed fails the same way again.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {

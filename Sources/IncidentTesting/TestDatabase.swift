@@ -1,6 +1,7 @@
 import Foundation
 import IncidentStore
 import Logging
+import PostgresLibpq
 
 /// A database of its own for one test, on a real PostgreSQL.
 ///

@@ -6,6 +6,7 @@ import IncidentStore
 import IncidentTesting
 import Logging
 import Metrics
+import PostgresLibpq
 import Prometheus
 import Synchronization
 import Testing

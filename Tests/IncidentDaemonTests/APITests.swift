@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import IncidentStore
 import IncidentTesting
+import PostgresLibpq
 import Testing
 
 @testable import IncidentDaemon

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import IncidentStore
 import IncidentTesting
+import PostgresLibpq
 import Testing
 
 @testable import IncidentDaemon

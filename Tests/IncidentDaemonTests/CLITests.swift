@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import IncidentStore
 import IncidentTesting
+import PostgresLibpq
 import Testing
 
 /// The built binaries, next to the test bundle (`swift build --build-tests` builds them).

@@ -4,6 +4,7 @@ import HTTPTypes
 @testable import IncidentStore
 import IncidentTesting
 import Logging
+import PostgresLibpq
 import Synchronization
 import Testing
 

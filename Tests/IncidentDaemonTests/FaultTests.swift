@@ -5,6 +5,7 @@ import FoundationNetworking
 import IncidentStore
 import IncidentTesting
 import Logging
+import PostgresLibpq
 import Synchronization
 import Testing
 

@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import IncidentStore
 import IncidentTesting
+import PostgresLibpq
 import Testing
 
 @testable import IncidentDaemon

@@ -2,6 +2,7 @@ import Foundation
 import IncidentStore
 import IncidentTesting
 import Logging
+import PostgresLibpq
 import Testing
 
 /// docs/operations.md, Database roles: the daemon's runtime sessions cannot become more than `incident_app`, and the

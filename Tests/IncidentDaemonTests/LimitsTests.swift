@@ -4,6 +4,7 @@ import HummingbirdTesting
 import IncidentStore
 import IncidentTesting
 import Logging
+import PostgresLibpq
 import Testing
 
 @testable import IncidentDaemon

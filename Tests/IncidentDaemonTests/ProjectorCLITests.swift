@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import IncidentStore
 import IncidentTesting
+import PostgresLibpq
 import Testing
 
 @Suite("Projector and reports across processes")

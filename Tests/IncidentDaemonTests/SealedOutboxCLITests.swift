@@ -1,6 +1,7 @@
 import Foundation
 import IncidentStore
 import IncidentTesting
+import PostgresLibpq
 import Testing
 
 /// Where `texts` can be found in the files under `directories`: as they are, or in base64 at any

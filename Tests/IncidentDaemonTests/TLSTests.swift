@@ -1,6 +1,7 @@
 import Foundation
 import IncidentStore
 import IncidentTesting
+import PostgresLibpq
 import Testing
 
 /// A field office's own certificate authority and a server certificate it signed for `localhost`

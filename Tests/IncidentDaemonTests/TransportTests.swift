@@ -1,6 +1,7 @@
 import Foundation
 import IncidentStore
 import IncidentTesting
+import PostgresLibpq
 import Testing
 
 /// A port on 127.0.0.1 that nothing listens on (the kernel's choice, given back at once).

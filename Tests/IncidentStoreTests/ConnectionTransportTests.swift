@@ -1,4 +1,5 @@
 import IncidentStore
+import PostgresLibpq
 import Testing
 
 @Suite("Database transport: encrypted or local, else a warning and incident_database_tls 0")

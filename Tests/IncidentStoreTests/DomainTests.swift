@@ -1,4 +1,5 @@
 import Foundation
+import PostgresLibpq
 import Testing
 
 @testable import IncidentStore
@@ -32,7 +33,7 @@ struct JSONValueTests {
         Data("01".utf8), Data("1.".utf8), Data("-".utf8), Data("1e".utf8), Data("1e999".utf8), Data(#""\ud800""#.utf8),
         Data(#""\udc00x""#.utf8), Data("\"a\u{01}b\"".utf8), Data(#""\x""#.utf8), Data("true false".utf8), Data("nul".utf8),
         Data("".utf8), Data("   ".utf8), Data(#"{"a" 1}"#.utf8), Data("NaN".utf8), Data(String(repeating: "[", count: 600).utf8),
-    ])
+    ] as [Data])
     func malformed(_ data: Data) {
         #expect(throws: (any Error).self) { try JSONValue.parse(data) }
     }

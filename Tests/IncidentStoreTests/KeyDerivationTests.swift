@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PostgresLibpq
 import Testing
 
 @testable import IncidentStore

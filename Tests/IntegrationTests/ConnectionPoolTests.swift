@@ -1,6 +1,7 @@
 import Foundation
 import IncidentStore
 import IncidentTesting
+import PostgresLibpq
 import Testing
 
 @Suite("Connection pool")

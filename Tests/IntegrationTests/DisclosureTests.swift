@@ -1,6 +1,7 @@
 import Foundation
 @testable import IncidentStore
 import IncidentTesting
+import PostgresLibpq
 import Testing
 
 /// docs/data-model.md, Who sees what: what analysts receive never singles out a confidential incident; reviewers

@@ -1,6 +1,7 @@
 import Foundation
 @testable import IncidentStore
 import IncidentTesting
+import PostgresLibpq
 import Testing
 
 /// Grouped commits keep every guarantee of the event store (docs/architecture.md, Concurrency rules) per write.

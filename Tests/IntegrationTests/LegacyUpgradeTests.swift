@@ -3,6 +3,7 @@ import Foundation
 @testable import IncidentStore
 import IncidentTesting
 import Logging
+import PostgresLibpq
 import Testing
 
 /// A database as the release before the master key left it (migrations up to 0015): plain

@@ -2,6 +2,7 @@ import Foundation
 import IncidentStore
 import IncidentTesting
 import Logging
+import PostgresLibpq
 import Testing
 
 @Suite("Migrations")

@@ -1,6 +1,7 @@
 import Foundation
 @testable import IncidentStore
 import IncidentTesting
+import PostgresLibpq
 import Synchronization
 import Testing
 

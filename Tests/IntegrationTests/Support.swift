@@ -1,5 +1,6 @@
 import Foundation
 import IncidentStore
+import PostgresLibpq
 
 /// A small valid event for store tests.
 func testEvent(_ id: UUID = UUID(), type: String = "TestEvent", data: JSONValue = .object(["n": .number(1)])) -> EventToAppend {

@@ -1,6 +1,7 @@
 import Foundation
 import IncidentStore
 import IncidentTesting
+import PostgresLibpq
 import Testing
 
 /// Taxonomy and regions as the migrations seed them, loaded once from a real database.

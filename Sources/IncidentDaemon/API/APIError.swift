@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import IncidentStore
 import Logging
+import PostgresLibpq
 
 /// An error with its HTTP status, rendered as `{"error": {"code", "message", "details"}}`.
 struct APIError: Error, HTTPResponseError {

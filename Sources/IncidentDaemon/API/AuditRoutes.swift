@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import IncidentStore
+import PostgresLibpq
 
 /// Who acts in a request, as the access audit records it.
 func auditActor(_ context: APIContext, _ principal: Principal) -> AccessAudit.Actor {

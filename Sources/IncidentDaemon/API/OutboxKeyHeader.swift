@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import IncidentStore
+import PostgresLibpq
 import Synchronization
 
 /// Names the server's current outbox key (`Outbox-Key-Id`) on every successful answer behind the

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import IncidentStore
 import NIOCore
+import PostgresLibpq
 
 /// The sealed offline outbox (docs/api.md, The offline outbox): `GET /v1/outbox-key` gives ictl the public key
 /// to seal queued writes to; `POST /v1/outbox:deliver` opens an envelope and runs the write inside

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import IncidentStore
 import Logging
+import PostgresLibpq
 
 /// `GET /v1/summaries` and `GET /v1/digests/weekly`: figures from the read models.
 func addReportRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
@@ -47,7 +48,14 @@ func addProjectionRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies)
             throw APIError(.forbidden, code: "forbidden", message: "only admins rebuild projections")
         }
         let target = try projection(named: context.parameters.get("name") ?? "")
-        try await RebuildJob.start(target, by: auditActor(context, principal), pool: deps.pool, logger: context.logger)
+        guard let rebuilds = deps.rebuilds else {
+            throw APIError(.serviceUnavailable, code: "unavailable", message: "this daemon runs no rebuilds")
+        }
+        do {
+            try await rebuilds.start(target, by: auditActor(context, principal))
+        } catch let error as ProjectionRebuild.Failure {
+            throw APIError(.conflict, code: "rebuild_running", message: error.description)
+        }
         return JSONResponse.make(.accepted, ["projection": .string(target.name), "status": "rebuilding"])
     }
     v1.get("admin/projections") { _, context -> Response in
@@ -72,57 +80,5 @@ func addProjectionRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies)
             }
         }
         return JSONResponse.make(.ok, ["projections": .array(rows)])
-    }
-}
-
-/// A rebuild running in the daemon, on a connection of its own (whose session holds the rebuild lock).
-enum RebuildJob {
-    /// Takes the lock and resets the shadows, then replays and swaps in the background.
-    /// - Throws: a 409 ``APIError`` when a rebuild of the projection is already running.
-    /// - Parameter actor: who asked, for the audit record written as the rebuild starts.
-    static func start(_ projection: any Projection, by actor: AccessAudit.Actor, pool: ConnectionPool, logger: Logger) async throws {
-        let connection = DedicatedConnection(like: pool)
-        do {
-            try await connection.run { try ProjectionRebuild.start(projection, by: actor, on: $0) }
-        } catch let error as ProjectionRebuild.Failure {
-            await connection.close()
-            throw APIError(.conflict, code: "rebuild_running", message: error.description)
-        } catch {
-            await connection.close()
-            throw error
-        }
-        logger.info("projection rebuild started", metadata: ["projection": "\(projection.name)"])
-        Task {
-            let started = ContinuousClock.now
-            do {
-                var replayed = try await connection.run { [logger] connection in
-                    // A second session writes half of the bulk load's ranges; without one (the
-                    // server is out of connections), the first writes them all.
-                    let helper = try? pool.openConnection()
-                    defer { helper?.close() }
-                    return try ProjectionRebuild.bulk(projection, on: connection, alongside: helper) { covered in
-                        logger.info("projection rebuild progress", metadata: ["projection": "\(projection.name)", "events": "\(covered)"])
-                    }
-                }
-                while true {
-                    let count = try await connection.run { try ProjectionRebuild.step(projection, on: $0) }
-                    if count == 0 { break }
-                    replayed += count
-                    if replayed % 50_000 < count {
-                        logger.info("projection rebuild progress", metadata: ["projection": "\(projection.name)", "events": "\(replayed)"])
-                    }
-                }
-                let late = try await connection.run { try ProjectionRebuild.swap(projection, on: $0) }
-                logger.info("projection rebuilt and swapped in", metadata: [
-                    "projection": "\(projection.name)", "events": "\(replayed + late)", "written_during_rebuild": "\(late)",
-                    "seconds": "\((ContinuousClock.now - started).components.seconds)",
-                ])
-            } catch {
-                logger.error("projection rebuild failed; the live tables are unchanged", metadata: [
-                    "projection": "\(projection.name)", "error": "\((error as? DatabaseError)?.debugDescription ?? "\(error)")",
-                ])
-            }
-            await connection.close()
-        }
     }
 }

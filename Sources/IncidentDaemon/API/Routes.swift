@@ -4,6 +4,7 @@ import Hummingbird
 import IncidentStore
 import Metrics
 import NIOCore
+import PostgresLibpq
 import ServiceLifecycle
 import HTTPTypes
 
@@ -14,6 +15,8 @@ struct AppDependencies: Sendable {
     let tokens: AccessTokens
     /// The read models the projector keeps and admins may rebuild.
     let projections: [any Projection]
+    /// Where rebuilds run; nil (tests of other things): the rebuild route answers 503.
+    var rebuilds: RebuildService? = nil
     /// A request body from which no byte arrives for this long is given up (408).
     var bodyStall: Duration = .seconds(20)
     /// The keys of the sealed offline outbox; nil (tests of other things): its routes answer 503.

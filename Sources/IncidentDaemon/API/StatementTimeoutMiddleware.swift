@@ -1,5 +1,6 @@
 import Hummingbird
 import IncidentStore
+import PostgresLibpq
 
 /// Runs every request with the API's `statement_timeout` (docs/operations.md, Limits): each statement the
 /// request runs through the pool is cut by the server after `timeout`, which the API answers

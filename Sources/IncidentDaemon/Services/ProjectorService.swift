@@ -2,6 +2,7 @@ import Foundation
 import IncidentStore
 import Logging
 import Metrics
+import PostgresLibpq
 import ServiceLifecycle
 import Synchronization
 

@@ -1,5 +1,6 @@
 import IncidentStore
 import Logging
+import PostgresLibpq
 import ServiceLifecycle
 
 /// Keeps the daemon's ``TokenCache`` honest: listens to `incident_tokens` on a connection of its

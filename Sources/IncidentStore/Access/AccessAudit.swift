@@ -1,4 +1,5 @@
 import Foundation
+import PostgresLibpq
 
 /// The access audit (docs/operations.md, The access audit): who read personal data, erased or redacted an incident,
 /// made or revoked a token, rebuilt a projection, or delivered personal data through the outbox;

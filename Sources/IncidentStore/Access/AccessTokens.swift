@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PostgresLibpq
 
 /// What a token may do (docs/api.md, Authentication and roles). `metrics` is for Prometheus scrapers: it may read
 /// `/metrics` and nothing else.

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresLibpq
 
 /// What a principal may see of incidents, and at what granularity: the one statement of it.
 /// Every read path asks here — an incident, its history, the list, the log, the figures.

@@ -1,3 +1,5 @@
+import PostgresLibpq
+
 /// The database roles the daemon works as (docs/operations.md, Database roles).
 ///
 /// - `incident_app` (migration 0001, `NOLOGIN`) holds every privilege the daemon's work needs:

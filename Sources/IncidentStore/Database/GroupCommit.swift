@@ -1,3 +1,4 @@
+import PostgresLibpq
 import Synchronization
 
 /// Commits concurrent writes together (group commit): one transaction, one commit — one WAL flush —

@@ -1,6 +1,7 @@
 import CIncidentShims
 import Foundation
 import Logging
+import PostgresLibpq
 
 /// A private PostgreSQL cluster in a directory of its own: created with `initdb` on first use,
 /// listening only on a Unix socket inside that directory (no TCP), stopped cleanly. Every

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresLibpq
 
 /// One thing wrong with one field of a request.
 public struct FieldError: Sendable, Equatable, Codable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresLibpq
 
 public enum DatePrecision: String, Sendable, Codable, CaseIterable { case day, week, month }
 
@@ -212,7 +213,7 @@ public enum IncidentTime {
         default:
             return nil
         }
-        let days = PostgresTimestamp.daysFromCivil(year: day.year, month: day.month, day: day.day)
+        let days = CivilTime.daysFromCivil(year: day.year, month: day.month, day: day.day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + min(second, 59) - offset
         return Date(timeIntervalSince1970: TimeInterval(seconds) + fraction)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresLibpq
 
 /// A district of Kosovo (`XK-PRI`); its figures are roll-ups of its municipalities.
 public struct District: Sendable, Codable, Equatable {

@@ -1,3 +1,5 @@
+import PostgresLibpq
+
 /// The incident taxonomy, as seeded in the database (`Migrations/0003_taxonomy.sql`).
 public struct Taxonomy: Sendable, Codable, Equatable {
     public struct Category: Sendable, Codable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresLibpq
 
 /// Who wrote an event and through what: stored with every event, never holding a token.
 public struct EventMetadata: Sendable, Codable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresLibpq
 
 /// Every erasure and redaction, recorded beside the master key (`<master key file>.erasures`),
 /// so that restoring a database backup made before one cannot bring the data back: `serve` and

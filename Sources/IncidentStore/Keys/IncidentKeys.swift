@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PostgresLibpq
 
 /// An incident's keys, one per purpose and generation, stored only wrapped (`incident_keys`).
 /// The one owner of that table.

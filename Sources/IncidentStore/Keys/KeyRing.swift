@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PostgresLibpq
 import Synchronization
 
 /// What a stored key is for: each purpose has keys of its own, and a key wrapped for one purpose

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresLibpq
 
 public enum KeyRotationError: Error, CustomStringConvertible {
     case notThisDatabase(given: String, current: String)

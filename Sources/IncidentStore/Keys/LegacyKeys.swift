@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PostgresLibpq
 
 /// The plain keys of an earlier version can be wrapped only by the database's owner.
 public struct LegacyKeysNeedOwner: Error, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PostgresLibpq
 
 /// The public half of an outbox key pair: what `GET /v1/outbox-key` gives out.
 public struct OutboxPublicKey: Sendable, Equatable {

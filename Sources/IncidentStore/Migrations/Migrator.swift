@@ -1,4 +1,5 @@
 import Logging
+import PostgresLibpq
 
 /// Applies migrations in order, each in one transaction, recorded with its checksum, under an
 /// advisory lock so that daemons starting at once apply each file exactly once.

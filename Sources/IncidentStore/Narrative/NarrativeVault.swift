@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PostgresLibpq
 
 /// The free text of incidents — summary, place, perpetrator, target, and the reasons and notes of
 /// later events — sealed in the immutable log under each incident's narrative key, so that a

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PostgresLibpq
 
 public enum PersonalDataError: Error, Equatable, CustomStringConvertible {
     /// The incident's key was destroyed: its personal data is unreadable forever.

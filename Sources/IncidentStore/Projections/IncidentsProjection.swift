@@ -1,4 +1,5 @@
 import Foundation
+import PostgresLibpq
 
 /// The `incidents` read model: the current state of each incident, for listing and filtering
 /// without reading the log.

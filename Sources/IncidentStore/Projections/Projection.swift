@@ -1,4 +1,5 @@
 import Foundation
+import PostgresLibpq
 
 /// A read model of the log: tables that a fold of the events keeps current.
 ///

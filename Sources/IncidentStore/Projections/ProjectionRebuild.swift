@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresLibpq
 import Synchronization
 
 /// Rebuilds a projection from position 0 without downtime (docs/operations.md, Rebuilding a read model).

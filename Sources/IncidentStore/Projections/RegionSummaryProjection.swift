@@ -1,4 +1,5 @@
 import Foundation
+import PostgresLibpq
 
 /// The `region_summary` read model: per Kosovo day × municipality × category, the incidents that
 /// count (reported or verified; rejected and retracted ones drop out) and their casualties.

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresLibpq
 
 /// An ISO 8601 week (`2026-W48`): Monday to Sunday, in Kosovo's calendar.
 public struct IsoWeek: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -26,18 +27,18 @@ public struct IsoWeek: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// what a report may say now); nil when it is not one.
     init?(containing day: String) {
         guard let d = IncidentTime.parseDay(day, years: 1...9999) else { return nil }
-        self.init(containingDay: PostgresTimestamp.daysFromCivil(year: d.year, month: d.month, day: d.day))
+        self.init(containingDay: CivilTime.daysFromCivil(year: d.year, month: d.month, day: d.day))
     }
 
     /// The week holding `date` in Kosovo.
     public init(containing date: Date) {
         let day = IncidentTime.parseDay(IncidentTime.kosovoDay(of: date))!
-        self.init(containingDay: PostgresTimestamp.daysFromCivil(year: day.year, month: day.month, day: day.day))
+        self.init(containingDay: CivilTime.daysFromCivil(year: day.year, month: day.month, day: day.day))
     }
 
     private init(monday: Int) {
         // The ISO year is the year of the week's Thursday.
-        let year = Self.civil(monday + 3).year
+        let year = CivilTime.civil(monday + 3).year
         self.year = year
         self.week = (monday - Self.firstMonday(of: year)) / 7 + 1
         self.monday = monday
@@ -57,7 +58,7 @@ public struct IsoWeek: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The first instant of Monday and of the next Monday, in Kosovo.
     public var interval: (start: Date, end: Date) {
         func start(_ day: Int) -> Date {
-            let c = Self.civil(day)
+            let c = CivilTime.civil(day)
             return IncidentTime.startOfKosovoDay(year: c.year, month: c.month, day: c.day)!
         }
         return (start(monday), start(monday + 7))
@@ -72,27 +73,15 @@ public struct IsoWeek: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// The Monday of week 1: the week holding 4 January.
     static func firstMonday(of year: Int) -> Int {
-        let january4 = PostgresTimestamp.daysFromCivil(year: year, month: 1, day: 4)
+        let january4 = CivilTime.daysFromCivil(year: year, month: 1, day: 4)
         return january4 - (weekday(january4) - 1)
     }
 
     static func weeks(in year: Int) -> Int { (firstMonday(of: year + 1) - firstMonday(of: year)) / 7 }
 
     static func format(_ day: Int) -> String {
-        let c = civil(day)
+        let c = CivilTime.civil(day)
         return CivilTime.day(c.year, c.month, c.day)
     }
 
-    /// The date of a day number (Howard Hinnant's algorithm, inverse of `daysFromCivil`).
-    static func civil(_ days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresLibpq
 
 /// Counted figures: incidents that count (reported or verified) and their casualties.
 public struct SummaryFigures: Sendable, Codable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresLibpq
 
 /// The weekly digest (docs/api.md, The weekly digest): figures of one ISO week from `region_summary`, compared with
 /// the week before and the four before it, notable incidents and revisions from `incidents` and

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresLibpq
 
 /// A validated report on its way to the log, with its event id (the idempotency key) and the
 /// metadata of the request that sent it.

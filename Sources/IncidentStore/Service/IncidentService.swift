@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PostgresLibpq
 
 /// Why a command or query was refused, in terms the HTTP layer maps to status codes.
 public enum ServiceError: Error, Equatable, CustomStringConvertible {

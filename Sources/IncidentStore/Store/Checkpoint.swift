@@ -1,3 +1,5 @@
+import PostgresLibpq
+
 /// A reader's place in the log: the last event it consumed, in commit-safe order
 /// (writing transaction id, then global position).
 ///

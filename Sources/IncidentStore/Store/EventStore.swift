@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresLibpq
 
 /// An event to append; `eventID` is its idempotency key.
 public struct EventToAppend: Sendable, Equatable {

@@ -1,3 +1,5 @@
+import PostgresLibpq
+
 /// The log's order rests on the cluster's transaction ids (docs/architecture.md, Concurrency rules): each event stores its
 /// writer's id and readers take only what lies below the oldest one still running. A log restored
 /// from a dump into a new cluster holds ids the new cluster has not reached yet; events appended

@@ -1,5 +1,6 @@
 import Logging
 import NIOPosix
+import ServiceLifecycle
 import Synchronization
 
 /// A bounded pool of PostgreSQL connections whose work runs on the pool's own threads.
@@ -222,5 +223,14 @@ public final class ConnectionPool: Sendable {
         }
         if let waiter = action.0, let lease = action.1 { waiter.continuation.resume(returning: lease) }
         action.2?.close()
+    }
+}
+
+extension ConnectionPool: Service {
+    /// Serves until the service group shuts down, then closes the pool: put it before the services
+    /// that use it, so that the group, which stops services in reverse order, closes it last.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await close()
     }
 }
