@@ -102,7 +102,7 @@ struct DemoData {
             let daysAgo = 1 + upTo(83)
             let day = IncidentTime.kosovoDay(of: today.addingTimeInterval(-Double(daysAgo) * 86_400))
             var body: [String: JSONValue] = [
-                "incident_id": .string(IncidentService.derivedIncidentID(UUID(uuid: uuidBytes())).uuidString.lowercased()),
+                "incident_id": .string(IncidentService.derivedIncidentID(UUID(uuid: uuidBytes())).lowercasedText),
                 "category": .string(scenario.category), "subcategory": .string(scenario.subcategory),
                 "occurred_at": .string(day), "municipality": .string(municipality.code),
                 "summary": .string(pick(scenario.summaries)),

@@ -169,7 +169,8 @@ struct GroupCommitTests {
             func code(_ answer: Result<WriteOutcome, any Error>) -> String {
                 switch answer {
                 case .success(let outcome): outcome.replayed ? "replayed" : "stored"
-                case .failure(ServiceError.conflict(let code, _)): code
+                case .failure(ServiceError.state(.incidentExists)): "incident_exists"
+                case .failure(ServiceError.state(.personalDataErased)): "personal_data_erased"
                 case .failure(ServiceError.idempotencyConflict): "idempotency_conflict"
                 case .failure(let error): "\(error)"
                 }

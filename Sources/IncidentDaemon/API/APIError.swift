@@ -98,8 +98,17 @@ struct APIError: Error, HTTPResponseError {
             return APIError(.conflict, code: "version_conflict", message: error.description, details: ["current_version": .number(Double(current))])
         case .idempotencyConflict:
             return APIError(.conflict, code: "idempotency_conflict", message: error.description)
-        case .conflict(let code, let message):
-            return APIError(.conflict, code: code, message: message)
+        case .state(let conflict):
+            return APIError(.conflict, code: code(of: conflict), message: error.description)
+        }
+    }
+
+    private static func code(of conflict: StateConflict) -> String {
+        switch conflict {
+        case .incidentExists: "incident_exists"
+        case .retracted: "retracted"
+        case .personalDataErased: "personal_data_erased"
+        case .alreadyErased: "already_erased"
         }
     }
 
@@ -107,7 +116,7 @@ struct APIError: Error, HTTPResponseError {
     /// violations a 422 naming every field.
     static func from(_ failure: ValidationFailure) -> APIError {
         let fields = JSONValue.array(failure.errors.map { ["field": .string($0.field), "message": .string($0.message)] })
-        let unknown = failure.errors.filter { $0.message == "unknown field" }
+        let unknown = failure.errors.filter(\.isUnknownField)
         if !unknown.isEmpty {
             return APIError(.badRequest, code: "unknown_fields", message: "unknown fields: \(unknown.map(\.field).joined(separator: ", "))", details: ["fields": fields])
         }

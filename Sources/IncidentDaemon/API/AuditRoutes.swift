@@ -53,7 +53,7 @@ extension Render {
             "principal": .string(record.principal),
             "role": .string(record.role),
             "action": .string(record.action),
-            "incident_id": text(record.incidentID?.uuidString.lowercased()),
+            "incident_id": text(record.incidentID?.lowercasedText),
             "target": text(record.target),
             "reason": text(record.reason),
             "request_id": text(record.requestID),

@@ -1,6 +1,7 @@
 import Logging
 import Foundation
 import IncidentStore
+import PostgresLibpq
 
 /// JSON shapes of the API. Personal data appears only where an admin reads one incident and asks
 /// for it (`?include=personal`, audited); events never carry it, not even as ciphertext.
@@ -11,8 +12,8 @@ enum Render {
 
     static func write(_ outcome: WriteOutcome) -> JSONValue {
         [
-            "incident_id": .string(outcome.incidentID.uuidString.lowercased()),
-            "event_id": .string(outcome.eventID.uuidString.lowercased()),
+            "incident_id": .string(outcome.incidentID.lowercasedText),
+            "event_id": .string(outcome.eventID.lowercasedText),
             "stream_version": .number(Double(outcome.streamVersion)),
             "global_position": .number(Double(outcome.globalPosition)),
             "recorded_at": timestamp(outcome.recordedAt),
@@ -46,7 +47,7 @@ enum Render {
 
     static func event(_ event: RecordedEvent, for principal: Principal) -> JSONValue {
         var body: [String: JSONValue] = [
-            "event_id": .string(event.eventID.uuidString.lowercased()),
+            "event_id": .string(event.eventID.lowercasedText),
             "stream": .string(event.stream),
             "stream_version": .number(Double(event.streamVersion)),
             "global_position": .number(Double(event.globalPosition)),

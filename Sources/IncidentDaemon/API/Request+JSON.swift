@@ -58,7 +58,7 @@ struct CommandBody {
             throw APIError(.badRequest, code: "bad_request", message: "the body must be a JSON object")
         }
         let unknown = object.keys.filter { !allowed.contains($0) }.sorted()
-        if !unknown.isEmpty { throw APIError.from(ValidationFailure(unknown.map { FieldError($0, "unknown field") })) }
+        if !unknown.isEmpty { throw APIError.from(ValidationFailure(unknown.map { FieldError.unknown($0) })) }
         self.object = object
     }
 

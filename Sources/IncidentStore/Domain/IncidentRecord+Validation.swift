@@ -5,11 +5,23 @@ import PostgresLibpq
 public struct FieldError: Sendable, Equatable, Codable, CustomStringConvertible {
     public var field: String
     public var message: String
+    /// The field is not part of what was sent to (a typo must not silently drop data): a kind of
+    /// its own, which the API answers differently from a broken rule.
+    public private(set) var isUnknownField = false
 
     public init(_ field: String, _ message: String) {
         self.field = field
         self.message = message
     }
+
+    /// A field that has no place in the request.
+    public static func unknown(_ field: String) -> FieldError {
+        var error = FieldError(field, "unknown field")
+        error.isUnknownField = true
+        return error
+    }
+
+    private enum CodingKeys: String, CodingKey { case field, message }
 
     public var description: String { "\(field): \(message)" }
 }
@@ -109,7 +121,7 @@ extension IncidentRecord {
             if key == "incident_id" || key == "event_id" {
                 errors.append(FieldError(key, "cannot be amended"))
             } else if !Self.reportFields.contains(key) {
-                errors.append(FieldError(key, "unknown field"))
+                errors.append(.unknown(key))
             }
         }
         if changeObject.isEmpty { errors.append(FieldError("changes", "names no field to change")) }
@@ -166,7 +178,7 @@ struct FieldReader {
 
     mutating func rejectUnknown(allowed: Set<String>) {
         for key in object.keys.sorted() where !allowed.contains(key) {
-            fail(key, "unknown field")
+            errors.append(.unknown(key))
         }
     }
 

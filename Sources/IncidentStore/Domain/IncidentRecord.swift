@@ -89,7 +89,7 @@ public struct IncidentRecord: Sendable, Codable, Equatable {
     /// Encoded field by field so that ids are lower-case, as everywhere in the API.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(incidentID.uuidString.lowercased(), forKey: .incidentID)
+        try c.encode(incidentID.lowercasedText, forKey: .incidentID)
         try c.encode(category, forKey: .category)
         try c.encode(subcategory, forKey: .subcategory)
         try c.encode(occurredAt, forKey: .occurredAt)
@@ -121,7 +121,7 @@ public struct IncidentRecord: Sendable, Codable, Equatable {
     /// through bytes: this runs for every report).
     public var json: JSONValue {
         var fields: [String: JSONValue] = [
-            "incident_id": .string(incidentID.uuidString.lowercased()), "category": .string(category),
+            "incident_id": .string(incidentID.lowercasedText), "category": .string(category),
             "subcategory": .string(subcategory), "occurred_at": .string(occurredAt), "date_precision": .string(datePrecision.rawValue),
             "municipality": .string(municipality), "geo_precision": .number(Double(geoPrecision)), "summary": .string(summary),
             "affected_communities": .array(affectedCommunities.map { .string($0.rawValue) }),

@@ -65,7 +65,7 @@ public struct IncidentRetracted: Sendable, Codable, Equatable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(reason, forKey: .reason)
-        try container.encodeIfPresent(duplicateOf?.uuidString.lowercased(), forKey: .duplicateOf)
+        try container.encodeIfPresent(duplicateOf?.lowercasedText, forKey: .duplicateOf)
     }
 
     public init(reason: RetractionReason, duplicateOf: UUID? = nil) {

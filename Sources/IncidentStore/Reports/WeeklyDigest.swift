@@ -60,7 +60,7 @@ public struct WeeklyDigest: Sendable, Encodable {
 
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(incidentID.uuidString.lowercased(), forKey: .incidentID)
+            try c.encode(incidentID.lowercasedText, forKey: .incidentID)
             try c.encode(occurredDay, forKey: .occurredDay)
             try c.encode(municipality, forKey: .municipality)
             try c.encode(municipalityName, forKey: .municipalityName)
@@ -91,7 +91,7 @@ public struct WeeklyDigest: Sendable, Encodable {
 
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: Key.self)
-            try c.encode(incidentID.uuidString.lowercased(), forKey: Key("incident_id"))
+            try c.encode(incidentID.lowercasedText, forKey: Key("incident_id"))
             try c.encode(change, forKey: Key("change"))
             try c.encode(IncidentTime.formatTimestamp(recordedAt), forKey: Key("recorded_at"))
             try c.encode(occurredDay, forKey: Key("occurred_day"))

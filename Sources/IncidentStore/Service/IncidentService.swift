@@ -11,8 +11,8 @@ public enum ServiceError: Error, Equatable, CustomStringConvertible {
     case invalid(ValidationFailure)
     case versionConflict(current: Int)
     case idempotencyConflict(eventID: UUID)
-    /// The incident's state does not allow it (e.g. already retracted, already exists, erased).
-    case conflict(code: String, message: String)
+    /// The incident's state does not allow it.
+    case state(StateConflict)
 
     public var description: String {
         switch self {
@@ -20,8 +20,33 @@ public enum ServiceError: Error, Equatable, CustomStringConvertible {
         case .forbidden(let message): message
         case .invalid(let failure): failure.description
         case .versionConflict(let current): "the incident is at version \(current); reload it and try again"
-        case .idempotencyConflict(let id): "event id \(id.uuidString.lowercased()) was already used for a different request"
-        case .conflict(_, let message): message
+        case .idempotencyConflict(let id): "event id \(id.lowercasedText) was already used for a different request"
+        case .state(let conflict): conflict.description
+        }
+    }
+}
+
+/// Why an incident's state refuses a write.
+public enum StateConflict: Sendable, Equatable, CustomStringConvertible {
+    /// A report of an incident that is already reported.
+    case incidentExists(UUID)
+    /// A write to a retracted incident: what was attempted.
+    case retracted(RetractedWrite)
+    /// Personal data given again after it was erased.
+    case personalDataErased
+    /// An erasure of personal data already erased.
+    case alreadyErased
+
+    public enum RetractedWrite: Sendable, Equatable { case amend, decide, retract }
+
+    public var description: String {
+        switch self {
+        case .incidentExists(let id): "incident \(id.lowercasedText) already exists; amend it instead"
+        case .retracted(.amend): "the incident was retracted; it cannot be amended"
+        case .retracted(.decide): "the incident was retracted; it cannot be verified or rejected"
+        case .retracted(.retract): "the incident is already retracted"
+        case .personalDataErased: "the personal data of this incident was erased; it cannot be given again"
+        case .alreadyErased: "the personal data of this incident was already erased"
         }
     }
 }
@@ -234,7 +259,7 @@ public struct IncidentService: Sendable {
                 if let replay = try Self.replay(eventID: eventID, stream: IncidentEvent.streamName(for: record.incidentID), type: .reported, fingerprint: nil, on: connection) {
                     return replay
                 }
-                throw ServiceError.conflict(code: "personal_data_erased", message: "the personal data of this incident was erased; it cannot be given again")
+                throw ServiceError.state(.personalDataErased)
             }
         }
         let stream = IncidentEvent.streamName(for: record.incidentID)
@@ -244,7 +269,7 @@ public struct IncidentService: Sendable {
             let result = try EventStore.append([event], to: stream, expectedVersion: 0, on: connection)[0]
             return WriteOutcome(result, incidentID: record.incidentID)
         } catch EventStoreError.versionConflict {
-            throw ServiceError.conflict(code: "incident_exists", message: "incident \(record.incidentID.uuidString.lowercased()) already exists; amend it instead")
+            throw ServiceError.state(.incidentExists(record.incidentID))
         } catch EventStoreError.idempotencyConflict(let id) {
             throw ServiceError.idempotencyConflict(eventID: id)
         }
@@ -262,7 +287,7 @@ public struct IncidentService: Sendable {
         return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: .amended, request: request, principal: principal,
                                metadata: metadata, audit: audit) { [vault] state, connection in
             guard state.status != .retracted else {
-                throw ServiceError.conflict(code: "retracted", message: "the incident was retracted; it cannot be amended")
+                throw ServiceError.state(.retracted(.amend))
             }
             let amendment: ValidatedAmendment
             do {
@@ -276,7 +301,7 @@ public struct IncidentService: Sendable {
                 do {
                     changed["personal"] = try JSONValue(encoding: try vault.seal(personal, incidentID: incidentID, on: connection))
                 } catch PersonalDataError.erased {
-                    throw ServiceError.conflict(code: "personal_data_erased", message: "the personal data of this incident was erased; it cannot be given again")
+                    throw ServiceError.state(.personalDataErased)
                 }
             case .remove?:
                 changed["personal"] = .null
@@ -300,7 +325,7 @@ public struct IncidentService: Sendable {
         let request: JSONValue = ["expected_version": .number(Double(expectedVersion)), "decision": .string(decision.rawValue), "note": .string(note)]
         return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: type, request: request, principal: principal, metadata: metadata) { state, _ in
             guard state.status != .retracted else {
-                throw ServiceError.conflict(code: "retracted", message: "the incident was retracted; it cannot be verified or rejected")
+                throw ServiceError.state(.retracted(.decide))
             }
             return decision == .verified ? .verified(ReviewDecision(note: note)) : .rejected(ReviewDecision(note: note))
         }
@@ -319,10 +344,10 @@ public struct IncidentService: Sendable {
             throw ServiceError.invalid(ValidationFailure([FieldError("duplicate_of", "an incident cannot duplicate itself")]))
         }
         let request: JSONValue = ["expected_version": .number(Double(expectedVersion)), "reason": .string(reason.rawValue),
-                                  "duplicate_of": duplicateOf.map { .string($0.uuidString.lowercased()) } ?? .null]
+                                  "duplicate_of": duplicateOf.map { .string($0.lowercasedText) } ?? .null]
         return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: .retracted, request: request, principal: principal, metadata: metadata) { state, _ in
             guard state.status != .retracted else {
-                throw ServiceError.conflict(code: "retracted", message: "the incident is already retracted")
+                throw ServiceError.state(.retracted(.retract))
             }
             return .retracted(IncidentRetracted(reason: reason, duplicateOf: duplicateOf))
         }
@@ -340,7 +365,7 @@ public struct IncidentService: Sendable {
             try connection.transaction { connection in
                 guard let state = try IncidentState.fold(narrative.events(of: incidentID, on: connection)) else { throw ServiceError.notFound }
                 guard !state.personalDataErased else {
-                    throw ServiceError.conflict(code: "already_erased", message: "the personal data of this incident was already erased")
+                    throw ServiceError.state(.alreadyErased)
                 }
                 // The audit record before the ledger: when it cannot be written, nothing is erased
                 // now or at the next start. Its reason stays sealed in the log (redactable), not here.
@@ -592,12 +617,12 @@ public struct IncidentService: Sendable {
 
     /// A stable incident id for an event id (SHA-256 based, RFC 4122 variant, version 8).
     public static func derivedIncidentID(_ eventID: UUID) -> UUID {
-        derivedUUID("incident:" + eventID.uuidString.lowercased())
+        derivedUUID("incident:" + eventID.lowercasedText)
     }
 
     /// The event id of a report that names its incident id and carries no idempotency key.
     public static func derivedReportEventID(_ incidentID: UUID) -> UUID {
-        derivedUUID("report:" + incidentID.uuidString.lowercased())
+        derivedUUID("report:" + incidentID.lowercasedText)
     }
 
     static func derivedUUID(_ name: String) -> UUID {

@@ -58,7 +58,7 @@ public enum EventStoreError: Error, Sendable, Equatable, CustomStringConvertible
         case .versionConflict(let stream, let expected, let current):
             "\(stream) is at version \(current), not \(expected): reload it and try again"
         case .idempotencyConflict(let eventID):
-            "event id \(eventID.uuidString.lowercased()) was already used for different content"
+            "event id \(eventID.lowercasedText) was already used for different content"
         }
     }
 }
@@ -93,7 +93,7 @@ public struct EventStore: Sendable {
         guard !events.isEmpty else { return [] }
         let payload = JSONValue.array(events.map { event in
             .object([
-                "event_id": .string(event.eventID.uuidString.lowercased()),
+                "event_id": .string(event.eventID.lowercasedText),
                 "type": .string(event.type),
                 "schema_version": .number(Double(event.schemaVersion)),
                 "data": event.data,
