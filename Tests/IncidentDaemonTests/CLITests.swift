@@ -225,22 +225,26 @@ struct StreamRoleTests {
             defer { daemon.stop() }
             try await daemon.ready()
             let env = ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": reporter, "ICTL_OUTBOX": FileManager.default.temporaryDirectory.path + "/outbox-\(UUID())"]
-            let open = try await run(Binaries.ictl, ["report", "--category", "unrest", "--subcategory", "peaceful_protest", "--occurred-at", "2026-11-20",
-                                               "--municipality", "Prizren", "--source-type", "media", "--summary", "Peaceful protest."], environment: env)
-            let secret = try await run(Binaries.ictl, ["report", "--category", "sexual_violence", "--subcategory", "sexual_violence", "--occurred-at", "2026-11-20",
-                                                 "--municipality", "Prizren", "--source-type", "ngo", "--summary", "Reported to a women's organisation."], environment: env)
-            let openID = open.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            let secretID = secret.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            #expect(!openID.isEmpty && !secretID.isEmpty)
+            func report(_ category: String, _ subcategory: String, _ summary: String) async throws -> String {
+                let result = try await run(Binaries.ictl, ["report", "--category", category, "--subcategory", subcategory, "--occurred-at", "2026-11-20",
+                                                           "--municipality", "Prizren", "--source-type", "ngo", "--summary", summary], environment: env)
+                return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let openID = try await report("unrest", "peaceful_protest", "Peaceful protest.")
+            let secretID = try await report("sexual_violence", "sexual_violence", "Reported to a women's organisation.")
+            let laterID = try await report("unrest", "peaceful_protest", "A second protest, reported after the confidential incident.")
+            #expect(!openID.isEmpty && !secretID.isEmpty && !laterID.isEmpty)
 
+            // Each stream is read until the last incident has arrived, so an absence is one the stream went past.
             func stream(_ token: String) async throws -> String {
-                // curl ends the open stream after 2 s (exit 28) and prints what arrived.
-                try await run("/usr/bin/curl", ["-s", "-N", "--max-time", "2", "-H", "Authorization: Bearer \(token)", "http://127.0.0.1:\(port)/v1/events/stream"], environment: [:]).stdout
+                let follower = try StreamFollower(port: port, token: token)
+                defer { follower.stop() }
+                return try await follower.received(["event: IncidentReported", laterID])
             }
             let reviewed = try await stream(reviewer)
-            #expect(reviewed.contains("event: IncidentReported") && reviewed.contains(openID))
+            #expect(reviewed.contains(openID) && reviewed.contains(laterID), "reviewers follow the stream")
             let analysed = try await stream(analyst)
-            #expect(analysed.contains(openID), "analysts follow the stream")
+            #expect(analysed.contains(openID) && analysed.contains(laterID), "analysts follow the stream")
             #expect(!analysed.contains(secretID), "no confidential incident in an analyst's stream")
             #expect(!analysed.contains("ciphertext"))
         }

@@ -54,6 +54,16 @@ final class StreamFollower: @unchecked Sendable {
         return false
     }
 
+    /// Waits (up to 30 s) until every one of `needles` has arrived; the text received so far.
+    func received(_ needles: [String]) async throws -> String {
+        for _ in 0..<600 {
+            let text = self.text
+            if needles.allSatisfy(text.contains) { return text }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return text
+    }
+
     /// Waits up to `timeout` for curl to end; its status (0: the server ended the stream), nil if still running.
     func ended(within timeout: Duration) async throws -> Int32? {
         let deadline = ContinuousClock.now + timeout
