@@ -28,4 +28,18 @@ struct APIContext: RequestContext, RemoteAddressRequestContext {
         guard let principal else { throw APIError(.unauthorized, code: "unauthorized", message: "a bearer token is required") }
         return principal
     }
+
+    /// The principal, when an admin; else 403 with `message`.
+    func requireAdmin(_ message: String = "admins only") throws -> Principal {
+        let principal = try requirePrincipal()
+        guard principal.role == .admin else { throw APIError(.forbidden, code: "forbidden", message: message) }
+        return principal
+    }
+
+    /// The principal, unless a reporter: reporters may not read the log.
+    func requireLogReader() throws -> Principal {
+        let principal = try requirePrincipal()
+        guard principal.role != .reporter else { throw APIError(.forbidden, code: "forbidden", message: "reporters may not read the log") }
+        return principal
+    }
 }

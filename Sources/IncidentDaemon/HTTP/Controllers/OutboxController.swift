@@ -9,8 +9,15 @@ import PostgresLibpq
 /// to seal queued writes to; `POST /v1/outbox:deliver` opens an envelope and runs the write inside
 /// as the caller, exactly as its own route would (``IncidentWrite``), with the inner idempotency
 /// key: the answer is the inner write's answer.
-func addOutboxRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
-    v1.get("outbox-key") { _, context -> Response in
+struct OutboxController: Sendable {
+    let deps: AppDependencies
+
+    func addRoutes(to v1: some RouterMethods<APIContext>) {
+        v1.get("outbox-key", use: key)
+        v1.post("outbox:deliver", use: deliver)
+    }
+
+    @Sendable func key(_ request: Request, context: APIContext) async throws -> Response {
         _ = try context.requirePrincipal()
         let keys = try deps.requireOutbox()
         guard let key = try await deps.pool.withConnection({ try keys.current(on: $0) }) else {
@@ -22,7 +29,7 @@ func addOutboxRoutes(_ v1: RouterGroup<APIContext>, _ deps: AppDependencies) {
         return JSONResponse.make(.ok, ["key_id": .string(key.id), "public_key": .string(key.publicKey.base64EncodedString()), "suite": .string(OutboxEnvelope.suite)])
     }
 
-    v1.post("outbox:deliver") { request, context -> Response in
+    @Sendable func deliver(_ request: Request, context: APIContext) async throws -> Response {
         var request = request
         let principal = try context.requirePrincipal()
         let keys = try deps.requireOutbox()
