@@ -19,7 +19,7 @@ struct Demo: AsyncParsableCommand {
         let keySource = try database.masterKeySource()
         let keys = try keySource.load(logger: Logger(label: "incidentd"))
         try await Database.withMigratedPool(database, keys: { try await prepareKeys(keys, source: keySource, on: $0, logger: $1) }) { pool, _ in
-            let existing: Int = try await pool.withConnection { try $0.query("SELECT count(*) FROM events").first!.decode(0) }
+            let existing: Int = try await pool.withConnection { try LogReads.count(on: $0) }
             if ifEmpty && existing > 0 {
                 FileHandle.standardError.write(Data("demo: the log already holds \(existing) events; nothing loaded\n".utf8))
                 return

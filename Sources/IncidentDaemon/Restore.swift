@@ -68,11 +68,7 @@ struct Restore: AsyncParsableCommand {
 
         let pool = ConnectionPool(configuration: .init(conninfo: cluster.conninfo(database: name), maxConnections: 1), logger: logger)
         let (events, highest) = try await pool.withConnection { connection in
-            let row = try connection.query("""
-                SELECT (SELECT count(*) FROM events),
-                       greatest((SELECT max(transaction_id) FROM events), (SELECT max(transaction_id) FROM projection_checkpoints), '0'::xid8)::text
-                """).first!
-            return (try row.decode(0, as: Int.self), try row.decode(1, as: UInt64.self))
+            (try LogReads.count(on: connection), try LogReads.highestTransactionID(on: connection))
         }
         await pool.close()
         try await onOwnThread { try cluster.stop(logger: logger) }

@@ -162,7 +162,7 @@ public struct NaiveFigures: Sendable {
 
     public static func compute(_ pool: ConnectionPool, regions: RegionDirectory) async throws -> NaiveFigures {
         let states = try await pool.withConnection { connection -> [UUID: IncidentState] in
-            let streams = try connection.query("SELECT DISTINCT stream FROM events WHERE stream LIKE 'incident-%'").rows.map { try $0.decode(0, as: String.self) }
+            let streams = try LogReads.streams(named: IncidentEvent.streamPrefix, on: connection)
             var states: [UUID: IncidentState] = [:]
             for stream in streams {
                 if let state = try IncidentState.fold(try NarrativeVault(keys: TestKeys.ring).open(EventStore.readStream(stream, on: connection), on: connection)) {

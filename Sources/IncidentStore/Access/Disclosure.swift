@@ -99,23 +99,8 @@ public struct Disclosure: Sendable, Equatable {
     /// Of `streams`, those the log leaves out for a principal that does not read it whole: every
     /// incident that ever was confidential (and never personal data, which the renderer drops).
     public static func hiddenStreams(_ streams: [String], on connection: PostgresConnection) throws -> Set<String> {
-        guard !streams.isEmpty else { return [] }
-        return Set(try connection.query("""
-            SELECT DISTINCT stream FROM events
-            WHERE stream = ANY($1::text[])
-              AND (data->>'sensitivity' = 'confidential' OR data->'changes'->>'sensitivity' = 'confidential')
-            """, [postgresArray(streams)]).rows.map { try $0.decode(0, as: String.self) })
+        try LogReads.streamsEverConfidential(streams, on: connection)
     }
-
-    /// A condition on an event `e` of an incident stream: the incident was not confidential when
-    /// it was recorded (the last sensitivity its stream set up to `e` is another). What a digest
-    /// tells of an incident's past, it tells only from its non-confidential time.
-    static let notConfidentialAtEvent = """
-        coalesce((SELECT coalesce(c.data->'changes'->>'sensitivity', c.data->>'sensitivity') FROM events c
-                  WHERE c.stream = e.stream AND c.stream_version <= e.stream_version
-                    AND (c.type = 'IncidentReported' OR (c.type = 'IncidentAmended' AND c.data->'changes' ? 'sensitivity'))
-                  ORDER BY c.stream_version DESC LIMIT 1), '') <> 'confidential'
-        """
 
     // MARK: - Figures
 

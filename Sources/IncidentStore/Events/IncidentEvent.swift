@@ -106,14 +106,17 @@ public enum IncidentEvent: Sendable, Equatable {
         }
     }
 
+    /// What every incident stream's name starts with; the id follows.
+    public static let streamPrefix = "incident-"
+
     public static func streamName(for incidentID: UUID) -> String {
-        "incident-" + incidentID.lowercasedText
+        streamPrefix + incidentID.lowercasedText
     }
 
     /// The incident id a stream name carries, or nil when it is not an incident stream.
     public static func incidentID(fromStream stream: String) -> UUID? {
-        guard stream.hasPrefix("incident-") else { return nil }
-        return UUID(canonical: stream.dropFirst("incident-".count))
+        guard stream.hasPrefix(streamPrefix) else { return nil }
+        return UUID(canonical: stream.dropFirst(streamPrefix.count))
     }
 
     /// The event's data as stored in the log.

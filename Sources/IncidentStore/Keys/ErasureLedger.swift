@@ -77,12 +77,7 @@ public struct ErasureLedger: Sendable {
         var entries = try connection.query("SELECT incident_id, erased_at FROM personal_data_erasures ORDER BY erased_at").rows.map { row in
             Entry(at: try row.decode(1), incidentID: try row.decode(0), kind: .personalData)
         }
-        entries += try connection.query("""
-            SELECT substr(stream, 10)::uuid, recorded_at, (data->>'generation')::int - 1 FROM events
-            WHERE type = 'NarrativeRedacted' ORDER BY global_position
-            """).rows.map { row in
-            Entry(at: try row.decode(1), incidentID: try row.decode(0), kind: .narrative, generation: try row.decode(2))
-        }
+        entries += try LogReads.redactions(on: connection).map { Entry(at: $0.at, incidentID: $0.incidentID, kind: .narrative, generation: $0.generation) }
         return entries
     }
 

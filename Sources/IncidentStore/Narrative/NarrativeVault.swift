@@ -176,14 +176,7 @@ public struct NarrativeVault: Sendable {
         let plain = Set(events.filter { $0.data.objectValue?["narrative"] == nil && IncidentEvent.EventType(rawValue: $0.type).map { !Self.textPaths($0).isEmpty } == true }.map(\.stream))
         guard !incidents.isEmpty || !plain.isEmpty else { return events }
         let found = try keys.all(.narrative, of: Array(incidents), on: connection)
-        var redactedFrom: [String: Int] = [:]
-        if !plain.isEmpty {
-            for row in try connection.query("""
-                SELECT stream, min(stream_version) FROM events WHERE stream = ANY($1::text[]) AND type = 'NarrativeRedacted' GROUP BY stream
-                """, [postgresArray(Array(plain))]).rows {
-                redactedFrom[try row.decode(0)] = try row.decode(1)
-            }
-        }
+        let redactedFrom = plain.isEmpty ? [:] : try LogReads.firstRedactions(of: Array(plain), on: connection)
         return events.map { event in
             guard let type = IncidentEvent.EventType(rawValue: event.type), let incidentID = IncidentEvent.incidentID(fromStream: event.stream) else { return event }
             var opened = event

@@ -146,14 +146,8 @@ extension Projection {
     /// snapshot for both); `parameter` names the statement's parameter holding the projection's name.
     /// Its four columns are read by ``position(from:)``.
     static func positionQuery(name parameter: String) -> String {
-        // The unapplied events are a range of the commit-order index: read that range (OFFSET 0
-        // keeps it a range scan; a plain min() would walk the primary key through the whole log).
-        """
-        SELECT c.transaction_id::text AS txid, c.global_position,
-               (SELECT min(u.global_position) - 1 FROM (
-                    SELECT e.global_position FROM events e
-                    WHERE (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position) OFFSET 0) AS u) AS before_unapplied,
-               (SELECT coalesce(max(e.global_position), 0) FROM events e) AS highest
+        "SELECT c.transaction_id::text AS txid, c.global_position, " + LogReads.positionsAfterCheckpoint + """
+
         FROM (SELECT coalesce((SELECT transaction_id FROM projection_checkpoints WHERE name = \(parameter)), '0'::xid8) AS transaction_id,
                      coalesce((SELECT global_position FROM projection_checkpoints WHERE name = \(parameter)), 0) AS global_position) AS c
         """
@@ -184,11 +178,7 @@ public enum ProjectionProgress {
 
     /// See ``Projection/lag(on:)``.
     public static func lag(of name: String, on connection: PostgresConnection) throws -> Int {
-        let checkpoint = try checkpoint(of: name, on: connection) ?? .start
-        return try connection.query(
-            "SELECT count(*) FROM events e WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)",
-            [checkpoint.transactionID, checkpoint.position]
-        ).first?.decode(0) ?? 0
+        try LogReads.count(after: try checkpoint(of: name, on: connection) ?? .start, on: connection)
     }
 
     static func checkpoint(of name: String, on connection: PostgresConnection) throws -> Checkpoint? {

@@ -85,7 +85,7 @@ public enum ProjectionRebuild {
     /// other event of an incident stream.
     static let openingReport = """
         e.stream_version = 1 AND e.type = 'IncidentReported' AND e.schema_version IN (1, 2)
-          AND e.stream LIKE 'incident-%' AND length(e.stream) = 45
+          AND e.stream LIKE '\(IncidentEvent.streamPrefix)%' AND length(e.stream) = \(IncidentEvent.streamPrefix.count + 36)
         """
 
     /// Global positions per range of a bulk load: fifty ranges a million events, so that two
@@ -142,7 +142,7 @@ public enum ProjectionRebuild {
         // ranges did not load goes through the fold, onto the rows the ranges made.
         let streams: [String] = try connection.query("""
             SELECT DISTINCT e.stream FROM events e
-            WHERE e.transaction_id < $1::xid8 AND e.stream LIKE 'incident-%' AND NOT (\(openingReport))
+            WHERE e.transaction_id < $1::xid8 AND e.stream LIKE '\(IncidentEvent.streamPrefix)%' AND NOT (\(openingReport))
             """, [boundary]).rows.map { try $0.decode(0) }
         for first in stride(from: 0, to: streams.count, by: 500) {
             let events = try connection.query("SELECT " + EventStore.columns + """

@@ -192,127 +192,30 @@ extension IncidentService {
         of week: IsoWeek, regions: RegionDirectory, narrative: NarrativeVault, disclosure: Disclosure, for principal: Principal,
         generatedAt: Date, on connection: PostgresConnection
     ) throws -> WeeklyDigest {
-        let rule = disclosure.rule(for: principal)
-        // The day rows as the principal's rule lets them count; for coarsened figures the weeks'
-        // totals add the qualifying cells (whole weeks, district level), `$3` the threshold.
-        let days = Disclosure.visibleDays(rule)
+        let query = WeeklyDigestQuery(week: week, regions: regions, narrative: narrative, disclosure: disclosure, principal: principal, connection: connection)
         let asOf = min(
             try ProjectionProgress.position(of: RegionSummaryProjection.name, on: connection).asOf,
             try ProjectionProgress.position(of: IncidentsProjection.name, on: connection).asOf
         )
-        let first = week.advanced(by: -7)
-
-        // Eight weeks of totals: the trend, the previous week and the four-week average.
-        var byWeek: [String: SummaryFigures] = [:]
-        let cells = rule == .exact ? "" : " UNION ALL SELECT week, " + SummaryFigures.columns + " FROM ("
-            + Disclosure.qualifyingCells(where: "day BETWEEN $1::date AND $2::date", threshold: "$3") + ") AS cells"
-        for row in try connection.query(
-            "SELECT monday::text, " + SummaryFigures.sums + " FROM (SELECT iso_monday(day) AS monday, " + SummaryFigures.columns + " FROM " + days
-                + " WHERE day BETWEEN $1::date AND $2::date" + cells + ") AS weeks GROUP BY 1",
-            rule == .exact ? [first.from, week.to] : [first.from, week.to, disclosure.threshold]
-        ).rows {
-            byWeek[try row.decode(0)] = try SummaryFigures(row: row, from: 1)
-        }
-        let weeks = (0..<8).map { first.advanced(by: $0) }
-        let totals = byWeek[week.from] ?? SummaryFigures()
-        let previous = byWeek[week.advanced(by: -1).from] ?? SummaryFigures()
+        let byWeek = try query.weeklyTotals()
         let four = (1...4).map { byWeek[week.advanced(by: -$0).from] ?? SummaryFigures() }
         func average(_ value: (SummaryFigures) -> Int) -> Double { Double(four.map(value).reduce(0, +)) / 4 }
         let fourWeekAverage = WeeklyDigest.Average(
             incidents: average(\.incidents), verified: average(\.verified), killed: average(\.killed),
             injured: average(\.injured), abducted: average(\.abducted), displaced: average(\.displaced)
         )
-
-        let byRegion = try connection.query(
-            "SELECT district, municipality, category, " + SummaryFigures.sums + " FROM " + days + """
-             WHERE day BETWEEN $1::date AND $2::date
-            GROUP BY 1, 2, 3 HAVING sum(incidents) > 0 ORDER BY 1, 2, 3
-            """, [week.from, week.to]
-        ).rows.map { row in
-            let district: String = try row.decode(0), municipality: String = try row.decode(1)
-            return WeeklyDigest.RegionRow(
-                district: district, districtName: regions.district(code: district)?.displayName ?? district,
-                municipality: municipality, municipalityName: regions.municipality(code: municipality)?.displayName ?? municipality,
-                category: try row.decode(2), figures: try SummaryFigures(row: row, from: 3)
-            )
-        }
-
-        let movers = try connection.query("""
-            SELECT municipality, district,
-                   coalesce(sum(incidents) FILTER (WHERE day >= $2::date), 0) AS this_week,
-                   coalesce(sum(incidents) FILTER (WHERE day < $2::date), 0) AS previous_week
-            FROM
-            """ + " " + days + " WHERE day BETWEEN $1::date AND $3::date GROUP BY 1, 2", [week.advanced(by: -1).from, week.from, week.to]
-        ).rows.map { row -> WeeklyDigest.Mover in
-            let code: String = try row.decode(0), now: Int = try row.decode(2), before: Int = try row.decode(3)
-            return WeeklyDigest.Mover(municipality: code, name: regions.municipality(code: code)?.displayName ?? code,
-                                      district: try row.decode(1), incidents: now, previousWeek: before, change: now - before)
-        }
-        .filter { $0.change != 0 }
-        .sorted { (abs($0.change), $1.municipality) > (abs($1.change), $0.municipality) }
-        .prefix(notableMoversLimit)
-
-        let notable = try connection.query("""
-            SELECT incident_id, occurred_day::text AS day, municipality, category, subcategory, status, record->>'summary' AS summary,
-                   killed, injured, abducted, displaced
-            FROM incidents
-            WHERE occurred_day BETWEEN $1::date AND $2::date AND status IN ('reported', 'verified') AND sensitivity <> 'confidential'
-            ORDER BY killed + injured DESC, killed DESC, abducted DESC, displaced DESC, occurred_at, incident_id
-            LIMIT $3
-            """, [week.from, week.to, notableLimit]
-        ).rows.map { row in
-            let municipality: String = try row.decode(2)
-            return WeeklyDigest.Notable(
-                incidentID: try row.decode(0), occurredDay: try row.decode(1), municipality: municipality,
-                municipalityName: regions.municipality(code: municipality)?.displayName ?? municipality,
-                category: try row.decode(3), subcategory: try row.decode(4), status: try row.decode(5),
-                summary: shortened(try row.decode(6)), killed: try row.decode(7), injured: try row.decode(8),
-                abducted: try row.decode(9), displaced: try row.decode(10)
-            )
-        }
-
-        let interval = week.interval
-        // Amendments name their changed fields only: the sealed ones (text) are opened to be named.
-        let revisions = try connection.query("""
-            SELECT i.incident_id, e.type, e.recorded_at, i.occurred_day::text AS day, i.municipality, i.category, e.data::text AS data_text
-            FROM events e JOIN incidents i ON e.stream = 'incident-' || i.incident_id::text
-            WHERE e.recorded_at >= $1 AND e.recorded_at < $2
-              AND e.type IN ('IncidentAmended', 'IncidentVerified', 'IncidentRejected', 'IncidentRetracted')
-              AND i.occurred_day < $3::date AND i.sensitivity <> 'confidential' AND
-            """ + " " + Disclosure.notConfidentialAtEvent + " ORDER BY e.recorded_at, e.global_position", [interval.start, interval.end, week.from]
-        ).rows
-        let sealedKeys = try narrative.keys.all(.narrative, of: try revisions.map { try $0.decode(0, as: UUID.self) }, on: connection)
-        let revised = try revisions.map { row in
-            let type: String = try row.decode(1)
-            let incidentID: UUID = try row.decode(0)
-            let stored = try JSONValue.parse(Data(try row.decode(6, as: String.self).utf8))
-            let data = IncidentEvent.EventType(rawValue: type).map { NarrativeVault.open(stored, type: $0, incidentID: incidentID) { sealedKeys[incidentID]?[$0] } } ?? stored
-            let change = switch type {
-            case "IncidentAmended": "amended"
-            case "IncidentVerified": "verified"
-            case "IncidentRejected": "rejected"
-            default: "retracted"
-            }
-            return WeeklyDigest.Revision(
-                incidentID: try row.decode(0), change: change, recordedAt: try row.decode(2), occurredDay: try row.decode(3),
-                municipality: try row.decode(4), category: try row.decode(5),
-                fields: type == "IncidentAmended" ? data.objectValue?["changes"]?.objectValue?.keys.sorted().map { $0 == "personal" ? "personal (sealed)" : $0 } : nil,
-                reason: type == "IncidentRetracted" ? data.objectValue?["reason"]?.stringValue : nil
-            )
-        }
-
         return WeeklyDigest(
-            week: week, asOf: asOf, generatedAt: generatedAt, totals: totals, previousWeek: previous,
-            fourWeekAverage: fourWeekAverage, byRegion: byRegion, movers: Array(movers), notable: notable, revisions: revised,
-            trend: weeks.map { w in
+            week: week, asOf: asOf, generatedAt: generatedAt, totals: byWeek[week.from] ?? SummaryFigures(),
+            previousWeek: byWeek[week.advanced(by: -1).from] ?? SummaryFigures(), fourWeekAverage: fourWeekAverage,
+            byRegion: try query.byRegion(), movers: try query.movers(limit: moversLimit), notable: try query.notable(limit: notableLimit),
+            revisions: try query.revisions(),
+            trend: (0..<8).map { week.advanced(by: $0 - 7) }.map { w in
                 let f = byWeek[w.from] ?? SummaryFigures()
                 return WeeklyDigest.TrendPoint(week: w.description, from: w.from, incidents: f.incidents, killed: f.killed, injured: f.injured)
             },
             disclosure: disclosure.applied(for: principal)
         )
     }
-
-    private static var notableMoversLimit: Int { moversLimit }
 
     /// A summary cut at a word boundary to about 160 characters.
     static func shortened(_ text: String) -> String {

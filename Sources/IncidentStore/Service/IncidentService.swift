@@ -551,19 +551,12 @@ public struct IncidentService: Sendable {
     /// The original outcome when `eventID` is stored for this stream, type and request; nil when it
     /// is not stored; an idempotency conflict when it is stored for something else.
     static func replay(eventID: UUID, stream: String, type: IncidentEvent.EventType, fingerprint: String?, on connection: PostgresConnection) throws -> WriteOutcome? {
-        guard let previous = try connection.query("""
-            SELECT stream, type, stream_version, global_position, recorded_at, metadata->>'request_fingerprint' AS fingerprint
-            FROM events WHERE event_id = $1
-            """, [eventID]).first
-        else { return nil }
-        let storedFingerprint = try previous.decodeIfPresent(5, as: String.self)
-        guard try previous.decode(0, as: String.self) == stream, try previous.decode(1, as: String.self) == type.rawValue,
-              fingerprint == nil || storedFingerprint == fingerprint
-        else { throw ServiceError.idempotencyConflict(eventID: eventID) }
-        return WriteOutcome(
-            incidentID: IncidentEvent.incidentID(fromStream: stream) ?? UUID(), eventID: eventID, streamVersion: try previous.decode(2),
-            globalPosition: try previous.decode(3), recordedAt: try previous.decode(4), replayed: true
-        )
+        do {
+            return try EventStore.replayed(eventID: eventID, stream: stream, type: type.rawValue, fingerprint: fingerprint, on: connection)
+                .map { WriteOutcome($0, incidentID: IncidentEvent.incidentID(fromStream: stream) ?? UUID()) }
+        } catch EventStoreError.idempotencyConflict {
+            throw ServiceError.idempotencyConflict(eventID: eventID)
+        }
     }
 
     // MARK: - Queries

@@ -168,6 +168,24 @@ public struct EventStore: Sendable {
         }.sorted { $0.streamVersion < $1.streamVersion }
     }
 
+    /// The original result when `eventID` is stored for `stream` and `type` by the same request
+    /// (its `request_fingerprint`, when one is given); nil when it is not stored. For events whose
+    /// data is sealed, where equal requests store unequal ciphertexts.
+    /// - Throws: ``EventStoreError/idempotencyConflict(eventID:)`` when it is stored for something else.
+    public static func replayed(eventID: UUID, stream: String, type: String, fingerprint: String?, on connection: PostgresConnection) throws -> AppendResult? {
+        guard let previous = try connection.query("""
+            SELECT stream, type, stream_version, global_position, recorded_at, metadata->>'request_fingerprint' AS fingerprint
+            FROM events WHERE event_id = $1
+            """, [eventID]).first
+        else { return nil }
+        let storedFingerprint = try previous.decodeIfPresent(5, as: String.self)
+        guard try previous.decode(0, as: String.self) == stream, try previous.decode(1, as: String.self) == type,
+              fingerprint == nil || storedFingerprint == fingerprint
+        else { throw EventStoreError.idempotencyConflict(eventID: eventID) }
+        return AppendResult(eventID: eventID, streamVersion: try previous.decode(2), globalPosition: try previous.decode(3),
+                            recordedAt: try previous.decode(4), replayed: true)
+    }
+
     /// The stream's last version (0 when it does not exist).
     public static func currentVersion(of stream: String, on connection: PostgresConnection) throws -> Int {
         try connection.query("SELECT coalesce(max(stream_version), 0) FROM events WHERE stream = $1", [stream])
