@@ -145,60 +145,10 @@ public enum AccessAudit {
     /// The records that match `filter`, oldest first.
     /// - Throws: ``ServiceError/invalid(_:)`` naming every bad filter.
     public static func page(_ filter: Filter, on connection: PostgresConnection) throws -> Page {
-        var errors: [FieldError] = []
-        var conditions: [String] = []
-        var parameters: [(any PostgresEncodable)?] = []
-        func bind(_ value: any PostgresEncodable) -> String {
-            parameters.append(value)
-            return "$\(parameters.count)"
-        }
-        for (field, value, isUntil) in [("since", filter.since, false), ("until", filter.until, true)] {
-            guard let value else { continue }
-            if IncidentTime.parseDay(value) != nil {
-                // A day is Kosovo's: from its midnight, or up to the next one.
-                let bound = "((" + bind(value) + "::date + \(isUntil ? 1 : 0))::timestamp AT TIME ZONE 'Europe/Belgrade')"
-                conditions.append(isUntil ? "at < " + bound : "at >= " + bound)
-            } else if let instant = timestamp(value) {
-                conditions.append((isUntil ? "at <= " : "at >= ") + bind(instant) + "::timestamptz")
-            } else {
-                errors.append(FieldError(field, "must be a timestamp (RFC 3339) or a date YYYY-MM-DD"))
-            }
-        }
-        if let principal = filter.principal {
-            if principal.isEmpty || principal.count > 200 || principal.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-                errors.append(FieldError("principal", "must be a token's name (or local:USER), at most 200 characters"))
-            } else {
-                conditions.append("principal = " + bind(principal))
-            }
-        }
-        if let action = filter.action {
-            if Action(rawValue: action) == nil {
-                errors.append(FieldError("action", "must be one of \(Action.allCases.map(\.rawValue).joined(separator: ", "))"))
-            } else {
-                conditions.append("action = " + bind(action))
-            }
-        }
-        if let incident = filter.incident {
-            if let id = UUID(uuidString: incident) { conditions.append("incident_id = " + bind(id)) } else {
-                errors.append(FieldError("incident", "must be an incident id (UUID)"))
-            }
-        }
-        if !(1...maximumPageSize).contains(filter.limit) {
-            errors.append(FieldError("limit", "must be from 1 to \(maximumPageSize)"))
-        }
-        if let cursor = filter.cursor {
-            let text = Data(base64Encoded: cursor).map { String(decoding: $0, as: UTF8.self) } ?? ""
-            if text.hasPrefix("a1."), let after = Int64(text.dropFirst(3)), after >= 0 {
-                conditions.append("id > " + bind(after))
-            } else {
-                errors.append(FieldError("cursor", "is not a cursor this server gave out"))
-            }
-        }
-        guard errors.isEmpty else { throw ServiceError.invalid(ValidationFailure(errors)) }
+        var query = try AuditListQuery(filter)
         let sql = "SELECT id, at, principal, role, action, incident_id, target, reason, request_id, client_address FROM access_audit"
-            + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
-            + " ORDER BY id LIMIT " + bind(filter.limit + 1)
-        let rows = try connection.query(sql, parameters).rows
+            + query.whereClause + " ORDER BY id LIMIT " + query.bind(filter.limit + 1)
+        let rows = try connection.query(sql, query.parameters).rows
         let items = try rows.prefix(filter.limit).map { row in
             Record(
                 id: try row.decode(0), at: try row.decode(1), principal: try row.decode(2), role: try row.decode(3), action: try row.decode(4),

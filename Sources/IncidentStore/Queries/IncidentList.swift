@@ -36,7 +36,7 @@ extension IncidentService {
         if let visible = Disclosure.listCondition(for: principal, bind: { query.bind($0) }) { query.conditions.append(visible) }
         let limit = filter.limit
         let sql = "SELECT record::text AS record_text, version, status, reported_by, personal_data_erased, reported_at, updated_at, occurred_day::text AS day FROM incidents"
-            + (query.conditions.isEmpty ? "" : " WHERE " + query.conditions.joined(separator: " AND "))
+            + query.whereClause
             + " ORDER BY occurred_day DESC, incident_id DESC LIMIT " + query.bind(limit + 1)
         let boundParameters = query.parameters
         let (rows, records) = try await pool.withConnection { [narrative] connection in

@@ -1,9 +1,8 @@
 import Foundation
 import PostgresLibpq
 
-/// The conditions of a list of incidents, from its filter: each bad value is an error naming
-/// its field, all of them reported at once; the values are bound as parameters.
-struct IncidentListQuery {
+/// The conditions of a list of incidents, from its filter.
+struct IncidentListQuery: FilterQuery {
     var conditions: [String] = []
     var parameters: [(any PostgresEncodable)?] = []
     var errors: [FieldError] = []
@@ -14,13 +13,7 @@ struct IncidentListQuery {
         taxonomy(filter, reference)
         periodAndSearch(filter, reference)
         page(filter, reference)
-        guard errors.isEmpty else { throw ServiceError.invalid(ValidationFailure(errors)) }
-    }
-
-    /// A placeholder for `value`, bound as the next parameter.
-    mutating func bind(_ value: any PostgresEncodable) -> String {
-        parameters.append(value)
-        return "$\(parameters.count)"
+        try check()
     }
 
     /// The municipality or district.
