@@ -4,17 +4,21 @@ import Foundation
 /// Prints rows as an aligned table, CSV, or the daemon's JSON.
 enum Output {
     static func emit(_ format: OutputFormat, json: Any, columns: [String], rows: [[String]], hxl: [String]? = nil) {
+        for line in lines(format, json: json, columns: columns, rows: rows, hxl: hxl) { print(line) }
+    }
+
+    /// The lines ``emit(_:json:columns:rows:hxl:)`` prints, each without its line break: for `json`, one
+    /// line (pretty-printed, so it holds line breaks of its own); for `hxl`, a row of hashtags under the
+    /// header (`hxl`, or `#meta` for each column); for `table`, columns of at most 60 characters.
+    static func lines(_ format: OutputFormat, json: Any, columns: [String], rows: [[String]], hxl: [String]? = nil) -> [String] {
         switch format {
         case .hxl:
-            print(CSV.line(columns))
-            print(CSV.line(hxl ?? columns.map { _ in "#meta" }))
-            for row in rows { print(CSV.line(row)) }
+            return [CSV.line(columns), CSV.line(hxl ?? columns.map { _ in "#meta" })] + rows.map(CSV.line)
         case .json:
             let data = (try? JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
-            print(String(decoding: data, as: UTF8.self))
+            return [String(decoding: data, as: UTF8.self)]
         case .csv:
-            print(CSV.line(columns))
-            for row in rows { print(CSV.line(row)) }
+            return [CSV.line(columns)] + rows.map(CSV.line)
         case .table:
             let widths = columns.indices.map { index in min(60, max(columns[index].count, rows.map { $0[index].count }.max() ?? 0)) }
             func line(_ cells: [String]) -> String {
@@ -23,8 +27,7 @@ enum Output {
                     return clipped.padding(toLength: widths[index], withPad: " ", startingAt: 0)
                 }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
             }
-            print(line(columns))
-            for row in rows { print(line(row)) }
+            return [line(columns)] + rows.map(line)
         }
     }
 
