@@ -139,6 +139,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // ictl's pure parts: argument validation, rendering, the outbox format (no network, no database).
+        .testTarget(
+            name: "ictlTests",
+            dependencies: [
+                "ictl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["IncidentStore", "IncidentTesting", "PostgresLibpq", .product(name: "Logging", package: "swift-log")],

@@ -1,0 +1,8 @@
+import ArgumentParser
+import NIOHTTP1
+import Foundation
+
+struct Admin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Tokens, erasure, redaction, projection rebuilds and the access audit (admins).",
+                                                    subcommands: [TokenCommand.self, Erase.self, Redact.self, Rebuild.self, Audit.self])
+}

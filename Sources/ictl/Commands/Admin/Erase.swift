@@ -1,0 +1,18 @@
+import ArgumentParser
+import NIOHTTP1
+import Foundation
+
+struct Erase: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Erase an incident's personal data for good (destroys its key); prints its id.")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The incident id.") var id: String
+    @Option(help: "Why (recorded in the log).") var reason: String
+
+    func run() async throws {
+        try await runCommand {
+            let response = try await connection.client.send(.POST, "/v1/incidents/\(id)/personal-data:erase", json: try JSONSerialization.data(withJSONObject: ["reason": reason]))
+            guard (200..<300).contains(response.status) else { throw CLIError(code: response.exitCode, message: response.errorMessage) }
+            print(id)
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+
+struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List incidents, newest first, with filters.")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: FormatOption
+    @Option(help: "Municipality code or name.") var municipality: String?
+    @Option(help: "District code or name.") var district: String?
+    @Option var category: String?
+    @Option var subcategory: String?
+    @Option(help: "reported, verified, rejected or retracted.") var status: String?
+    @Option(help: "YYYY-MM-DD") var since: String?
+    @Option(help: "YYYY-MM-DD") var until: String?
+    @Option(help: "Text to find in summaries and places.") var q: String?
+    @Option(help: "Page size (at most 500).") var limit = 50
+    @Flag(help: "Follow next_cursor and list every page.") var all = false
+
+    func run() async throws {
+        try await runCommand {
+            let (items, cursor) = try await pages(connection.client, "/v1/incidents", limit: limit, all: all, filters: [
+                ("municipality", municipality), ("district", district), ("category", category), ("subcategory", subcategory),
+                ("status", status), ("since", since), ("until", until), ("q", q),
+            ])
+            Output.emit(output.resolved, json: ["items": items, "next_cursor": cursor.map { $0 as Any } ?? NSNull()], columns: incidentColumns, rows: items.map(incidentRow), hxl: incidentHXL)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import NIOHTTP1
+import Foundation
+
+struct OutboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "outbox",
+        abstract: "Requests kept, sealed, while the daemon could not be reached.",
+        discussion: """
+            Each queued request is sealed (HPKE) to the server's outbox key, which `ictl login` and
+            every later successful command keep current; only the queued time, command, incident
+            id, attempts and last error are outside the seal. Rejected requests stay sealed in
+            outbox/rejected/ for 30 days.
+            """,
+        subcommands: [ListQueued.self, Sync.self, Purge.self]
+    )
+
+    struct ListQueued: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List queued requests, oldest first, then rejected ones.")
+        @OptionGroup var output: FormatOption
+
+        func run() async throws {
+            let outbox = Outbox.opened()
+            let entries = outbox.entries().map { ("queued", $0) } + outbox.rejected().map { ("rejected", $0) }
+            let time = { (date: Date?) in date.map { ISO8601DateFormatter().string(from: $0) } }
+            let json = entries.map { state, entry -> [String: Any] in
+                [
+                    "id": entry.id, "state": state, "queued_at": time(entry.queuedAt) ?? "", "command": entry.command,
+                    "incident_id": entry.incidentID ?? NSNull(), "attempts": entry.attempts, "last_error": entry.lastError ?? NSNull(),
+                    "rejected_at": time(entry.rejectedAt) ?? NSNull(),
+                ]
+            }
+            Output.emit(output.resolved, json: json, columns: ["ID", "STATE", "QUEUED", "COMMAND", "INCIDENT", "ATTEMPTS", "LAST ERROR"], rows: entries.map { state, entry in
+                [entry.id, state, time(entry.queuedAt) ?? "", entry.command, entry.incidentID ?? "", String(entry.attempts), entry.lastError ?? ""]
+            })
+        }
+    }
+
+    struct Sync: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Send queued requests; each is stored once, however often this runs.")
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            try await runCommand {
+                let outbox = Outbox.opened()
+                let before = outbox.entries().count
+                let result = try await outbox.sync(with: connection.client)
+                for (entry, response) in result.delivered {
+                    note("delivered: \(entry.label)" + (response.status == 200 ? " (already stored)" : ""))
+                }
+                for (entry, response) in result.rejected {
+                    note("rejected: \(entry.label): \(response.errorMessage) (kept sealed in \(outbox.rejectedDirectory))")
+                }
+                note("\(result.delivered.count) of \(before) delivered, \(result.rejected.count) rejected, \(result.remaining) still queued")
+                if result.remaining > 0 { throw CLIError(code: Exit.unreachable, message: "the daemon cannot be reached or is not ready; \(result.remaining) request(s) stay queued") }
+                if !result.rejected.isEmpty { throw ExitCode(Exit.rejected) }
+            }
+        }
+    }
+
+    struct Purge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete the rejected requests now (they are deleted 30 days after rejection anyway).")
+
+        func run() async throws {
+            let count = Outbox.opened().purgeRejected()
+            note("deleted \(count) rejected request(s)")
+        }
+    }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+import Foundation
+import NIOHTTP1
+import NIOCore
+
+struct Retract: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Retract an incident (duplicate, erroneous, out_of_scope); prints its id.")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The incident id.") var id: String
+    @Option(help: "The version you saw; omitted, the current one is fetched.") var expectedVersion: Int?
+    @Option(help: "duplicate, erroneous or out_of_scope.") var reason: String
+    @Option(help: "The incident this one duplicates.") var duplicateOf: String?
+
+    func run() async throws {
+        try await runCommand {
+            let client = try connection.client
+            let version = try await resolvedVersion(expectedVersion, client, id)
+            var body: [String: Any] = ["expected_version": version, "reason": reason]
+            if let duplicateOf { body["duplicate_of"] = duplicateOf }
+            try await write(client, path: "/v1/incidents/\(id)/retraction", body: body,
+                            idempotencyKey: UUID().uuidString.lowercased(), command: "retract", incidentID: id)
+        }
+    }
+}
