@@ -32,13 +32,18 @@ struct Database: Sendable {
         let wasRunning = try await onOwnThread { cluster.isRunning() }
         try await onOwnThread { try cluster.start(logger: logger) }
         let admin = ConnectionPool(configuration: .init(conninfo: cluster.conninfo(), maxConnections: 1), logger: logger)
-        defer { Task { await admin.close() } }
-        try await admin.withConnection { connection in
-            let exists = try connection.query("SELECT count(*) FROM pg_database WHERE datname = $1", [embeddedDatabaseName]).first?.decode(0, as: Int.self) ?? 0
-            if exists == 0 {
-                try connection.execute("CREATE DATABASE \(embeddedDatabaseName)")
+        do {
+            try await admin.withConnection { connection in
+                let exists = try connection.query("SELECT count(*) FROM pg_database WHERE datname = $1", [embeddedDatabaseName]).first?.decode(0, as: Int.self) ?? 0
+                if exists == 0 {
+                    try connection.execute("CREATE DATABASE \(embeddedDatabaseName)")
+                }
             }
+        } catch {
+            await admin.close()
+            throw error
         }
+        await admin.close()
         return Database(
             conninfo: cluster.conninfo(database: embeddedDatabaseName, user: DatabaseRoles.runtime),
             ownerConninfo: cluster.conninfo(database: embeddedDatabaseName), cluster: cluster, startedHere: !wasRunning

@@ -5,7 +5,7 @@ import IncidentStore
 
 /// A write that ictl sealed for its offline outbox (docs/api.md, The offline outbox), as
 /// `POST /v1/outbox:deliver` receives it. ictl defines the same format on its side
-/// (`Sources/ictl/SealedEnvelope.swift`); the CLI tests run the two against each other.
+/// (`Sources/ictl/Support/SealedEnvelope.swift`); the CLI tests run the two against each other.
 ///
 /// The envelope is a JSON object:
 ///

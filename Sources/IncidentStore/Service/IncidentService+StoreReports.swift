@@ -13,9 +13,10 @@ extension IncidentService {
     /// Stores reports, each answered on its own, in as few statements as the common case allows.
     ///
     /// The common case — a new incident, its free text and personal data under new keys of its own —
-    /// is one statement for the whole group (``EventStore/open(_:on:)``). Every other line — a retry, an incident reported twice, an erased one, the second line of one
-    /// incident in the same group — then goes the careful way of ``store(_:eventID:metadata:vault:on:)``,
-    /// which answers replays and conflicts.
+    /// is one statement for the whole group (``EventStore/open(_:on:)``). Every other line — a
+    /// retry, an incident reported twice, an erased one, the second line of one incident in the same
+    /// group — then goes the careful way of ``store(_:eventID:metadata:vault:on:)``, which answers
+    /// replays and conflicts.
     /// - Throws: only when the group statement fails (the caller rolls the group back).
     static func store(
         _ lines: [ReportLine], vault: PersonalDataVault, narrative: NarrativeVault, on connection: PostgresConnection

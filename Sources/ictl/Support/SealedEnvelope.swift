@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// How ictl seals a write for its offline outbox (docs/cli.md, ictl outbox). The daemon reads the same
-/// format (`Sources/IncidentDaemon/API/OutboxEnvelope.swift`, which documents it in full): an
+/// format (`Sources/IncidentDaemon/HTTP/OutboxEnvelope.swift`, which documents it in full): an
 /// envelope `{version, suite, key_id, encapsulated_key, ciphertext}` sealed with HPKE (RFC 9180,
 /// base mode; DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM) to the server's key, whose
 /// plaintext is `{method, path, idempotency_key, body}` (the body in base64, byte for byte as it
