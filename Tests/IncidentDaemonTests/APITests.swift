@@ -176,14 +176,7 @@ struct APITests {
             #expect(try await api.call(.post, "/v1/incidents", token: api.analyst, json: report()).status == 403)
 
             // Reading one incident.
-            let reads: [(String, String, Int)] = [
-                (api.reporter, own, 200), (api.reporter, secret, 404), (api.otherReporter, own, 404), (api.otherReporter, secret, 200),
-                (api.reviewer, own, 200), (api.reviewer, secret, 200), (api.analyst, own, 200), (api.analyst, secret, 404),
-                (api.admin, own, 200), (api.admin, secret, 200),
-            ]
-            for (token, id, status) in reads {
-                #expect(try await api.call(.get, "/v1/incidents/\(id)", token: token).status == status)
-            }
+            try await Self.readsOfOneIncidentByRole(api, own: own, secret: secret)
             // A reporter cannot tell another's incident from one that does not exist.
             let missing = try await api.call(.get, "/v1/incidents/\(UUID().uuidString)", token: api.reporter)
             let hidden = try await api.call(.get, "/v1/incidents/\(secret)", token: api.reporter)
@@ -213,24 +206,7 @@ struct APITests {
             #expect(try await decide(api.admin, secret) == 201)
 
             // Lists: everyone, filtered; the log: not reporters; admin routes: admins only.
-            try await api.settle()
-            for token in api.allTokens { #expect(try await api.call(.get, "/v1/incidents", token: token).status == 200) }
-            let analystList = try await api.call(.get, "/v1/incidents?limit=500", token: api.analyst)
-            #expect(analystList.json?.encodedString.contains(secret) == false, "analysts never list confidential incidents")
-            let reporterList = try await api.call(.get, "/v1/incidents", token: api.reporter)
-            #expect(reporterList["items"].flatMap { if case .array(let items) = $0 { items.count } else { nil } } == 1)
-            #expect(try await api.call(.get, "/v1/events", token: api.reporter).status == 403)
-            for token in [api.reviewer, api.analyst, api.admin] { #expect(try await api.call(.get, "/v1/events", token: token).status == 200) }
-            for token in [api.reporter, api.reviewer, api.analyst] {
-                #expect(try await api.call(.get, "/v1/admin/tokens", token: token).status == 403)
-                #expect(try await api.call(.post, "/v1/admin/tokens", token: token, json: ["name": "x", "role": "admin"]).status == 403)
-                #expect(try await api.call(.delete, "/v1/admin/tokens/reviewer", token: token).status == 403)
-                #expect(try await api.call(.post, "/v1/incidents/\(own)/personal-data:erase", token: token, json: ["reason": "r"]).status == 403)
-            }
-            for token in api.allTokens {
-                #expect(try await api.call(.get, "/v1/taxonomy", token: token).status == 200)
-                #expect(try await api.call(.get, "/v1/regions", token: token).status == 200)
-            }
+            try await Self.listsLogAndAdminRoutesByRole(api, own: own, secret: secret)
             // Retracting: own for reporters, any for reviewers; analysts never.
             func retract(_ token: String, _ id: String) async throws -> Int {
                 let current = try await api.call(.get, "/v1/incidents/\(id)", token: api.admin)["version"]!
@@ -240,6 +216,40 @@ struct APITests {
             #expect(try await retract(api.otherReporter, own) == 404)
             #expect(try await retract(api.reporter, own) == 201)
             #expect(try await retract(api.reviewer, secret) == 201)
+        }
+    }
+
+    /// Reading one incident: each role's answer for reporter A's incident and reporter B's confidential one.
+    private static func readsOfOneIncidentByRole(_ api: API, own: String, secret: String) async throws {
+        let reads: [(String, String, Int)] = [
+            (api.reporter, own, 200), (api.reporter, secret, 404), (api.otherReporter, own, 404), (api.otherReporter, secret, 200),
+            (api.reviewer, own, 200), (api.reviewer, secret, 200), (api.analyst, own, 200), (api.analyst, secret, 404),
+            (api.admin, own, 200), (api.admin, secret, 200),
+        ]
+        for (token, id, status) in reads {
+            #expect(try await api.call(.get, "/v1/incidents/\(id)", token: token).status == status)
+        }
+    }
+
+    /// Lists: everyone, filtered; the log: not reporters; admin routes: admins only; reference data: everyone.
+    private static func listsLogAndAdminRoutesByRole(_ api: API, own: String, secret: String) async throws {
+        try await api.settle()
+        for token in api.allTokens { #expect(try await api.call(.get, "/v1/incidents", token: token).status == 200) }
+        let analystList = try await api.call(.get, "/v1/incidents?limit=500", token: api.analyst)
+        #expect(analystList.json?.encodedString.contains(secret) == false, "analysts never list confidential incidents")
+        let reporterList = try await api.call(.get, "/v1/incidents", token: api.reporter)
+        #expect(reporterList["items"].flatMap { if case .array(let items) = $0 { items.count } else { nil } } == 1)
+        #expect(try await api.call(.get, "/v1/events", token: api.reporter).status == 403)
+        for token in [api.reviewer, api.analyst, api.admin] { #expect(try await api.call(.get, "/v1/events", token: token).status == 200) }
+        for token in [api.reporter, api.reviewer, api.analyst] {
+            #expect(try await api.call(.get, "/v1/admin/tokens", token: token).status == 403)
+            #expect(try await api.call(.post, "/v1/admin/tokens", token: token, json: ["name": "x", "role": "admin"]).status == 403)
+            #expect(try await api.call(.delete, "/v1/admin/tokens/reviewer", token: token).status == 403)
+            #expect(try await api.call(.post, "/v1/incidents/\(own)/personal-data:erase", token: token, json: ["reason": "r"]).status == 403)
+        }
+        for token in api.allTokens {
+            #expect(try await api.call(.get, "/v1/taxonomy", token: token).status == 200)
+            #expect(try await api.call(.get, "/v1/regions", token: token).status == 200)
         }
     }
 
@@ -305,262 +315,6 @@ struct APITests {
             #expect(!text.contains(secret) && !text.contains(open))
             let adminText = try await api.call(.get, "/v1/events", token: api.admin).json?.encodedString ?? ""
             #expect(adminText.contains(secret))
-        }
-    }
-}
-
-func eventCount(_ db: TestDatabase) async throws -> Int {
-    try await db.pool.withConnection { try $0.query("SELECT count(*) FROM events").first!.decode(0) }
-}
-
-@Suite("OpenAPI document")
-struct OpenAPITests {
-    @Test("the document names exactly the router's routes")
-    func routesMatch() throws {
-        let router = buildRouter(AppDependencies.forRouteListing())
-        var routes = Set(router.routes.map { route -> String in
-            let path = "\(route.path)".split(separator: "/").map { segment in
-                segment.hasPrefix(":") ? "{\(segment.dropFirst())}" : String(segment)
-            }.joined(separator: "/")
-            return "\(route.method.rawValue) /" + path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        })
-        routes.insert("GET /metrics")  // added by buildApplication beside the registry
-        let documented = Set((OpenAPI.document.objectValue?["paths"]?.objectValue ?? [:]).flatMap { path, item in
-            (item.objectValue ?? [:]).keys.map { "\($0.uppercased()) \(path)" }
-        })
-        #expect(routes.subtracting(documented).isEmpty, "undocumented routes: \(routes.subtracting(documented).sorted())")
-        #expect(documented.subtracting(routes).isEmpty, "documented but not routed: \(documented.subtracting(routes).sorted())")
-    }
-
-    @Test("the document is served without a token and is OpenAPI 3.1")
-    func served() async throws {
-        try await API.run { api in
-            let reply = try await api.call(.get, "/v1/openapi.json", token: nil)
-            #expect(reply.status == 200)
-            #expect(reply["openapi"] == "3.1.0")
-            #expect(reply.json == OpenAPI.document)
-        }
-    }
-}
-
-extension AppDependencies {
-    /// Dependencies whose pool is never used: enough to build the router and list its routes.
-    static func forRouteListing() -> AppDependencies {
-        let pool = ConnectionPool(configuration: .init(conninfo: "host=/nonexistent"))
-        let reference = ReferenceData(taxonomy: Taxonomy(categories: []), regions: RegionDirectory(districts: [], municipalities: []))
-        return AppDependencies(pool: pool, service: IncidentService(pool: pool, reference: reference, keys: TestKeys.ring), tokens: AccessTokens(pool: pool), projections: [])
-    }
-}
-
-@Suite("Batch and stream")
-struct BatchAndStreamTests {
-    @Test("a batch stores valid lines, reports the others by line, and replays on resend")
-    func batch() async throws {
-        try await API.run { api in
-            let id = UUID().uuidString.lowercased()
-            let lines = [
-                report(["incident_id": .string(id)]).encodedString,
-                report(["municipality": "Atlantis"]).encodedString,
-                "{not json",
-                "",
-                report(["incident_id": .string(UUID().uuidString.lowercased()), "killed": 2]).encodedString,
-            ].joined(separator: "\n")
-            let reply = try await api.call(.post, "/v1/incidents:batch", token: api.reporter, raw: Data(lines.utf8), headers: [.contentType: "application/x-ndjson"])
-            #expect(reply.status == 200)
-            #expect(reply["accepted"] == 2 && reply["replayed"] == 0)
-            let rejected: [JSONValue] = reply["rejected"].flatMap { if case .array(let items) = $0 { items } else { nil } } ?? []
-            #expect(rejected.map { $0.objectValue?["line"] } == [2, 3])
-            #expect(rejected.first?.encodedString.contains("municipality") == true)
-            #expect(rejected.last?.objectValue?["error"]?.objectValue?["code"] == "malformed_json")
-            let again = try await api.call(.post, "/v1/incidents:batch", token: api.reporter, raw: Data(lines.utf8), headers: [.contentType: "application/x-ndjson"])
-            #expect(again["accepted"] == 0 && again["replayed"] == 2)
-            #expect(try await eventCount(api.db) == 2)
-            #expect(try await api.call(.post, "/v1/incidents:batch", token: api.analyst, raw: Data(lines.utf8)).status == 403)
-            for token in [api.reviewer, api.admin, api.otherReporter] {
-                let line = report(["incident_id": .string(UUID().uuidString.lowercased())]).encodedString
-                let reply = try await api.call(.post, "/v1/incidents:batch", token: token, raw: Data(line.utf8))
-                #expect(reply.status == 200 && reply["accepted"] == 1)
-            }
-            // Three chunks of a thousand, each checked while the one before is written: every
-            // line answered, by its own number.
-            var many = (0..<2_500).map { _ in report(["incident_id": .string(UUID().uuidString.lowercased())]).encodedString }
-            many[1_700] = report(["killed": -1]).encodedString
-            let big = try await api.call(.post, "/v1/incidents:batch", token: api.reporter, raw: Data(many.joined(separator: "\n").utf8))
-            #expect(big["accepted"] == 2_499)
-            #expect(big["rejected"]?.arrayValue?.map { $0.objectValue?["line"] } == [1_701])
-            #expect(try await eventCount(api.db) == 2 + 3 + 2_499)
-            #expect(try await api.call(.post, "/v1/incidents:batch", token: nil, raw: Data("{}".utf8)).status == 401)
-            #expect(try await api.call(.post, "/v1/incidents:batch", token: api.reporter, raw: Data("\n\n".utf8)).status == 400)
-            let tooMany = Data(String(repeating: "{}\n", count: 10_001).utf8)
-            #expect(try await api.call(.post, "/v1/incidents:batch", token: api.reporter, raw: tooMany).status == 413)
-            #expect(try await api.call(.get, "/v1/events/stream", token: api.reporter).status == 403)
-            #expect(try await api.call(.get, "/v1/events/stream?after=bogus", token: api.analyst).status == 400)
-        }
-    }
-}
-
-@Suite("ictl import and tail -f (subprocesses)")
-struct ImportAndTailTests {
-    @Test("import NDJSON and CSV with a per-line report; running it again stores nothing twice; tail -f prints live events")
-    func importAndTail() async throws {
-        try await TestDatabase.with { db in
-            let admin = try await AccessTokens(pool: db.pool).create(name: "ops", role: .admin)
-            let port = Int.random(in: 40_001...60_000)
-            let home = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-import-\(UUID().uuidString)").path
-            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: home) }
-            let env = ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": admin, "HOME": home, "XDG_DATA_HOME": home + "/data", "XDG_CONFIG_HOME": home + "/config"]
-            let daemon = try Daemon(conninfo: db.conninfo, port: port)
-            defer { daemon.stop() }
-            try await daemon.ready()
-
-            // tail -f from the start, in the background, writing to a file.
-            let tailOutput = home + "/tail.out"
-            _ = FileManager.default.createFile(atPath: tailOutput, contents: nil)
-            let tail = Process()
-            tail.executableURL = URL(fileURLWithPath: Binaries.ictl)
-            tail.arguments = ["tail", "-f", "--json"]
-            tail.environment = ProcessInfo.processInfo.environment.merging(env) { _, new in new }
-            tail.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: tailOutput))
-            tail.standardError = FileHandle.nullDevice
-            try tail.run()
-            defer { tail.terminate() }
-
-            let ndjson = home + "/reports.ndjson"
-            try Data([
-                report().encodedString,
-                report(["summary": "Second report, same day."]).encodedString,
-                report(["occurred_at": "2099-01-01"]).encodedString,
-            ].joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: ndjson))
-            let first = try await run(Binaries.ictl, ["import", ndjson], environment: env)
-            #expect(first.status == 65, "one line is rejected: \(first.stderr)")
-            #expect(first.stderr.contains("line 3"))
-            #expect(first.stderr.contains("2 stored"))
-            let second = try await run(Binaries.ictl, ["import", ndjson], environment: env)
-            #expect(second.stderr.contains("0 stored, 2 already stored"), "\(second.stderr)")
-
-            let csv = home + "/reports.csv"
-            try Data("""
-                category,subcategory,occurred_at,municipality,summary,source_type,killed,tags
-                unrest,peaceful_protest,2026-11-20,Prishtina,"Protest in front of the assembly, peaceful",media,0,protest;assembly
-                explosives,grenade,2026-11-21,Gjilan,Grenade thrown into a yard,police,1,
-                """.utf8).write(to: URL(fileURLWithPath: csv))
-            let csvRun = try await run(Binaries.ictl, ["import", csv], environment: env)
-            #expect(csvRun.status == 0, "\(csvRun.stderr)")
-            #expect(csvRun.stderr.contains("2 stored"))
-            #expect(try await eventCount(db) == 4)
-
-            var printed = ""
-            for _ in 0..<100 {
-                printed = (try? String(contentsOfFile: tailOutput, encoding: .utf8)) ?? ""
-                if printed.split(separator: "\n").count >= 4 { break }
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            let lines = printed.split(separator: "\n")
-            #expect(lines.count == 4, "tail -f printed every event once: \(printed)")
-            #expect(lines.allSatisfy { $0.contains("IncidentReported") })
-        }
-    }
-}
-
-@Suite("Operations")
-struct OperationsTests {
-    @Test("/metrics shows request counts, latencies and appends in Prometheus text")
-    func metrics() async throws {
-        try await API.run { api in
-            #expect(try await api.call(.post, "/v1/incidents", token: api.reporter, json: report()).status == 201)
-            let response = try await api.client.execute(uri: "/metrics", method: .get, headers: [:], body: nil)
-            #expect(response.status == .ok)
-            let text = String(buffer: response.body)
-            #expect(text.contains("incident_appends_total"))
-            #expect(text.contains("hb_requests"))
-            #expect(text.contains("http_server_request_duration"))
-        }
-    }
-
-    @Test("with the database out of reach, requests get 503 with Retry-After and readyz says so")
-    func databaseDown() async throws {
-        // A pool aimed at a socket directory where no server listens: every query fails to connect.
-        let pool = ConnectionPool(configuration: .init(conninfo: "host=/nonexistent-incident-test port=1 connect_timeout=1", maxConnections: 2))
-        let reference = try await Seeds.reference()
-        let logger = Logger(label: "test")
-        let deps = AppDependencies(pool: pool, service: IncidentService(pool: pool, reference: reference, keys: TestKeys.ring), tokens: AccessTokens(pool: pool), projections: [])
-        let app = Application(router: buildRouter(deps), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
-        try await app.test(.live) { client in
-            let ready = try await client.execute(uri: "/readyz", method: .get)
-            #expect(ready.status == .serviceUnavailable)
-            #expect(ready.headers[.retryAfter] != nil)
-            let write = try await client.execute(uri: "/v1/incidents", method: .post, headers: [.authorization: "Bearer il_anything"], body: ByteBuffer(bytes: report().encoded()))
-            #expect(write.status == .serviceUnavailable)
-            #expect(write.headers[.retryAfter] == "5")
-            #expect(String(buffer: write.body).contains("database_unavailable"))
-            #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok, "the process itself is up")
-        }
-        await pool.close()
-    }
-}
-
-enum Seeds {
-    /// Taxonomy and regions from a real migrated database.
-    static func reference() async throws -> ReferenceData {
-        try await TestDatabase.with { db in try await ReferenceData.load(db.pool) }
-    }
-}
-
-@Suite("Review findings stay fixed")
-struct ReviewFindingsTests {
-    @Test("a retried amendment replays; other content under its key is 409; a caller who cannot see the incident gets 404")
-    func amendmentIdempotency() async throws {
-        try await API.run { api in
-            let id = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter, json: report())["incident_id"]?.stringValue)
-            let key = UUID().uuidString
-            let body: JSONValue = ["expected_version": 1, "changes": ["killed": 1], "reason": "police report"]
-            let first = try await api.call(.post, "/v1/incidents/\(id)/amendments", token: api.reporter, json: body, headers: [.idempotencyKey: key])
-            let retry = try await api.call(.post, "/v1/incidents/\(id)/amendments", token: api.reporter, json: body, headers: [.idempotencyKey: key])
-            #expect(first.status == 201 && retry.status == 200 && first.json == retry.json)
-            let other = try await api.call(.post, "/v1/incidents/\(id)/amendments", token: api.reporter,
-                                           json: ["expected_version": 1, "changes": ["killed": 5], "reason": "police report"], headers: [.idempotencyKey: key])
-            #expect(other.status == 409 && other.errorCode == "idempotency_conflict")
-            let stranger = try await api.call(.post, "/v1/incidents/\(id)/amendments", token: api.otherReporter, json: body, headers: [.idempotencyKey: key])
-            #expect(stranger.status == 404)
-            #expect(try await eventCount(api.db) == 2)
-        }
-    }
-
-    @Test("after erasure: a retried report replays, new personal data is a 409, never a 500")
-    func erasedPersonalData() async throws {
-        try await API.run { api in
-            let body = report(["incident_id": .string(UUID().uuidString.lowercased()), "personal": ["victim": "N. N."]])
-            let id = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter, json: body)["incident_id"]?.stringValue)
-            #expect(try await api.call(.post, "/v1/incidents/\(id)/personal-data:erase", token: api.admin, json: ["reason": "request"]).status == 201)
-            let retry = try await api.call(.post, "/v1/incidents", token: api.reporter, json: body)
-            #expect(retry.status == 200, "the same file sent again is a replay")
-            let amend = try await api.call(.post, "/v1/incidents/\(id)/amendments", token: api.admin,
-                                           json: ["expected_version": 2, "changes": ["personal": ["victim": "again"]], "reason": "r"])
-            #expect(amend.status == 409 && amend.errorCode == "personal_data_erased")
-        }
-    }
-
-    @Test("roles are refused with 403 before the body is looked at; a 0000 date is a 422, not a stuck projector")
-    func rolesFirstAndDates() async throws {
-        try await API.run { api in
-            let id = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter, json: report())["incident_id"]?.stringValue)
-            #expect(try await api.call(.post, "/v1/incidents/\(id)/verification", token: api.reporter, json: [:]).status == 403)
-            #expect(try await api.call(.post, "/v1/incidents/\(id)/personal-data:erase", token: api.reviewer, json: [:]).status == 403)
-            #expect(try await api.call(.post, "/v1/incidents/\(id)/amendments", token: api.analyst, json: [:]).status == 403)
-            #expect(try await api.call(.post, "/v1/incidents", token: api.analyst, raw: Data("not json".utf8)).status == 403)
-            #expect(try await api.call(.post, "/v1/incidents", token: api.reporter, json: report(["occurred_at": "0000-01-01"])).status == 422)
-            #expect(try await api.call(.get, "/v1/incidents?since=0000-01-01", token: api.reporter).status == 400)
-            try await api.settle()
-        }
-    }
-
-    @Test("token names are never reused: a new holder must not inherit an old holder's incidents")
-    func tokenNames() async throws {
-        try await API.run { (api: API) async throws in
-            #expect(try await api.call(.post, "/v1/admin/tokens", token: api.admin, json: ["name": "field-9", "role": "reporter"]).status == 201)
-            #expect(try await api.call(.delete, "/v1/admin/tokens/field-9", token: api.admin).status == 200)
-            #expect(try await api.call(.post, "/v1/admin/tokens", token: api.admin, json: ["name": "field-9", "role": "reporter"]).status == 409)
         }
     }
 }

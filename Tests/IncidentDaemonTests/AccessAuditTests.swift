@@ -56,21 +56,7 @@ struct AccessAuditTests {
             }
 
             // Asked for without a good reason: 400, whatever the role would be allowed.
-            let missing = try await api.call(.get, path + "?include=personal", token: api.admin)
-            #expect(missing.status == 400 && missing.errorCode == "reason_required", "\(missing.json?.encodedString ?? "")")
-            let blank = try await api.call(.get, path + "?include=personal", token: api.admin, headers: [.accessReason: "   "])
-            #expect(blank.status == 400 && blank.errorCode == "reason_required")
-            for reason in ["why", String(repeating: "r", count: 501)] {
-                let bad = try await api.call(.get, path + "?include=personal", token: api.admin, headers: [.accessReason: reason])
-                #expect(bad.status == 400 && bad.errorCode == "reason_invalid", "\(reason.count) characters: \(bad.status)")
-            }
-            #expect(try await api.call(.get, path + "?include=names", token: api.admin, headers: [.accessReason: "a good reason"]).status == 400)
-            // Other roles: 403, the incident's own reporter included.
-            for token in [api.reporter, api.reviewer, api.analyst] {
-                let refused = try await api.call(.get, path + "?include=personal", token: token, headers: [.accessReason: "a good reason"])
-                #expect(refused.status == 403, "\(refused.status)")
-            }
-            #expect(try await auditRows(api.db).filter { $0.action == "personal_data.read" }.isEmpty, "refused reads leave no record")
+            try await Self.refusedWithoutReasonOrForOtherRoles(api, path: path)
 
             // An admin with a reason reads it; the read is recorded once, with the reason.
             let reason = "Follow-up call agreed with the protection officer"
@@ -106,6 +92,25 @@ struct AccessAuditTests {
             #expect(!text.contains(Self.victim) && !text.contains(Self.phone), "the audit holds no personal data")
             #expect(listed.json?.encodedString.contains(Self.victim) == false)
         }
+    }
+
+    /// Personal data asked for without a good reason (400), or by another role than admin (403): no record.
+    private static func refusedWithoutReasonOrForOtherRoles(_ api: API, path: String) async throws {
+        let missing = try await api.call(.get, path + "?include=personal", token: api.admin)
+        #expect(missing.status == 400 && missing.errorCode == "reason_required", "\(missing.json?.encodedString ?? "")")
+        let blank = try await api.call(.get, path + "?include=personal", token: api.admin, headers: [.accessReason: "   "])
+        #expect(blank.status == 400 && blank.errorCode == "reason_required")
+        for reason in ["why", String(repeating: "r", count: 501)] {
+            let bad = try await api.call(.get, path + "?include=personal", token: api.admin, headers: [.accessReason: reason])
+            #expect(bad.status == 400 && bad.errorCode == "reason_invalid", "\(reason.count) characters: \(bad.status)")
+        }
+        #expect(try await api.call(.get, path + "?include=names", token: api.admin, headers: [.accessReason: "a good reason"]).status == 400)
+        // Other roles: 403, the incident's own reporter included.
+        for token in [api.reporter, api.reviewer, api.analyst] {
+            let refused = try await api.call(.get, path + "?include=personal", token: token, headers: [.accessReason: "a good reason"])
+            #expect(refused.status == 403, "\(refused.status)")
+        }
+        #expect(try await auditRows(api.db).filter { $0.action == "personal_data.read" }.isEmpty, "refused reads leave no record")
     }
 
     @Test("one audit record for each erasure, redaction, token created or revoked (API and local) and rebuild; paging with cursor; bad filters are 400")
@@ -146,36 +151,46 @@ struct AccessAuditTests {
             #expect(!text.contains(Self.victim) && !text.contains("lawyer"), "the audit holds no personal data and no sealed text")
 
             // Every record, by pages of 3: the same records in the same order, each once.
-            var seen: [String] = []
-            var cursor: String?
-            var pages = 0
-            repeat {
-                let page = try await api.call(.get, "/v1/admin/audit?limit=3" + (cursor.map { "&cursor=" + $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! } ?? ""), token: api.admin)
-                #expect(page.status == 200)
-                seen += (page["items"]?.arrayValue ?? []).compactMap { $0.objectValue?["action"]?.stringValue }
-                cursor = page["next_cursor"]?.stringValue
-                pages += 1
-            } while cursor != nil && pages < 10
+            let (seen, pages) = try await Self.auditByPagesOfThree(api)
             #expect(seen == before.map(\.action) + after.map(\.action))
             #expect(pages == 4)
 
-            // Filters.
-            let byPrincipal = try await api.call(.get, "/v1/admin/audit?principal=admin", token: api.admin)
-            #expect(byPrincipal["items"]?.arrayValue?.count == 5)
-            let revocations = try await api.call(.get, "/v1/admin/audit?action=token.revoke", token: api.admin)
-            #expect(revocations["items"]?.arrayValue?.count == 2)
-            let today = IncidentTime.kosovoDay(of: Date())
-            let sinceToday = try await api.call(.get, "/v1/admin/audit?since=\(today)&until=\(today)&limit=1000", token: api.admin)
-            #expect(sinceToday["items"]?.arrayValue?.count == 11)
-            let future = try await api.call(.get, "/v1/admin/audit?since=2999-01-01T00:00:00Z", token: api.admin)
-            #expect(future["items"]?.arrayValue?.isEmpty == true)
-            let past = try await api.call(.get, "/v1/admin/audit?until=2001-01-01", token: api.admin)
-            #expect(past["items"]?.arrayValue?.isEmpty == true)
-            for bad in ["limit=0", "limit=1001", "limit=ten", "action=token.steal", "incident=not-an-id", "since=yesterday", "until=2026-13-01",
-                        "cursor=bm9wZQ", "principal=%00", "since=99999-01-01T00:00:00Z"] {
-                let reply = try await api.call(.get, "/v1/admin/audit?" + bad, token: api.admin)
-                #expect(reply.status == 400 && reply.errorCode == "bad_filter", "\(bad): \(reply.status) \(reply.json?.encodedString ?? "")")
-            }
+            try await Self.auditFilters(api)
+        }
+    }
+
+    /// The actions of every record, read by pages of 3, and the number of pages.
+    private static func auditByPagesOfThree(_ api: API) async throws -> (seen: [String], pages: Int) {
+        var seen: [String] = []
+        var cursor: String?
+        var pages = 0
+        repeat {
+            let page = try await api.call(.get, "/v1/admin/audit?limit=3" + (cursor.map { "&cursor=" + $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! } ?? ""), token: api.admin)
+            #expect(page.status == 200)
+            seen += (page["items"]?.arrayValue ?? []).compactMap { $0.objectValue?["action"]?.stringValue }
+            cursor = page["next_cursor"]?.stringValue
+            pages += 1
+        } while cursor != nil && pages < 10
+        return (seen, pages)
+    }
+
+    /// The audit filtered by principal, action and time; bad filters are 400.
+    private static func auditFilters(_ api: API) async throws {
+        let byPrincipal = try await api.call(.get, "/v1/admin/audit?principal=admin", token: api.admin)
+        #expect(byPrincipal["items"]?.arrayValue?.count == 5)
+        let revocations = try await api.call(.get, "/v1/admin/audit?action=token.revoke", token: api.admin)
+        #expect(revocations["items"]?.arrayValue?.count == 2)
+        let today = IncidentTime.kosovoDay(of: Date())
+        let sinceToday = try await api.call(.get, "/v1/admin/audit?since=\(today)&until=\(today)&limit=1000", token: api.admin)
+        #expect(sinceToday["items"]?.arrayValue?.count == 11)
+        let future = try await api.call(.get, "/v1/admin/audit?since=2999-01-01T00:00:00Z", token: api.admin)
+        #expect(future["items"]?.arrayValue?.isEmpty == true)
+        let past = try await api.call(.get, "/v1/admin/audit?until=2001-01-01", token: api.admin)
+        #expect(past["items"]?.arrayValue?.isEmpty == true)
+        for bad in ["limit=0", "limit=1001", "limit=ten", "action=token.steal", "incident=not-an-id", "since=yesterday", "until=2026-13-01",
+                    "cursor=bm9wZQ", "principal=%00", "since=99999-01-01T00:00:00Z"] {
+            let reply = try await api.call(.get, "/v1/admin/audit?" + bad, token: api.admin)
+            #expect(reply.status == 400 && reply.errorCode == "bad_filter", "\(bad): \(reply.status) \(reply.json?.encodedString ?? "")")
         }
     }
 
@@ -193,13 +208,7 @@ struct AccessAuditTests {
             #expect(keysBefore == 2, "a personal-data key and a narrative key")
 
             // As the table's owner: every insert into the audit fails.
-            try await api.db.pool.withConnection { connection in
-                try connection.execute("""
-                    CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN RAISE EXCEPTION 'the audit disk is full (test)'; END $$;
-                    CREATE TRIGGER refuse_audit BEFORE INSERT ON access_audit FOR EACH ROW EXECUTE FUNCTION refuse_audit();
-                    """)
-            }
+            try await Self.refuseEveryAuditInsert(api.db)
 
             let erase = try await api.call(.post, "/v1/incidents/\(id)/personal-data:erase", token: api.admin, json: ["reason": "asked by the victim"], allow503: true)
             #expect(erase.status == 503 && erase.errorCode == "audit_unavailable", "\(erase.status) \(erase.json?.encodedString ?? "")")
@@ -215,20 +224,7 @@ struct AccessAuditTests {
             #expect(read.status == 503 && read.errorCode == "audit_unavailable")
             #expect(read.json?.encodedString.contains(Self.victim) == false, "nothing was read")
 
-            let token = try await api.call(.post, "/v1/admin/tokens", token: api.admin, json: ["name": "unrecorded", "role": "admin"], allow503: true)
-            #expect(token.status == 503 && token["token"] == nil)
-            let revoke = try await api.call(.delete, "/v1/admin/tokens/reviewer", token: api.admin, allow503: true)
-            #expect(revoke.status == 503)
-            let tokens: [String] = try await api.db.pool.withConnection {
-                try $0.query("SELECT name FROM api_tokens WHERE name = 'unrecorded' OR revoked_at IS NOT NULL").rows.map { try $0.decode(0) }
-            }
-            #expect(tokens.isEmpty, "no token made, none revoked: \(tokens)")
-            #expect(try await api.call(.get, "/v1/taxonomy", token: api.reviewer).status == 200, "the reviewer's token still works")
-
-            let rebuild = try await api.call(.post, "/v1/admin/projections/incidents:rebuild", token: api.admin, allow503: true)
-            #expect(rebuild.status == 503)
-            let projections = try await api.call(.get, "/v1/admin/projections", token: api.admin)
-            #expect(projections["projections"]?.arrayValue?.allSatisfy { $0.objectValue?["rebuilding"] == false } == true, "no rebuild started")
+            try await Self.tokensAndRebuildWaitForTheAudit(api)
 
             // An outbox delivery that carries personal data is not stored either.
             let delivered = UUID().uuidString.lowercased()
@@ -243,6 +239,35 @@ struct AccessAuditTests {
             #expect(try await keys() == keysBefore - 1)
             #expect(try await auditRows(api.db).filter { $0.action == "personal_data.erase" }.count == 1)
         }
+    }
+
+    /// A trigger that makes every insert into the audit fail.
+    private static func refuseEveryAuditInsert(_ db: TestDatabase) async throws {
+        try await db.pool.withConnection { connection in
+            try connection.execute("""
+                CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'the audit disk is full (test)'; END $$;
+                CREATE TRIGGER refuse_audit BEFORE INSERT ON access_audit FOR EACH ROW EXECUTE FUNCTION refuse_audit();
+                """)
+        }
+    }
+
+    /// With the audit refusing inserts: no token made or revoked, no rebuild started.
+    private static func tokensAndRebuildWaitForTheAudit(_ api: API) async throws {
+        let token = try await api.call(.post, "/v1/admin/tokens", token: api.admin, json: ["name": "unrecorded", "role": "admin"], allow503: true)
+        #expect(token.status == 503 && token["token"] == nil)
+        let revoke = try await api.call(.delete, "/v1/admin/tokens/reviewer", token: api.admin, allow503: true)
+        #expect(revoke.status == 503)
+        let tokens: [String] = try await api.db.pool.withConnection {
+            try $0.query("SELECT name FROM api_tokens WHERE name = 'unrecorded' OR revoked_at IS NOT NULL").rows.map { try $0.decode(0) }
+        }
+        #expect(tokens.isEmpty, "no token made, none revoked: \(tokens)")
+        #expect(try await api.call(.get, "/v1/taxonomy", token: api.reviewer).status == 200, "the reviewer's token still works")
+
+        let rebuild = try await api.call(.post, "/v1/admin/projections/incidents:rebuild", token: api.admin, allow503: true)
+        #expect(rebuild.status == 503)
+        let projections = try await api.call(.get, "/v1/admin/projections", token: api.admin)
+        #expect(projections["projections"]?.arrayValue?.allSatisfy { $0.objectValue?["rebuilding"] == false } == true, "no rebuild started")
     }
 
     @Test("an action that fails after its audit record was written leaves no record: the erasure's event cannot be appended, the key stays, the audit is empty")
@@ -291,72 +316,6 @@ struct AccessAuditTests {
             #expect(sessions.1 == ["ok", "ok"], "as incident_app: \(sessions.1)")
             #expect(sessions.2 == ["42501", "42501", "42501"], "as incident_app: \(sessions.2)")
             #expect(try await auditRows(api.db).count == 5 + 1, "every row is still there")
-        }
-    }
-}
-
-@Suite("Access audit through ictl (subprocesses)")
-struct AccessAuditCLITests {
-    @Test("ictl show --include-personal --reason reads personal data (audited); ictl admin audit prints it as JSON, table and spreadsheet-safe CSV")
-    func showAndAudit() async throws {
-        try await TestDatabase.with { db in
-            let admin = try await AccessTokens(pool: db.pool).create(name: "office-admin", role: .admin)
-            let port = Int.random(in: 20_000...32_000)
-            let home = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-audit-\(UUID().uuidString)").path
-            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: home) }
-            let env = ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": admin, "HOME": home, "XDG_DATA_HOME": home + "/data", "XDG_CONFIG_HOME": home + "/config"]
-            func ictl(_ arguments: String...) async throws -> Run { try await run(Binaries.ictl, arguments, environment: env) }
-            let daemon = try Daemon(conninfo: db.conninfo, port: port)
-            defer { daemon.stop() }
-            try await daemon.ready()
-
-            let file = home + "/report.json"
-            try Data("""
-                {"category": "return_obstacle", "subcategory": "property_occupation", "occurred_at": "2026-11-27", "municipality": "Klinë",
-                 "summary": "Returnee house occupied.", "source_type": "victim", "personal": {"victims": [{"name": "Valdete Uniquename-CLI"}]}}
-                """.utf8).write(to: URL(fileURLWithPath: file))
-            let reported = try await ictl("report", "--file", file)
-            #expect(reported.status == 0, "\(reported.stderr)")
-            let id = reported.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-
-            let plain = try await ictl("show", id, "--format", "json")
-            #expect(plain.status == 0 && !plain.stdout.contains("Uniquename-CLI"), "no personal data unless asked for")
-            #expect(try await ictl("show", id, "--include-personal").status == 64, "--include-personal needs --reason")
-            #expect(try await ictl("show", id, "--include-personal", "--reason", "why").status == 64, "a reason of 5 to 500 characters")
-            // A reason that a spreadsheet would run as a formula.
-            let reason = "=HYPERLINK(\"http://example.org\",\"follow-up\")"
-            let shown = try await ictl("show", id, "--format", "json", "--include-personal", "--reason", reason)
-            #expect(shown.status == 0 && shown.stdout.contains("Uniquename-CLI"), "\(shown.stderr)")
-
-            let json = try await ictl("admin", "audit", "--action", "personal_data.read", "--format", "json")
-            #expect(json.status == 0, "\(json.stderr)")
-            let items = try JSONValue.parse(Data(json.stdout.utf8)).objectValue?["items"]?.arrayValue ?? []
-            #expect(items.count == 1 && items.first?.objectValue?["reason"]?.stringValue == reason && items.first?.objectValue?["incident_id"]?.stringValue == id)
-            #expect(!json.stdout.contains("Uniquename-CLI"))
-
-            let csv = try await ictl("admin", "audit", "--format", "csv", "--incident", id)
-            #expect(csv.status == 0, "\(csv.stderr)")
-            let lines = csv.stdout.split(separator: "\n")
-            #expect(lines.first == "AT,PRINCIPAL,ROLE,ACTION,INCIDENT_ID,TARGET,REASON,REQUEST_ID,CLIENT_ADDRESS")
-            #expect(lines.count == 2)
-            #expect(csv.stdout.contains("\"'=HYPERLINK(\"\"http://example.org\"\",\"\"follow-up\"\")\""), "the formula is defused: \(csv.stdout)")
-
-            // Tokens made and revoked on the server, with database access: recorded as the local user.
-            let made = try await run(Binaries.incidentd, ["token", "create", "--name", "cli-made", "--role", "reporter", "--database-url", db.conninfo],
-                                     environment: [:], timeout: .seconds(60))
-            #expect(made.status == 0 && made.stdout.hasPrefix("il_"), "\(made.stderr)")
-            let revoked = try await run(Binaries.incidentd, ["token", "revoke", "cli-made", "--database-url", db.conninfo], environment: [:], timeout: .seconds(60))
-            #expect(revoked.status == 0, "\(revoked.stderr)")
-            let local = try await ictl("admin", "audit", "--principal", "local:" + NSUserName(), "--format", "json")
-            let localItems = try JSONValue.parse(Data(local.stdout.utf8)).objectValue?["items"]?.arrayValue ?? []
-            #expect(localItems.compactMap { $0.objectValue?["action"]?.stringValue } == ["token.create", "token.create", "token.revoke"], "\(local.stdout)")
-            #expect(localItems.compactMap { $0.objectValue?["target"]?.stringValue } == ["office-admin", "cli-made", "cli-made"])
-            #expect(localItems.allSatisfy { $0.objectValue?["role"]?.stringValue == "operator" })
-
-            let table = try await ictl("admin", "audit", "--format", "table", "--principal", "office-admin")
-            #expect(table.status == 0 && table.stdout.contains("personal_data.read"))
-            #expect(try await ictl("admin", "audit", "--action", "token.steal").status != 0)
         }
     }
 }

@@ -26,7 +26,52 @@ struct AccessMatrixTests {
     func matrix() async throws {
         // Hundreds of bad credentials from one address: the failed-authentication limit (LimitsTests) would refuse them.
         try await API.run(authFailures: AuthFailureLimiter(limit: 1_000_000)) { api in
-            let name = "Drita Uniquename-Access"
+            var matrix = try await Matrix.arrange(api)
+            let operations = matrix.operations
+            let open = Matrix.open
+
+            // The matrix covers every documented operation.
+            let documented = Set((OpenAPI.document.objectValue?["paths"]?.objectValue ?? [:]).flatMap { path, item in
+                (item.objectValue ?? [:]).keys.map { "\($0.uppercased()) \(path)" }
+            })
+            #expect(documented == Set(operations.map(\.route) + open), "not in the matrix: \(documented.subtracting(operations.map(\.route) + open).sorted())")
+
+            // Roles: each cell as expected.
+            let eventsBefore = try await eventCount(api.db)
+            let cells = try await matrix.eachRoleGetsItsCell()
+
+            // Writes that were let through stored exactly what the matrix expects: a report and a
+            // batch line per allowed role (4 + 4) and one erasure; the stale writes stored nothing.
+            #expect(try await eventCount(api.db) == eventsBefore + 9)
+
+            let (refusals, badKinds, badTokens) = try await matrix.badCredentialsGet401()
+            try await matrix.metricsTokenIsRefusedAndOpenRoutesNeedNone()
+            try await matrix.reporterCannotTellHiddenFromAbsent()
+            try await matrix.analystsSeeNothingConfidential()
+
+            // No token, good or bad, reached the logs.
+            let logs = api.logs.text
+            for token in api.allTokens + badTokens { #expect(!logs.contains(token), "a token was logged") }
+            #expect(!logs.contains(Matrix.name) && !logs.contains("Someone Else"), "personal data was logged")
+            print("access figures: \(cells) role cells, \(refusals) bad-credential requests (\(badKinds) kinds × \(operations.count) operations)")
+        }
+    }
+
+    /// The matrix's incidents and operations, and a step for each kind of caller.
+    private struct Matrix {
+        static let name = "Drita Uniquename-Access"
+        static let stale: JSONValue = 999
+        static let open = ["GET /healthz", "GET /readyz", "GET /metrics", "GET /v1/openapi.json"]
+        let api: API
+        /// Reporter A's incident with personal data; reporter B's confidential one.
+        let own: String
+        let secret: String
+        let operations: [Operation]
+        var tokenNumber = 0
+
+        /// Reports the incidents the operations act on, and lists the operations.
+        static func arrange(_ api: API) async throws -> Matrix {
+            let name = Self.name
             let own = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter,
                                                        json: report(["personal": ["victims": [["name": .string(name)]]]]))["incident_id"]?.stringValue)
             let secret = try #require(try await api.call(.post, "/v1/incidents", token: api.otherReporter,
@@ -34,13 +79,18 @@ struct AccessMatrixTests {
             let erasable = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter,
                                                             json: report(["personal": ["victims": [["name": "Someone Else"]]]]))["incident_id"]?.stringValue)
             try await api.settle()
-            let stale: JSONValue = 999
+            let stale = Self.stale
             let outboxKey = try await api.outboxKey()
             let sealedStale = try sealed("/v1/incidents/\(own)/amendments", ["expected_version": stale, "changes": ["injured": 3], "reason": "r"], to: outboxKey)
             let line = Data((report().encodedString + "\n").utf8)
-            var tokenNumber = 0
+            let operations = Self.operations(own: own, secret: secret, erasable: erasable, sealedStale: sealedStale, line: line)
+            return Matrix(api: api, own: own, secret: secret, operations: operations)
+        }
 
-            let operations: [Operation] = [
+        /// Every operation of the API, with what each role must get from it.
+        static func operations(own: String, secret: String, erasable: String, sealedStale: Data, line: Data) -> [Operation] {
+            let stale = Self.stale
+            return [
                 .init(method: .get, path: "/v1/taxonomy", expected: [200, 200, 200, 200, 200], route: "GET /v1/taxonomy"),
                 .init(method: .get, path: "/v1/regions", expected: [200, 200, 200, 200, 200], route: "GET /v1/regions"),
                 .init(method: .post, path: "/v1/incidents", body: report(), expected: [201, 201, 201, 403, 201], route: "POST /v1/incidents"),
@@ -80,28 +130,22 @@ struct AccessMatrixTests {
                 .init(method: .get, path: "/v1/admin/audit", expected: [403, 403, 403, 403, 200], route: "GET /v1/admin/audit"),
                 .init(method: .post, path: "/v1/admin/projections/region_summary:rebuild", expected: [403, 403, 403, 403, 202], route: "POST /v1/admin/projections/{name}:rebuild"),
             ]
-            let open = ["GET /healthz", "GET /readyz", "GET /metrics", "GET /v1/openapi.json"]
+        }
 
-            // The matrix covers every documented operation.
-            let documented = Set((OpenAPI.document.objectValue?["paths"]?.objectValue ?? [:]).flatMap { path, item in
-                (item.objectValue ?? [:]).keys.map { "\($0.uppercased()) \(path)" }
-            })
-            #expect(documented == Set(operations.map(\.route) + open), "not in the matrix: \(documented.subtracting(operations.map(\.route) + open).sorted())")
-
-            func call(_ operation: Operation, token: String?, headers: HTTPFields = [:]) async throws -> API.Reply {
-                var body = operation.body
-                if operation.route == "POST /v1/admin/tokens" {
-                    tokenNumber += 1
-                    body = ["name": .string("matrix-\(tokenNumber)"), "role": "reporter"]
-                }
-                var headers = headers
-                headers.append(contentsOf: operation.headers)
-                if let (_, type) = operation.raw { headers[.contentType] = type }
-                return try await api.call(operation.method, operation.path, token: token, json: body, raw: operation.raw?.0, headers: headers)
+        mutating func call(_ operation: Operation, token: String?, headers: HTTPFields = [:]) async throws -> API.Reply {
+            var body = operation.body
+            if operation.route == "POST /v1/admin/tokens" {
+                tokenNumber += 1
+                body = ["name": .string("matrix-\(tokenNumber)"), "role": "reporter"]
             }
+            var headers = headers
+            headers.append(contentsOf: operation.headers)
+            if let (_, type) = operation.raw { headers[.contentType] = type }
+            return try await api.call(operation.method, operation.path, token: token, json: body, raw: operation.raw?.0, headers: headers)
+        }
 
-            // Roles: each cell as expected.
-            let eventsBefore = try await eventCount(api.db)
+        /// Every role against every operation; returns the number of cells.
+        mutating func eachRoleGetsItsCell() async throws -> Int {
             var cells = 0
             let roles = [api.reporter, api.otherReporter, api.reviewer, api.analyst, api.admin]
             let names = ["reporter A", "reporter B", "reviewer", "analyst", "admin"]
@@ -112,11 +156,12 @@ struct AccessMatrixTests {
                     cells += 1
                 }
             }
+            return cells
+        }
 
-            // Writes that were let through stored exactly what the matrix expects: a report and a
-            // batch line per allowed role (4 + 4) and one erasure; the stale writes stored nothing.
-            #expect(try await eventCount(api.db) == eventsBefore + 9)
-
+        /// Bad credentials: 401 from every operation, the same answer for every presented bad token.
+        /// Returns the number of refusals, of kinds of bad credential, and the tokens among them.
+        mutating func badCredentialsGet401() async throws -> (refusals: Int, kinds: Int, tokens: [String]) {
             // Bad credentials: 401 from every operation. A token that was presented gets the same
             // answer whatever was wrong with it: nobody learns whether a token exists, was revoked
             // or has expired. (No token at all is told how to give one.)
@@ -146,7 +191,12 @@ struct AccessMatrixTests {
                 }
                 #expect(answers.count == 1, "one answer for every presented bad token: \(answers)")
             }
-            // A metrics token reads /metrics only: every operation refuses it.
+            return (refusals, bad.count, [revoked, expired])
+        }
+
+        /// A metrics token reads /metrics only: every operation refuses it; the open routes need no token.
+        mutating func metricsTokenIsRefusedAndOpenRoutesNeedNone() async throws {
+            let open = Self.open
             let metrics = try await AccessTokens(pool: api.db.pool).create(name: "scraper", role: .metrics)
             for operation in operations {
                 let reply = try await call(operation, token: metrics)
@@ -156,8 +206,10 @@ struct AccessMatrixTests {
                 let path = String(route.split(separator: " ")[1])
                 #expect(try await api.call(.get, path, token: nil).status == 200, "\(route) needs no token")
             }
+        }
 
-            // A reporter cannot tell another's incident from none, whatever it tries.
+        /// A reporter cannot tell another's incident from none, whatever it tries.
+        func reporterCannotTellHiddenFromAbsent() async throws {
             let missing = UUID().uuidString.lowercased()
             for (method, suffix, body) in [(HTTPRequest.Method.get, "", JSONValue?.none),
                                            (.post, "/amendments", ["expected_version": 1, "changes": ["injured": 3], "reason": "r"]),
@@ -167,8 +219,11 @@ struct AccessMatrixTests {
                 #expect(hidden.status == 404 && hidden.status == absent.status)
                 #expect(hidden.json?.encodedString.replacingOccurrences(of: secret, with: "ID") == absent.json?.encodedString.replacingOccurrences(of: missing, with: "ID"))
             }
+        }
 
-            // Analysts: no confidential incident and no personal data from any endpoint they may read.
+        /// Analysts: no confidential incident and no personal data from any endpoint they may read.
+        func analystsSeeNothingConfidential() async throws {
+            let name = Self.name
             try await api.settle()
             for operation in operations where operation.method == .get && operation.expected[3] == 200 {
                 for path in [operation.path, operation.path.contains("?") ? operation.path : operation.path + "?limit=500"] {
@@ -179,12 +234,6 @@ struct AccessMatrixTests {
                     #expect(!text.contains("reporter-a") && !text.contains("reporter-b"), "analyst: \(path) names a reporter")
                 }
             }
-
-            // No token, good or bad, reached the logs.
-            let logs = api.logs.text
-            for token in api.allTokens + [revoked, expired] { #expect(!logs.contains(token), "a token was logged") }
-            #expect(!logs.contains(name) && !logs.contains("Someone Else"), "personal data was logged")
-            print("access figures: \(cells) role cells, \(refusals) bad-credential requests (\(bad.count) kinds × \(operations.count) operations)")
         }
     }
 }

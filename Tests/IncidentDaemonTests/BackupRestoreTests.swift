@@ -35,37 +35,13 @@ struct BackupRestoreTests {
         let tokens = AccessTokens(pool: pool)
         let admin = try await tokens.create(name: "admin", role: .admin)
         let analyst = try await tokens.create(name: "analyst", role: .analyst)
-        let (sourceEvents, sourceSummary, midway, afterMidway): ([String], JSONValue?, String, [String])
-        do {
-            let port = Int.random(in: 20_000...32_000)
-            let daemon = try Daemon(conninfo: source.conninfo(), port: port)
-            defer { daemon.stop() }
-            try await daemon.ready()
-            for report in FieldReport.make(40) { #expect(await post(port, token: admin, body: report.body).status == 201) }
-            try await settle(pool)
-            let highest: String = try await pool.withConnection { try $0.query("SELECT max(transaction_id)::text FROM events").first!.decode(0) }
-            #expect((UInt64(highest) ?? 0) >> 32 == 3, "the log's transaction ids are in epoch 3: \(highest)")
-            sourceEvents = try await readLog(port, token: admin)
-            midway = try #require(await get(port, "/v1/events?limit=15", token: admin).json?.objectValue?["checkpoint"]?.stringValue)
-            afterMidway = try await readLog(port, token: admin, after: midway)
-            sourceSummary = await get(port, "/v1/summaries?level=municipality&since=2026-01-01&until=2026-12-31", token: analyst).json?.objectValue?["rows"]
-            _ = try await onThread { try source.runClient("pg_dump", ["--format=custom", "--file", dump, "--dbname", source.conninfo()], what: "dump the incident database") }
-        }
+        let (sourceEvents, sourceSummary, midway, afterMidway) = try await Self.readThroughTheDaemon(source, pool: pool, admin: admin, analyst: analyst, dumpingTo: dump)
         await pool.close()
         #expect(sourceEvents.count == 40 && afterMidway.count == 25)
 
         // A restore by hand, without moving the counter, is refused at start rather than run
         // into appends that would never be read.
-        let naive = try LocalCluster(dataDirectory: scratch + "/naive")
-        defer { try? naive.stop(logger: logger) }
-        try await onThread {
-            try naive.start(logger: logger)
-            _ = try naive.runClient("psql", ["--dbname", naive.conninfo(), "-c", "CREATE ROLE incident_app NOLOGIN", "-c", "CREATE DATABASE incident_log"], what: "prepare")
-            _ = try naive.runClient("pg_restore", ["--no-owner", "--exit-on-error", "--dbname", naive.conninfo(database: "incident_log"), dump], what: "restore")
-        }
-        let refused = try await run(Binaries.incidentd, ["serve", "--port", "1", "--database-url", naive.conninfo(database: "incident_log"), "--master-key-file", TestKeys.file], environment: [:], timeout: .seconds(30))
-        #expect(refused.status != 0 && refused.stderr.contains("ahead of this PostgreSQL cluster's counter"), "\(refused.status) \(refused.stderr)")
-        try await onThread { try naive.stop(logger: logger) }
+        try await Self.restoreByHandIsRefused(scratch: scratch, dump: dump, logger: logger)
 
         // `incidentd restore` into a new data directory, then serve it.
         let data = scratch + "/restored"
@@ -85,6 +61,43 @@ struct BackupRestoreTests {
         #expect(summary == sourceSummary && summary != nil)
 
         // Appends after the restore: stored, projected, and read after the restored ones.
+        try await Self.appendsAfterTheRestoreAreReadAndProjected(port: port, admin: admin, analyst: analyst)
+    }
+
+    /// Forty reports through a daemon on `source`, projected; the log, a checkpoint part-way, the log after it and a summary as they read; then the dump.
+    private static func readThroughTheDaemon(_ source: LocalCluster, pool: ConnectionPool, admin: String, analyst: String, dumpingTo dump: String) async throws -> ([String], JSONValue?, String, [String]) {
+        let port = Int.random(in: 20_000...32_000)
+        let daemon = try Daemon(conninfo: source.conninfo(), port: port)
+        defer { daemon.stop() }
+        try await daemon.ready()
+        for report in FieldReport.make(40) { #expect(await post(port, token: admin, body: report.body).status == 201) }
+        try await settle(pool)
+        let highest: String = try await pool.withConnection { try $0.query("SELECT max(transaction_id)::text FROM events").first!.decode(0) }
+        #expect((UInt64(highest) ?? 0) >> 32 == 3, "the log's transaction ids are in epoch 3: \(highest)")
+        let sourceEvents = try await readLog(port, token: admin)
+        let midway = try #require(await get(port, "/v1/events?limit=15", token: admin).json?.objectValue?["checkpoint"]?.stringValue)
+        let afterMidway = try await readLog(port, token: admin, after: midway)
+        let sourceSummary = await get(port, "/v1/summaries?level=municipality&since=2026-01-01&until=2026-12-31", token: analyst).json?.objectValue?["rows"]
+        _ = try await onThread { try source.runClient("pg_dump", ["--format=custom", "--file", dump, "--dbname", source.conninfo()], what: "dump the incident database") }
+        return (sourceEvents, sourceSummary, midway, afterMidway)
+    }
+
+    /// pg_restore into a new cluster without moving its counter: incidentd refuses to serve it.
+    private static func restoreByHandIsRefused(scratch: String, dump: String, logger: Logger) async throws {
+        let naive = try LocalCluster(dataDirectory: scratch + "/naive")
+        defer { try? naive.stop(logger: logger) }
+        try await onThread {
+            try naive.start(logger: logger)
+            _ = try naive.runClient("psql", ["--dbname", naive.conninfo(), "-c", "CREATE ROLE incident_app NOLOGIN", "-c", "CREATE DATABASE incident_log"], what: "prepare")
+            _ = try naive.runClient("pg_restore", ["--no-owner", "--exit-on-error", "--dbname", naive.conninfo(database: "incident_log"), dump], what: "restore")
+        }
+        let refused = try await run(Binaries.incidentd, ["serve", "--port", "1", "--database-url", naive.conninfo(database: "incident_log"), "--master-key-file", TestKeys.file], environment: [:], timeout: .seconds(30))
+        #expect(refused.status != 0 && refused.stderr.contains("ahead of this PostgreSQL cluster's counter"), "\(refused.status) \(refused.stderr)")
+        try await onThread { try naive.stop(logger: logger) }
+    }
+
+    /// Ten reports after the restore: read after the restored events, and projected.
+    private static func appendsAfterTheRestoreAreReadAndProjected(port: Int, admin: String, analyst: String) async throws {
         let checkpoint = try #require(await get(port, "/v1/events?limit=1000", token: admin).json?.objectValue?["checkpoint"]?.stringValue)
         let later = FieldReport.make(10)
         for report in later { #expect(await post(port, token: admin, body: report.body).status == 201) }

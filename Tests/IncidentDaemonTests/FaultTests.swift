@@ -135,61 +135,19 @@ struct FaultTests {
             // Online once first: the outbox seals what it keeps to the server's key.
             let login = try await run(Binaries.ictl, ["login"], environment: online)
             #expect(login.status == 0, "\(login.stderr)")
-            @Sendable func queued() -> Int {
-                ((try? FileManager.default.contentsOfDirectory(atPath: home + "/outbox")) ?? []).filter { $0.hasSuffix(".json") }.count
-            }
+            @Sendable func queued() -> Int { Self.queuedEntries(home) }
 
             var incidents: [String] = []
             var secrets: [String] = []
             var kills = 0, interrupted = 0
             try FileManager.default.createDirectory(atPath: home + "/reports", withIntermediateDirectories: true)
             for round in 0..<6 {
-                for index in 0..<15 {
-                    let report = FieldReport.make(1)[0]
-                    // A name in the summary and in `personal`, which must never be on disk in plain.
-                    let victim = "Shpresa Morina-Faultvictim\(round)x\(index)", named = "Ilir Dema-Faultsummary\(round)x\(index)"
-                    secrets += [victim, named]
-                    var fields = try #require(try JSONValue.parse(report.fileBody).objectValue)
-                    fields["summary"] = .string("\(named) saw the houses of returnees damaged at night.")
-                    fields["personal"] = ["victims": [["name": .string(victim)]]]
-                    let file = home + "/reports/report-\(round)-\(index).json"
-                    try JSONValue.object(fields).encoded().write(to: URL(fileURLWithPath: file))
-                    let result = try await run(Binaries.ictl, ["report", "--file", file], environment: offline)
-                    #expect(result.status == 75, "queued offline: \(result.stderr)")
-                    incidents.append(report.incidentID)
-                }
+                let queuedNow = try await Self.queueFifteenOffline(round: round, home: home, offline: offline)
+                incidents += queuedNow.incidents
+                secrets += queuedNow.secrets
                 let found = disclosures(of: secrets, under: [home + "/outbox", home + "/config"])
                 #expect(found.isEmpty, "plain text on disk: \(found.prefix(3))")
-                // The kills and the waits between them block: on a thread of their own, not on
-                // the two threads the whole suite shares.
-                let syncs = try await onThread { [online] in
-                    var kills = 0, interrupted = 0
-                    for attempt in 0..<8 where queued() > 0 {
-                        let before = queued()
-                        let sync = Process()
-                        sync.executableURL = URL(fileURLWithPath: Binaries.ictl)
-                        sync.arguments = ["outbox", "sync"]
-                        sync.environment = ProcessInfo.processInfo.environment.merging(online) { _, new in new }
-                        sync.standardOutput = FileHandle.nullDevice
-                        sync.standardError = FileHandle.nullDevice
-                        try sync.run()
-                        if attempt.isMultiple(of: 2) {
-                            // Anywhere: before it starts sending, mid-queue, or after.
-                            usleep(UInt32.random(in: 10_000...200_000))
-                        } else {
-                            // Right after it delivered something: mid-queue for sure, wherever in a send.
-                            let deadline = ContinuousClock.now + .seconds(5)
-                            while queued() == before && sync.isRunning && ContinuousClock.now < deadline { usleep(500) }
-                            usleep(UInt32.random(in: 0...3_000))
-                        }
-                        kill(sync.processIdentifier, SIGKILL)
-                        sync.waitUntilExit()
-                        kills += 1
-                        // Killed before it finished, after it had begun sending (some sent, some left).
-                        if sync.terminationReason == .uncaughtSignal && queued() < before && queued() > 0 { interrupted += 1 }
-                    }
-                    return (kills: kills, interrupted: interrupted)
-                }
+                let syncs = try await Self.syncsKilledAgainAndAgain(home: home, online: online)
                 kills += syncs.kills
                 interrupted += syncs.interrupted
             }
@@ -209,203 +167,68 @@ struct FaultTests {
             #expect(stored.count == incidents.count)
         }
     }
-}
 
-// MARK: - Load with retries
-
-/// One report as a field reporter sends it: with its own incident id and idempotency key.
-struct FieldReport: Sendable {
-    let incidentID: String
-    let eventID: String
-    let body: Data
-    /// The same report as `ictl report --file` reads it (ictl adds the idempotency key).
-    let fileBody: Data
-
-    var stream: String { "incident-" + incidentID }
-
-    static func make(_ count: Int) -> [FieldReport] {
-        let kinds = [("ethnic_violence", "assault"), ("return_obstacle", "property_occupation"), ("unrest", "peaceful_protest"), ("ethnic_violence", "property_damage")]
-        let places = ["Zubin Potok", "Klinë", "Prizren", "Pejë", "Gjilan", "Mitrovicë e Veriut"]
-        return (0..<count).map { _ in
-            let incidentID = UUID().uuidString.lowercased(), eventID = UUID().uuidString.lowercased()
-            let (category, subcategory) = kinds.randomElement()!
-            var fields: [String: JSONValue] = [
-                "incident_id": .string(incidentID), "category": .string(category), "subcategory": .string(subcategory),
-                "occurred_at": .string("2026-11-\(10 + Int.random(in: 0...18))"), "municipality": .string(places.randomElement()!),
-                "summary": .string("Fault test report: houses of returnees damaged at night."), "source_type": "witness",
-                "injured": .number(Double(Int.random(in: 0...3))),
-            ]
-            let file = JSONValue.object(fields).encoded()
-            fields["event_id"] = .string(eventID)
-            return FieldReport(incidentID: incidentID, eventID: eventID, body: Data(JSONValue.object(fields).encoded()), fileBody: Data(file))
-        }
-    }
-}
-
-/// The database stopped and started again while the daemon serves: what blocking probes from a
-/// thread of their own saw.
-struct Outage: Sendable {
-    /// Reports sent while the database was down.
-    var probes: [Answer] = []
-    /// `/readyz` while it was down.
-    var ready: Answer?
-    /// From the stop until the probes were done.
-    var downFor: Duration = .zero
-    /// From the database's return (`pg_ctl start` returned) to the end of the first 2xx; nil: none within 15 s.
-    var recovered: Duration?
-    /// Each probe after the return: when it ended, its status and how long it took.
-    var afterReturn: [String] = []
-
-    /// Blocks: stops the cluster, probes, starts it, probes until a report is stored.
-    static func run(cluster: LocalCluster, port: Int, token: String, logger: Logger) throws -> Outage {
-        var outage = Outage()
-        try cluster.stop(logger: logger)
-        let down = ContinuousClock.now
-        // While it is down: every answer a 503 with Retry-After, /readyz too, and quickly.
-        Thread.sleep(forTimeInterval: 0.5)
-        for _ in 0..<10 {
-            outage.probes.append(RawClient.post(port: port, token: token, body: FieldReport.make(1)[0].body))
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        outage.ready = RawClient.get(port: port, "/readyz")
-        outage.downFor = ContinuousClock.now - down
-
-        try cluster.start(logger: logger)
-        let up = ContinuousClock.now
-        while ContinuousClock.now - up < .seconds(15) {
-            let probe = RawClient.post(port: port, token: token, body: FieldReport.make(1)[0].body)
-            outage.afterReturn.append("\(ContinuousClock.now - up): \(probe.status.map(String.init) ?? "no answer") in \(probe.elapsed)")
-            if let status = probe.status, (200..<300).contains(status) {
-                outage.recovered = ContinuousClock.now - up
-                break
-            }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return outage
-    }
-}
-
-/// What the clients saw, counted across them.
-final class Ledger: Sendable {
-    struct Figures {
-        var requests = 0, acknowledged = 0, replayed = 0, retried = 0, unavailable = 0, withoutRetryAfter = 0, unanswered = 0
+    /// The entries waiting in the outbox under `home`.
+    private static func queuedEntries(_ home: String) -> Int {
+        ((try? FileManager.default.contentsOfDirectory(atPath: home + "/outbox")) ?? []).filter { $0.hasSuffix(".json") }.count
     }
 
-    private let state = Mutex(Figures())
-    var figures: Figures { state.withLock { $0 } }
-    var acknowledged: Int { state.withLock { $0.acknowledged } }
-    func record(_ body: (inout Figures) -> Void) { state.withLock { body(&$0) } }
-}
+    /// Fifteen reports with names in their summary and personal data, queued offline (75);
+    /// returns their incident ids and the names.
+    private static func queueFifteenOffline(round: Int, home: String, offline: [String: String]) async throws -> (incidents: [String], secrets: [String]) {
+        var incidents: [String] = []
+        var secrets: [String] = []
+        for index in 0..<15 {
+            let report = FieldReport.make(1)[0]
+            // A name in the summary and in `personal`, which must never be on disk in plain.
+            let victim = "Shpresa Morina-Faultvictim\(round)x\(index)", named = "Ilir Dema-Faultsummary\(round)x\(index)"
+            secrets += [victim, named]
+            var fields = try #require(try JSONValue.parse(report.fileBody).objectValue)
+            fields["summary"] = .string("\(named) saw the houses of returnees damaged at night.")
+            fields["personal"] = ["victims": [["name": .string(victim)]]]
+            let file = home + "/reports/report-\(round)-\(index).json"
+            try JSONValue.object(fields).encoded().write(to: URL(fileURLWithPath: file))
+            let result = try await run(Binaries.ictl, ["report", "--file", file], environment: offline)
+            #expect(result.status == 75, "queued offline: \(result.stderr)")
+            incidents.append(report.incidentID)
+        }
+        return (incidents, secrets)
+    }
 
-/// An answer from the daemon, or none (`status` nil: refused, reset, timed out).
-struct Answer {
-    var status: Int?
-    var retryAfter: String?
-    var json: JSONValue?
-    var elapsed: Duration
-}
-
-/// Every report is sent, by `clients` concurrent reporters, until the daemon answers it 2xx: after
-/// no answer or a 5xx the same body (same idempotency key) goes again. Gives up after 2 minutes.
-func drive(_ reports: [FieldReport], clients: Int, port: Int, token: String, ledger: Ledger, pause: Duration = .zero) async {
-    await withTaskGroup(of: Void.self) { group in
-        for client in 0..<clients {
-            group.addTask {
-                let deadline = ContinuousClock.now + .seconds(120)
-                for report in reports.enumerated().filter({ $0.offset % clients == client }).map(\.element) {
-                    var attempts = 0
-                    while ContinuousClock.now < deadline {
-                        let answer = await post(port, token: token, body: report.body)
-                        attempts += 1
-                        let status = answer.status
-                        ledger.record { figures in
-                            figures.requests += 1
-                            if status == nil { figures.unanswered += 1 }
-                            if status == 503 {
-                                figures.unavailable += 1
-                                if answer.retryAfter == nil { figures.withoutRetryAfter += 1 }
-                            }
-                            if let status, (200..<300).contains(status) {
-                                figures.acknowledged += 1
-                                if status == 200 { figures.replayed += 1 }
-                                if attempts > 1 { figures.retried += 1 }
-                            }
-                        }
-                        if let status, (200..<300).contains(status) { break }
-                        if let status, status < 500 {
-                            Issue.record("a field report was refused: \(status) \(String(describing: answer.json))")
-                            break
-                        }
-                        try? await Task.sleep(for: .milliseconds(50))
-                    }
-                    if pause > .zero { try? await Task.sleep(for: pause) }
+    /// `ictl outbox sync` started and killed -9 up to eight times while entries are queued: at a
+    /// random moment, or right after it delivered one. Returns the kills, and those that left
+    /// some entries sent and some queued.
+    private static func syncsKilledAgainAndAgain(home: String, online: [String: String]) async throws -> (kills: Int, interrupted: Int) {
+        @Sendable func queued() -> Int { Self.queuedEntries(home) }
+        // The kills and the waits between them block: on a thread of their own, not on
+        // the two threads the whole suite shares.
+        return try await onThread { [online] in
+            var kills = 0, interrupted = 0
+            for attempt in 0..<8 where queued() > 0 {
+                let before = queued()
+                let sync = Process()
+                sync.executableURL = URL(fileURLWithPath: Binaries.ictl)
+                sync.arguments = ["outbox", "sync"]
+                sync.environment = ProcessInfo.processInfo.environment.merging(online) { _, new in new }
+                sync.standardOutput = FileHandle.nullDevice
+                sync.standardError = FileHandle.nullDevice
+                try sync.run()
+                if attempt.isMultiple(of: 2) {
+                    // Anywhere: before it starts sending, mid-queue, or after.
+                    usleep(UInt32.random(in: 10_000...200_000))
+                } else {
+                    // Right after it delivered something: mid-queue for sure, wherever in a send.
+                    let deadline = ContinuousClock.now + .seconds(5)
+                    while queued() == before && sync.isRunning && ContinuousClock.now < deadline { usleep(500) }
+                    usleep(UInt32.random(in: 0...3_000))
                 }
+                kill(sync.processIdentifier, SIGKILL)
+                sync.waitUntilExit()
+                kills += 1
+                // Killed before it finished, after it had begun sending (some sent, some left).
+                if sync.terminationReason == .uncaughtSignal && queued() < before && queued() > 0 { interrupted += 1 }
             }
+            return (kills: kills, interrupted: interrupted)
         }
     }
-}
-
-/// A session without connection reuse across a killed daemon's sockets mattering: each request
-/// stands alone, with a timeout well beyond any the daemon should need.
-private let session: URLSession = {
-    let configuration = URLSessionConfiguration.ephemeral
-    configuration.timeoutIntervalForRequest = 15
-    configuration.httpMaximumConnectionsPerHost = 16
-    return URLSession(configuration: configuration)
-}()
-
-func post(_ port: Int, _ path: String = "/v1/incidents", token: String, body: Data, contentType: String = "application/json") async -> Answer {
-    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)" + path)!)
-    request.httpMethod = "POST"
-    request.httpBody = body
-    request.setValue(contentType, forHTTPHeaderField: "Content-Type")
-    request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization")
-    return await send(request)
-}
-
-func get(_ port: Int, _ path: String, token: String?, headers: [String: String] = [:]) async -> Answer {
-    var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)" + path)!)
-    if let token { request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization") }
-    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-    return await send(request)
-}
-
-private func send(_ request: URLRequest) async -> Answer {
-    let start = ContinuousClock.now
-    guard let (data, response) = try? await session.data(for: request), let http = response as? HTTPURLResponse else {
-        return Answer(elapsed: ContinuousClock.now - start)
-    }
-    return Answer(status: http.statusCode, retryAfter: http.value(forHTTPHeaderField: "Retry-After"), json: try? JSONValue.parse(data), elapsed: ContinuousClock.now - start)
-}
-
-/// IncidentReported events per stream, read from the log.
-func reportedCounts(_ pool: ConnectionPool) async throws -> [String: Int] {
-    try await pool.withConnection { connection in
-        var counts: [String: Int] = [:]
-        for row in try connection.query("SELECT stream, count(*) FROM events WHERE type = 'IncidentReported' GROUP BY stream").rows {
-            counts[try row.decode(0)] = try row.decode(1)
-        }
-        return counts
-    }
-}
-
-/// Waits (at most a minute) until `condition` holds; records an issue and throws when it does not.
-func waitUntil(_ what: String, _ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(60)
-    while !condition() {
-        guard ContinuousClock.now < deadline else {
-            Issue.record("timed out waiting for: \(what)")
-            throw CancellationError()
-        }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-}
-
-/// Waits until the daemon's projector has applied everything in the log.
-func settle(_ pool: ConnectionPool) async throws {
-    for _ in 0..<1000 {
-        if try await readModelLag(pool) == 0 { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    Issue.record("the projector did not catch up")
 }

@@ -97,27 +97,7 @@ struct ProjectorProcessTests {
             let hxl = try await ictl(["summary", "--format", "hxl"], token: analyst).stdout.split(separator: "\n")
             #expect(hxl.count == 3 && hxl[1].hasPrefix("#adm1+code,#adm1+name,#event+type,#event+num"))
 
-            let html = home + "/digest.html", csv = home + "/digest.csv", markdown = home + "/digest.md"
-            for (format, path) in [("html", html), ("csv", csv), ("markdown", markdown)] {
-                let result = try await ictl(["digest", "--week", lastWeek.description, "--format", format, "--output", path], token: analyst)
-                #expect(result.status == 0, "\(result.stderr)")
-                #expect(result.stdout.isEmpty, "--output leaves stdout empty")
-            }
-            let page = try String(contentsOfFile: html, encoding: .utf8)
-            #expect(page.contains("<svg") && page.contains("Zubin Potok") && page.contains(lastWeek.description))
-            #expect(!page.contains("http://") && !page.contains("https://"), "the HTML is self-contained")
-            for personal in ["Arben", "Krasniqi", "+383", "victims", "admin"] {
-                #expect(!page.contains(personal), "no personal data or reporter name: \(personal)")
-                #expect(!(try String(contentsOfFile: markdown, encoding: .utf8)).contains(personal))
-            }
-            let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
-            #expect(lines.count >= 3)
-            #expect(lines[1] == "#adm1+code,#adm1+name,#adm2+code,#adm2+name,#event+type,#event+num,#event+num+verified,#affected+killed,#affected+injured,#affected+abducted,#affected+displaced")
-            let text = try String(contentsOfFile: markdown, encoding: .utf8)
-            #expect(text.contains("Weekly incident digest — \(lastWeek)") && text.contains("Zubin Potok") && text.contains("Assault near the bridge"))
-            #expect(lines.dropFirst(2).contains { $0.hasPrefix("XK-MIT,") && $0.hasSuffix(",ethnic_violence,2,0,3,4,0,0") }, "\(lines)")
-            let leftovers = try FileManager.default.contentsOfDirectory(atPath: home).filter { $0.hasPrefix(".digest") }
-            #expect(leftovers.isEmpty, "no temporary files left: \(leftovers)")
+            let (html, page) = try await Self.digestsWrittenWhole(home: home, env: env, analyst: analyst, lastWeek: lastWeek)
 
             // Failures: one line on stderr, nothing on stdout, non-zero; an existing file is left whole.
             let unwritable = try await ictl(["digest", "--format", "html", "--output", home + "/missing/dir/digest.html"], token: analyst)
@@ -135,5 +115,34 @@ struct ProjectorProcessTests {
             let after = try await ictl(["summary", "--level", "municipality", "--format", "json"], token: analyst)
             #expect(after.stdout.contains("\"incidents\" : 2"))
         }
+    }
+
+    /// The digest of `lastWeek` in HTML, CSV and Markdown with --output: whole, no personal data, no network references, the HXL rows; returns the HTML file and its text.
+    private static func digestsWrittenWhole(home: String, env: [String: String], analyst: String, lastWeek: IsoWeek) async throws -> (html: String, page: String) {
+        func ictl(_ arguments: [String], token: String? = nil) async throws -> Run {
+            try await run(Binaries.ictl, arguments, environment: token.map { env.merging(["ICTL_TOKEN": $0]) { _, new in new } } ?? env)
+        }
+        let html = home + "/digest.html", csv = home + "/digest.csv", markdown = home + "/digest.md"
+        for (format, path) in [("html", html), ("csv", csv), ("markdown", markdown)] {
+            let result = try await ictl(["digest", "--week", lastWeek.description, "--format", format, "--output", path], token: analyst)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.isEmpty, "--output leaves stdout empty")
+        }
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(page.contains("<svg") && page.contains("Zubin Potok") && page.contains(lastWeek.description))
+        #expect(!page.contains("http://") && !page.contains("https://"), "the HTML is self-contained")
+        for personal in ["Arben", "Krasniqi", "+383", "victims", "admin"] {
+            #expect(!page.contains(personal), "no personal data or reporter name: \(personal)")
+            #expect(!(try String(contentsOfFile: markdown, encoding: .utf8)).contains(personal))
+        }
+        let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count >= 3)
+        #expect(lines[1] == "#adm1+code,#adm1+name,#adm2+code,#adm2+name,#event+type,#event+num,#event+num+verified,#affected+killed,#affected+injured,#affected+abducted,#affected+displaced")
+        let text = try String(contentsOfFile: markdown, encoding: .utf8)
+        #expect(text.contains("Weekly incident digest — \(lastWeek)") && text.contains("Zubin Potok") && text.contains("Assault near the bridge"))
+        #expect(lines.dropFirst(2).contains { $0.hasPrefix("XK-MIT,") && $0.hasSuffix(",ethnic_violence,2,0,3,4,0,0") }, "\(lines)")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: home).filter { $0.hasPrefix(".digest") }
+        #expect(leftovers.isEmpty, "no temporary files left: \(leftovers)")
+        return (html, page)
     }
 }

@@ -92,24 +92,7 @@ struct ReportTests {
             let totals = total(week), previous = total(week.advanced(by: -1))
             #expect(figures(digest["totals"]) == totals)
             #expect(figures(digest["previous_week"]) == previous)
-            let four = (1...4).map { total(week.advanced(by: -$0)) }
-            for key in ["incidents", "verified", "killed", "injured", "abducted", "displaced"] {
-                let values = four.map { f -> Int in
-                    switch key {
-                    case "incidents": f.incidents
-                    case "verified": f.verified
-                    case "killed": f.killed
-                    case "injured": f.injured
-                    case "abducted": f.abducted
-                    default: f.displaced
-                    }
-                }
-                let average = Double(values.reduce(0, +)) / 4
-                #expect(number(digest["four_week_average"], key) == average, "\(key)")
-                let current = number(digest["totals"], key)!
-                #expect(number(digest["changes"]?.objectValue?["vs_four_week_average"], key) == ((current - average) * 100).rounded() / 100, "\(key)")
-                #expect(number(digest["changes"]?.objectValue?["vs_previous_week"], key) == current - number(digest["previous_week"], key)!, "\(key)")
-            }
+            let four = fourWeekAverageAndChanges(digest, week: week, total: total)
             #expect(totals.incidents > 0 && four.contains { $0.incidents > 0 }, "the seeded history fills the weeks compared")
 
             // by_region adds up to the totals; the trend is the eight weeks ending with this one.
@@ -122,34 +105,10 @@ struct ReportTests {
 
             // Revisions: decisions and corrections recorded during the digest's week about incidents of
             // earlier weeks. The history was written just now, so this week's digest holds them.
-            let current = try #require(try await api.call(.get, "/v1/digests/weekly?week=\(thisWeek)", token: api.analyst).json?.objectValue)
-            let interval = thisWeek.interval
-            let expectedRevisions = try await api.db.pool.withConnection { connection -> Int in
-                try connection.query("""
-                    SELECT stream, type FROM events WHERE recorded_at >= $1 AND recorded_at < $2
-                      AND type IN ('IncidentAmended', 'IncidentVerified', 'IncidentRejected', 'IncidentRetracted')
-                    """, [interval.start, interval.end]).rows.filter { row in
-                    let id = IncidentEvent.incidentID(fromStream: try row.decode(0))!
-                    let state = naive.states[id]!
-                    return state.record.occurredDay < thisWeek.from && state.record.sensitivity != .confidential
-                }.count
-            }
-            #expect((current["revisions"]?.arrayValue?.count ?? -1) == expectedRevisions)
-            #expect(digest["revisions"]?.arrayValue?.isEmpty == true, "nothing was recorded during last week")
-            #expect(expectedRevisions > 0, "the seeded history revises incidents of earlier weeks")
+            try await revisionsAreThoseRecordedInTheWeek(api, digest: digest, thisWeek: thisWeek, naive: naive)
 
             // Notable incidents: of this week, counted, never confidential, most casualties first, no personal data.
-            let notable = digest["notable"]?.arrayValue ?? []
-            for item in notable {
-                let id = UUID(uuidString: item.objectValue?["incident_id"]?.stringValue ?? "")!
-                let state = naive.states[id]!
-                #expect(state.record.sensitivity != .confidential)
-                #expect(state.status.counts)
-                #expect(state.record.occurredDay >= week.from && state.record.occurredDay <= week.to)
-                #expect(item.objectValue?["personal"] == nil && item.objectValue?["reported_by"] == nil)
-            }
-            let casualties = notable.map { number($0, "killed")! + number($0, "injured")! }
-            #expect(casualties == casualties.sorted(by: >))
+            try notableIncidentsAreOfTheWeekAndOpen(digest, week: week, naive: naive)
             #expect(number(reply.json, "as_of") == Double(try await maxPosition(api)))
 
             #expect(try await api.call(.get, "/v1/digests/weekly?week=2026-W54", token: api.analyst).status == 400)
@@ -157,6 +116,63 @@ struct ReportTests {
             let last = try await api.call(.get, "/v1/digests/weekly", token: api.admin)
             #expect(last["week"]?.stringValue == week.description)
         }
+    }
+
+    /// The four weeks before `week`: their average and the changes against it and the previous week, per figure; returns the four.
+    private func fourWeekAverageAndChanges(_ digest: [String: JSONValue], week: IsoWeek, total: (IsoWeek) -> SummaryFigures) -> [SummaryFigures] {
+        let four = (1...4).map { total(week.advanced(by: -$0)) }
+        for key in ["incidents", "verified", "killed", "injured", "abducted", "displaced"] {
+            let values = four.map { f -> Int in
+                switch key {
+                case "incidents": f.incidents
+                case "verified": f.verified
+                case "killed": f.killed
+                case "injured": f.injured
+                case "abducted": f.abducted
+                default: f.displaced
+                }
+            }
+            let average = Double(values.reduce(0, +)) / 4
+            #expect(number(digest["four_week_average"], key) == average, "\(key)")
+            let current = number(digest["totals"], key)!
+            #expect(number(digest["changes"]?.objectValue?["vs_four_week_average"], key) == ((current - average) * 100).rounded() / 100, "\(key)")
+            #expect(number(digest["changes"]?.objectValue?["vs_previous_week"], key) == current - number(digest["previous_week"], key)!, "\(key)")
+        }
+        return four
+    }
+
+    /// This week's digest holds the revisions recorded during it of earlier weeks' open incidents; last week's none.
+    private func revisionsAreThoseRecordedInTheWeek(_ api: API, digest: [String: JSONValue], thisWeek: IsoWeek, naive: NaiveFigures) async throws {
+        let current = try #require(try await api.call(.get, "/v1/digests/weekly?week=\(thisWeek)", token: api.analyst).json?.objectValue)
+        let interval = thisWeek.interval
+        let expectedRevisions = try await api.db.pool.withConnection { connection -> Int in
+            try connection.query("""
+                SELECT stream, type FROM events WHERE recorded_at >= $1 AND recorded_at < $2
+                  AND type IN ('IncidentAmended', 'IncidentVerified', 'IncidentRejected', 'IncidentRetracted')
+                """, [interval.start, interval.end]).rows.filter { row in
+                let id = IncidentEvent.incidentID(fromStream: try row.decode(0))!
+                let state = naive.states[id]!
+                return state.record.occurredDay < thisWeek.from && state.record.sensitivity != .confidential
+            }.count
+        }
+        #expect((current["revisions"]?.arrayValue?.count ?? -1) == expectedRevisions)
+        #expect(digest["revisions"]?.arrayValue?.isEmpty == true, "nothing was recorded during last week")
+        #expect(expectedRevisions > 0, "the seeded history revises incidents of earlier weeks")
+    }
+
+    /// Notable incidents: of this week, counted, never confidential, most casualties first, no personal data.
+    private func notableIncidentsAreOfTheWeekAndOpen(_ digest: [String: JSONValue], week: IsoWeek, naive: NaiveFigures) throws {
+        let notable = digest["notable"]?.arrayValue ?? []
+        for item in notable {
+            let id = UUID(uuidString: item.objectValue?["incident_id"]?.stringValue ?? "")!
+            let state = naive.states[id]!
+            #expect(state.record.sensitivity != .confidential)
+            #expect(state.status.counts)
+            #expect(state.record.occurredDay >= week.from && state.record.occurredDay <= week.to)
+            #expect(item.objectValue?["personal"] == nil && item.objectValue?["reported_by"] == nil)
+        }
+        let casualties = notable.map { number($0, "killed")! + number($0, "injured")! }
+        #expect(casualties == casualties.sorted(by: >))
     }
 
     @Test("rebuild over HTTP: admins only, 202, swapped in with the same figures")

@@ -4,103 +4,6 @@ import IncidentTesting
 import PostgresLibpq
 import Testing
 
-/// Where `texts` can be found in the files under `directories`: as they are, or in base64 at any
-/// alignment (an outbox that kept bodies as base64 would hide them from a plain search).
-func disclosures(of texts: [String], under directories: [String]) -> [String] {
-    var forms: [(String, Data)] = []
-    for text in texts {
-        let bytes = Data(text.utf8)
-        forms.append((text, bytes))
-        for offset in 0..<3 {
-            let encoded = Array((Data(repeating: 0x2A, count: offset) + bytes).base64EncodedString().utf8)
-            // Drop the characters that also encode the filler before the text and the ragged end.
-            let inner = encoded.dropFirst(offset == 0 ? 0 : 4).dropLast(4)
-            if inner.count >= 8 { forms.append(("\(text) in base64", Data(inner))) }
-        }
-    }
-    var found: [String] = []
-    for directory in directories {
-        guard let walker = FileManager.default.enumerator(atPath: directory) else { continue }
-        for case let name as String in walker {
-            let path = directory + "/" + name
-            guard let contents = FileManager.default.contents(atPath: path) else { continue }
-            for (what, form) in forms where contents.range(of: form) != nil { found.append("\(what) in \(path)") }
-        }
-    }
-    return found
-}
-
-/// Files (not directories) under `directory`, recursively.
-func files(under directory: String) -> [String] {
-    var isDirectory: ObjCBool = false
-    return (FileManager.default.enumerator(atPath: directory)?.allObjects as? [String] ?? []).filter {
-        FileManager.default.fileExists(atPath: directory + "/" + $0, isDirectory: &isDirectory) && !isDirectory.boolValue
-    }
-}
-
-/// One laptop's ictl: its own home, config and outbox, against a daemon on `port`.
-struct Laptop {
-    let home: String
-    let port: Int
-    let token: String
-
-    init(port: Int, token: String) throws {
-        home = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-laptop-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: home + "/reports", withIntermediateDirectories: true)
-        (self.port, self.token) = (port, token)
-    }
-
-    var config: String { home + "/config" }
-    var outbox: String { home + "/data/incident-log/outbox" }
-    var environment: [String: String] {
-        ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": token, "HOME": home, "XDG_DATA_HOME": home + "/data", "XDG_CONFIG_HOME": config,
-         "ICTL_CONFIG": "", "ICTL_OUTBOX": ""]
-    }
-
-    func ictl(_ arguments: String..., offline: Bool = false) async throws -> Run {
-        // Nothing listens on port 1: the laptop is off the network.
-        let environment = offline ? self.environment.merging(["ICTL_SERVER": "http://127.0.0.1:1"]) { _, new in new } : self.environment
-        return try await run(Binaries.ictl, arguments, environment: environment, timeout: .seconds(60))
-    }
-
-    /// The stored config as JSON.
-    var stored: [String: Any]? {
-        FileManager.default.contents(atPath: config + "/incident-log/ictl.json").flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
-    }
-
-    var storedKeyID: String? { (stored?["outbox_key"] as? [String: Any])?["key_id"] as? String }
-
-    /// Writes a report file (the test's own, outside the outbox and config).
-    func reportFile(_ fields: [String: Any]) throws -> String {
-        let path = home + "/reports/\(UUID().uuidString).json"
-        try JSONSerialization.data(withJSONObject: fields).write(to: URL(fileURLWithPath: path))
-        return path
-    }
-
-    /// `outbox list --format json`.
-    func listed() async throws -> [[String: Any]] {
-        let listed = try await ictl("outbox", "list", "--format", "json")
-        #expect(listed.status == 0, "\(listed.stderr)")
-        return (try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]]) ?? []
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: home) }
-}
-
-func offlineReport(incidentID: String = UUID().uuidString.lowercased(), summary: String = "Returnee house damaged at night.", personal: [String: Any]? = nil,
-            municipality: String = "Klinë") -> [String: Any] {
-    var fields: [String: Any] = [
-        "incident_id": incidentID, "category": "return_obstacle", "subcategory": "property_occupation", "occurred_at": "2026-11-27",
-        "municipality": municipality, "summary": summary, "source_type": "victim",
-    ]
-    if let personal { fields["personal"] = personal }
-    return fields
-}
-
-func eventCount(_ db: TestDatabase, stream: String) async throws -> Int {
-    try await db.pool.withConnection { try $0.query("SELECT count(*) FROM events WHERE stream = $1", [stream]).first!.decode(0) }
-}
-
 @Suite("Sealed offline outbox: ictl and incidentd (subprocesses)")
 struct SealedOutboxCLITests {
     @Test("reports with personal data and names in summary queued offline: no byte of those texts on disk; outbox list shows the entries; sync delivers each exactly once")
@@ -119,21 +22,7 @@ struct SealedOutboxCLITests {
 
             // The daemon is down: five reports, each with a victim's and a witness's name in
             // `personal` and a name in the summary, and an amendment whose reason names someone.
-            var secrets: [String] = []
-            var incidents: [String] = []
-            for index in 0..<5 {
-                let victim = "Drita Zeqiri-Victimname\(index)", witness = "Bekim Hoxha-Witnessname\(index)", named = "Fatmir Krasniqi-Summaryname\(index)"
-                secrets += [victim, witness, named, "Victimname\(index)", "Witnessname\(index)", "Summaryname\(index)"]
-                let fields = offlineReport(summary: "\(named) was beaten outside his house in Klinë.",
-                                    personal: ["victims": [["name": victim, "age": 34]], "witnesses": [["name": witness, "phone": "+383 44 123 45\(index)"]]])
-                let queued = try await laptop.ictl("report", "--file", try laptop.reportFile(fields))
-                #expect(queued.status == 75, "\(queued.stderr)")
-                incidents.append(queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
-                #expect(incidents.last == fields["incident_id"] as? String, "the id is printed even when queued")
-            }
-            secrets += ["Reasonname Gashi", "Reasonname"]
-            let amended = try await laptop.ictl("amend", incidents[0], "--expected-version", "1", "--set", "injured=2", "--reason", "told by Reasonname Gashi")
-            #expect(amended.status == 75, "\(amended.stderr)")
+            let (secrets, incidents) = try await Self.queueFiveReportsAndAnAmendment(laptop)
 
             let found = disclosures(of: secrets, under: [laptop.outbox, laptop.config])
             #expect(found.isEmpty, "plain text on disk: \(found)")
@@ -170,6 +59,26 @@ struct SealedOutboxCLITests {
             let shown = try await run(Binaries.ictl, ["show", incidents[2], "--format", "json", "--include-personal", "--reason", "check the delivered report"], environment: laptop.environment.merging(["ICTL_TOKEN": admin]) { _, new in new })
             #expect(shown.stdout.contains("Witnessname2"), "the personal data arrived whole, for an admin to read")
         }
+    }
+
+    /// Queued offline (75): five reports with names in `personal` and the summary, and an amendment whose reason names someone; returns the names and the incident ids.
+    private static func queueFiveReportsAndAnAmendment(_ laptop: Laptop) async throws -> (secrets: [String], incidents: [String]) {
+        var secrets: [String] = []
+        var incidents: [String] = []
+        for index in 0..<5 {
+            let victim = "Drita Zeqiri-Victimname\(index)", witness = "Bekim Hoxha-Witnessname\(index)", named = "Fatmir Krasniqi-Summaryname\(index)"
+            secrets += [victim, witness, named, "Victimname\(index)", "Witnessname\(index)", "Summaryname\(index)"]
+            let fields = offlineReport(summary: "\(named) was beaten outside his house in Klinë.",
+                                personal: ["victims": [["name": victim, "age": 34]], "witnesses": [["name": witness, "phone": "+383 44 123 45\(index)"]]])
+            let queued = try await laptop.ictl("report", "--file", try laptop.reportFile(fields))
+            #expect(queued.status == 75, "\(queued.stderr)")
+            incidents.append(queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            #expect(incidents.last == fields["incident_id"] as? String, "the id is printed even when queued")
+        }
+        secrets += ["Reasonname Gashi", "Reasonname"]
+        let amended = try await laptop.ictl("amend", incidents[0], "--expected-version", "1", "--set", "injured=2", "--reason", "told by Reasonname Gashi")
+        #expect(amended.status == 75, "\(amended.stderr)")
+        return (secrets, incidents)
     }
 
     @Test("never logged in while online: a write that would be queued exits 69 saying to log in once online; nothing is written")

@@ -4,41 +4,6 @@ import IncidentTesting
 import PostgresLibpq
 import Testing
 
-/// A field office's own certificate authority and a server certificate it signed for `localhost`
-/// (not for 127.0.0.1, so that address checks that ictl verifies the name),
-/// made with openssl in a temporary directory.
-struct TestCertificates {
-    let directory: String
-    var authority: String { directory + "/ca.pem" }
-    var certificate: String { directory + "/server.pem" }
-    var key: String { directory + "/server.key" }
-    /// Another authority, which signed nothing the server has.
-    var stranger: String { directory + "/other-ca.pem" }
-
-    static func make() async throws -> TestCertificates {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("incident-tls-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let certificates = TestCertificates(directory: directory)
-        func openssl(_ arguments: String...) async throws {
-            let result = try await run("/usr/bin/openssl", arguments, environment: [:])
-            guard result.status == 0 else { throw TLSSetupFailed(message: "openssl \(arguments.first ?? ""): \(result.stderr)") }
-        }
-        for name in ["ca", "other-ca"] {
-            try await openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Field office test CA \(name)",
-                        "-keyout", directory + "/\(name).key", "-out", directory + "/\(name).pem")
-        }
-        try await openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=incidentd test", "-keyout", certificates.key, "-out", directory + "/server.csr")
-        try Data("subjectAltName=DNS:localhost\n".utf8).write(to: URL(fileURLWithPath: directory + "/san.ext"))
-        try await openssl("x509", "-req", "-in", directory + "/server.csr", "-CA", certificates.authority, "-CAkey", directory + "/ca.key",
-                    "-CAcreateserial", "-days", "2", "-extfile", directory + "/san.ext", "-out", certificates.certificate)
-        return certificates
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: directory) }
-}
-
-struct TLSSetupFailed: Error { var message: String }
-
 @Suite("TLS: incidentd serves HTTPS, ictl verifies it")
 struct TLSTests {
     @Test("the reporting path over TLS with a field office's CA; an untrusted certificate or plain HTTP gets nothing through")
@@ -50,11 +15,7 @@ struct TLSTests {
             let port = Int.random(in: 20_000...32_000)
             let daemon = try Daemon(conninfo: db.conninfo, port: port, arguments: ["--tls-cert", certificates.certificate, "--tls-key", certificates.key])
             defer { daemon.stop() }
-            var ready = false
-            for _ in 0..<200 where !ready {
-                ready = try await run("/usr/bin/curl", ["-sf", "--cacert", certificates.authority, "https://localhost:\(port)/readyz"], environment: [:]).status == 0
-                if !ready { try await Task.sleep(for: .milliseconds(50)) }
-            }
+            let ready = try await Self.becomesReadyOverHTTPS(port: port, trusting: certificates.authority)
             #expect(ready, "incidentd answers over https, with a certificate the CA signed")
 
             let home = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-tls-\(UUID().uuidString)").path
@@ -104,6 +65,16 @@ struct TLSTests {
             }
             #expect(stored == 2, "each report stored once")
         }
+    }
+
+    /// Whether /readyz answers over https, verified against `authority`, within 10 s.
+    private static func becomesReadyOverHTTPS(port: Int, trusting authority: String) async throws -> Bool {
+        var ready = false
+        for _ in 0..<200 where !ready {
+            ready = try await run("/usr/bin/curl", ["-sf", "--cacert", authority, "https://localhost:\(port)/readyz"], environment: [:]).status == 0
+            if !ready { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        return ready
     }
 
     @Test("incidentd refuses to start on half a TLS configuration or an unreadable certificate")

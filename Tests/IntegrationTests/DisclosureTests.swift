@@ -67,25 +67,92 @@ struct DisclosureTests {
 
     func world(seed: UInt64) async throws {
         try await TestDatabase.with { db in
+            var world = try await World(db, seed: seed)
+            try await world.reportIncidents()
+            // Amendments (sensitivity both ways, category, municipality, day), decisions, retractions.
+            try await world.reviseAtRandom()
+            try await Self.catchUp(world.service, db.pool)
+
+            // The recomputation: every incident's final state, as an admin folds it from its stream.
+            try await world.foldTheTruth()
+            let confidentialCount = world.truths.filter { $0.counts && $0.confidential }.count
+            #expect(confidentialCount >= 60, "a third of the world is confidential")
+
+            // Many random questions, as the analyst and as the exact roles.
+            let (summariesSeen, exactChecked) = try await world.askSummaries()
+            let seen = summariesSeen + (try await world.readDigests())
+            // The analyst's own list: never a confidential incident, and the same count as a figure's.
+            try await world.analystListsNoConfidentialIncident()
+
+            // The attacks: each figure alone, and every difference of two nested figures.
+            Self.noFigureSinglesOutConfidentialIncidents(seen)
+            #expect(exactChecked == 320)
+        }
+    }
+
+    /// The attacks on what analysts saw: no figure, and no difference of two nested figures, counts
+    /// 1 to k-1 confidential incidents.
+    private static func noFigureSinglesOutConfidentialIncidents(_ seen: [Seen]) {
+        #expect(seen.contains { $0.confidential >= Self.threshold }, "some cells qualify: the world exercises both sides of the rule")
+        var pairs = 0
+        for figure in seen {
+            #expect(!(1..<Self.threshold).contains(figure.confidential), "\(figure.what) counts \(figure.confidential) confidential incidents")
+        }
+        let byCategory = Dictionary(grouping: seen.indices) { seen[$0].scope.category ?? "" }
+        for (category, indices) in byCategory {
+            let wider = category.isEmpty ? indices : indices + (byCategory[""] ?? [])
+            for i in indices {
+                for j in wider where i != j && seen[i].scope.isInside(seen[j].scope) {
+                    pairs += 1
+                    let difference = seen[j].confidential - seen[i].confidential
+                    #expect(!(1..<Self.threshold).contains(difference),
+                            "\(seen[j].what) less \(seen[i].what) counts \(difference) confidential incidents")
+                }
+            }
+        }
+        #expect(pairs > 1000, "the attacks compare many nested figures")
+    }
+
+    /// The random world of `smallCells`: its reference data, days and weeks, the incidents written
+    /// and, once folded, what the figures must count; a method for each phase.
+    private struct World {
+        let service: IncidentService
+        var random: SeededGenerator
+        let regions: RegionDirectory
+        let municipalities: [String]
+        let today: String
+        let weeks: [IsoWeek]
+        let days: [String]
+        let categories: [Taxonomy.Category]
+        let metadata: EventMetadata
+        var incidents: [(id: UUID, version: Int)] = []
+        var truths: [Truth] = []
+        var everywhere: Set<String> { Set(municipalities) }
+
+        init(_ db: TestDatabase, seed: UInt64) async throws {
             let reference = try await ReferenceData.load(db.pool)
-            let service = IncidentService(pool: db.pool, reference: reference, keys: TestKeys.ring, disclosure: Disclosure(threshold: Self.threshold))
-            var random = SeededGenerator(seed: seed)
-            let regions = reference.regions
-            let municipalities = regions.municipalities.map(\.code)
+            service = IncidentService(pool: db.pool, reference: reference, keys: TestKeys.ring, disclosure: Disclosure(threshold: DisclosureTests.threshold))
+            random = SeededGenerator(seed: seed)
+            regions = reference.regions
+            municipalities = regions.municipalities.map(\.code)
             let today = IncidentTime.kosovoDay(of: Date())
+            self.today = today
             let lastWeek = IsoWeek.last(before: Date())
-            let weeks = (0..<12).map { lastWeek.advanced(by: -$0) }
-            let days = weeks.flatMap { week in (0..<7).map { IsoWeek.format(week.monday + $0) } }.filter { $0 < today }
-            let categories = reference.taxonomy.categories
+            weeks = (0..<12).map { lastWeek.advanced(by: -$0) }
+            days = weeks.flatMap { week in (0..<7).map { IsoWeek.format(week.monday + $0) } }.filter { $0 < today }
+            categories = reference.taxonomy.categories
+            metadata = EventMetadata(principal: DisclosureTests.admin.name, role: "admin", client: "tests")
+        }
+
+        /// 330 reports, a third confidential, crowded as the comment inside says.
+        mutating func reportIncidents() async throws {
             // Confidential reports crowd into two categories, two districts and four weeks, so
             // that some cells reach the threshold and many do not.
             let hotCategories = Array(categories.prefix(2))
             let hotDistricts = Array(regions.districts.map(\.code).prefix(2))
             let hotMunicipalities = regions.municipalities.filter { hotDistricts.contains($0.districtCode) }.map(\.code)
             let hotDays = weeks.prefix(4).flatMap { week in (0..<7).map { IsoWeek.format(week.monday + $0) } }
-            let metadata = EventMetadata(principal: Self.admin.name, role: "admin", client: "tests")
-
-            var incidents: [(id: UUID, version: Int)] = []
+            let admin = DisclosureTests.admin
             for n in 0..<330 {
                 let confidential = n % 3 == 0
                 let category = confidential && Int.random(in: 0..<10, using: &random) < 8
@@ -98,10 +165,14 @@ struct DisclosureTests {
                     "occurred_at": .string(min(day, today)), "municipality": .string(municipality), "summary": .string("World incident \(n)."),
                     "source_type": "witness", "sensitivity": .string(confidential ? "confidential" : "restricted"),
                     "killed": .number(Double(Int.random(in: 0...2, using: &random))),
-                ], idempotencyKey: nil, by: Self.admin, metadata: metadata)
+                ], idempotencyKey: nil, by: admin, metadata: metadata)
                 incidents.append((outcome.incidentID, outcome.streamVersion))
             }
-            // Amendments (sensitivity both ways, category, municipality, day), decisions, retractions.
+        }
+
+        /// 220 random writes on random incidents: amendments, decisions, retractions (refusals ignored).
+        mutating func reviseAtRandom() async throws {
+            let admin = DisclosureTests.admin
             for _ in 0..<220 {
                 let index = Int.random(in: 0..<incidents.count, using: &random)
                 let (id, version) = incidents[index]
@@ -120,40 +191,46 @@ struct DisclosureTests {
                         default: changes["occurred_at"] = .string(days.randomElement(using: &random)!)
                         }
                         outcome = try await service.amend(id, expectedVersion: version, changes: .object(changes), reason: "correction",
-                                                          idempotencyKey: nil, by: Self.admin, metadata: metadata)
+                                                          idempotencyKey: nil, by: admin, metadata: metadata)
                     case 45..<75:
                         outcome = try await service.decide(id, expectedVersion: version, decision: .verified, note: "confirmed",
-                                                           idempotencyKey: nil, by: Self.admin, metadata: metadata)
+                                                           idempotencyKey: nil, by: admin, metadata: metadata)
                     case 75..<90:
                         outcome = try await service.decide(id, expectedVersion: version, decision: .rejected, note: "not confirmed",
-                                                           idempotencyKey: nil, by: Self.admin, metadata: metadata)
+                                                           idempotencyKey: nil, by: admin, metadata: metadata)
                     default:
                         outcome = try await service.retract(id, expectedVersion: version, reason: "erroneous", duplicateOf: nil,
-                                                            idempotencyKey: nil, by: Self.admin, metadata: metadata)
+                                                            idempotencyKey: nil, by: admin, metadata: metadata)
                     }
                     incidents[index].version = outcome.streamVersion
                 } catch is ServiceError {}
             }
-            try await Self.catchUp(service, db.pool)
+        }
 
-            // The recomputation: every incident's final state, as an admin folds it from its stream.
-            var truths: [Truth] = []
+        /// Every incident's final state, as an admin folds it from its stream.
+        mutating func foldTheTruth() async throws {
             for (id, _) in incidents {
-                let state = try await service.incident(id, history: false, for: Self.admin).state
+                let state = try await service.incident(id, history: false, for: DisclosureTests.admin).state
                 truths.append(Truth(day: IncidentTime.day(ofOccurredAt: state.record.occurredAt), municipality: state.record.municipality,
                                     category: state.record.category, counts: state.status.counts,
                                     confidential: state.record.sensitivity == .confidential, killed: state.record.killed))
             }
-            let confidentialCount = truths.filter { $0.counts && $0.confidential }.count
-            #expect(confidentialCount >= 60, "a third of the world is confidential")
-            func exact(_ scope: Scope) -> (incidents: Int, killed: Int, plain: Int) {
-                let counted = truths.filter { $0.counts && scope.contains($0) }
-                return (counted.count, counted.map(\.killed).reduce(0, +), counted.filter { !$0.confidential }.count)
-            }
-            func district(_ code: String) -> Set<String> { Set(regions.municipalities.filter { $0.districtCode == code }.map(\.code)) }
-            let everywhere = Set(municipalities)
+        }
 
-            // Many random questions, as the analyst and as the exact roles.
+        /// The exact figures of `scope`: incidents, killed, and the non-confidential incidents.
+        func exact(_ scope: Scope) -> (incidents: Int, killed: Int, plain: Int) {
+            let counted = truths.filter { $0.counts && scope.contains($0) }
+            return (counted.count, counted.map(\.killed).reduce(0, +), counted.filter { !$0.confidential }.count)
+        }
+
+        func district(_ code: String) -> Set<String> { Set(regions.municipalities.filter { $0.districtCode == code }.map(\.code)) }
+
+        /// 160 random summary questions as the analyst (what it saw is returned) and as the exact
+        /// roles; returns what the analyst saw and the number of exact answers checked.
+        mutating func askSummaries() async throws -> (seen: [Seen], exactChecked: Int) {
+            let regions = regions
+            // The closure below must not capture `self`, which this method mutates.
+            func district(_ code: String) -> Set<String> { Set(regions.municipalities.filter { $0.districtCode == code }.map(\.code)) }
             var seen: [Seen] = []
             var exactChecked = 0
             for question in 0..<160 {
@@ -167,8 +244,8 @@ struct DisclosureTests {
                 let scopeOf = { (row: RegionSummary.Row) in
                     Scope(municipalities: level == .district ? district(row.code) : [row.code], since: since ?? "0000-01-01", until: until ?? "9999-12-31", category: row.category)
                 }
-                let coarse = try await service.summary(level: level.rawValue, since: since, until: until, category: category, for: Self.analyst)
-                #expect(coarse.disclosure == Disclosure.Applied(threshold: Self.threshold, confidential: .coarsened))
+                let coarse = try await service.summary(level: level.rawValue, since: since, until: until, category: category, for: DisclosureTests.analyst)
+                #expect(coarse.disclosure == Disclosure.Applied(threshold: DisclosureTests.threshold, confidential: .coarsened))
                 for row in coarse.rows {
                     let scope = scopeOf(row)
                     let truth = exact(scope)
@@ -176,27 +253,38 @@ struct DisclosureTests {
                                      what: "summary \(level) \(since ?? "…")..\(until ?? "…") \(row.code) \(row.category)"))
                     if level == .municipality { #expect(row.figures.incidents == truth.plain, "a municipality figure counts non-confidential incidents only") }
                 }
-                for principal in [Self.reviewer, Self.admin] {
-                    let answer = try await service.summary(level: level.rawValue, since: since, until: until, category: category, for: principal)
-                    #expect(answer.disclosure.confidential == .exact)
-                    let expected = Dictionary(uniqueKeysWithValues: Set(truths.filter(\.counts).compactMap { t -> String? in
-                        let code = level == .district ? regions.municipality(code: t.municipality)!.districtCode : t.municipality
-                        let scope = Scope(municipalities: level == .district ? district(code) : [code], since: since ?? "0000-01-01", until: until ?? "9999-12-31", category: t.category)
-                        return (category == nil || category == t.category) && scope.contains(t) ? code + "|" + t.category : nil
-                    }).map { key in
-                        let parts = key.split(separator: "|").map(String.init)
-                        let scope = Scope(municipalities: level == .district ? district(parts[0]) : [parts[0]], since: since ?? "0000-01-01", until: until ?? "9999-12-31", category: parts[1])
-                        let truth = exact(scope)
-                        return (key, (truth.incidents, truth.killed))
-                    })
-                    let got = Dictionary(uniqueKeysWithValues: answer.rows.map { ($0.code + "|" + $0.category, ($0.figures.incidents, $0.figures.killed)) })
-                    #expect(got.mapValues { [$0.0, $0.1] } == expected.mapValues { [$0.0, $0.1] }, "exact figures for \(principal.role)")
+                for principal in [DisclosureTests.reviewer, DisclosureTests.admin] {
+                    try await exactFigures(for: principal, level: level, since: since, until: until, category: category)
                     exactChecked += 1
                 }
             }
+            return (seen, exactChecked)
+        }
+
+        /// A reviewer's or admin's summary: exactly the figures of the truth.
+        func exactFigures(for principal: Principal, level: SummaryLevel, since: String?, until: String?, category: String?) async throws {
+            let answer = try await service.summary(level: level.rawValue, since: since, until: until, category: category, for: principal)
+            #expect(answer.disclosure.confidential == .exact)
+            let expected = Dictionary(uniqueKeysWithValues: Set(truths.filter(\.counts).compactMap { t -> String? in
+                let code = level == .district ? regions.municipality(code: t.municipality)!.districtCode : t.municipality
+                let scope = Scope(municipalities: level == .district ? district(code) : [code], since: since ?? "0000-01-01", until: until ?? "9999-12-31", category: t.category)
+                return (category == nil || category == t.category) && scope.contains(t) ? code + "|" + t.category : nil
+            }).map { key in
+                let parts = key.split(separator: "|").map(String.init)
+                let scope = Scope(municipalities: level == .district ? district(parts[0]) : [parts[0]], since: since ?? "0000-01-01", until: until ?? "9999-12-31", category: parts[1])
+                let truth = exact(scope)
+                return (key, (truth.incidents, truth.killed))
+            })
+            let got = Dictionary(uniqueKeysWithValues: answer.rows.map { ($0.code + "|" + $0.category, ($0.figures.incidents, $0.figures.killed)) })
+            #expect(got.mapValues { [$0.0, $0.1] } == expected.mapValues { [$0.0, $0.1] }, "exact figures for \(principal.role)")
+        }
+
+        /// Ten weekly digests as the analyst (what it saw is returned) and as a reviewer.
+        func readDigests() async throws -> [Seen] {
+            var seen: [Seen] = []
             for week in weeks.prefix(10) {
-                let digest = try await service.weeklyDigest(week: week.description, for: Self.analyst)
-                #expect(digest.disclosure == Disclosure.Applied(threshold: Self.threshold, confidential: .coarsened))
+                let digest = try await service.weeklyDigest(week: week.description, for: DisclosureTests.analyst)
+                #expect(digest.disclosure == Disclosure.Applied(threshold: DisclosureTests.threshold, confidential: .coarsened))
                 for (offset, point) in digest.trend.enumerated() {
                     let w = week.advanced(by: offset - 7)
                     let scope = Scope(municipalities: everywhere, since: w.from, until: w.to, category: nil)
@@ -212,42 +300,25 @@ struct DisclosureTests {
                     let scope = Scope(municipalities: [mover.municipality], since: week.from, until: week.to, category: nil)
                     #expect(mover.incidents == exact(scope).plain)
                 }
-                let exactDigest = try await service.weeklyDigest(week: week.description, for: Self.reviewer)
+                let exactDigest = try await service.weeklyDigest(week: week.description, for: DisclosureTests.reviewer)
                 #expect(exactDigest.totals.incidents == exact(total).incidents)
                 #expect(exactDigest.disclosure.confidential == .exact)
             }
-            // The analyst's own list: never a confidential incident, and the same count as a figure's.
+            return seen
+        }
+
+        /// The analyst's own list: never a confidential incident, and the same count as a figure's.
+        func analystListsNoConfidentialIncident() async throws {
             var listed = 0
             var filter = IncidentFilter()
             filter.limit = 500
             repeat {
-                let page = try await service.list(filter, for: Self.analyst)
+                let page = try await service.list(filter, for: DisclosureTests.analyst)
                 #expect(page.items.allSatisfy { $0.state.record.sensitivity != .confidential })
                 listed += page.items.filter { $0.state.status.counts }.count
                 filter.cursor = page.nextCursor
             } while filter.cursor != nil
             #expect(listed == truths.filter { $0.counts && !$0.confidential }.count)
-
-            // The attacks: each figure alone, and every difference of two nested figures.
-            #expect(seen.contains { $0.confidential >= Self.threshold }, "some cells qualify: the world exercises both sides of the rule")
-            var pairs = 0
-            for figure in seen {
-                #expect(!(1..<Self.threshold).contains(figure.confidential), "\(figure.what) counts \(figure.confidential) confidential incidents")
-            }
-            let byCategory = Dictionary(grouping: seen.indices) { seen[$0].scope.category ?? "" }
-            for (category, indices) in byCategory {
-                let wider = category.isEmpty ? indices : indices + (byCategory[""] ?? [])
-                for i in indices {
-                    for j in wider where i != j && seen[i].scope.isInside(seen[j].scope) {
-                        pairs += 1
-                        let difference = seen[j].confidential - seen[i].confidential
-                        #expect(!(1..<Self.threshold).contains(difference),
-                                "\(seen[j].what) less \(seen[i].what) counts \(difference) confidential incidents")
-                    }
-                }
-            }
-            #expect(pairs > 1000, "the attacks compare many nested figures")
-            #expect(exactChecked == 320)
         }
     }
 

@@ -150,30 +150,7 @@ struct EventStoreTests {
                 return (seen + rest.events.map(\.eventID), naiveMissed)
             }
 
-            let written = try await withThrowingTaskGroup(of: [UUID].self) { group in
-                for writer in 0..<writers {
-                    group.addTask {
-                        var ids: [UUID] = []
-                        var index = 0
-                        while index < perWriter {
-                            // Batches of 1 to 4 events in transactions that sometimes linger before
-                            // committing, so lower positions commit after higher ones.
-                            let count = min(perWriter - index, 1 + (index + writer) % 4)
-                            let events = (0..<count).map { _ in testEvent() }
-                            let stream = "w\(writer)-\(index)"
-                            let linger = (index + writer) % 7 == 0
-                            try await db.pool.withTransaction { connection in
-                                _ = try EventStore.append(events, to: stream, expectedVersion: 0, on: connection)
-                                if linger { try connection.query("SELECT pg_sleep(0.003)") }
-                            }
-                            ids += events.map(\.eventID)
-                            index += count
-                        }
-                        return ids
-                    }
-                }
-                return try await group.reduce(into: []) { $0 += $1 }
-            }
+            let written = try await Self.writeConcurrently(db, writers: writers, perWriter: perWriter)
             let read = try await withThrowingTaskGroup(of: (ids: [UUID], naiveMissed: Int).self) { group in
                 group.addTask { try await reader.value }
                 group.addTask {
@@ -194,6 +171,34 @@ struct EventStoreTests {
             #expect(extra.isEmpty, "\(extra.count) events were read that no writer wrote")
             #expect(duplicates == 0, "\(duplicates) events were read twice")
             print("gapless read: \(read.ids.count) events read; a position-only reader would have skipped \(read.naiveMissed)")
+        }
+    }
+
+    /// `writers` tasks each appending `perWriter` events in batches of 1 to 4, some transactions lingering before they commit; returns the ids written.
+    private static func writeConcurrently(_ db: TestDatabase, writers: Int, perWriter: Int) async throws -> [UUID] {
+        try await withThrowingTaskGroup(of: [UUID].self) { group in
+            for writer in 0..<writers {
+                group.addTask {
+                    var ids: [UUID] = []
+                    var index = 0
+                    while index < perWriter {
+                        // Batches of 1 to 4 events in transactions that sometimes linger before
+                        // committing, so lower positions commit after higher ones.
+                        let count = min(perWriter - index, 1 + (index + writer) % 4)
+                        let events = (0..<count).map { _ in testEvent() }
+                        let stream = "w\(writer)-\(index)"
+                        let linger = (index + writer) % 7 == 0
+                        try await db.pool.withTransaction { connection in
+                            _ = try EventStore.append(events, to: stream, expectedVersion: 0, on: connection)
+                            if linger { try connection.query("SELECT pg_sleep(0.003)") }
+                        }
+                        ids += events.map(\.eventID)
+                        index += count
+                    }
+                    return ids
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
         }
     }
 

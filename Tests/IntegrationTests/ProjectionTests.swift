@@ -118,36 +118,43 @@ struct ProjectionTests {
             for n in 24..<40 { try await report(n) }
             // Until every event is applied: a test in another database of the cluster can hold the
             // commit-safe read back a moment (a batch of none before the end).
-            func applyAll(_ projection: any Projection, _ target: ProjectionTables.Target, reportsInSQL: Bool) async throws {
-                while true {
-                    let left: Int = try await db.pool.withConnection { connection in
-                        _ = try connection.transaction { try projection.applyNextBatch(target, limit: 7, reportsInSQL: reportsInSQL, on: $0) }
-                        let checkpoint = try projection.checkpoint(target, on: connection) ?? .start
-                        return try connection.query(
-                            "SELECT count(*) FROM events e WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)",
-                            [checkpoint.transactionID, checkpoint.position]
-                        ).first!.decode(0)
-                    }
-                    if left == 0 { return }
-                }
-            }
             for projection in projections {
-                try await applyAll(projection, .live, reportsInSQL: true)
-                try await applyAll(projection, .shadow, reportsInSQL: false)
+                try await Self.applyAll(db, projection, .live, reportsInSQL: true)
+                try await Self.applyAll(db, projection, .shadow, reportsInSQL: false)
             }
-            for table in ["incidents", "region_summary", "region_summary_district", "region_summary_week", "region_summary_district_week", "region_summary_incidents"] {
-                let (rows, differing): (Int, Int) = try await db.pool.withConnection { connection in
-                    let row = try connection.query("""
-                        SELECT (SELECT count(*) FROM \(table)),
-                               (SELECT count(*) FROM ((TABLE \(table) EXCEPT ALL TABLE \(table)_shadow)
-                                                UNION ALL (TABLE \(table)_shadow EXCEPT ALL TABLE \(table))) AS d)
-                        """).first!
-                    return (try row.decode(0), try row.decode(1))
-                }
-                #expect(rows > 0, "\(table) is empty")
-                #expect(differing == 0, "\(table): \(differing) rows differ between the SQL and the fold")
-            }
+            try await Self.liveTablesEqualTheirShadows(db)
             #expect(try await projectedBuckets(db.pool, level: .district) == (try await NaiveFigures.compute(db.pool, regions: reference.regions)).buckets(level: .district))
+        }
+    }
+
+    /// Applies batches of 7 to `target` until no event is left after its checkpoint.
+    private static func applyAll(_ db: TestDatabase, _ projection: any Projection, _ target: ProjectionTables.Target, reportsInSQL: Bool) async throws {
+        while true {
+            let left: Int = try await db.pool.withConnection { connection in
+                _ = try connection.transaction { try projection.applyNextBatch(target, limit: 7, reportsInSQL: reportsInSQL, on: $0) }
+                let checkpoint = try projection.checkpoint(target, on: connection) ?? .start
+                return try connection.query(
+                    "SELECT count(*) FROM events e WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)",
+                    [checkpoint.transactionID, checkpoint.position]
+                ).first!.decode(0)
+            }
+            if left == 0 { return }
+        }
+    }
+
+    /// Each read model table holds exactly the rows of its shadow, and some.
+    private static func liveTablesEqualTheirShadows(_ db: TestDatabase) async throws {
+        for table in ["incidents", "region_summary", "region_summary_district", "region_summary_week", "region_summary_district_week", "region_summary_incidents"] {
+            let (rows, differing): (Int, Int) = try await db.pool.withConnection { connection in
+                let row = try connection.query("""
+                    SELECT (SELECT count(*) FROM \(table)),
+                           (SELECT count(*) FROM ((TABLE \(table) EXCEPT ALL TABLE \(table)_shadow)
+                                            UNION ALL (TABLE \(table)_shadow EXCEPT ALL TABLE \(table))) AS d)
+                    """).first!
+                return (try row.decode(0), try row.decode(1))
+            }
+            #expect(rows > 0, "\(table) is empty")
+            #expect(differing == 0, "\(table): \(differing) rows differ between the SQL and the fold")
         }
     }
 
@@ -309,21 +316,7 @@ struct ProjectionTests {
                 }
                 return answered
             }()
-            var replayedDuringRebuild = 0
-            var writtenBeforeSwap = history
-            for projection in projections {
-                // One session of its own holds the rebuild lock from start to swap; it replays in short steps.
-                let rebuild = DedicatedConnection(like: db.pool)
-                try await rebuild.run { connection in
-                    try ProjectionRebuild.start(projection, on: connection)
-                    try ProjectionRebuild.bulk(projection, on: connection)
-                    while try ProjectionRebuild.step(projection, on: connection, limit: 40) > 0 {}
-                }
-                // Events the replay has not seen: the swap must fold them in.
-                try await writtenBeforeSwap.run(10)
-                replayedDuringRebuild += try await rebuild.run { try ProjectionRebuild.swap(projection, on: $0) }
-                await rebuild.close()
-            }
+            let replayedDuringRebuild = try await Self.rebuildEachBesideTheLoad(projections, db, history: history)
             try await Task.sleep(for: .milliseconds(200))
             stop.set()
             let written = try await writes
@@ -341,6 +334,26 @@ struct ProjectionTests {
             // Shown so a reader sees the swap had late events to fold in (not asserted: timing decides).
             print("rebuild under writes: \(written) commands written during the run, \(replayedDuringRebuild) events applied inside the swaps, \(answered) summaries answered")
         }
+    }
+
+    /// Rebuilds each projection on a session of its own, with ten more commands written between its replay and its swap; returns the events the swaps applied.
+    private static func rebuildEachBesideTheLoad(_ projections: [any Projection], _ db: TestDatabase, history: RandomHistory) async throws -> Int {
+        var replayedDuringRebuild = 0
+        var writtenBeforeSwap = history
+        for projection in projections {
+            // One session of its own holds the rebuild lock from start to swap; it replays in short steps.
+            let rebuild = DedicatedConnection(like: db.pool)
+            try await rebuild.run { connection in
+                try ProjectionRebuild.start(projection, on: connection)
+                try ProjectionRebuild.bulk(projection, on: connection)
+                while try ProjectionRebuild.step(projection, on: connection, limit: 40) > 0 {}
+            }
+            // Events the replay has not seen: the swap must fold them in.
+            try await writtenBeforeSwap.run(10)
+            replayedDuringRebuild += try await rebuild.run { try ProjectionRebuild.swap(projection, on: $0) }
+            await rebuild.close()
+        }
+        return replayedDuringRebuild
     }
 
     /// Applies every committed event. Transaction ids are cluster-wide, so a transaction of a

@@ -1,0 +1,68 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import IncidentStore
+import IncidentTesting
+import PostgresLibpq
+import Testing
+
+/// `incidentd serve` as a child process on a test database.
+final class Daemon: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+
+    /// - Parameters:
+    ///   - conninfo: the database; nil for the embedded cluster (give `--data-dir` in `arguments`).
+    ///   - log: a file that gets what the daemon writes to stderr (its log); none when nil.
+    init(conninfo: String?, port: Int, arguments: [String] = [], log: String? = nil) throws {
+        self.port = port
+        process.executableURL = URL(fileURLWithPath: Binaries.incidentd)
+        // An external database needs a master key: the test process's, which its databases are bound to.
+        let external = conninfo.map { ["--database-url", $0] + (arguments.contains("--master-key-file") ? [] : ["--master-key-file", TestKeys.file]) } ?? []
+        process.arguments = ["serve", "--port", String(port), "--pool-size", "2"] + external + arguments
+        process.standardOutput = FileHandle.nullDevice
+        if let log {
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Waits until /readyz answers 200; records an issue when the daemon exits or does not get there.
+    func ready() async throws {
+        for _ in 0..<200 {
+            guard process.isRunning else {
+                Issue.record("incidentd exited (status \(process.terminationStatus)) before it was ready")
+                return
+            }
+            if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/readyz")!),
+               (response as? HTTPURLResponse)?.statusCode == 200 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("incidentd did not become ready")
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// Dies at once, as in a crash or `kill -9`: nothing is shut down cleanly.
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// The value of an unlabelled gauge on /metrics, nil when absent or unreachable.
+    func metric(_ name: String) async -> Double? {
+        guard let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!) else { return nil }
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix(name + " ") {
+            return Double(line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
+    }
+}

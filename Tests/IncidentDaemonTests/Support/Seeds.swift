@@ -1,0 +1,18 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import IncidentStore
+import IncidentTesting
+import PostgresLibpq
+import Testing
+@testable import IncidentDaemon
+
+enum Seeds {
+    /// Taxonomy and regions from a real migrated database.
+    static func reference() async throws -> ReferenceData {
+        try await TestDatabase.with { db in try await ReferenceData.load(db.pool) }
+    }
+}
