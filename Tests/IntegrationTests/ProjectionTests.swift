@@ -37,10 +37,8 @@ struct ProjectionTests {
             for _ in 0..<15 {
                 try await history.run(Int.random(in: 1...12, using: &random))
                 let limit = Int.random(in: 1...20, using: &random)
-                // Odd seeds fold these batches in Swift; even ones take batches of reports in SQL
-                // (the final catch-up and the rebuild's steps use SQL either way).
                 _ = try await db.pool.withConnection { connection in
-                    try projections.map { try $0.catchUp(on: connection, limit: limit, reportsInSQL: seed % 2 == 0) }
+                    try projections.map { try $0.catchUp(on: connection, limit: limit) }
                 }
             }
             try await catchUpFully(projections, db.pool)
@@ -83,8 +81,8 @@ struct ProjectionTests {
         }
     }
 
-    @Test("batches of new reports applied in SQL write exactly what the fold writes, row for row")
-    func reportsInSQLEqualTheFold() async throws {
+    @Test("batches that mix new reports with later events write what one event at a time writes, row for row")
+    func mixedBatchesEqualOneEventAtATime() async throws {
         try await TestDatabase.with { db in
             let reference = try await ReferenceData.load(db.pool)
             let projections: [any Projection] = [IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: TestKeys.ring)), RegionSummaryProjection(regions: reference.regions)]
@@ -102,8 +100,9 @@ struct ProjectionTests {
                 if n % 5 == 0 { fields["displaced"] = .number(Double(n)) }
                 _ = try await service.report(.object(fields), idempotencyKey: nil, by: Principal(name: "reporter.one", role: .reporter), metadata: metadata)
             }
-            // Reports only, then a mixed history, then reports again: the live tables take the
-            // batches of reports in SQL; the shadows fold every batch in Swift.
+            // Reports only, then a mixed history, then reports again: the live tables take batches
+            // of 7 (reports alone, and reports beside the events that follow them); the shadows
+            // take one event at a time.
             for n in 0..<24 { try await report(n) }
             // The read is commit-safe: a transaction of a test in another database of the cluster
             // can hold it back a moment, so wait (10 s at most) for the seven reports.
@@ -112,26 +111,26 @@ struct ProjectionTests {
                 try await Task.sleep(for: .milliseconds(100))
                 first = try await db.pool.withConnection { try EventStore.readHeadings(after: .start, limit: 7, on: $0) }
             }
-            #expect(first.count == 7 && first.allSatisfy(\.opensIncident), "the first batch is one the SQL takes")
+            #expect(first.count == 7 && first.allSatisfy(\.opensIncident), "the first batch is reports alone (written without reading them into the process)")
             var history = RandomHistory(service: service, seed: 5)
             try await history.run(30)
             for n in 24..<40 { try await report(n) }
             // Until every event is applied: a test in another database of the cluster can hold the
             // commit-safe read back a moment (a batch of none before the end).
             for projection in projections {
-                try await Self.applyAll(db, projection, .live, reportsInSQL: true)
-                try await Self.applyAll(db, projection, .shadow, reportsInSQL: false)
+                try await Self.applyAll(db, projection, .live, limit: 7)
+                try await Self.applyAll(db, projection, .shadow, limit: 1)
             }
             try await Self.liveTablesEqualTheirShadows(db)
             #expect(try await projectedBuckets(db.pool, level: .district) == (try await NaiveFigures.compute(db.pool, regions: reference.regions)).buckets(level: .district))
         }
     }
 
-    /// Applies batches of 7 to `target` until no event is left after its checkpoint.
-    private static func applyAll(_ db: TestDatabase, _ projection: any Projection, _ target: ProjectionTables.Target, reportsInSQL: Bool) async throws {
+    /// Applies batches of `limit` events to `target` until no event is left after its checkpoint.
+    private static func applyAll(_ db: TestDatabase, _ projection: any Projection, _ target: ProjectionTables.Target, limit: Int) async throws {
         while true {
             let left: Int = try await db.pool.withConnection { connection in
-                _ = try connection.transaction { try projection.applyNextBatch(target, limit: 7, reportsInSQL: reportsInSQL, on: $0) }
+                _ = try connection.transaction { try projection.applyNextBatch(target, limit: limit, on: $0) }
                 let checkpoint = try projection.checkpoint(target, on: connection) ?? .start
                 return try connection.query(
                     "SELECT count(*) FROM events e WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)",
@@ -144,7 +143,7 @@ struct ProjectionTests {
 
     /// Each read model table holds exactly the rows of its shadow, and some.
     private static func liveTablesEqualTheirShadows(_ db: TestDatabase) async throws {
-        for table in ["incidents", "region_summary", "region_summary_district", "region_summary_week", "region_summary_district_week", "region_summary_incidents"] {
+        for table in ["incidents", "region_summary", "region_summary_district", "region_summary_week", "region_summary_district_week", "region_summary_confidential", "region_summary_incidents"] {
             let (rows, differing): (Int, Int) = try await db.pool.withConnection { connection in
                 let row = try connection.query("""
                     SELECT (SELECT count(*) FROM \(table)),

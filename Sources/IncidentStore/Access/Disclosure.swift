@@ -122,8 +122,8 @@ public struct Disclosure: Sendable, Equatable {
         guard rule == .coarsened else { return exact }
         var parts = [
             "SELECT * FROM (" + exact + ") AS exact (code, category, " + SummaryFigures.columns + ")",
-            "SELECT " + column + " AS code, category, " + SummaryFigures.negatedColumns + """
-             FROM region_summary_confidential
+            "SELECT " + column + " AS code, category, " + SummaryFigures.negatedColumns + " FROM " + BucketTable.confidential.name + """
+
             WHERE day >= coalesce($1::date, '-infinity') AND day <= coalesce($2::date, 'infinity') AND ($3::text IS NULL OR category = $3)
             """,
         ]
@@ -141,14 +141,15 @@ public struct Disclosure: Sendable, Equatable {
     /// the days `condition` keeps are read: a cell of a week wholly inside them is whole.
     static func qualifyingCells(where condition: String, threshold: String = "$7") -> String {
         "SELECT iso_monday(day) AS week, district, category, " + SummaryFigures.namedSums
-            + " FROM region_summary_confidential WHERE " + condition + " GROUP BY 1, 2, 3 HAVING sum(incidents) >= " + threshold + "::int"
+            + " FROM " + BucketTable.confidential.name + " WHERE " + condition + " GROUP BY 1, 2, 3 HAVING sum(incidents) >= " + threshold + "::int"
     }
 
     /// The summary's day rows (`day, municipality, district, category` and the six columns) as the
     /// rule lets them count, without cells: for coarsened, every confidential incident taken out.
     static func visibleDays(_ rule: Rule) -> String {
-        guard rule == .coarsened else { return "region_summary" }
-        return "(SELECT day, municipality, district, category, " + SummaryFigures.columns + " FROM region_summary UNION ALL "
-            + "SELECT day, municipality, district, category, " + SummaryFigures.negatedColumns + " FROM region_summary_confidential) AS visible"
+        let (days, confidential) = (BucketTable.municipalityDays.name, BucketTable.confidential.name)
+        guard rule == .coarsened else { return days }
+        return "(SELECT day, municipality, district, category, " + SummaryFigures.columns + " FROM " + days + " UNION ALL "
+            + "SELECT day, municipality, district, category, " + SummaryFigures.negatedColumns + " FROM " + confidential + ") AS visible"
     }
 }

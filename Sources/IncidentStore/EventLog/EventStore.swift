@@ -252,10 +252,17 @@ public struct EventHeading: Sendable, Equatable {
 
     public var checkpoint: Checkpoint { Checkpoint(transactionID: transactionID, position: globalPosition) }
 
-    /// A report that opens an incident's stream (`IncidentReported`, version 1, of a schema this build reads).
+    /// A report that opens an incident's stream (`IncidentReported`, version 1, of a schema this
+    /// build reads); ``OpeningReports/predicate`` says the same in SQL.
     var opensIncident: Bool {
         streamVersion == 1 && type == IncidentEvent.EventType.reported.rawValue && IncidentEvent.EventType.reported.reads(schemaVersion: schemaVersion)
             && IncidentEvent.incidentID(fromStream: stream) != nil
+    }
+}
+
+extension RecordedEvent {
+    var heading: EventHeading {
+        EventHeading(globalPosition: globalPosition, transactionID: transactionID, stream: stream, streamVersion: streamVersion, type: type, schemaVersion: schemaVersion)
     }
 }
 

@@ -28,23 +28,6 @@ public struct IncidentsProjection: Projection {
         var reportedAt: Date
         var updatedAt: Date
 
-        /// The first event of a stream (its text opened).
-        init(reported event: RecordedEvent) throws {
-            guard event.type == IncidentEvent.EventType.reported.rawValue, IncidentEvent.EventType.reported.reads(schemaVersion: event.schemaVersion),
-                  var record = event.data.objectValue
-            else {
-                throw EventDecodingError.firstEventNotReported(event.stream)
-            }
-            record["personal"] = nil
-            self.version = event.streamVersion
-            self.status = .reported
-            self.record = record
-            self.reportedBy = event.metadata.principal
-            self.personalDataErased = false
-            self.reportedAt = event.recordedAt
-            self.updatedAt = event.recordedAt
-        }
-
         init(version: Int, status: IncidentStatus, record: [String: JSONValue], reportedBy: String?, personalDataErased: Bool, reportedAt: Date, updatedAt: Date) {
             (self.version, self.status, self.record, self.reportedBy) = (version, status, record, reportedBy)
             (self.personalDataErased, self.reportedAt, self.updatedAt) = (personalDataErased, reportedAt, updatedAt)
@@ -75,9 +58,9 @@ public struct IncidentsProjection: Projection {
         }
     }
 
-    /// One query loads the batch's known incidents, the fold runs in memory, one statement writes
-    /// every changed incident back.
-    public func apply(_ events: [RecordedEvent], to tables: ProjectionTables, on connection: PostgresConnection) throws {
+    /// What later events change, folded into the rows their reports made: one query loads the
+    /// batch's incidents, the fold runs in memory, one statement writes every changed incident back.
+    public func fold(_ events: [RecordedEvent], to tables: ProjectionTables, on connection: PostgresConnection) throws {
         let events = try narrative.open(events, on: connection)
         var order: [UUID] = []
         var eventsByIncident: [UUID: [RecordedEvent]] = [:]
@@ -87,36 +70,36 @@ public struct IncidentsProjection: Projection {
             eventsByIncident[id, default: []].append(event)
         }
         let table = tables("incidents")
-        var rows = try load(order, from: table, on: connection)
+        let rows = try load(order, from: table, on: connection)
         var changed: [(UUID, Row)] = []
         for id in order {
-            var row = rows[id]
-            for event in eventsByIncident[id]! {
-                if row == nil {
-                    row = try Row(reported: event)
-                } else if event.streamVersion > row!.version {
-                    try row!.apply(event)
-                }
+            let events = eventsByIncident[id]!
+            guard var row = rows[id] else {
+                _ = try events[0].incidentEvent()  // an event this build cannot read says so precisely
+                throw EventDecodingError.firstEventNotReported(events[0].stream)
             }
-            rows[id] = row
-            if let row { changed.append((id, row)) }
+            let version = row.version
+            for event in events where event.streamVersion > row.version { try row.apply(event) }
+            if row.version != version { changed.append((id, row)) }
         }
         try save(changed, to: table, on: connection)
     }
 
-    /// A report's row, as ``Row/init(reported:)`` and ``save(_:to:on:)`` make it: the sealed text of a
+    /// A report's row (the only place that says what it is): the sealed text of a
     /// confidential incident stays as the log has it; a non-confidential one's is opened here and
     /// travels with the statement, as the row holds it in plain (for search); a confidential report
     /// from before sealed text is sealed here, so the row never holds its text in plain.
-    public func loadReports(_ reports: ReportSelection, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int {
+    public func loadReports(_ reports: OpeningReports, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int {
         // Only the sealed member of the many, as plain columns (parsing whole records here was
         // most of a rebuild's time), the whole record of the few plain confidential ones.
         let rows = try connection.query("""
-            SELECT e.global_position, substr(e.stream, 10) AS incident_id, e.data->'narrative'->>'g', e.data->'narrative'->>'sealed',
+            SELECT e.global_position, substr(e.stream, \(IncidentEvent.streamPrefix.count + 1)) AS incident_id, e.data->'narrative'->>'g', e.data->'narrative'->>'sealed',
                    CASE WHEN e.data ? 'narrative' THEN NULL ELSE (e.data - 'personal')::text END AS record_text
-            FROM events e
-            WHERE (e.data ? 'narrative') = (e.data->>'sensitivity' IS DISTINCT FROM 'confidential') AND
-            """ + " " + reports.condition, reports.parameters).rows
+            FROM
+            """ + " " + reports.relation + """
+
+            WHERE (e.data ? 'narrative') = (e.data->>'sensitivity' IS DISTINCT FROM 'confidential')
+            """, reports.parameters).rows
         var positions: [Int64] = []
         var sealed: [NarrativeVault.SealedReport] = []
         var plain: [(position: Int64, incidentID: UUID, record: [String: JSONValue])] = []
@@ -140,7 +123,7 @@ public struct IncidentsProjection: Projection {
              (incident_id, version, status, category, subcategory, municipality, district,
                 occurred_at, occurred_day, sensitivity, reported_by, killed, injured, abducted, displaced, record,
                 personal_data_erased, reported_at, updated_at)
-            SELECT substr(e.stream, 10)::uuid, e.stream_version, 'reported', e.data->>'category', e.data->>'subcategory',
+            SELECT substr(e.stream, \(IncidentEvent.streamPrefix.count + 1))::uuid, e.stream_version, 'reported', e.data->>'category', e.data->>'subcategory',
                 coalesce(e.data->>'municipality', ''), coalesce(m.district_code, ''), e.data->>'occurred_at',
                 incident_day(e.data->>'occurred_at'), e.data->>'sensitivity', e.metadata->>'principal',
                 coalesce((e.data->>'killed')::numeric::int, 0), coalesce((e.data->>'injured')::numeric::int, 0),
@@ -148,9 +131,10 @@ public struct IncidentsProjection: Projection {
                 CASE WHEN t.texts IS NOT NULL THEN (e.data - ARRAY['personal', 'narrative', 'summary', 'place', 'perpetrator', 'target']) || t.texts
                      WHEN e.data ? 'personal' THEN e.data - 'personal' ELSE e.data END,
                 false, e.recorded_at, e.recorded_at
-            FROM events e LEFT JOIN municipalities m ON m.code = e.data->>'municipality'
-            """ + " LEFT JOIN jsonb_to_recordset($\(n + 1)::jsonb) AS t(position bigint, texts jsonb) ON t.position = e.global_position WHERE "
-            + reports.condition + (reports.fresh ? "" : " ON CONFLICT (incident_id) DO NOTHING"),
+            FROM
+            """ + " " + reports.relation + " LEFT JOIN municipalities m ON m.code = e.data->>'municipality'"
+            + " LEFT JOIN jsonb_to_recordset($\(n + 1)::jsonb) AS t(position bigint, texts jsonb) ON t.position = e.global_position"
+            + (reports.fresh ? "" : " ON CONFLICT (incident_id) DO NOTHING"),
             reports.parameters + [Self.textsByPosition(positions, texts)]).affectedRows
     }
 

@@ -12,14 +12,16 @@ public protocol Projection: Sendable {
     var name: String { get }
     /// The tables the projection owns, by their live names.
     var tables: [String] { get }
-    /// Applies a batch of events, in commit-safe order, to `tables`, in the caller's transaction.
-    /// Events already applied (an incident's version at or above the event's) are skipped.
-    func apply(_ events: [RecordedEvent], to tables: ProjectionTables, on connection: PostgresConnection) throws
-    /// Applies the reports `reports` selects — events that open an incident's stream — in SQL on
-    /// the server, as `apply` would, without reading them into the process: the rebuild's bulk
-    /// (``ProjectionRebuild/bulk(_:on:alongside:rangeSize:progress:)``) and the projector's batches of new reports.
+    /// Writes the reports `reports` selects — events that open an incident's stream — in SQL on
+    /// the server, without reading them into the process: what a report makes of the projection's
+    /// rows, stated once, for the projector's batches (``apply(_:to:on:)``) and the rebuild's bulk
+    /// (``ProjectionRebuild/bulk(_:on:alongside:rangeSize:progress:)``).
     /// - Returns: how many incidents it wrote.
-    func loadReports(_ reports: ReportSelection, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int
+    func loadReports(_ reports: OpeningReports, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int
+    /// Folds events that follow their incident's opening report into the rows it made, in the
+    /// caller's transaction: what later events change, stated once. Events already applied (an
+    /// incident's version at or above the event's) are skipped.
+    func fold(_ events: [RecordedEvent], to tables: ProjectionTables, on connection: PostgresConnection) throws
     /// After a bulk load: derives what the projection derives from its rows.
     func finishBulk(to tables: ProjectionTables, on connection: PostgresConnection) throws
     /// The tables a long catch-up leaves mostly dead pages in (see ``compact(on:)``); none by default.
@@ -28,6 +30,15 @@ public protocol Projection: Sendable {
 
 extension Projection {
     public func finishBulk(to tables: ProjectionTables, on connection: PostgresConnection) throws {}
+
+    /// Applies a batch of events, in commit-safe order, to `tables`, in the caller's transaction:
+    /// the reports that open incidents through ``loadReports(_:to:on:)``, then the rest through
+    /// ``fold(_:to:on:)``. Events already applied are skipped.
+    public func apply(_ events: [RecordedEvent], to tables: ProjectionTables, on connection: PostgresConnection) throws {
+        let reports = events.filter(\.heading.opensIncident)
+        if !reports.isEmpty { _ = try loadReports(.at(reports.map(\.globalPosition)), to: tables, on: connection) }
+        try fold(reports.isEmpty ? events : events.filter { !$0.heading.opensIncident }, to: tables, on: connection)
+    }
 
     public var compactable: [String] { [] }
 
@@ -42,29 +53,6 @@ extension Projection {
     public func analyze(_ target: ProjectionTables.Target, on connection: PostgresConnection) throws {
         let tables = ProjectionTables(target: target)
         for table in self.tables { try connection.query("SELECT analyze_read_model($1)", [tables(table)]) }
-    }
-}
-
-/// Reports for ``Projection/loadReports(_:to:on:)``: a condition on the log's events `e` that
-/// selects only version 1 `IncidentReported` events (schema 1) of incident streams.
-public struct ReportSelection {
-    /// SQL on `e`, with `$1`... for `parameters`.
-    let condition: String
-    let parameters: [(any PostgresEncodable)?]
-    /// The target tables are a rebuild's fresh shadows, which hold none of the incidents: the rows
-    /// are inserted as they are, and the summary's buckets are added up after the bulk.
-    let fresh: Bool
-
-    /// The rebuild's bulk: the reports opening incident streams below `boundary`, among the events
-    /// at `positions` (the fold applies what came after them).
-    static func openingReports(before boundary: UInt64, positions: ClosedRange<Int64>) -> ReportSelection {
-        ReportSelection(condition: ProjectionRebuild.openingReports, parameters: [boundary, positions.lowerBound, positions.upperBound], fresh: true)
-    }
-
-    /// The projector's batch: the events at `positions`, every one a report opening its stream.
-    /// An incident already in the tables is left alone (its version is at or above the report's).
-    static func batch(_ positions: [Int64]) -> ReportSelection {
-        ReportSelection(condition: "e.global_position = ANY($1::bigint[])", parameters: [postgresArray(positions)], fresh: false)
     }
 }
 
@@ -99,8 +87,7 @@ extension Projection {
 
     /// Applies the next batch after the checkpoint of `target`, in the caller's transaction.
     /// - Returns: how many events were read (0 when the target is current).
-    /// - Parameter reportsInSQL: false folds every batch here (tests compare the two ways).
-    func applyNextBatch(_ target: ProjectionTables.Target, limit: Int, reportsInSQL: Bool = true, on connection: PostgresConnection) throws -> Int {
+    func applyNextBatch(_ target: ProjectionTables.Target, limit: Int, on connection: PostgresConnection) throws -> Int {
         let checkpointName = checkpointName(target)
         try connection.query("INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING", [checkpointName])
         // The row lock makes one projector at a time apply a batch; others wait, then find it done.
@@ -112,8 +99,8 @@ extension Projection {
         let headings = try EventStore.readHeadings(after: try Checkpoint(row: row), limit: limit, on: connection)
         guard let last = headings.last else { return 0 }
         let tables = ProjectionTables(target: target)
-        if reportsInSQL && headings.allSatisfy(\.opensIncident) {
-            _ = try loadReports(.batch(headings.map(\.globalPosition)), to: tables, on: connection)
+        if headings.allSatisfy(\.opensIncident) {
+            _ = try loadReports(.at(headings.map(\.globalPosition)), to: tables, on: connection)
         } else {
             try apply(try EventStore.read(at: headings.map(\.globalPosition), on: connection), to: tables, on: connection)
         }
@@ -127,13 +114,13 @@ extension Projection {
     /// Applies the next batch of events to the live tables, with the checkpoint, in one transaction.
     /// - Returns: how many events were applied (0 when the projection is current).
     @discardableResult
-    public func catchUp(on connection: PostgresConnection, limit: Int = 500, reportsInSQL: Bool = true) throws -> Int {
+    public func catchUp(on connection: PostgresConnection, limit: Int = 500) throws -> Int {
         // Look before locking: a projection with nothing to do commits nothing (a locking
         // transaction would cost a WAL flush on every idle poll, competing with the writers').
         if let checkpoint = try checkpoint(on: connection), try EventStore.read(after: checkpoint, limit: 1, on: connection).events.isEmpty {
             return 0
         }
-        return try connection.transaction { try applyNextBatch(.live, limit: limit, reportsInSQL: reportsInSQL, on: $0) }
+        return try connection.transaction { try applyNextBatch(.live, limit: limit, on: $0) }
     }
 
     /// The projection's checkpoint, and `as_of`: the highest global position up to which every

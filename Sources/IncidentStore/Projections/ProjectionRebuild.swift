@@ -69,25 +69,6 @@ public enum ProjectionRebuild {
         }
     }
 
-    /// The events a bulk load writes in SQL (`$1` the boundary, `$2`...`$3` the positions): the
-    /// report opening each incident's stream below the boundary, whatever came after it (the fold
-    /// applies that next, on top of the row the report made). Asking here whether an incident has
-    /// a second event would take a sort and a scan of the whole stream index per range. (An
-    /// incident stream is `incident-` and a UUID; a regular expression to say so costs more than
-    /// the rest of the scan.)
-    public static let openingReports = """
-        e.global_position BETWEEN $2 AND $3 AND e.transaction_id < $1::xid8
-          AND \(openingReport)
-        """
-
-    /// An event the bulk's ranges load (within `openingReports`' range): an `IncidentReported` (of a
-    /// schema this build reads: 1 plain, 2 sealed) opening an incident stream. The fold reads every
-    /// other event of an incident stream.
-    static let openingReport = """
-        e.stream_version = 1 AND e.type = 'IncidentReported' AND e.schema_version IN (1, 2)
-          AND e.stream LIKE '\(IncidentEvent.streamPrefix)%' AND length(e.stream) = \(IncidentEvent.streamPrefix.count + 36)
-        """
-
     /// Global positions per range of a bulk load: fifty ranges a million events, so that two
     /// writers finish close together, and one opens sealed text while the other's insert runs.
     public static let rangeSize: Int64 = 20_000
@@ -122,16 +103,12 @@ public enum ProjectionRebuild {
             try restoreIndexes(projection, on: connection)
             return 0
         }
-        let boundary: UInt64 = try connection.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").first!.decode(0)
-        guard let last = try connection.query("""
-            SELECT transaction_id::text AS txid, global_position FROM events
-            WHERE transaction_id < $1::xid8 ORDER BY transaction_id DESC, global_position DESC LIMIT 1
-            """, [boundary]).first.map(Checkpoint.init(row:))
-        else {
+        let boundary = try BulkLogReads.boundary(on: connection)
+        guard let last = try BulkLogReads.lastEvent(before: boundary, on: connection) else {
             try restoreIndexes(projection, on: connection)
             return 0
         }
-        let highest: Int64 = try connection.query("SELECT coalesce(max(global_position), 0) FROM events").first!.decode(0)
+        let highest = try BulkLogReads.highestPosition(on: connection)
 
         for table in projection.tables { try connection.query("SELECT shadow_indexes_drop($1)", [shadows(table)]) }
         let ranges = stride(from: Int64(1), through: highest, by: Int(rangeSize)).map { $0...min(highest, $0 + rangeSize - 1) }
@@ -140,17 +117,10 @@ public enum ProjectionRebuild {
         try restoreIndexes(projection, keysOnly: true, on: connection)
         // Incidents with more than a report (and anything else in an incident stream): what the
         // ranges did not load goes through the fold, onto the rows the ranges made.
-        let streams: [String] = try connection.query("""
-            SELECT DISTINCT e.stream FROM events e
-            WHERE e.transaction_id < $1::xid8 AND e.stream LIKE '\(IncidentEvent.streamPrefix)%' AND NOT (\(openingReport))
-            """, [boundary]).rows.map { try $0.decode(0) }
+        let streams = try BulkLogReads.streamsBeyondTheirReport(before: boundary, on: connection)
         for first in stride(from: 0, to: streams.count, by: 500) {
-            let events = try connection.query("SELECT " + EventStore.columns + """
-                 FROM events e WHERE e.stream = ANY($1::text[]) AND e.transaction_id < $2::xid8
-                  AND NOT (\(openingReport))
-                ORDER BY e.stream, e.stream_version
-                """, [postgresArray(Array(streams[first..<min(streams.count, first + 500)])), boundary]).rows.map(RecordedEvent.init(row:))
-            try connection.transaction { try projection.apply(events, to: shadows, on: $0) }
+            let events = try BulkLogReads.eventsBeyondTheirReport(of: Array(streams[first..<min(streams.count, first + 500)]), before: boundary, on: connection)
+            try connection.transaction { try projection.fold(events, to: shadows, on: $0) }
             covered += events.count
             progress(covered)
         }
@@ -179,7 +149,7 @@ public enum ProjectionRebuild {
                 do {
                     // Whole ranges against small sets: hash joins, with the memory to hold them.
                     let count = try connections[index].transaction(begin: "BEGIN; SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'") {
-                        try projection.loadReports(.openingReports(before: boundary, positions: range), to: ProjectionTables(target: .shadow), on: $0)
+                        try projection.loadReports(.below(boundary, positions: range), to: ProjectionTables(target: .shadow), on: $0)
                     }
                     let covered = work.add(count)
                     if index == 0 { progress(covered) }

@@ -12,12 +12,9 @@ public struct RegionSummaryProjection: Projection {
     public var name: String { Self.name }
     /// In the order a swap renames them: a statement reading two of them names them in this order
     /// too (it locks them in the order it names them), or it can deadlock with a swap.
-    public var tables: [String] { ["region_summary", "region_summary_incidents", "region_summary_district"] + Self.weekTables + ["region_summary_confidential"] }
+    public var tables: [String] { [BucketTable.municipalityDays.name, "region_summary_incidents"] + BucketTable.all.dropFirst().map(\.name) }
     /// The buckets: a row per day (or week), region and category, updated by every batch that touches it.
-    public var compactable: [String] { ["region_summary", "region_summary_district"] + Self.weekTables + ["region_summary_confidential"] }
-    /// The same buckets per ISO week (the day column holding its Monday), so that a summary adds
-    /// up a seventh of the rows over whole weeks.
-    static let weekTables = ["region_summary_week", "region_summary_district_week"]
+    public var compactable: [String] { BucketTable.all.map(\.name) }
     public let regions: RegionDirectory
 
     public init(regions: RegionDirectory) { self.regions = regions }
@@ -31,38 +28,22 @@ public struct RegionSummaryProjection: Projection {
         var category: String
         var status: IncidentStatus
         var figures: SummaryFigures
-        /// Confidential now: its share of the buckets is kept apart too (`region_summary_confidential`).
+        /// Confidential now: its share of the buckets is kept apart too (``BucketTable/confidential``).
         var confidential: Bool
 
-        var bucket: Bucket { Bucket(day: day, municipality: municipality, district: district, category: category) }
-    }
-
-    struct Bucket: Hashable {
-        var day: String
-        var municipality: String
-        var district: String
-        var category: String
-
-        /// This bucket's municipality and category on `day`.
-        func municipality(day: String) -> Bucket { Bucket(day: day, municipality: municipality, district: district, category: category) }
-        /// This bucket's district and category on `day`.
-        func district(day: String) -> Bucket { Bucket(day: day, municipality: "", district: district, category: category) }
+        var bucket: SummaryBucket { SummaryBucket(day: day, municipality: municipality, district: district, category: category) }
     }
 
     /// `deltas` added up by the bucket `into` gives each, without the ones that add up to nothing.
-    private func rolledUp(_ deltas: [Bucket: SummaryFigures], into: (Bucket) throws -> Bucket) rethrows -> [Bucket: SummaryFigures] {
-        var sums: [Bucket: SummaryFigures] = [:]
+    private func rolledUp(_ deltas: [SummaryBucket: SummaryFigures], into: (SummaryBucket) throws -> SummaryBucket) rethrows -> [SummaryBucket: SummaryFigures] {
+        var sums: [SummaryBucket: SummaryFigures] = [:]
         for (bucket, delta) in deltas { sums[try into(bucket), default: SummaryFigures()] += delta }
         return sums.filter { !$0.value.isZero }
     }
 
-    /// The Monday of a bucket's day (of any year: a stored day may predate what reports may say now).
-    private static func monday(of day: String) throws -> String {
-        guard let week = IsoWeek(containing: day) else { throw EventDecodingError.malformed("a summary bucket's day is not a date: \(day)") }
-        return week.from
-    }
-
-    public func apply(_ events: [RecordedEvent], to tables: ProjectionTables, on connection: PostgresConnection) throws {
+    /// What later events change: an incident's contribution moves between buckets, or in or out
+    /// of the figures; a batch turns into one delta per touched bucket of each table.
+    public func fold(_ events: [RecordedEvent], to tables: ProjectionTables, on connection: PostgresConnection) throws {
         var ids: [UUID] = []
         var seen = Set<UUID>()
         for event in events {
@@ -80,27 +61,14 @@ public struct RegionSummaryProjection: Projection {
                 _ = try event.incidentEvent()
                 continue
             }
-            if var current = after[id] {
-                guard event.streamVersion > current.version else { continue }
-                apply(type, event.data, version: event.streamVersion, to: &current)
-                after[id] = current
-            } else if type == .reported, let fields = event.data.objectValue,
-                      let occurredAt = fields["occurred_at"]?.stringValue, let municipality = fields["municipality"]?.stringValue,
-                      let category = fields["category"]?.stringValue {
-                after[id] = Contribution(
-                    version: event.streamVersion, day: IncidentTime.day(ofOccurredAt: occurredAt), municipality: municipality,
-                    district: district(of: municipality), category: category, status: .reported,
-                    figures: SummaryFigures(killed: Self.count(fields["killed"]) ?? 0, injured: Self.count(fields["injured"]) ?? 0,
-                                     abducted: Self.count(fields["abducted"]) ?? 0, displaced: Self.count(fields["displaced"]) ?? 0),
-                    confidential: fields["sensitivity"]?.stringValue == Sensitivity.confidential.rawValue
-                )
-            } else if type == .reported {
-                throw EventDecodingError.malformed("IncidentReported without occurred_at, municipality or category in \(event.stream)")
-            }
+            // An incident the summary has no contribution of (its stream not opened by a report) stays out.
+            guard var current = after[id], event.streamVersion > current.version else { continue }
+            apply(type, event.data, version: event.streamVersion, to: &current)
+            after[id] = current
         }
 
-        var deltas: [Bucket: SummaryFigures] = [:]
-        var confidentialDeltas: [Bucket: SummaryFigures] = [:]
+        var deltas: [SummaryBucket: SummaryFigures] = [:]
+        var confidentialDeltas: [SummaryBucket: SummaryFigures] = [:]
         var changed: [UUID] = []
         for id in ids where before[id] != after[id] {
             changed.append(id)
@@ -113,69 +81,39 @@ public struct RegionSummaryProjection: Projection {
                 if new.confidential { confidentialDeltas[new.bucket, default: SummaryFigures()] += counted(new) }
             }
         }
-        try add(deltas.filter { !$0.value.isZero }, to: tables("region_summary"), key: .municipality, on: connection)
-        // The same deltas rolled up to district days, and to municipality and district weeks
-        // (`day` holding the Monday).
-        try add(rolledUp(deltas) { $0.district(day: $0.day) }, to: tables("region_summary_district"), key: .district, on: connection)
-        try add(rolledUp(deltas) { try $0.municipality(day: Self.monday(of: $0.day)) }, to: tables("region_summary_week"), key: .municipalityWeek, on: connection)
-        try add(rolledUp(deltas) { try $0.district(day: Self.monday(of: $0.day)) }, to: tables("region_summary_district_week"), key: .districtWeek, on: connection)
-        try add(confidentialDeltas.filter { !$0.value.isZero }, to: tables("region_summary_confidential"), key: .municipality, on: connection)
+        for table in BucketTable.all {
+            try add(rolledUp(table.confidentialOnly ? confidentialDeltas : deltas, into: table.bucket(of:)), to: table, named: tables(table.name), on: connection)
+        }
         try save(changed.compactMap { id in after[id].map { (id, $0) } }, to: tables("region_summary_incidents"), on: connection)
     }
 
-    /// A report's contribution, as ``apply(_:to:on:)`` makes it. Into a rebuild's fresh shadows the
+    /// What a report contributes (the only place that says it). Into a rebuild's fresh shadows the
     /// contributions alone (the buckets follow in ``finishBulk(to:on:)``); otherwise the new
     /// contributions are added to their buckets in the same statement.
-    public func loadReports(_ reports: ReportSelection, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int {
+    public func loadReports(_ reports: OpeningReports, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int {
         let contributions = "INSERT INTO " + tables("region_summary_incidents") + """
              (incident_id, version, day, municipality, district, category, status, killed, injured, abducted, displaced, confidential)
-            SELECT substr(e.stream, 10)::uuid, e.stream_version, incident_day(e.data->>'occurred_at'), e.data->>'municipality',
-                coalesce(m.district_code, ''), e.data->>'category', 'reported',
+            SELECT substr(e.stream, \(IncidentEvent.streamPrefix.count + 1))::uuid, e.stream_version, incident_day(e.data->>'occurred_at'),
+                e.data->>'municipality', coalesce(m.district_code, ''), e.data->>'category', 'reported',
                 coalesce((e.data->>'killed')::numeric::int, 0), coalesce((e.data->>'injured')::numeric::int, 0),
                 coalesce((e.data->>'abducted')::numeric::int, 0), coalesce((e.data->>'displaced')::numeric::int, 0),
                 e.data->>'sensitivity' IS NOT DISTINCT FROM 'confidential'
-            FROM events e LEFT JOIN municipalities m ON m.code = e.data->>'municipality'
-            WHERE
-            """ + " " + reports.condition
+            FROM
+            """ + " " + reports.relation + " LEFT JOIN municipalities m ON m.code = e.data->>'municipality'"
         if reports.fresh { return try connection.query(contributions, reports.parameters).affectedRows }
         // A reported incident counts: one incident, none verified, its casualties.
-        let municipal = "INSERT INTO " + tables("region_summary") + """
-             AS s (day, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
-            SELECT day, municipality, district, category, count(*), 0, sum(killed), sum(injured), sum(abducted), sum(displaced)
-            FROM new GROUP BY day, municipality, district, category
-            ON CONFLICT (day, municipality, category) DO UPDATE SET
-            """ + Self.addedFigures
-        let district = "INSERT INTO " + tables("region_summary_district") + """
-             AS s (day, district, category, incidents, verified, killed, injured, abducted, displaced)
-            SELECT day, district, category, count(*), 0, sum(killed), sum(injured), sum(abducted), sum(displaced)
-            FROM new GROUP BY day, district, category
-            ON CONFLICT (day, district, category) DO UPDATE SET
-            """ + Self.addedFigures
-        let municipalWeek = "INSERT INTO " + tables("region_summary_week") + """
-             AS s (week, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
-            SELECT iso_monday(day), municipality, district, category, count(*), 0, sum(killed), sum(injured), sum(abducted), sum(displaced)
-            FROM new GROUP BY 1, 2, 3, 4
-            ON CONFLICT (week, municipality, category) DO UPDATE SET
-            """ + Self.addedFigures
-        let districtWeek = "INSERT INTO " + tables("region_summary_district_week") + """
-             AS s (week, district, category, incidents, verified, killed, injured, abducted, displaced)
-            SELECT iso_monday(day), district, category, count(*), 0, sum(killed), sum(injured), sum(abducted), sum(displaced)
-            FROM new GROUP BY 1, 2, 3
-            ON CONFLICT (week, district, category) DO UPDATE SET
-            """ + Self.addedFigures
-        let confidential = "INSERT INTO " + tables("region_summary_confidential") + """
-             AS s (day, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
-            SELECT day, municipality, district, category, count(*), 0, sum(killed), sum(injured), sum(abducted), sum(displaced)
-            FROM new WHERE confidential GROUP BY day, municipality, district, category
-            ON CONFLICT (day, municipality, category) DO UPDATE SET
-            """ + Self.addedFigures
+        let additions = BucketTable.all.enumerated().map { index, table in
+            "added\(index) AS (" + table.insertAddingUp(
+                into: tables(table.name), figures: "count(*), 0, sum(killed), sum(injured), sum(abducted), sum(displaced)",
+                from: table.confidentialOnly ? "new WHERE confidential" : "new"
+            ) + " ON CONFLICT (" + table.keyColumns.joined(separator: ", ") + ") DO UPDATE SET " + Self.addedFigures + ")"
+        }
         return try connection.query(
             "WITH new AS (" + contributions + """
              ON CONFLICT (incident_id) DO NOTHING
                 RETURNING day, municipality, district, category, killed, injured, abducted, displaced, confidential
-            ), municipal AS (
-            """ + municipal + "), district AS (" + district + "), municipal_week AS (" + municipalWeek + "), district_week AS (" + districtWeek
-                + "), confidential AS (" + confidential + ") SELECT count(*) FROM new",
+            ),
+            """ + " " + additions.joined(separator: ", ") + " SELECT count(*) FROM new",
             reports.parameters
         ).first?.decode(0) ?? 0
     }
@@ -186,39 +124,22 @@ public struct RegionSummaryProjection: Projection {
         abducted = s.abducted + EXCLUDED.abducted, displaced = s.displaced + EXCLUDED.displaced
         """
 
-    /// The buckets, added up from every incident's contribution (whatever wrote them before).
+    /// The buckets, added up from every incident's contribution (whatever wrote them before):
+    /// the finest tables from the contributions, the others from the finest.
     public func finishBulk(to tables: ProjectionTables, on connection: PostgresConnection) throws {
-        let (summary, district, incidents) = (tables("region_summary"), tables("region_summary_district"), tables("region_summary_incidents"))
-        let (week, districtWeek) = (tables("region_summary_week"), tables("region_summary_district_week"))
-        let confidential = tables("region_summary_confidential")
-        try connection.execute("TRUNCATE " + [summary, district, week, districtWeek, confidential].joined(separator: ", "))
-        try connection.execute("INSERT INTO " + summary + """
-             (day, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
-            SELECT day, municipality, district, category, count(*), count(*) FILTER (WHERE status = 'verified'),
-                   sum(killed), sum(injured), sum(abducted), sum(displaced)
-            FROM
-            """ + " " + incidents + " WHERE status IN ('reported', 'verified') GROUP BY day, municipality, district, category")
-        try connection.execute("INSERT INTO " + confidential + """
-             (day, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
-            SELECT day, municipality, district, category, count(*), count(*) FILTER (WHERE status = 'verified'),
-                   sum(killed), sum(injured), sum(abducted), sum(displaced)
-            FROM
-            """ + " " + incidents + " WHERE confidential AND status IN ('reported', 'verified') GROUP BY day, municipality, district, category")
-        try connection.execute("INSERT INTO " + district + """
-             (day, district, category, incidents, verified, killed, injured, abducted, displaced)
-            SELECT day, district, category, sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)
-            FROM
-            """ + " " + summary + " GROUP BY day, district, category")
-        try connection.execute("INSERT INTO " + week + """
-             (week, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
-            SELECT iso_monday(day), municipality, district, category, sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)
-            FROM
-            """ + " " + summary + " GROUP BY 1, 2, 3, 4")
-        try connection.execute("INSERT INTO " + districtWeek + """
-             (week, district, category, incidents, verified, killed, injured, abducted, displaced)
-            SELECT iso_monday(day), district, category, sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)
-            FROM
-            """ + " " + district + " GROUP BY 1, 2, 3")
+        try connection.execute("TRUNCATE " + BucketTable.all.map { tables($0.name) }.joined(separator: ", "))
+        let counting = "status IN (" + IncidentStatus.allCases.filter(\.counts).map { "'\($0.rawValue)'" }.joined(separator: ", ") + ")"
+        for table in BucketTable.all {
+            if let finer = table.finerTable {
+                try connection.execute(table.insertAddingUp(into: tables(table.name), figures: SummaryFigures.sums, from: tables(finer.name)))
+            } else {
+                try connection.execute(table.insertAddingUp(
+                    into: tables(table.name),
+                    figures: "count(*), count(*) FILTER (WHERE status = 'verified'), sum(killed), sum(injured), sum(abducted), sum(displaced)",
+                    from: tables("region_summary_incidents") + " WHERE " + (table.confidentialOnly ? "confidential AND " : "") + counting
+                ))
+            }
+        }
     }
 
     /// What a counted incident adds to its bucket.
@@ -305,47 +226,36 @@ public struct RegionSummaryProjection: Projection {
             ])
     }
 
-    /// A bucket table's key: its columns, their SQL types and the bucket's value for each.
-    private struct BucketKey: Sendable {
-        let columns: [(name: String, type: String, value: @Sendable (Bucket) -> String)]
-
-        static let municipality = BucketKey(columns: [("day", "date", { $0.day }), ("municipality", "text", { $0.municipality }), ("category", "text", { $0.category })])
-        static let district = BucketKey(columns: [("day", "date", { $0.day }), ("district", "text", { $0.district }), ("category", "text", { $0.category })])
-        /// A week's bucket holds the week's Monday as its day.
-        static let municipalityWeek = BucketKey(columns: [("week", "date", { $0.day }), ("municipality", "text", { $0.municipality }), ("category", "text", { $0.category })])
-        static let districtWeek = BucketKey(columns: [("week", "date", { $0.day }), ("district", "text", { $0.district }), ("category", "text", { $0.category })])
-    }
-
-    /// Adds `deltas` to the buckets of `table` (a bucket keyed by `key`; a municipality bucket
-    /// also carries its district), then deletes the buckets whose last incident left.
-    private func add(_ deltas: [Bucket: SummaryFigures], to table: String, key: BucketKey, on connection: PostgresConnection) throws {
+    /// Adds `deltas` to the buckets of `table` (stored as `name`), then deletes the buckets whose
+    /// last incident left.
+    private func add(_ deltas: [SummaryBucket: SummaryFigures], to table: BucketTable, named name: String, on connection: PostgresConnection) throws {
         guard !deltas.isEmpty else { return }
         let buckets = Array(deltas.keys)
         let figures = buckets.map { deltas[$0]! }
-        var columns = key.columns.map { (name: $0.name, type: $0.type, values: postgresArray(buckets.map($0.value))) }
-        if key.columns.contains(where: { $0.name == "municipality" }) {
-            columns.append(("district", "text", postgresArray(buckets.map(\.district))))
-        }
+        let values: [String: (SummaryBucket) -> String] = [
+            "day": \.day, "week": \.day, "municipality": \.municipality, "district": \.district, "category": \.category,
+        ]
+        let columns = table.bucketColumns.map { postgresArray(buckets.map(values[$0]!)) }
         let sums: [(String, String, (SummaryFigures) -> Int)] = [
             ("incidents", "int", \.incidents), ("verified", "int", \.verified), ("killed", "bigint", \.killed),
             ("injured", "bigint", \.injured), ("abducted", "bigint", \.abducted), ("displaced", "bigint", \.displaced),
         ]
-        let names = columns.map(\.name) + sums.map(\.0)
-        let types = columns.map(\.type) + sums.map(\.1)
-        let keyNames = key.columns.map(\.name)
+        let types = table.bucketTypes + sums.map(\.1)
+        let keyNames = table.keyColumns
         try connection.query(
-            "INSERT INTO " + table + " AS s (" + names.joined(separator: ", ") + ") SELECT * FROM unnest("
+            "INSERT INTO " + name + " AS s (" + (table.bucketColumns + sums.map(\.0)).joined(separator: ", ") + ") SELECT * FROM unnest("
                 + types.enumerated().map { "$\($0.offset + 1)::\($0.element)[]" }.joined(separator: ", ") + ") ON CONFLICT ("
                 + keyNames.joined(separator: ", ") + ") DO UPDATE SET "
                 + sums.map { "\($0.0) = s.\($0.0) + EXCLUDED.\($0.0)" }.joined(separator: ", "),
-            columns.map(\.values) + sums.map { sum in postgresArray(figures.map(sum.2)) }
+            columns + sums.map { sum in postgresArray(figures.map(sum.2)) }
         )
         // A bucket whose last incident left it holds nothing: keep the table to what counts.
+        let keyIndexes = keyNames.map { table.bucketColumns.firstIndex(of: $0)! }
         try connection.query(
-            "DELETE FROM " + table + " s USING unnest(" + key.columns.enumerated().map { "$\($0.offset + 1)::\($0.element.type)[]" }.joined(separator: ", ")
+            "DELETE FROM " + name + " s USING unnest(" + keyIndexes.enumerated().map { "$\($0.offset + 1)::\(table.bucketTypes[$0.element])[]" }.joined(separator: ", ")
                 + ") AS k(" + keyNames.joined(separator: ", ") + ") WHERE "
                 + keyNames.map { "s.\($0) = k.\($0)" }.joined(separator: " AND ") + " AND s.incidents = 0",
-            Array(columns.prefix(key.columns.count).map(\.values))
+            keyIndexes.map { columns[$0] }
         )
     }
 }

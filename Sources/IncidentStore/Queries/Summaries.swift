@@ -54,11 +54,12 @@ extension IncidentService {
         level == .district ? districtBuckets : municipalityBuckets
     }
 
-    private static let districtBuckets = buckets(by: "district", days: "region_summary_district", weeks: "region_summary_district_week")
-    private static let municipalityBuckets = buckets(by: "municipality", days: "region_summary", weeks: "region_summary_week")
+    private static let districtBuckets = buckets(BucketTable.tables(of: .district))
+    private static let municipalityBuckets = buckets(BucketTable.tables(of: .municipality))
 
-    private static func buckets(by column: String, days: String, weeks: String) -> String {
-        "SELECT code, category, " + SummaryFigures.sums + " FROM (SELECT " + column
+    private static func buckets(_ tables: (days: BucketTable, weeks: BucketTable)) -> String {
+        let (column, days, weeks) = (tables.days.regionColumn, tables.days.name, tables.weeks.name)
+        return "SELECT code, category, " + SummaryFigures.sums + " FROM (SELECT " + column
             + " AS code, category, " + SummaryFigures.columns + " FROM " + days + """
 
                 WHERE day >= coalesce($1::date, '-infinity') AND day <= coalesce($2::date, 'infinity')
