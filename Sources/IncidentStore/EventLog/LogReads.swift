@@ -21,7 +21,7 @@ public enum LogReads {
     static func revisions(recordedIn interval: (start: Date, end: Date), occurredBefore day: String, on connection: PostgresConnection) throws -> [Revision] {
         try connection.query("""
             SELECT i.incident_id, e.type, e.recorded_at, i.occurred_day::text AS day, i.municipality, i.category, e.data::text AS data_text
-            FROM events e JOIN incidents i ON e.stream = '\(IncidentEvent.streamPrefix)' || i.incident_id::text
+            FROM events e JOIN incidents i ON e.stream = \(IncidentEvent.streamName(forColumn: "i.incident_id"))
             WHERE e.recorded_at >= $1 AND e.recorded_at < $2
               AND e.type IN ('IncidentAmended', 'IncidentVerified', 'IncidentRejected', 'IncidentRetracted')
               AND i.occurred_day < $3::date AND i.sensitivity <> 'confidential' AND
@@ -69,7 +69,7 @@ public enum LogReads {
     /// generation of the key it destroyed.
     static func redactions(on connection: PostgresConnection) throws -> [(incidentID: UUID, at: Date, generation: Int)] {
         try connection.query("""
-            SELECT substr(stream, \(IncidentEvent.streamPrefix.count + 1))::uuid, recorded_at, (data->>'generation')::int - 1 FROM events
+            SELECT \(IncidentEvent.incidentIDText(fromStreamColumn: "stream"))::uuid, recorded_at, (data->>'generation')::int - 1 FROM events
             WHERE type = 'NarrativeRedacted' ORDER BY global_position
             """).rows.map { row in (try row.decode(0), try row.decode(1), try row.decode(2)) }
     }

@@ -119,6 +119,16 @@ public enum IncidentEvent: Sendable, Equatable {
         return UUID(canonical: stream.dropFirst(streamPrefix.count))
     }
 
+    /// ``incidentID(fromStream:)`` in SQL, on the text column `stream` of an incident stream (as text).
+    static func incidentIDText(fromStreamColumn stream: String) -> String {
+        "substr(\(stream), \(streamPrefix.count + 1))"
+    }
+
+    /// ``streamName(for:)`` in SQL, on a uuid column.
+    static func streamName(forColumn incidentID: String) -> String {
+        "'\(streamPrefix)' || \(incidentID)::text"
+    }
+
     /// The event's data as stored in the log.
     public func data() throws -> JSONValue {
         switch self {

@@ -93,7 +93,7 @@ public struct IncidentsProjection: Projection {
         // Only the sealed member of the many, as plain columns (parsing whole records here was
         // most of a rebuild's time), the whole record of the few plain confidential ones.
         let rows = try connection.query("""
-            SELECT e.global_position, substr(e.stream, \(IncidentEvent.streamPrefix.count + 1)) AS incident_id, e.data->'narrative'->>'g', e.data->'narrative'->>'sealed',
+            SELECT e.global_position, \(IncidentEvent.incidentIDText(fromStreamColumn: "e.stream")) AS incident_id, e.data->'narrative'->>'g', e.data->'narrative'->>'sealed',
                    CASE WHEN e.data ? 'narrative' THEN NULL ELSE (e.data - 'personal')::text END AS record_text
             FROM
             """ + " " + reports.relation + """
@@ -123,7 +123,7 @@ public struct IncidentsProjection: Projection {
              (incident_id, version, status, category, subcategory, municipality, district,
                 occurred_at, occurred_day, sensitivity, reported_by, killed, injured, abducted, displaced, record,
                 personal_data_erased, reported_at, updated_at)
-            SELECT substr(e.stream, \(IncidentEvent.streamPrefix.count + 1))::uuid, e.stream_version, 'reported', e.data->>'category', e.data->>'subcategory',
+            SELECT \(IncidentEvent.incidentIDText(fromStreamColumn: "e.stream"))::uuid, e.stream_version, 'reported', e.data->>'category', e.data->>'subcategory',
                 coalesce(e.data->>'municipality', ''), coalesce(m.district_code, ''), e.data->>'occurred_at',
                 incident_day(e.data->>'occurred_at'), e.data->>'sensitivity', e.metadata->>'principal',
                 coalesce((e.data->>'killed')::numeric::int, 0), coalesce((e.data->>'injured')::numeric::int, 0),

@@ -93,7 +93,7 @@ public struct RegionSummaryProjection: Projection {
     public func loadReports(_ reports: OpeningReports, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int {
         let contributions = "INSERT INTO " + tables("region_summary_incidents") + """
              (incident_id, version, day, municipality, district, category, status, killed, injured, abducted, displaced, confidential)
-            SELECT substr(e.stream, \(IncidentEvent.streamPrefix.count + 1))::uuid, e.stream_version, incident_day(e.data->>'occurred_at'),
+            SELECT \(IncidentEvent.incidentIDText(fromStreamColumn: "e.stream"))::uuid, e.stream_version, incident_day(e.data->>'occurred_at'),
                 e.data->>'municipality', coalesce(m.district_code, ''), e.data->>'category', 'reported',
                 coalesce((e.data->>'killed')::numeric::int, 0), coalesce((e.data->>'injured')::numeric::int, 0),
                 coalesce((e.data->>'abducted')::numeric::int, 0), coalesce((e.data->>'displaced')::numeric::int, 0),
