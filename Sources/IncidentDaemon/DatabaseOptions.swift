@@ -94,15 +94,6 @@ struct MasterKeySource: Sendable {
     }
 }
 
-/// Runs blocking work (process spawning) on a thread of its own, off Swift's shared threads.
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(with: Result { try body() })
-        }
-    }
-}
-
 extension Database {
     /// For one-shot commands (`migrate`, `token`, `demo`): opens the database, applies migrations
     /// as the owner (``prepare(logger:)``), runs `body` with a pool that works as the serving

@@ -36,7 +36,7 @@ public actor TestServer {
 
     /// Starts a throwaway cluster (durability off: it is deleted at exit) on a background thread.
     private static func startPrivateCluster() async throws -> String {
-        try await onThread {
+        try await onOwnThread {
             let root = FileManager.default.temporaryDirectory.path + "/incident-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
             let cluster = try LocalCluster(dataDirectory: root + "/pg", settings: [

@@ -22,7 +22,7 @@ struct BackupRestoreTests {
         // initdb, pg_ctl, pg_dump and pg_restore block: each on a thread of its own, off the two
         // threads the whole suite shares.
         defer { try? source.stop(logger: logger) }
-        let advanced = try await onThread {
+        let advanced = try await onOwnThread {
             try source.start(logger: logger)
             try source.stop(logger: logger)
             let moved = try source.advanceTransactionIDs(past: 2 << 32, logger: logger)
@@ -78,7 +78,7 @@ struct BackupRestoreTests {
         let midway = try #require(await get(port, "/v1/events?limit=15", token: admin).json?.objectValue?["checkpoint"]?.stringValue)
         let afterMidway = try await readLog(port, token: admin, after: midway)
         let sourceSummary = await get(port, "/v1/summaries?level=municipality&since=2026-01-01&until=2026-12-31", token: analyst).json?.objectValue?["rows"]
-        _ = try await onThread { try source.runClient("pg_dump", ["--format=custom", "--file", dump, "--dbname", source.conninfo()], what: "dump the incident database") }
+        _ = try await onOwnThread { try source.runClient("pg_dump", ["--format=custom", "--file", dump, "--dbname", source.conninfo()], what: "dump the incident database") }
         return (sourceEvents, sourceSummary, midway, afterMidway)
     }
 
@@ -86,14 +86,14 @@ struct BackupRestoreTests {
     private static func restoreByHandIsRefused(scratch: String, dump: String, logger: Logger) async throws {
         let naive = try LocalCluster(dataDirectory: scratch + "/naive")
         defer { try? naive.stop(logger: logger) }
-        try await onThread {
+        try await onOwnThread {
             try naive.start(logger: logger)
             _ = try naive.runClient("psql", ["--dbname", naive.conninfo(), "-c", "CREATE ROLE incident_app NOLOGIN", "-c", "CREATE DATABASE incident_log"], what: "prepare")
             _ = try naive.runClient("pg_restore", ["--no-owner", "--exit-on-error", "--dbname", naive.conninfo(database: "incident_log"), dump], what: "restore")
         }
         let refused = try await run(Binaries.incidentd, ["serve", "--port", "1", "--database-url", naive.conninfo(database: "incident_log"), "--master-key-file", TestKeys.file], environment: [:], timeout: .seconds(30))
         #expect(refused.status != 0 && refused.stderr.contains("ahead of this PostgreSQL cluster's counter"), "\(refused.status) \(refused.stderr)")
-        try await onThread { try naive.stop(logger: logger) }
+        try await onOwnThread { try naive.stop(logger: logger) }
     }
 
     /// Ten reports after the restore: read after the restored events, and projected.

@@ -256,7 +256,7 @@ struct DataProtectionTests {
 
     /// pg_restore of `dump` into `cluster`, then its transaction counter moved past the log's, as docs/operations.md says.
     private static func restoreByHandAndMoveTheCounter(_ cluster: LocalCluster, dump: String, logger: Logger) async throws {
-        try await onThread {
+        try await onOwnThread {
             try cluster.start(logger: logger)
             _ = try cluster.runClient("psql", ["--dbname", cluster.conninfo(), "-c", "CREATE ROLE incident_app NOLOGIN", "-c", "CREATE DATABASE incident_log"], what: "prepare")
             _ = try cluster.runClient("pg_restore", ["--no-owner", "--exit-on-error", "--dbname", cluster.conninfo(database: "incident_log"), dump], what: "restore")
@@ -264,7 +264,7 @@ struct DataProtectionTests {
         let pool = ConnectionPool(configuration: .init(conninfo: cluster.conninfo(database: "incident_log"), maxConnections: 1))
         let highest: UInt64 = try await pool.withConnection { try $0.query("SELECT max(transaction_id)::text FROM events").first!.decode(0) }
         await pool.close()
-        try await onThread {
+        try await onOwnThread {
             try cluster.stop(logger: logger)
             _ = try cluster.advanceTransactionIDs(past: highest, logger: logger)
             try cluster.start(logger: logger)

@@ -75,7 +75,7 @@ struct FaultTests {
         let cluster = try LocalCluster(dataDirectory: root + "/pg", settings: ["max_connections": "50"])
         let logger = Logger(label: "fault.cluster")
         defer { try? cluster.stop(logger: logger) }   // also after a start that failed halfway
-        try await onThread { try cluster.start(logger: logger) }   // initdb and pg_ctl block
+        try await onOwnThread { try cluster.start(logger: logger) }   // initdb and pg_ctl block
         let pool = ConnectionPool(configuration: .init(conninfo: cluster.conninfo(), maxConnections: 2))
         try await Migrator().migrate(pool, logger: logger)
         let reporter = try await AccessTokens(pool: pool).create(name: "field", role: .reporter)
@@ -93,7 +93,7 @@ struct FaultTests {
         // The outage and its probes run on a thread of their own, with blocking requests: with the
         // whole suite running, other tests' blocking work holds Swift's shared threads for seconds,
         // and on those threads that delay would be counted against the daemon's recovery.
-        let outage = try await onThread { try Outage.run(cluster: cluster, port: port, token: reporter, logger: logger) }
+        let outage = try await onOwnThread { try Outage.run(cluster: cluster, port: port, token: reporter, logger: logger) }
         #expect(outage.probes.allSatisfy { $0.status == 503 && $0.retryAfter != nil }, "\(outage.probes.map { "\($0.status.map(String.init) ?? "no answer") \($0.retryAfter ?? "-")" })")
         #expect(outage.probes.allSatisfy { $0.elapsed < .seconds(5) }, "no request hangs while the database is down: \(outage.probes.map(\.elapsed))")
         #expect(outage.ready?.status == 503)
@@ -202,7 +202,7 @@ struct FaultTests {
         @Sendable func queued() -> Int { Self.queuedEntries(home) }
         // The kills and the waits between them block: on a thread of their own, not on
         // the two threads the whole suite shares.
-        return try await onThread { [online] in
+        return try await onOwnThread { [online] in
             var kills = 0, interrupted = 0
             for attempt in 0..<8 where queued() > 0 {
                 let before = queued()

@@ -27,9 +27,9 @@ struct LeastPrivilegeTests {
 
         // The owner logs in by peer, as this process's user: psql and pg_dump work as before.
         let owner = cluster.conninfo(database: "incident_log")
-        let tables = try await onThread { try cluster.runClient("psql", ["-X", "-At", "--dbname", owner, "-c", "SELECT count(*) FROM pg_tables WHERE tablename = 'events'"], what: "psql") }
+        let tables = try await onOwnThread { try cluster.runClient("psql", ["-X", "-At", "--dbname", owner, "-c", "SELECT count(*) FROM pg_tables WHERE tablename = 'events'"], what: "psql") }
         #expect(tables.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
-        _ = try await onThread { try cluster.runClient("pg_dump", ["--format=custom", "--file", scratch.path + "/dump", "--dbname", owner], what: "pg_dump") }
+        _ = try await onOwnThread { try cluster.runClient("pg_dump", ["--format=custom", "--file", scratch.path + "/dump", "--dbname", owner], what: "pg_dump") }
         #expect(FileManager.default.fileExists(atPath: scratch.path + "/dump"))
         // A login role without a password has no way in: peer is for the two roles of pg_ident.conf.
         let stranger = "t_stranger_" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
@@ -66,7 +66,7 @@ struct LeastPrivilegeTests {
 
         // Running with trust: a role without a password gets in, until a start rewrites the files
         // and the server rereads them.
-        try await onThread { try cluster.start(logger: logger) }
+        try await onOwnThread { try cluster.start(logger: logger) }
         let stranger = "t_stranger_" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let admin = ConnectionPool(configuration: .init(conninfo: cluster.conninfo(), maxConnections: 1))
         try await admin.withConnection { try $0.execute("CREATE ROLE \(stranger) LOGIN") }
@@ -82,7 +82,7 @@ struct LeastPrivilegeTests {
         #expect(refused, "the running server reread its authentication")
         try await admin.withConnection { try $0.execute("DROP ROLE \(stranger)") }
         await admin.close()
-        try await onThread { try cluster.stop(logger: logger) }
+        try await onOwnThread { try cluster.stop(logger: logger) }
 
         // And again across restarts.
         for _ in 0..<2 {
@@ -271,7 +271,7 @@ private func writeEarlierAuthentication(_ cluster: LocalCluster) throws {
 
 /// Why a connection with `conninfo` could not be made; nil when it was.
 private func connectionFailure(_ conninfo: String) async throws -> DatabaseError? {
-    try await onThread {
+    try await onOwnThread {
         do {
             let connection = try PostgresConnection(conninfo: conninfo)
             connection.close()

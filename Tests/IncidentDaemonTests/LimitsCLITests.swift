@@ -41,7 +41,7 @@ struct LimitsCLITests {
         let cluster = try LocalCluster(dataDirectory: root + "/pg")
         let logger = Logger(label: "limits.cluster")
         defer { try? cluster.stop(logger: logger) }
-        try await onThread { try cluster.start(logger: logger) }
+        try await onOwnThread { try cluster.start(logger: logger) }
         let pool = ConnectionPool(configuration: .init(conninfo: cluster.conninfo(), maxConnections: 2))
         defer { Task { await pool.close() } }
         try await Migrator().migrate(pool, logger: logger)
@@ -101,7 +101,7 @@ struct LimitsCLITests {
             defer { try? FileManager.default.removeItem(atPath: home) }
             // An empty ICTL_TOKEN counts as none: the token can only come from stdin, then from the saved config.
             let env = ["HOME": home, "XDG_CONFIG_HOME": home + "/config", "XDG_DATA_HOME": home + "/data", "ICTL_TOKEN": "", "ICTL_SERVER": ""]
-            let login = try await onThread { () throws -> Run in
+            let login = try await onOwnThread { () throws -> Run in
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: Binaries.ictl)
                 process.arguments = ["login", "--server", "http://127.0.0.1:\(port)", "--token-stdin"]

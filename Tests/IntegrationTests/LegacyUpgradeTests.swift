@@ -125,7 +125,7 @@ struct LegacyUpgradeTests {
         let dumpFile = FileManager.default.temporaryDirectory.path + "/incident-upgrade-\(UUID().uuidString.prefix(8)).sql"
         defer { try? FileManager.default.removeItem(atPath: dumpFile) }
         let pgDump = try LocalCluster(dataDirectory: "/nonexistent").tool("pg_dump")
-        let dumped = try await onThread { try runTool(pgDump, ["--format=plain", "--file", dumpFile, "--dbname", db.conninfo]) }
+        let dumped = try await onOwnThread { try runTool(pgDump, ["--format=plain", "--file", dumpFile, "--dbname", db.conninfo]) }
         #expect(dumped == 0)
         let dump = try Data(contentsOf: URL(fileURLWithPath: dumpFile))
         #expect(dump.count > 10_000)

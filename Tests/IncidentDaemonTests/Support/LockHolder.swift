@@ -14,7 +14,7 @@ final class LockHolder: @unchecked Sendable {
 
     /// Opens a transaction on `conninfo` and takes `lock` (e.g. `LOCK TABLE incidents IN ACCESS EXCLUSIVE MODE`).
     static func take(_ lock: String, conninfo: String) async throws -> LockHolder {
-        try await onThread {
+        try await onOwnThread {
             let holder = LockHolder(connection: try PostgresConnection(conninfo: conninfo))
             try holder.connection.execute("BEGIN")
             try holder.connection.execute(lock)
@@ -25,7 +25,7 @@ final class LockHolder: @unchecked Sendable {
     private init(connection: PostgresConnection) { self.connection = connection }
 
     func release() async throws {
-        try await onThread { [connection] in
+        try await onOwnThread { [connection] in
             try connection.execute("ROLLBACK")
             connection.close()
         }

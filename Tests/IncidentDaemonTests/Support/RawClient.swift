@@ -86,6 +86,6 @@ final class RawClient: @unchecked Sendable {
 
     /// Runs `body` with a connected client on a new thread; "" when the connection failed.
     static func spawn(port: Int, _ body: @escaping @Sendable (RawClient) -> String) -> Task<String, Never> {
-        Task { (try? await onThread { RawClient(port: port).map(body) ?? "" }) ?? "" }   // the body cannot throw
+        Task { (try? await onOwnThread { RawClient(port: port).map(body) ?? "" }) ?? "" }   // the body cannot throw
     }
 }

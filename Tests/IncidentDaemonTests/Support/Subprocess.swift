@@ -35,7 +35,7 @@ struct Run: Sendable {
 /// blocking one of them for a subprocess holds up every other test's async code (timings such as
 /// the daemon's recovery from a database restart included).
 func run(_ tool: String, _ arguments: [String], environment: [String: String], timeout: Duration? = nil) async throws -> Run {
-    try await onThread { try runBlocking(tool, arguments, environment: environment, timeout: timeout) }
+    try await onOwnThread { try runBlocking(tool, arguments, environment: environment, timeout: timeout) }
 }
 
 private func runBlocking(_ tool: String, _ arguments: [String], environment: [String: String], timeout: Duration?) throws -> Run {
