@@ -50,7 +50,10 @@ struct DemoData {
     init(seed: UInt64) { random = SeededRandom(state: seed) }
 
     /// Subcategory → (weight, summary templates, casualty profile).
-    static let scenarios: [(category: String, subcategory: String, weight: Int, summaries: [String], killed: Int, injured: Int)] = [
+    /// A kind of incident the demo makes, how often, and the figures it may carry.
+    typealias Scenario = (category: String, subcategory: String, weight: Int, summaries: [String], killed: Int, injured: Int)
+
+    static let scenarios: [Scenario] = [
         ("ethnic_violence", "assault", 10, ["Two men assaulted a returnee near the market.", "A group attacked a young man on his way home; he was treated at the health centre.", "A shopkeeper was beaten after an argument that turned on ethnicity."], 0, 3),
         ("ethnic_violence", "threat_intimidation", 9, ["Threatening graffiti appeared on houses of a minority community.", "Families received anonymous threats telling them to leave the village.", "Youths shouted threats at a school bus carrying minority pupils."], 0, 0),
         ("ethnic_violence", "property_damage", 8, ["Windows of three houses were broken during the night.", "A car belonging to a returnee family was set on fire.", "Fruit trees on a returnee's land were cut down."], 0, 0),
@@ -87,64 +90,80 @@ struct DemoData {
 
     mutating func load(count: Int, into service: IncidentService) async throws -> String {
         let municipalities = service.reference.regions.municipalities
-        let totalWeight = Self.scenarios.map(\.weight).reduce(0, +)
-        let reviewer = Principal(name: "reviewer.hq", role: .reviewer)
         var counts = ["reported": 0, "amended": 0, "verified": 0, "rejected": 0, "retracted": 0]
         let today = Date()
         for index in 0..<count {
-            var roll = Int(random.next() % UInt64(totalWeight))
-            var scenario = Self.scenarios[0]
-            for candidate in Self.scenarios {
-                if roll < candidate.weight { scenario = candidate; break }
-                roll -= candidate.weight
-            }
+            let scenario = pickScenario()
             let municipality = pick(municipalities)
             let daysAgo = 1 + upTo(83)
             let day = IncidentTime.kosovoDay(of: today.addingTimeInterval(-Double(daysAgo) * 86_400))
-            var body: [String: JSONValue] = [
-                "incident_id": .string(IncidentService.derivedIncidentID(UUID(uuid: uuidBytes())).lowercasedText),
-                "category": .string(scenario.category), "subcategory": .string(scenario.subcategory),
-                "occurred_at": .string(day), "municipality": .string(municipality.code),
-                "summary": .string(pick(scenario.summaries)),
-                "source_type": .string(pick(["direct_observation", "police", "victim", "witness", "community_leader", "ngo", "media"])),
-                "killed": .number(Double(scenario.killed > 0 && chance(60) ? upTo(scenario.killed) + (chance(50) ? 1 : 0) : 0)),
-                "injured": .number(Double(upTo(scenario.injured))),
-                "source_reliability": .string(pick(["A", "B", "B", "C", "C", "D"])),
-                "info_credibility": .number(Double(1 + upTo(3))),
-                "sensitivity": .string(chance(15) ? "public" : "restricted"),
-                "lat": .number(municipality.seatLat + Double(Int(random.next() % 200) - 100) / 10_000),
-                "lon": .number(municipality.seatLon + Double(Int(random.next() % 200) - 100) / 10_000),
-            ]
-            if scenario.category == "return_obstacle" { body["displaced"] = .number(Double(chance(30) ? 1 + upTo(12) : 0)) }
-            if scenario.category == "ethnic_violence" { body["affected_communities"] = .array([.string(pick(["serb", "albanian", "roma", "ashkali", "bosniak", "gorani"]))]) }
-            if chance(10) { body["personal"] = ["note": .string("Contact through the community focal point (demo data, not a real person).")] }
+            let body = reportBody(scenario, in: municipality, on: day)
             let reporter = Principal(name: Self.reporters[index % Self.reporters.count], role: .reporter)
             let meta = EventMetadata(principal: reporter.name, role: "reporter", client: "incidentd demo")
             let outcome = try await service.report(.object(body), idempotencyKey: nil, by: reporter, metadata: meta)
             counts["reported", default: 0] += 1
-            var version = 1
-            let reviewMeta = EventMetadata(principal: reviewer.name, role: "reviewer", client: "incidentd demo")
-            if chance(20) {
-                _ = try await service.amend(outcome.incidentID, expectedVersion: version, changes: ["injured": .number(Double(upTo(4) + 1)), "place": "near the main road"],
-                                            reason: "figures corrected after a follow-up visit", idempotencyKey: nil, by: reviewer, metadata: reviewMeta)
-                version += 1
-                counts["amended", default: 0] += 1
-            }
-            if chance(55) {
-                let verified = chance(85)
-                _ = try await service.decide(outcome.incidentID, expectedVersion: version, decision: verified ? .verified : .rejected,
-                                             note: verified ? "confirmed by a second source" : "could not be corroborated",
-                                             idempotencyKey: nil, by: reviewer, metadata: reviewMeta)
-                version += 1
-                counts[verified ? "verified" : "rejected", default: 0] += 1
-            }
-            if chance(4) {
-                _ = try await service.retract(outcome.incidentID, expectedVersion: version, reason: "duplicate", duplicateOf: nil,
-                                              idempotencyKey: nil, by: reviewer, metadata: reviewMeta)
-                counts["retracted", default: 0] += 1
-            }
+            try await review(outcome.incidentID, in: service, counts: &counts)
         }
         return counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+    }
+
+    /// A scenario, drawn by weight.
+    mutating func pickScenario() -> Scenario {
+        let totalWeight = Self.scenarios.map(\.weight).reduce(0, +)
+        var roll = Int(random.next() % UInt64(totalWeight))
+        for candidate in Self.scenarios {
+            if roll < candidate.weight { return candidate }
+            roll -= candidate.weight
+        }
+        return Self.scenarios[0]
+    }
+
+    /// A report of `scenario` as a field officer would send it.
+    mutating func reportBody(_ scenario: Scenario, in municipality: Municipality, on day: String) -> [String: JSONValue] {
+        var body: [String: JSONValue] = [
+            "incident_id": .string(IncidentService.derivedIncidentID(UUID(uuid: uuidBytes())).lowercasedText),
+            "category": .string(scenario.category), "subcategory": .string(scenario.subcategory),
+            "occurred_at": .string(day), "municipality": .string(municipality.code),
+            "summary": .string(pick(scenario.summaries)),
+            "source_type": .string(pick(["direct_observation", "police", "victim", "witness", "community_leader", "ngo", "media"])),
+            "killed": .number(Double(scenario.killed > 0 && chance(60) ? upTo(scenario.killed) + (chance(50) ? 1 : 0) : 0)),
+            "injured": .number(Double(upTo(scenario.injured))),
+            "source_reliability": .string(pick(["A", "B", "B", "C", "C", "D"])),
+            "info_credibility": .number(Double(1 + upTo(3))),
+            "sensitivity": .string(chance(15) ? "public" : "restricted"),
+            "lat": .number(municipality.seatLat + Double(Int(random.next() % 200) - 100) / 10_000),
+            "lon": .number(municipality.seatLon + Double(Int(random.next() % 200) - 100) / 10_000),
+        ]
+        if scenario.category == "return_obstacle" { body["displaced"] = .number(Double(chance(30) ? 1 + upTo(12) : 0)) }
+        if scenario.category == "ethnic_violence" { body["affected_communities"] = .array([.string(pick(["serb", "albanian", "roma", "ashkali", "bosniak", "gorani"]))]) }
+        if chance(10) { body["personal"] = ["note": .string("Contact through the community focal point (demo data, not a real person).")] }
+        return body
+    }
+
+    /// What a reviewer at headquarters then does with a report, by chance: amend, decide, retract.
+    mutating func review(_ incidentID: UUID, in service: IncidentService, counts: inout [String: Int]) async throws {
+        let reviewer = Principal(name: "reviewer.hq", role: .reviewer)
+        let meta = EventMetadata(principal: reviewer.name, role: "reviewer", client: "incidentd demo")
+        var version = 1
+        if chance(20) {
+            _ = try await service.amend(incidentID, expectedVersion: version, changes: ["injured": .number(Double(upTo(4) + 1)), "place": "near the main road"],
+                                        reason: "figures corrected after a follow-up visit", idempotencyKey: nil, by: reviewer, metadata: meta)
+            version += 1
+            counts["amended", default: 0] += 1
+        }
+        if chance(55) {
+            let verified = chance(85)
+            _ = try await service.decide(incidentID, expectedVersion: version, decision: verified ? .verified : .rejected,
+                                         note: verified ? "confirmed by a second source" : "could not be corroborated",
+                                         idempotencyKey: nil, by: reviewer, metadata: meta)
+            version += 1
+            counts[verified ? "verified" : "rejected", default: 0] += 1
+        }
+        if chance(4) {
+            _ = try await service.retract(incidentID, expectedVersion: version, reason: "duplicate", duplicateOf: nil,
+                                          idempotencyKey: nil, by: reviewer, metadata: meta)
+            counts["retracted", default: 0] += 1
+        }
     }
 
     mutating func uuidBytes() -> uuid_t {

@@ -21,37 +21,21 @@ extension String: PostgresEncodable, PostgresDecodable {
     public init(postgresText: String) { self = postgresText }
 }
 
-extension Int: PostgresEncodable, PostgresDecodable {
-    public var postgresText: String { String(self) }
+/// A number that PostgreSQL's text format and Swift's `description` spell alike.
+public protocol PostgresTextNumber: PostgresEncodable, PostgresDecodable, LosslessStringConvertible {}
+
+extension PostgresTextNumber {
+    public var postgresText: String { description }
     public init(postgresText: String) throws {
-        guard let value = Int(postgresText) else { throw PostgresDecodingError(type: "Int", text: postgresText) }
+        guard let value = Self(postgresText) else { throw PostgresDecodingError(type: "\(Self.self)", text: postgresText) }
         self = value
     }
 }
 
-extension Int64: PostgresEncodable, PostgresDecodable {
-    public var postgresText: String { String(self) }
-    public init(postgresText: String) throws {
-        guard let value = Int64(postgresText) else { throw PostgresDecodingError(type: "Int64", text: postgresText) }
-        self = value
-    }
-}
-
-extension UInt64: PostgresEncodable, PostgresDecodable {
-    public var postgresText: String { String(self) }
-    public init(postgresText: String) throws {
-        guard let value = UInt64(postgresText) else { throw PostgresDecodingError(type: "UInt64", text: postgresText) }
-        self = value
-    }
-}
-
-extension Double: PostgresEncodable, PostgresDecodable {
-    public var postgresText: String { String(self) }
-    public init(postgresText: String) throws {
-        guard let value = Double(postgresText) else { throw PostgresDecodingError(type: "Double", text: postgresText) }
-        self = value
-    }
-}
+extension Int: PostgresTextNumber {}
+extension Int64: PostgresTextNumber {}
+extension UInt64: PostgresTextNumber {}
+extension Double: PostgresTextNumber {}
 
 extension Bool: PostgresEncodable, PostgresDecodable {
     public var postgresText: String { self ? "t" : "f" }

@@ -1,19 +1,5 @@
 import Foundation
 
-/// Lower-case hex digits as ASCII bytes.
-private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-/// A hex digit's value, or nil.
-@inline(__always)
-private func nibble(_ c: UInt8) -> UInt8? {
-    switch c {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): c &- 48
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): c &- 87
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): c &- 55
-    default: nil
-    }
-}
-
 extension UUID {
     /// A UUID from its canonical text (8-4-4-4-12 hex digits, either case), as PostgreSQL and
     /// stream names write it; nil for anything else. Foundation's parser went through `sscanf`,
@@ -29,7 +15,7 @@ extension UUID {
                     guard c == UInt8(ascii: "-") else { return false }
                     continue
                 }
-                guard let value = nibble(c) else { return false }
+                guard let value = Hex.value(of: c) else { return false }
                 if let h = high {
                     out[index] = h << 4 | value
                     index += 1
@@ -46,7 +32,7 @@ extension UUID {
 
     /// The canonical lower-case text (`uuidString.lowercased()`, without its two allocations).
     public var lowercasedText: String {
-        let digits = hexDigits
+        let digits = Hex.lowerDigits
         return withUnsafeBytes(of: uuid) { bytes in
             String(unsafeUninitializedCapacity: 36) { out in
                 var o = 0

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import IncidentStore
 import Metrics
 import PostgresLibpq
@@ -53,4 +54,19 @@ extension HTTPField.Name {
     static let lastEventID = Self("Last-Event-ID")!
     /// Why personal data is read (`GET /v1/incidents/{id}?include=personal`).
     static let accessReason = Self("X-Access-Reason")!
+}
+
+/// A list's query parameters in its filter: each named parameter as given (the service validates
+/// the values), and `limit` as a whole number, or `invalidLimit`.
+func listFilter<Filter>(
+    _ filter: Filter, from query: FlatDictionary<Substring, Substring>, text fields: KeyValuePairs<String, WritableKeyPath<Filter, String?>>,
+    limit: WritableKeyPath<Filter, Int>, invalidLimit: () -> APIError
+) throws -> Filter {
+    var filter = filter
+    for (name, field) in fields { filter[keyPath: field] = query.get(name) }
+    if let text = query.get("limit") {
+        guard let value = Int(text) else { throw invalidLimit() }
+        filter[keyPath: limit] = value
+    }
+    return filter
 }

@@ -78,9 +78,7 @@ public enum DatabaseRoles {
     /// privilege that is already gone, or one the role may not revoke (not the owner), is left
     /// alone without a warning. Serialised with migrations by their advisory lock.
     public static func restrictPublic(on connection: PostgresConnection) throws {
-        try connection.transaction { connection in
-            try connection.query("SELECT pg_advisory_xact_lock($1)", [Migrator.lockKey])
-            try connection.execute("""
+        try underMigrationLock(on: connection, """
                 DO $$
                 DECLARE
                     database_owner oid := (SELECT datdba FROM pg_database WHERE datname = current_database());
@@ -95,7 +93,6 @@ public enum DatabaseRoles {
                 END
                 $$
                 """)
-        }
     }
 
     /// As a superuser of the embedded cluster, after the migrations made `incident_app`: creates
@@ -104,9 +101,7 @@ public enum DatabaseRoles {
     /// Writes nothing when all is as it should be; serialised with migrations by their lock. (The
     /// role names are this file's constants, not values: DDL takes no parameters.)
     public static func ensureRuntimeRole(on connection: PostgresConnection) throws {
-        try connection.transaction { connection in
-            try connection.query("SELECT pg_advisory_xact_lock($1)", [Migrator.lockKey])
-            try connection.execute("""
+        try underMigrationLock(on: connection, """
                 DO $$
                 BEGIN
                     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '\(runtime)') THEN
@@ -122,6 +117,13 @@ public enum DatabaseRoles {
                 END
                 $$
                 """)
+    }
+
+    /// Runs `sql` in a transaction of its own, serialised with migrations by their advisory lock.
+    private static func underMigrationLock(on connection: PostgresConnection, _ sql: String) throws {
+        try connection.transaction { connection in
+            try connection.query("SELECT pg_advisory_xact_lock($1)", [Migrator.lockKey])
+            try connection.execute(sql)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PostgresLibpq
 
 /// JSON text for ``JSONValue``: a strict RFC 8259 parser and a compact serializer, written by hand
 /// because they sit on every request and every event a projection reads (Foundation's coders go
@@ -98,7 +99,7 @@ extension JSONValue {
         case 0x08: out.append(contentsOf: [92, UInt8(ascii: "b")])
         case 0x0C: out.append(contentsOf: [92, UInt8(ascii: "f")])
         default:
-            out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, lowerHexDigits[Int(byte >> 4)], lowerHexDigits[Int(byte & 15)]])
+            out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, Hex.lowerDigits[Int(byte >> 4)], Hex.lowerDigits[Int(byte & 15)]])
         }
     }
 }

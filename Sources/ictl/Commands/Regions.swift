@@ -9,12 +9,9 @@ struct Regions: AsyncParsableCommand {
     func run() async throws {
         try await runCommand {
             let response = try await query(connection.client, "/v1/regions")
-            var rows: [[String]] = []
-            for district in response.json?["districts"] as? [[String: Any]] ?? [] {
-                for m in district["municipalities"] as? [[String: Any]] ?? [] {
-                    rows.append([Output.string(district["code"]), Output.string(district["name"]), Output.string(m["code"]), Output.string(m["name"]),
-                                 (m["aliases"] as? [String] ?? []).joined(separator: "; ")])
-                }
+            let rows = Output.nestedRows(response.json, "districts", "municipalities") { district, m in
+                [Output.string(district["code"]), Output.string(district["name"]), Output.string(m["code"]), Output.string(m["name"]),
+                 (m["aliases"] as? [String] ?? []).joined(separator: "; ")]
             }
             Output.emit(output.resolved, json: response.json ?? [:], columns: ["DISTRICT", "DISTRICT NAME", "CODE", "MUNICIPALITY", "ALIASES"], rows: rows,
                         hxl: ["#adm1+code", "#adm1+name", "#adm2+code", "#adm2+name", "#adm2+name+alt"])

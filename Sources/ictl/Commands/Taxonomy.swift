@@ -9,11 +9,8 @@ struct Taxonomy: AsyncParsableCommand {
     func run() async throws {
         try await runCommand {
             let response = try await query(connection.client, "/v1/taxonomy")
-            var rows: [[String]] = []
-            for category in response.json?["categories"] as? [[String: Any]] ?? [] {
-                for sub in category["subcategories"] as? [[String: Any]] ?? [] {
-                    rows.append([Output.string(category["code"]), Output.string(sub["code"]), Output.string(sub["label"]), Output.string(sub["forced_sensitivity"])])
-                }
+            let rows = Output.nestedRows(response.json, "categories", "subcategories") { category, sub in
+                [Output.string(category["code"]), Output.string(sub["code"]), Output.string(sub["label"]), Output.string(sub["forced_sensitivity"])]
             }
             Output.emit(output.resolved, json: response.json ?? [:], columns: ["CATEGORY", "SUBCATEGORY", "LABEL", "ALWAYS"], rows: rows)
         }

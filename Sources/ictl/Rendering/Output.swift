@@ -39,4 +39,14 @@ enum Output {
         default: "\(value!)"
         }
     }
+
+    /// A list nested in a list (districts and their municipalities, categories and their
+    /// sub-categories) as one row per inner item, made by `row` from the item and its parent.
+    static func nestedRows(
+        _ json: [String: Any]?, _ outer: String, _ inner: String, _ row: ([String: Any], [String: Any]) -> [String]
+    ) -> [[String]] {
+        (json?[outer] as? [[String: Any]] ?? []).flatMap { parent in
+            (parent[inner] as? [[String: Any]] ?? []).map { row(parent, $0) }
+        }
+    }
 }

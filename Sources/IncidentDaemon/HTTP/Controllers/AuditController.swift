@@ -24,20 +24,13 @@ struct AuditController: Sendable {
     }
 
     static func filter(_ query: FlatDictionary<Substring, Substring>) throws -> AccessAudit.Filter {
-        var filter = AccessAudit.Filter()
-        filter.since = query.get("since")
-        filter.until = query.get("until")
-        filter.principal = query.get("principal")
-        filter.action = query.get("action")
-        filter.incident = query.get("incident")
-        filter.cursor = query.get("cursor")
-        if let limit = query.get("limit") {
-            guard let value = Int(limit) else {
-                throw APIError(.badRequest, code: "bad_filter", message: "limit must be a whole number from 1 to \(AccessAudit.maximumPageSize)",
-                               details: ["fields": [["field": "limit", "message": "must be a whole number"]]])
-            }
-            filter.limit = value
+        try listFilter(
+            AccessAudit.Filter(), from: query,
+            text: ["since": \.since, "until": \.until, "principal": \.principal, "action": \.action, "incident": \.incident, "cursor": \.cursor],
+            limit: \.limit
+        ) {
+            APIError(.badRequest, code: "bad_filter", message: "limit must be a whole number from 1 to \(AccessAudit.maximumPageSize)",
+                     details: ["fields": [["field": "limit", "message": "must be a whole number"]]])
         }
-        return filter
     }
 }

@@ -32,23 +32,16 @@ struct IncidentController: Sendable {
 
     /// The list's query parameters; the service validates their values.
     static func filter(_ query: FlatDictionary<Substring, Substring>) throws -> IncidentFilter {
-        var filter = IncidentFilter()
-        filter.municipality = query.get("municipality")
-        filter.district = query.get("district")
-        filter.category = query.get("category")
-        filter.subcategory = query.get("subcategory")
-        filter.status = query.get("status")
-        filter.since = query.get("since")
-        filter.until = query.get("until")
-        filter.q = query.get("q")
-        filter.cursor = query.get("cursor")
-        if let limit = query.get("limit") {
-            guard let value = Int(limit) else {
-                throw APIError(.badRequest, code: "bad_request", message: "limit must be a whole number from 1 to \(IncidentService.maximumPageSize)")
-            }
-            filter.limit = value
+        try listFilter(
+            IncidentFilter(), from: query,
+            text: [
+                "municipality": \.municipality, "district": \.district, "category": \.category, "subcategory": \.subcategory,
+                "status": \.status, "since": \.since, "until": \.until, "q": \.q, "cursor": \.cursor,
+            ],
+            limit: \.limit
+        ) {
+            APIError(.badRequest, code: "bad_request", message: "limit must be a whole number from 1 to \(IncidentService.maximumPageSize)")
         }
-        return filter
     }
 
     @Sendable func show(_ request: Request, context: APIContext) async throws -> Response {
