@@ -42,6 +42,12 @@ let package = Package(
         ),
         // One C wrapper Swift cannot import directly (see the header).
         .target(name: "CIncidentShims"),
+        // The HTTP API's shapes that incidentd and ictl both speak, spelled once.
+        .target(
+            name: "IncidentAPI",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         // Which hosts are this machine: one rule for incidentd, ictl and the database check.
         .target(name: "IncidentTransport", swiftSettings: swiftSettings),
         // A libpq driver that knows nothing of incidents: connection, statements, rows, values,
@@ -73,6 +79,7 @@ let package = Package(
         .executableTarget(
             name: "IncidentDaemon",
             dependencies: [
+                "IncidentAPI",
                 "IncidentStore",
                 "IncidentTransport",
                 "PostgresLibpq",
@@ -92,6 +99,7 @@ let package = Package(
         .executableTarget(
             name: "ictl",
             dependencies: [
+                "IncidentAPI",
                 "IncidentTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -120,6 +128,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "IncidentAPITests",
+            dependencies: ["IncidentAPI"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IncidentTransportTests",
             dependencies: ["IncidentTransport"],
             swiftSettings: swiftSettings
@@ -132,7 +145,7 @@ let package = Package(
         .testTarget(
             name: "IncidentDaemonTests",
             dependencies: [
-                "IncidentDaemon", "IncidentStore", "IncidentTesting", "PostgresLibpq",
+                "IncidentAPI", "IncidentDaemon", "IncidentStore", "IncidentTesting", "PostgresLibpq",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -144,6 +157,7 @@ let package = Package(
             name: "ictlTests",
             dependencies: [
                 "ictl",
+                "IncidentAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import IncidentAPI
 import Testing
 @testable import ictl
 
@@ -15,7 +16,7 @@ import Testing
         var outboxKey: OutboxKey {
             get throws {
                 try #require(OutboxKey(answer: [
-                    "key_id": keyID, "public_key": privateKey.publicKey.rawRepresentation.base64EncodedString(), "suite": SealedEnvelope.suite,
+                    "key_id": keyID, "public_key": privateKey.publicKey.rawRepresentation.base64EncodedString(), "suite": OutboxEnvelopeFormat.suite,
                 ]))
             }
         }
@@ -25,9 +26,9 @@ import Testing
             let json = try #require(try JSONSerialization.jsonObject(with: envelope) as? [String: Any])
             let encapsulated = try #require(Data(base64Encoded: json["encapsulated_key"] as? String ?? ""))
             let ciphertext = try #require(Data(base64Encoded: json["ciphertext"] as? String ?? ""))
-            var recipient = try HPKE.Recipient(privateKey: privateKey, ciphersuite: SealedEnvelope.ciphersuite, info: SealedEnvelope.info,
+            var recipient = try HPKE.Recipient(privateKey: privateKey, ciphersuite: OutboxEnvelopeFormat.ciphersuite, info: OutboxEnvelopeFormat.info,
                                                encapsulatedKey: encapsulated)
-            let plaintext = try recipient.open(ciphertext, authenticating: SealedEnvelope.associatedData(keyID: named ?? json["key_id"] as? String ?? ""))
+            let plaintext = try recipient.open(ciphertext, authenticating: OutboxEnvelopeFormat.associatedData(keyID: named ?? json["key_id"] as? String ?? ""))
             return (plaintext, try #require(try JSONSerialization.jsonObject(with: plaintext) as? [String: Any]))
         }
     }
@@ -45,7 +46,7 @@ import Testing
         let envelope = try SealedEnvelope.seal(method: "POST", path: "/v1/incidents", idempotencyKey: "key-1", body: Self.body, to: try server.outboxKey)
         let outer = try #require(try JSONSerialization.jsonObject(with: envelope) as? [String: Any])
         #expect(outer["version"] as? Int == 1)
-        #expect(outer["suite"] as? String == SealedEnvelope.suite)
+        #expect(outer["suite"] as? String == OutboxEnvelopeFormat.suite)
         #expect(outer["key_id"] as? String == server.keyID)
         let (padded, inner) = try server.open(envelope)
         #expect(padded.count % 1024 == 0)
@@ -68,9 +69,9 @@ import Testing
 
     @Test func onlyKeysICtlCanSealToAreTaken() throws {
         let publicKey = Curve25519.KeyAgreement.PrivateKey().publicKey.rawRepresentation.base64EncodedString()
-        #expect(OutboxKey(answer: ["key_id": "0123456789abcdef", "public_key": publicKey, "suite": SealedEnvelope.suite]) != nil)
-        #expect(OutboxKey(answer: ["key_id": "short", "public_key": publicKey, "suite": SealedEnvelope.suite]) == nil)
-        #expect(OutboxKey(answer: ["key_id": "0123456789abcdef", "public_key": "AAAA", "suite": SealedEnvelope.suite]) == nil)
+        #expect(OutboxKey(answer: ["key_id": "0123456789abcdef", "public_key": publicKey, "suite": OutboxEnvelopeFormat.suite]) != nil)
+        #expect(OutboxKey(answer: ["key_id": "short", "public_key": publicKey, "suite": OutboxEnvelopeFormat.suite]) == nil)
+        #expect(OutboxKey(answer: ["key_id": "0123456789abcdef", "public_key": "AAAA", "suite": OutboxEnvelopeFormat.suite]) == nil)
         #expect(OutboxKey(answer: ["key_id": "0123456789abcdef", "public_key": publicKey, "suite": "X25519, ChaCha20"]) == nil)
     }
 

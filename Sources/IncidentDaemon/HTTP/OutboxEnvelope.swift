@@ -1,32 +1,15 @@
 import Crypto
 import Foundation
 import HTTPTypes
+import IncidentAPI
 import IncidentStore
 
-/// A write that ictl sealed for its offline outbox (docs/api.md, The offline outbox), as
-/// `POST /v1/outbox:deliver` receives it. ictl defines the same format on its side
-/// (`Sources/ictl/Support/SealedEnvelope.swift`); the CLI tests run the two against each other.
-///
-/// The envelope is a JSON object:
-///
-///     {"version": 1, "suite": "DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM",
-///      "key_id": "<16 hex digits>", "encapsulated_key": "<base64, 32 bytes>", "ciphertext": "<base64>"}
-///
-/// sealed with HPKE (RFC 9180, base mode) to the server's outbox key `key_id`, with the `info`
-/// and associated data below: the associated data binds the version, suite, key id and this
-/// endpoint, so an envelope opens nowhere else. The plaintext is a JSON object
-///
-///     {"method": "POST", "path": "/v1/incidents/<id>/amendments", "idempotency_key": "<uuid>" or null,
-///      "body": "<base64 of the request body, byte for byte>"}
-///
-/// followed by spaces up to a multiple of 1 KiB, so that the size of a sealed entry tells little
-/// about the size of the report inside.
+/// A write that ictl sealed for its offline outbox, as `POST /v1/outbox:deliver` receives it.
+/// The format, and ictl's side of it, is `OutboxEnvelopeFormat`; here it is read strictly, so that
+/// each defect is answered by name.
 struct OutboxEnvelope: Sendable {
-    static let version = 1
-    static let suite = "DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM"
-    static var ciphersuite: HPKE.Ciphersuite { HPKE.Ciphersuite(kem: .Curve25519_HKDF_SHA256, kdf: .HKDF_SHA256, aead: .AES_GCM_256) }
-    static let info = Data("incident-log outbox v1".utf8)
-    static let padding = 1024
+    typealias Format = OutboxEnvelopeFormat
+    static let suite = Format.suite
     /// An inner body of 1 MiB (the write routes' limit), base64 twice, fits with room to spare.
     static let maximumSize = 2 << 20
 
@@ -42,17 +25,13 @@ struct OutboxEnvelope: Sendable {
         var body: Data
     }
 
-    static func associatedData(keyID: String) -> Data {
-        Data("incident-log outbox v1\0\(suite)\0\(keyID)\0POST /v1/outbox:deliver".utf8)
-    }
-
     /// Reads an envelope; every defect is a 400 `bad_envelope` naming it.
     init(parsing data: Data) throws {
         guard case .object(let object)? = try? JSONValue.parse(data) else { throw Self.bad("the envelope is not a JSON object") }
-        let unknown = object.keys.filter { !["version", "suite", "key_id", "encapsulated_key", "ciphertext"].contains($0) }.sorted()
+        let unknown = object.keys.filter { !Format.envelopeFields.contains($0) }.sorted()
         guard unknown.isEmpty else { throw Self.bad("unknown envelope fields: \(unknown.joined(separator: ", "))") }
-        guard object["version"] == .number(Double(Self.version)) else { throw Self.bad("version must be \(Self.version)") }
-        guard object["suite"] == .string(Self.suite) else { throw Self.bad("suite must be \(Self.suite)") }
+        guard object["version"] == .number(Double(Format.version)) else { throw Self.bad("version must be \(Format.version)") }
+        guard object["suite"] == .string(Format.suite) else { throw Self.bad("suite must be \(Format.suite)") }
         guard case .string(let keyID)? = object["key_id"], keyID.utf8.count == 16, keyID.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
             throw Self.bad("key_id must be 16 lower-case hex digits")
         }
@@ -76,14 +55,14 @@ struct OutboxEnvelope: Sendable {
         let plaintext: Data
         do {
             var recipient = try HPKE.Recipient(
-                privateKey: try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: privateKey), ciphersuite: Self.ciphersuite,
-                info: Self.info, encapsulatedKey: encapsulatedKey)
-            plaintext = try recipient.open(ciphertext, authenticating: Self.associatedData(keyID: keyID))
+                privateKey: try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: privateKey), ciphersuite: Format.ciphersuite,
+                info: Format.info, encapsulatedKey: encapsulatedKey)
+            plaintext = try recipient.open(ciphertext, authenticating: Format.associatedData(keyID: keyID))
         } catch {
             throw APIError(.badRequest, code: "envelope_unopenable", message: "the envelope does not open: it was altered, or sealed to another key")
         }
         guard case .object(let object)? = try? JSONValue.parse(plaintext) else { throw Self.bad("the sealed request is not a JSON object") }
-        let unknown = object.keys.filter { !["method", "path", "idempotency_key", "body"].contains($0) }.sorted()
+        let unknown = object.keys.filter { !Format.innerFields.contains($0) }.sorted()
         guard unknown.isEmpty else { throw Self.bad("unknown fields in the sealed request: \(unknown.joined(separator: ", "))") }
         guard case .string(let method)? = object["method"], case .string(let path)? = object["path"] else {
             throw Self.bad("the sealed request needs a method and a path")
@@ -102,22 +81,12 @@ struct OutboxEnvelope: Sendable {
 
     /// Seals a write as ictl does (the server itself never seals; tests do).
     static func seal(_ inner: Inner, to key: OutboxPublicKey) throws -> Data {
-        var plaintext = JSONValue.object([
-            "method": .string(inner.method), "path": .string(inner.path),
-            "idempotency_key": inner.idempotencyKey.map { .string($0) } ?? .null, "body": .string(inner.body.base64EncodedString()),
-        ]).encoded()
-        plaintext.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (padding - plaintext.count % padding) % padding))
-        return try sealPlaintext(plaintext, to: key)
+        try sealPlaintext(Format.plaintext(method: inner.method, path: inner.path, idempotencyKey: inner.idempotencyKey, body: inner.body), to: key)
     }
 
     /// Seals any plaintext as an envelope (tests of what the server does with a bad one).
     static func sealPlaintext(_ plaintext: Data, to key: OutboxPublicKey) throws -> Data {
-        var sender = try HPKE.Sender(recipientKey: try Curve25519.KeyAgreement.PublicKey(rawRepresentation: key.publicKey), ciphersuite: ciphersuite, info: info)
-        let ciphertext = try sender.seal(plaintext, authenticating: associatedData(keyID: key.id))
-        return JSONValue.object([
-            "version": .number(Double(version)), "suite": .string(suite), "key_id": .string(key.id),
-            "encapsulated_key": .string(sender.encapsulatedKey.base64EncodedString()), "ciphertext": .string(ciphertext.base64EncodedString()),
-        ]).encoded()
+        try Format.seal(plaintext, toPublicKey: key.publicKey, keyID: key.id)
     }
 
     private static func bad(_ message: String) -> APIError {

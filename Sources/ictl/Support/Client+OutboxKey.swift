@@ -1,4 +1,5 @@
 import Foundation
+import IncidentAPI
 import NIOCore
 import NIOHTTP1
 
@@ -9,7 +10,7 @@ extension Client {
         let response = try await exchange(.GET, "/v1/outbox-key", timeout: .seconds(10))
         guard response.status == 200 else { throw CLIError(code: response.exitCode, message: "the server gave no outbox key: \(response.errorMessage)") }
         guard let key = response.json.flatMap({ OutboxKey(answer: $0) }) else {
-            throw CLIError(code: Exit.other, message: "the server's outbox key is not one ictl can seal to (suite \(SealedEnvelope.suite))")
+            throw CLIError(code: Exit.other, message: "the server's outbox key is not one ictl can seal to (suite \(OutboxEnvelopeFormat.suite))")
         }
         return key
     }

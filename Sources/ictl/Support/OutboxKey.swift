@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import IncidentAPI
 
 /// The server's outbox key as `GET /v1/outbox-key` gives it and the config keeps it.
 ///
@@ -22,7 +23,7 @@ struct OutboxKey: Codable, Equatable {
     init?(answer json: [String: Any]) {
         guard let keyID = json["key_id"] as? String, keyID.utf8.count == 16,
               let publicKey = json["public_key"] as? String, Data(base64Encoded: publicKey)?.count == 32,
-              let suite = json["suite"] as? String, suite == SealedEnvelope.suite
+              let suite = json["suite"] as? String, suite == OutboxEnvelopeFormat.suite
         else { return nil }
         (self.keyID, self.publicKey, self.suite) = (keyID, publicKey, suite)
     }
