@@ -1,5 +1,6 @@
 // swift-tools-version: 6.2
 import PackageDescription
+
 import class Foundation.ProcessInfo
 
 // One set of settings for every target. CI (CI=true) also turns warnings into errors.

@@ -13,7 +13,9 @@ struct IncidentFactory: Sendable {
     static func load(_ client: HTTPClient, _ target: Target) async throws -> IncidentFactory {
         let regions = try await getJSON(client, target, "/v1/regions")
         let taxonomy = try await getJSON(client, target, "/v1/taxonomy")
-        let municipalities = ((regions["districts"] as? [[String: Any]]) ?? []).flatMap { ($0["municipalities"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String } }
+        let municipalities = ((regions["districts"] as? [[String: Any]]) ?? []).flatMap {
+            ($0["municipalities"] as? [[String: Any]] ?? []).compactMap { $0["code"] as? String }
+        }
         var pairs: [(String, String)] = []
         for category in taxonomy["categories"] as? [[String: Any]] ?? [] {
             for sub in category["subcategories"] as? [[String: Any]] ?? [] where sub["forced_sensitivity"] == nil || sub["forced_sensitivity"] is NSNull {

@@ -78,7 +78,9 @@ struct Lag: AsyncParsableCommand {
         lags.sort()
         let elapsed = milliseconds(since: start) / 1000
         try await client.shutdown()
-        emit(["target_rate": rate, "achieved_rate": Double(written.count) / seconds, "written": written.count, "failed": await record.failed,
-              "seconds": elapsed, "p50_ms": percentile(lags, 0.5), "p99_ms": percentile(lags, 0.99), "polls": visible.count])
+        emit([
+            "target_rate": rate, "achieved_rate": Double(written.count) / seconds, "written": written.count, "failed": await record.failed,
+            "seconds": elapsed, "p50_ms": percentile(lags, 0.5), "p99_ms": percentile(lags, 0.99), "polls": visible.count,
+        ])
     }
 }

@@ -17,7 +17,8 @@ struct WrkScript: AsyncParsableCommand {
         let factory = try await IncidentFactory.load(client, target)
         try await client.shutdown()
         func list(_ values: [String]) -> String { "{" + values.map { "\"\($0)\"" }.joined(separator: ",") + "}" }
-        print("""
+        print(
+            """
             local municipalities = \(list(factory.municipalities))
             local categories = \(list(factory.pairs.map(\.0)))
             local subcategories = \(list(factory.pairs.map(\.1)))

@@ -6,24 +6,32 @@ import PostgresLibpq
 
 /// Where the database is: an existing PostgreSQL, or the embedded cluster in the data directory.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "libpq connection string or URI of an existing PostgreSQL, as the runtime role the daemon serves as (also INCIDENT_DATABASE_URL; libpq's PG* variables work as usual).",
-        valueName: "conninfo"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "libpq connection string or URI of an existing PostgreSQL, as the runtime role the daemon serves as (also INCIDENT_DATABASE_URL; libpq's PG* variables work as usual).",
+            valueName: "conninfo"))
     var databaseURL: String?
 
-    @Option(name: .long, help: ArgumentHelp(
-        "The same database as its owner, who runs the migrations (also INCIDENT_MIGRATION_DATABASE_URL); serve uses it only at start.",
-        valueName: "conninfo"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The same database as its owner, who runs the migrations (also INCIDENT_MIGRATION_DATABASE_URL); serve uses it only at start.",
+            valueName: "conninfo"))
     var migrationDatabaseURL: String?
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Directory of the embedded PostgreSQL cluster, used when no database is configured (default $XDG_DATA_HOME/incident-log, /var/lib/incident-log for root).",
-        valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Directory of the embedded PostgreSQL cluster, used when no database is configured (default $XDG_DATA_HOME/incident-log, /var/lib/incident-log for root).",
+            valueName: "path"))
     var dataDir: String?
 
-    @Option(name: .long, help: ArgumentHelp(
-        "The master key file (32 bytes, mode 0600) that wraps every key the database stores (also INCIDENT_MASTER_KEY_FILE). Default with the embedded database: <data-dir>/master.key, created on first start; an external database needs one (incidentd keys init).",
-        valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The master key file (32 bytes, mode 0600) that wraps every key the database stores (also INCIDENT_MASTER_KEY_FILE). Default with the embedded database: <data-dir>/master.key, created on first start; an external database needs one (incidentd keys init).",
+            valueName: "file"))
     var masterKeyFile: String?
 
     /// The configured external database, if any.
@@ -55,7 +63,9 @@ struct DatabaseOptions: ParsableArguments {
             return MasterKeySource(path: path, mayCreate: false)
         }
         guard !isExternal else {
-            throw ValidationError("an external database needs a master key: create one with `incidentd keys init --master-key-file FILE`, then give --master-key-file FILE (or INCIDENT_MASTER_KEY_FILE)")
+            throw ValidationError(
+                "an external database needs a master key: create one with `incidentd keys init --master-key-file FILE`, then give --master-key-file FILE (or INCIDENT_MASTER_KEY_FILE)"
+            )
         }
         return MasterKeySource(path: resolvedDataDirectory + "/master.key", mayCreate: true)
     }
@@ -83,8 +93,9 @@ struct MasterKeySource: Sendable {
             return KeyRing(try MasterKey.load(path: path))
         } catch MasterKeyError.missing where mayCreate {
             // The data directory, as the embedded cluster makes it (its server must traverse it).
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o755])
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o755])
             let key = try MasterKey.create(path: path)
             logger.notice("created the master key; back it up apart from the database", metadata: ["key.path": "\(path)", "key.id": "\(key.id)"])
             return KeyRing(key)
@@ -119,7 +130,8 @@ extension Database {
             await db.stopEmbedded(logger: logger, onlyIfStartedHere: true)
             throw error
         }
-        let pool = asOwner
+        let pool =
+            asOwner
             ? ConnectionPool(configuration: .init(conninfo: sessions.ownerConninfo!, maxConnections: 2), logger: logger)
             : ConnectionPool(configuration: .init(conninfo: db.conninfo, maxConnections: 2, setupStatements: sessions.setupStatements), logger: logger)
         do {

@@ -1,6 +1,6 @@
+import ArgumentParser
 import Foundation
 import Logging
-import ArgumentParser
 
 @main
 struct Incidentd: AsyncParsableCommand {

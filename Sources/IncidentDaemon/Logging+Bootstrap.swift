@@ -7,7 +7,8 @@ extension Logging {
     static func bootstrap(format: Serve.LogFormat) {
         let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = format == .json
+            var handler: any LogHandler =
+                format == .json
                 ? JSONLogHandler(label: label) : LazyMetadataLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = level
             return handler

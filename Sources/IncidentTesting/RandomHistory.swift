@@ -65,22 +65,27 @@ public struct RandomHistory: Sendable {
                 let outcome: WriteOutcome
                 switch roll {
                 case 35..<65:
-                    outcome = try await service.amend(id, expectedVersion: version, changes: .object(amendment()), reason: "correction",
-                                                      idempotencyKey: nil, by: Self.admin, metadata: metadata)
+                    outcome = try await service.amend(
+                        id, expectedVersion: version, changes: .object(amendment()), reason: "correction",
+                        idempotencyKey: nil, by: Self.admin, metadata: metadata)
                 case 65..<80:
-                    outcome = try await service.decide(id, expectedVersion: version, decision: .verified, note: "confirmed",
-                                                       idempotencyKey: nil, by: Self.admin, metadata: metadata)
+                    outcome = try await service.decide(
+                        id, expectedVersion: version, decision: .verified, note: "confirmed",
+                        idempotencyKey: nil, by: Self.admin, metadata: metadata)
                 case 80..<92:
-                    outcome = try await service.decide(id, expectedVersion: version, decision: .rejected, note: "not confirmed",
-                                                       idempotencyKey: nil, by: Self.admin, metadata: metadata)
+                    outcome = try await service.decide(
+                        id, expectedVersion: version, decision: .rejected, note: "not confirmed",
+                        idempotencyKey: nil, by: Self.admin, metadata: metadata)
                 case 92..<96:
-                    outcome = try await service.retract(id, expectedVersion: version, reason: "erroneous", duplicateOf: nil,
-                                                        idempotencyKey: nil, by: Self.admin, metadata: metadata)
+                    outcome = try await service.retract(
+                        id, expectedVersion: version, reason: "erroneous", duplicateOf: nil,
+                        idempotencyKey: nil, by: Self.admin, metadata: metadata)
                     incidents[index].retracted = true
                 default:
                     // Redacted, with a new summary or none: the log's text is unreadable from here.
                     let replacement: JSONValue = roll % 2 == 0 ? ["summary": "A redacted incident."] : [:]
-                    outcome = try await service.redactNarrative(id, reason: "names a witness", replacement: replacement, by: Self.admin, metadata: metadata, audit: .local)
+                    outcome = try await service.redactNarrative(
+                        id, reason: "names a witness", replacement: replacement, by: Self.admin, metadata: metadata, audit: .local)
                 }
                 incidents[index].version = outcome.streamVersion
             }
@@ -168,10 +173,12 @@ public func projectedBuckets(_ pool: ConnectionPool, table: String = "region_sum
     let table = level == .municipality ? table : table.replacingOccurrences(of: "region_summary", with: "region_summary_district")
     return try await pool.withConnection { connection in
         var buckets: [DayBucket: SummaryFigures] = [:]
-        for row in try connection.query("SELECT day::text AS day, " + column + """
-            , category, sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)
-            FROM
-            """ + " " + table + " GROUP BY 1, 2, 3 HAVING sum(incidents) > 0").rows {
+        for row in try connection.query(
+            "SELECT day::text AS day, " + column + """
+                , category, sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)
+                FROM
+                """ + " " + table + " GROUP BY 1, 2, 3 HAVING sum(incidents) > 0"
+        ).rows {
             buckets[DayBucket(day: try row.decode(0), region: try row.decode(1), category: try row.decode(2))] = SummaryFigures(
                 incidents: try row.decode(3), verified: try row.decode(4), killed: try row.decode(5),
                 injured: try row.decode(6), abducted: try row.decode(7), displaced: try row.decode(8)

@@ -39,10 +39,12 @@ public actor TestServer {
         try await onOwnThread {
             let root = FileManager.default.temporaryDirectory.path + "/incident-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-            let cluster = try LocalCluster(dataDirectory: root + "/pg", settings: [
-                "max_connections": "500", "fsync": "off", "synchronous_commit": "off",
-                "full_page_writes": "off", "shared_buffers": "128MB",
-            ])
+            let cluster = try LocalCluster(
+                dataDirectory: root + "/pg",
+                settings: [
+                    "max_connections": "500", "fsync": "off", "synchronous_commit": "off",
+                    "full_page_writes": "off", "shared_buffers": "128MB",
+                ])
             try cluster.start(logger: Logger(label: "test.cluster"))
             stopAtExit(dataDirectory: cluster.dataDirectory, root: root)
             return cluster.conninfo()
@@ -58,8 +60,8 @@ private func stopAtExit(dataDirectory: String, root: String) {
     clusterToStop = (dataDirectory, root)
     atexit {
         guard let cluster = clusterToStop,
-              let pidFile = try? String(contentsOfFile: cluster.dataDirectory + "/postmaster.pid", encoding: .utf8),
-              let pid = pidFile.split(separator: "\n").first.flatMap({ Int32($0) })
+            let pidFile = try? String(contentsOfFile: cluster.dataDirectory + "/postmaster.pid", encoding: .utf8),
+            let pid = pidFile.split(separator: "\n").first.flatMap({ Int32($0) })
         else { return }
         kill(pid, SIGINT)
         for _ in 0..<100 where kill(pid, 0) == 0 { usleep(50_000) }

@@ -182,7 +182,8 @@ public final class ConnectionPool: Sendable {
             // No JIT compilation: the daemon's statements run in milliseconds, and when an estimate
             // crosses jit_above_cost (the summary's, whose range of unapplied events the planner
             // cannot know) compiling the statement costs several times what running it does.
-            try connection.execute("""
+            try connection.execute(
+                """
                 SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET client_min_messages = warning;
                 SET plan_cache_mode = force_custom_plan; SET default_transaction_isolation = 'read committed'; SET jit = off
                 """)

@@ -5,7 +5,8 @@ import Testing
 /// The envelope's bytes are a contract with outboxes already on disk: these fix them.
 @Suite struct OutboxEnvelopeFormatTests {
     static let sample = SealedOutboxEnvelope(keyID: "0123456789abcdef", encapsulatedKey: Data(repeating: 0xfb, count: 32), ciphertext: Data([0xff, 0xfe, 0x01]))
-    static let sampleJSON = #"{"ciphertext":"\/\/4B","encapsulated_key":"+\/v7+\/v7+\/v7+\/v7+\/v7+\/v7+\/v7+\/v7+\/v7+\/v7+\/s=","key_id":"0123456789abcdef","#
+    static let sampleJSON =
+        #"{"ciphertext":"\/\/4B","encapsulated_key":"+\/v7+\/v7+\/v7+\/v7+\/v7+\/v7+\/v7+\/v7+\/v7+\/v7+\/s=","key_id":"0123456789abcdef","#
         + #""suite":"DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM","version":1}"#
 
     @Test func encodesTheFixedKeysInOrder() throws {

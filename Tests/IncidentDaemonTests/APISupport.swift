@@ -99,10 +99,11 @@ struct API {
                 statementTimeout: statementTimeout, authFailures: authFailures)
             do {
                 try await app.test(.live) { client in
-                    try await body(API(
-                        client: client, db: db, logs: logs, reporter: tokenSecrets["reporter-a"]!, otherReporter: tokenSecrets["reporter-b"]!,
-                        reviewer: tokenSecrets["reviewer"]!, analyst: tokenSecrets["analyst"]!, admin: tokenSecrets["admin"]!
-                    ))
+                    try await body(
+                        API(
+                            client: client, db: db, logs: logs, reporter: tokenSecrets["reporter-a"]!, otherReporter: tokenSecrets["reporter-b"]!,
+                            reviewer: tokenSecrets["reviewer"]!, analyst: tokenSecrets["analyst"]!, admin: tokenSecrets["admin"]!
+                        ))
                 }
             } catch {
                 await pool.close()

@@ -2,10 +2,10 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Logging
-import NIOCore
 import IncidentStore
 import IncidentTesting
+import Logging
+import NIOCore
 import PostgresLibpq
 import Testing
 
@@ -27,14 +27,17 @@ struct APITests {
             #expect(read["status"] == "reported" && read["version"] == 1)
             #expect(read["incident"]?.objectValue?["municipality"] == "XK-MIT-07")
 
-            let amended = try await api.call(.post, "/v1/incidents/\(id)/amendments", token: api.reporter,
-                                             json: ["expected_version": 1, "changes": ["municipality": "pec", "killed": 1], "reason": "police report"])
+            let amended = try await api.call(
+                .post, "/v1/incidents/\(id)/amendments", token: api.reporter,
+                json: ["expected_version": 1, "changes": ["municipality": "pec", "killed": 1], "reason": "police report"])
             #expect(amended.status == 201 && amended["stream_version"] == 2)
-            let verified = try await api.call(.post, "/v1/incidents/\(id)/verification", token: api.reviewer,
-                                              json: ["expected_version": 2, "decision": "verified", "note": "confirmed"])
+            let verified = try await api.call(
+                .post, "/v1/incidents/\(id)/verification", token: api.reviewer,
+                json: ["expected_version": 2, "decision": "verified", "note": "confirmed"])
             #expect(verified.status == 201)
-            let rejected = try await api.call(.post, "/v1/incidents/\(id)/verification", token: api.reviewer,
-                                              json: ["expected_version": 3, "decision": "rejected", "note": "second source contradicts"])
+            let rejected = try await api.call(
+                .post, "/v1/incidents/\(id)/verification", token: api.reviewer,
+                json: ["expected_version": 3, "decision": "rejected", "note": "second source contradicts"])
             #expect(rejected.status == 201)
 
             let history = try await api.call(.get, "/v1/incidents/\(id)?history=true", token: api.reviewer)
@@ -54,8 +57,9 @@ struct APITests {
             let rest = try await api.call(.get, "/v1/events?after=\(checkpoint)", token: api.analyst)
             #expect(rest["events"].flatMap { if case .array(let e) = $0 { e.count } else { nil } } == 2)
 
-            let retracted = try await api.call(.post, "/v1/incidents/\(id)/retraction", token: api.reporter,
-                                               json: ["expected_version": 4, "reason": "duplicate", "duplicate_of": .string(UUID().uuidString)])
+            let retracted = try await api.call(
+                .post, "/v1/incidents/\(id)/retraction", token: api.reporter,
+                json: ["expected_version": 4, "reason": "duplicate", "duplicate_of": .string(UUID().uuidString)])
             #expect(retracted.status == 201)
             let again = try await api.call(.post, "/v1/incidents/\(id)/retraction", token: api.reporter, json: ["expected_version": 5, "reason": "erroneous"])
             #expect(again.status == 409 && again.errorCode == "retracted")
@@ -86,8 +90,9 @@ struct APITests {
     func versionConflict() async throws {
         try await API.run { api in
             let id = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter, json: report())["incident_id"]?.stringValue)
-            let stale = try await api.call(.post, "/v1/incidents/\(id)/amendments", token: api.reporter,
-                                           json: ["expected_version": 7, "changes": ["killed": 1], "reason": "r"])
+            let stale = try await api.call(
+                .post, "/v1/incidents/\(id)/amendments", token: api.reporter,
+                json: ["expected_version": 7, "changes": ["killed": 1], "reason": "r"])
             #expect(stale.status == 409 && stale.errorCode == "version_conflict")
             #expect(stale.json?.objectValue?["error"]?.objectValue?["details"]?.objectValue?["current_version"] == 1)
         }
@@ -169,8 +174,10 @@ struct APITests {
         try await API.run { api in
             // One incident of reporter A's, and a confidential one of reporter B's.
             let own = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter, json: report())["incident_id"]?.stringValue)
-            let secret = try #require(try await api.call(.post, "/v1/incidents", token: api.otherReporter,
-                                                          json: report(["category": "sexual_violence", "subcategory": "sexual_violence"]))["incident_id"]?.stringValue)
+            let secret = try #require(
+                try await api.call(
+                    .post, "/v1/incidents", token: api.otherReporter,
+                    json: report(["category": "sexual_violence", "subcategory": "sexual_violence"]))["incident_id"]?.stringValue)
             #expect(try await api.call(.post, "/v1/incidents", token: api.reviewer, json: report()).status == 201)
             #expect(try await api.call(.post, "/v1/incidents", token: api.admin, json: report()).status == 201)
             #expect(try await api.call(.post, "/v1/incidents", token: api.analyst, json: report()).status == 403)
@@ -185,8 +192,10 @@ struct APITests {
             // Amending: own or any for reviewers/admins; analysts never.
             func amend(_ token: String, _ id: String) async throws -> Int {
                 let current = try await api.call(.get, "/v1/incidents/\(id)", token: api.admin)["version"]!
-                return try await api.call(.post, "/v1/incidents/\(id)/amendments", token: token,
-                                          json: ["expected_version": current, "changes": ["injured": .number(Double(Int.random(in: 1...1000)))], "reason": "r"]).status
+                return try await api.call(
+                    .post, "/v1/incidents/\(id)/amendments", token: token,
+                    json: ["expected_version": current, "changes": ["injured": .number(Double(Int.random(in: 1...1000)))], "reason": "r"]
+                ).status
             }
             #expect(try await amend(api.reporter, own) == 201)
             #expect(try await amend(api.otherReporter, own) == 404)
@@ -197,8 +206,10 @@ struct APITests {
             // Deciding: reviewers and admins only.
             func decide(_ token: String, _ id: String) async throws -> Int {
                 let current = try await api.call(.get, "/v1/incidents/\(id)", token: api.admin)["version"]!
-                return try await api.call(.post, "/v1/incidents/\(id)/verification", token: token,
-                                          json: ["expected_version": current, "decision": "verified", "note": "ok"]).status
+                return try await api.call(
+                    .post, "/v1/incidents/\(id)/verification", token: token,
+                    json: ["expected_version": current, "decision": "verified", "note": "ok"]
+                ).status
             }
             #expect(try await decide(api.reporter, own) == 403)
             #expect(try await decide(api.analyst, own) == 403)
@@ -257,8 +268,9 @@ struct APITests {
     func personalData() async throws {
         try await API.run { api in
             let name = "Vesna Petrović-Uniquename"
-            let created = try await api.call(.post, "/v1/incidents", token: api.reporter,
-                                             json: report(["personal": ["victims": [["name": .string(name), "age": 34, "phone": "+383 44 123 456"]]]]))
+            let created = try await api.call(
+                .post, "/v1/incidents", token: api.reporter,
+                json: report(["personal": ["victims": [["name": .string(name), "age": 34, "phone": "+383 44 123 456"]]]]))
             let id = try #require(created["incident_id"]?.stringValue)
 
             let asAdmin = try await api.call(.get, "/v1/incidents/\(id)?include=personal", token: api.admin, headers: [.accessReason: "follow-up call to the victim"])
@@ -274,7 +286,9 @@ struct APITests {
                 #expect(log.json?.encodedString.contains(name) == false)
                 #expect(log.json?.encodedString.contains("ciphertext") == false, "not even as ciphertext")
             }
-            let stored: String = try await api.db.pool.withConnection { try $0.query("SELECT string_agg(data::text || metadata::text, ' ') FROM events").first!.decode(0) }
+            let stored: String = try await api.db.pool.withConnection {
+                try $0.query("SELECT string_agg(data::text || metadata::text, ' ') FROM events").first!.decode(0)
+            }
             #expect(!stored.contains(name) && !stored.contains("+383 44 123 456"), "the log holds ciphertext only")
             #expect(stored.contains("ciphertext"))
 
@@ -298,13 +312,19 @@ struct APITests {
     @Test("analysts never receive confidential incidents from the log")
     func confidentialLog() async throws {
         try await API.run { api in
-            let secret = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter,
-                                                          json: report(["category": "trafficking", "subcategory": "human_trafficking"]))["incident_id"]?.stringValue)
+            let secret = try #require(
+                try await api.call(
+                    .post, "/v1/incidents", token: api.reporter,
+                    json: report(["category": "trafficking", "subcategory": "human_trafficking"]))["incident_id"]?.stringValue)
             let open = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter, json: report())["incident_id"]?.stringValue)
             // An incident that becomes confidential later: its earlier events disappear too.
-            #expect(try await api.call(.post, "/v1/incidents/\(open)/amendments", token: api.reviewer,
-                                       json: ["expected_version": 1, "changes": ["sensitivity": "confidential"], "reason": "witness at risk"]).status == 201)
-            let visible = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter, json: report(["sensitivity": "public"]))["incident_id"]?.stringValue)
+            #expect(
+                try await api.call(
+                    .post, "/v1/incidents/\(open)/amendments", token: api.reviewer,
+                    json: ["expected_version": 1, "changes": ["sensitivity": "confidential"], "reason": "witness at risk"]
+                ).status == 201)
+            let visible = try #require(
+                try await api.call(.post, "/v1/incidents", token: api.reporter, json: report(["sensitivity": "public"]))["incident_id"]?.stringValue)
             var text = ""
             for _ in 0..<100 {
                 text = try await api.call(.get, "/v1/events", token: api.analyst).json?.encodedString ?? ""

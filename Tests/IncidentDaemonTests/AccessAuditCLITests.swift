@@ -4,6 +4,7 @@ import IncidentStore
 import IncidentTesting
 import PostgresLibpq
 import Testing
+
 @testable import IncidentDaemon
 
 @Suite("Access audit through ictl (subprocesses)")
@@ -16,17 +17,21 @@ struct AccessAuditCLITests {
             let home = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-audit-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: home) }
-            let env = ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": admin, "HOME": home, "XDG_DATA_HOME": home + "/data", "XDG_CONFIG_HOME": home + "/config"]
+            let env = [
+                "ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": admin, "HOME": home, "XDG_DATA_HOME": home + "/data", "XDG_CONFIG_HOME": home + "/config",
+            ]
             func ictl(_ arguments: String...) async throws -> Run { try await run(Binaries.ictl, arguments, environment: env) }
             let daemon = try Daemon(conninfo: db.conninfo, port: port)
             defer { daemon.stop() }
             try await daemon.ready()
 
             let file = home + "/report.json"
-            try Data("""
+            try Data(
+                """
                 {"category": "return_obstacle", "subcategory": "property_occupation", "occurred_at": "2026-11-27", "municipality": "Klinë",
                  "summary": "Returnee house occupied.", "source_type": "victim", "personal": {"victims": [{"name": "Valdete Uniquename-CLI"}]}}
-                """.utf8).write(to: URL(fileURLWithPath: file))
+                """.utf8
+            ).write(to: URL(fileURLWithPath: file))
             let reported = try await ictl("report", "--file", file)
             #expect(reported.status == 0, "\(reported.stderr)")
             let id = reported.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -63,8 +68,9 @@ struct AccessAuditCLITests {
 
     /// Tokens made and revoked on the server, with database access: recorded as the local user.
     private static func localTokenActionsAreAudited(_ db: TestDatabase, env: [String: String]) async throws {
-        let made = try await run(Binaries.incidentd, ["token", "create", "--name", "cli-made", "--role", "reporter", "--database-url", db.conninfo],
-                                 environment: [:], timeout: .seconds(60))
+        let made = try await run(
+            Binaries.incidentd, ["token", "create", "--name", "cli-made", "--role", "reporter", "--database-url", db.conninfo],
+            environment: [:], timeout: .seconds(60))
         #expect(made.status == 0 && made.stdout.hasPrefix("il_"), "\(made.stderr)")
         let revoked = try await run(Binaries.incidentd, ["token", "revoke", "cli-made", "--database-url", db.conninfo], environment: [:], timeout: .seconds(60))
         #expect(revoked.status == 0, "\(revoked.stderr)")

@@ -11,8 +11,10 @@ import Testing
 private func auditRows(_ db: TestDatabase) async throws -> [(action: String, principal: String, incident: String?, target: String?, reason: String?)] {
     try await db.pool.withConnection { connection in
         try connection.query("SELECT action, principal, incident_id::text, target, reason FROM access_audit ORDER BY id").rows.map {
-            (try $0.decode(0, as: String.self), try $0.decode(1, as: String.self), try $0.decodeIfPresent(2, as: String.self),
-             try $0.decodeIfPresent(3, as: String.self), try $0.decodeIfPresent(4, as: String.self))
+            (
+                try $0.decode(0, as: String.self), try $0.decode(1, as: String.self), try $0.decodeIfPresent(2, as: String.self),
+                try $0.decodeIfPresent(3, as: String.self), try $0.decodeIfPresent(4, as: String.self)
+            )
         }
     }
 }
@@ -42,9 +44,12 @@ struct AccessAuditTests {
     @Test("personal data only with include=personal, for admins, with a reason of 5 to 500 characters; each read is one audit record without the data")
     func personalDataOnRequest() async throws {
         try await API.run { api in
-            let id = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter, json: report([
-                "personal": ["victims": [["name": .string(Self.victim), "phone": .string(Self.phone)]]],
-            ]))["incident_id"]?.stringValue)
+            let id = try #require(
+                try await api.call(
+                    .post, "/v1/incidents", token: api.reporter,
+                    json: report([
+                        "personal": ["victims": [["name": .string(Self.victim), "phone": .string(Self.phone)]]]
+                    ]))["incident_id"]?.stringValue)
             let path = "/v1/incidents/\(id)"
 
             // Not asked for: no answer carries personal data, not even an admin's.
@@ -64,9 +69,11 @@ struct AccessAuditTests {
             #expect(read.status == 200)
             #expect(read["incident"]?.objectValue?["personal"]?.encodedString.contains(Self.victim) == true)
             let reads = try await api.db.pool.withConnection { connection in
-                try connection.query("""
+                try connection.query(
+                    """
                     SELECT principal, role, incident_id::text, reason, request_id, client_address FROM access_audit WHERE action = 'personal_data.read'
-                    """).rows
+                    """
+                ).rows
             }
             #expect(reads.count == 1)
             let row = try #require(reads.first)
@@ -120,9 +127,12 @@ struct AccessAuditTests {
             // API.run made its five tokens locally: each is recorded, as the local user.
             #expect(before.count == 5 && before.allSatisfy { $0.action == "token.create" && $0.principal.hasPrefix("local:") }, "\(before)")
 
-            let erasable = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter, json: report([
-                "personal": ["victims": [["name": .string(Self.victim)]]],
-            ]))["incident_id"]?.stringValue)
+            let erasable = try #require(
+                try await api.call(
+                    .post, "/v1/incidents", token: api.reporter,
+                    json: report([
+                        "personal": ["victims": [["name": .string(Self.victim)]]]
+                    ]))["incident_id"]?.stringValue)
             let redactable = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter, json: report())["incident_id"]?.stringValue)
             #expect(try await auditRows(api.db).count == 5, "reports are not audited")
 
@@ -165,7 +175,8 @@ struct AccessAuditTests {
         var cursor: String?
         var pages = 0
         repeat {
-            let page = try await api.call(.get, "/v1/admin/audit?limit=3" + (cursor.map { "&cursor=" + $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! } ?? ""), token: api.admin)
+            let page = try await api.call(
+                .get, "/v1/admin/audit?limit=3" + (cursor.map { "&cursor=" + $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! } ?? ""), token: api.admin)
             #expect(page.status == 200)
             seen += (page["items"]?.arrayValue ?? []).compactMap { $0.objectValue?["action"]?.stringValue }
             cursor = page["next_cursor"]?.stringValue
@@ -187,8 +198,10 @@ struct AccessAuditTests {
         #expect(future["items"]?.arrayValue?.isEmpty == true)
         let past = try await api.call(.get, "/v1/admin/audit?until=2001-01-01", token: api.admin)
         #expect(past["items"]?.arrayValue?.isEmpty == true)
-        for bad in ["limit=0", "limit=1001", "limit=ten", "action=token.steal", "incident=not-an-id", "since=yesterday", "until=2026-13-01",
-                    "cursor=bm9wZQ", "principal=%00", "since=99999-01-01T00:00:00Z"] {
+        for bad in [
+            "limit=0", "limit=1001", "limit=ten", "action=token.steal", "incident=not-an-id", "since=yesterday", "until=2026-13-01",
+            "cursor=bm9wZQ", "principal=%00", "since=99999-01-01T00:00:00Z",
+        ] {
             let reply = try await api.call(.get, "/v1/admin/audit?" + bad, token: api.admin)
             #expect(reply.status == 400 && reply.errorCode == "bad_filter", "\(bad): \(reply.status) \(reply.json?.encodedString ?? "")")
         }
@@ -197,9 +210,12 @@ struct AccessAuditTests {
     @Test("an action whose audit record cannot be written does not happen: 503, and no key destroyed, no event, no token, no rebuild, no data read")
     func noActionWithoutItsRecord() async throws {
         try await API.run { api in
-            let id = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter, json: report([
-                "personal": ["victims": [["name": .string(Self.victim)]]],
-            ]))["incident_id"]?.stringValue)
+            let id = try #require(
+                try await api.call(
+                    .post, "/v1/incidents", token: api.reporter,
+                    json: report([
+                        "personal": ["victims": [["name": .string(Self.victim)]]]
+                    ]))["incident_id"]?.stringValue)
             let stream = "incident-" + id
             func keys() async throws -> Int {
                 try await api.db.pool.withConnection { try $0.query("SELECT count(*) FROM incident_keys WHERE incident_id = $1", [id]).first!.decode(0) }
@@ -228,8 +244,10 @@ struct AccessAuditTests {
 
             // An outbox delivery that carries personal data is not stored either.
             let delivered = UUID().uuidString.lowercased()
-            let envelope = try sealed("/v1/incidents", report(["incident_id": .string(delivered), "personal": ["victims": [["name": "Someone Else"]]]]), to: try await api.outboxKey())
-            let delivery = try await api.call(.post, "/v1/outbox:deliver", token: api.reporter, raw: envelope, headers: [.contentType: "application/json"], allow503: true)
+            let envelope = try sealed(
+                "/v1/incidents", report(["incident_id": .string(delivered), "personal": ["victims": [["name": "Someone Else"]]]]), to: try await api.outboxKey())
+            let delivery = try await api.call(
+                .post, "/v1/outbox:deliver", token: api.reporter, raw: envelope, headers: [.contentType: "application/json"], allow503: true)
             #expect(delivery.status == 503)
             #expect(try await eventCount(api.db, stream: "incident-" + delivered) == 0)
 
@@ -244,7 +262,8 @@ struct AccessAuditTests {
     /// A trigger that makes every insert into the audit fail.
     private static func refuseEveryAuditInsert(_ db: TestDatabase) async throws {
         try await db.pool.withConnection { connection in
-            try connection.execute("""
+            try connection.execute(
+                """
                 CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN RAISE EXCEPTION 'the audit disk is full (test)'; END $$;
                 CREATE TRIGGER refuse_audit BEFORE INSERT ON access_audit FOR EACH ROW EXECUTE FUNCTION refuse_audit();
@@ -275,11 +294,14 @@ struct AccessAuditTests {
         try await TestDatabase.with { db in
             let service = IncidentService(pool: db.pool, reference: try await ReferenceData.load(db.pool), keys: TestKeys.ring)
             let admin = Principal(name: "admin", role: .admin)
-            let id = try await service.report(report(["personal": ["victims": [["name": .string(Self.victim)]]]]), idempotencyKey: nil,
-                                               by: admin, metadata: EventMetadata()).incidentID
+            let id = try await service.report(
+                report(["personal": ["victims": [["name": .string(Self.victim)]]]]), idempotencyKey: nil,
+                by: admin, metadata: EventMetadata()
+            ).incidentID
             // As the owner: the log refuses the erasure's event, after the record and the key's destruction.
             try await db.pool.withConnection { connection in
-                try connection.execute("""
+                try connection.execute(
+                    """
                     CREATE FUNCTION refuse_erasure() RETURNS trigger LANGUAGE plpgsql AS $$
                     BEGIN IF NEW.type = 'PersonalDataErased' THEN RAISE EXCEPTION 'no erasures today (test)'; END IF; RETURN NEW; END $$;
                     CREATE TRIGGER refuse_erasure BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse_erasure();

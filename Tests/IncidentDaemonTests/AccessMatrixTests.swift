@@ -31,9 +31,10 @@ struct AccessMatrixTests {
             let open = Matrix.open
 
             // The matrix covers every documented operation.
-            let documented = Set((OpenAPI.document.objectValue?["paths"]?.objectValue ?? [:]).flatMap { path, item in
-                (item.objectValue ?? [:]).keys.map { "\($0.uppercased()) \(path)" }
-            })
+            let documented = Set(
+                (OpenAPI.document.objectValue?["paths"]?.objectValue ?? [:]).flatMap { path, item in
+                    (item.objectValue ?? [:]).keys.map { "\($0.uppercased()) \(path)" }
+                })
             #expect(documented == Set(operations.map(\.route) + open), "not in the matrix: \(documented.subtracting(operations.map(\.route) + open).sorted())")
 
             // Roles: each cell as expected.
@@ -72,12 +73,18 @@ struct AccessMatrixTests {
         /// Reports the incidents the operations act on, and lists the operations.
         static func arrange(_ api: API) async throws -> Matrix {
             let name = Self.name
-            let own = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter,
-                                                       json: report(["personal": ["victims": [["name": .string(name)]]]]))["incident_id"]?.stringValue)
-            let secret = try #require(try await api.call(.post, "/v1/incidents", token: api.otherReporter,
-                                                          json: report(["category": "sexual_violence", "subcategory": "sexual_violence"]))["incident_id"]?.stringValue)
-            let erasable = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter,
-                                                            json: report(["personal": ["victims": [["name": "Someone Else"]]]]))["incident_id"]?.stringValue)
+            let own = try #require(
+                try await api.call(
+                    .post, "/v1/incidents", token: api.reporter,
+                    json: report(["personal": ["victims": [["name": .string(name)]]]]))["incident_id"]?.stringValue)
+            let secret = try #require(
+                try await api.call(
+                    .post, "/v1/incidents", token: api.otherReporter,
+                    json: report(["category": "sexual_violence", "subcategory": "sexual_violence"]))["incident_id"]?.stringValue)
+            let erasable = try #require(
+                try await api.call(
+                    .post, "/v1/incidents", token: api.reporter,
+                    json: report(["personal": ["victims": [["name": "Someone Else"]]]]))["incident_id"]?.stringValue)
             try await api.settle()
             let stale = Self.stale
             let outboxKey = try await api.outboxKey()
@@ -94,27 +101,36 @@ struct AccessMatrixTests {
                 .init(method: .get, path: "/v1/taxonomy", expected: [200, 200, 200, 200, 200], route: "GET /v1/taxonomy"),
                 .init(method: .get, path: "/v1/regions", expected: [200, 200, 200, 200, 200], route: "GET /v1/regions"),
                 .init(method: .post, path: "/v1/incidents", body: report(), expected: [201, 201, 201, 403, 201], route: "POST /v1/incidents"),
-                .init(method: .post, path: "/v1/incidents:batch", raw: (line, "application/x-ndjson"), expected: [200, 200, 200, 403, 200], route: "POST /v1/incidents:batch"),
+                .init(
+                    method: .post, path: "/v1/incidents:batch", raw: (line, "application/x-ndjson"), expected: [200, 200, 200, 403, 200],
+                    route: "POST /v1/incidents:batch"),
                 .init(method: .get, path: "/v1/incidents", expected: [200, 200, 200, 200, 200], route: "GET /v1/incidents"),
                 .init(method: .get, path: "/v1/incidents/\(own)", expected: [200, 404, 200, 200, 200], route: "GET /v1/incidents/{id}"),
                 .init(method: .get, path: "/v1/incidents/\(secret)?history=true", expected: [404, 200, 200, 404, 200], route: "GET /v1/incidents/{id}"),
                 // Personal data: admins only, even for the incident's own reporter.
-                .init(method: .get, path: "/v1/incidents/\(own)?include=personal", headers: [.accessReason: "follow up with the victim"],
-                      expected: [403, 403, 403, 403, 200], route: "GET /v1/incidents/{id}"),
+                .init(
+                    method: .get, path: "/v1/incidents/\(own)?include=personal", headers: [.accessReason: "follow up with the victim"],
+                    expected: [403, 403, 403, 403, 200], route: "GET /v1/incidents/{id}"),
                 // Writes with a stale version: an allowed caller gets the conflict, nothing is written.
-                .init(method: .post, path: "/v1/incidents/\(own)/amendments", body: ["expected_version": stale, "changes": ["injured": 3], "reason": "r"],
-                      expected: [409, 404, 409, 403, 409], route: "POST /v1/incidents/{id}/amendments"),
-                .init(method: .post, path: "/v1/incidents/\(secret)/amendments", body: ["expected_version": stale, "changes": ["injured": 3], "reason": "r"],
-                      expected: [404, 409, 409, 403, 409], route: "POST /v1/incidents/{id}/amendments"),
-                .init(method: .post, path: "/v1/incidents/\(own)/verification", body: ["expected_version": stale, "decision": "verified", "note": "n"],
-                      expected: [403, 403, 409, 403, 409], route: "POST /v1/incidents/{id}/verification"),
-                .init(method: .post, path: "/v1/incidents/\(own)/retraction", body: ["expected_version": stale, "reason": "erroneous"],
-                      expected: [409, 404, 409, 403, 409], route: "POST /v1/incidents/{id}/retraction"),
-                .init(method: .post, path: "/v1/incidents/\(erasable)/personal-data:erase", body: ["reason": "request of the victim"],
-                      expected: [403, 403, 403, 403, 201], route: "POST /v1/incidents/{id}/personal-data:erase"),
+                .init(
+                    method: .post, path: "/v1/incidents/\(own)/amendments", body: ["expected_version": stale, "changes": ["injured": 3], "reason": "r"],
+                    expected: [409, 404, 409, 403, 409], route: "POST /v1/incidents/{id}/amendments"),
+                .init(
+                    method: .post, path: "/v1/incidents/\(secret)/amendments", body: ["expected_version": stale, "changes": ["injured": 3], "reason": "r"],
+                    expected: [404, 409, 409, 403, 409], route: "POST /v1/incidents/{id}/amendments"),
+                .init(
+                    method: .post, path: "/v1/incidents/\(own)/verification", body: ["expected_version": stale, "decision": "verified", "note": "n"],
+                    expected: [403, 403, 409, 403, 409], route: "POST /v1/incidents/{id}/verification"),
+                .init(
+                    method: .post, path: "/v1/incidents/\(own)/retraction", body: ["expected_version": stale, "reason": "erroneous"],
+                    expected: [409, 404, 409, 403, 409], route: "POST /v1/incidents/{id}/retraction"),
+                .init(
+                    method: .post, path: "/v1/incidents/\(erasable)/personal-data:erase", body: ["reason": "request of the victim"],
+                    expected: [403, 403, 403, 403, 201], route: "POST /v1/incidents/{id}/personal-data:erase"),
                 // Of an incident that does not exist: an admin gets the 404, nothing is redacted.
-                .init(method: .post, path: "/v1/incidents/\(UUID().uuidString.lowercased())/narrative:redact", body: ["reason": "names a witness"],
-                      expected: [403, 403, 403, 403, 404], route: "POST /v1/incidents/{id}/narrative:redact"),
+                .init(
+                    method: .post, path: "/v1/incidents/\(UUID().uuidString.lowercased())/narrative:redact", body: ["reason": "names a witness"],
+                    expected: [403, 403, 403, 403, 404], route: "POST /v1/incidents/{id}/narrative:redact"),
                 .init(method: .get, path: "/v1/events", expected: [403, 403, 200, 200, 200], route: "GET /v1/events"),
                 // The stream's allowed callers get an endless answer: StreamRoleTests follows it with curl.
                 .init(method: .get, path: "/v1/events/stream", expected: [403, 403, -1, -1, -1], route: "GET /v1/events/stream"),
@@ -125,10 +141,14 @@ struct AccessMatrixTests {
                 .init(method: .delete, path: "/v1/admin/tokens/nobody-here", expected: [403, 403, 403, 403, 404], route: "DELETE /v1/admin/tokens/{name}"),
                 .init(method: .get, path: "/v1/outbox-key", expected: [200, 200, 200, 200, 200], route: "GET /v1/outbox-key"),
                 // A stale amendment sealed as ictl's outbox keeps it: the answers of the amendment itself.
-                .init(method: .post, path: "/v1/outbox:deliver", raw: (sealedStale, "application/json"), expected: [409, 404, 409, 403, 409], route: "POST /v1/outbox:deliver"),
+                .init(
+                    method: .post, path: "/v1/outbox:deliver", raw: (sealedStale, "application/json"), expected: [409, 404, 409, 403, 409],
+                    route: "POST /v1/outbox:deliver"),
                 .init(method: .get, path: "/v1/admin/projections", expected: [403, 403, 403, 403, 200], route: "GET /v1/admin/projections"),
                 .init(method: .get, path: "/v1/admin/audit", expected: [403, 403, 403, 403, 200], route: "GET /v1/admin/audit"),
-                .init(method: .post, path: "/v1/admin/projections/region_summary:rebuild", expected: [403, 403, 403, 403, 202], route: "POST /v1/admin/projections/{name}:rebuild"),
+                .init(
+                    method: .post, path: "/v1/admin/projections/region_summary:rebuild", expected: [403, 403, 403, 403, 202],
+                    route: "POST /v1/admin/projections/{name}:rebuild"),
             ]
         }
 
@@ -152,7 +172,9 @@ struct AccessMatrixTests {
             for operation in operations {
                 for (index, token) in roles.enumerated() where operation.expected[index] > 0 {
                     let reply = try await call(operation, token: token)
-                    #expect(reply.status == operation.expected[index], "\(names[index]): \(operation.method) \(operation.path) answered \(reply.status) \(reply.json?.encodedString ?? "")")
+                    #expect(
+                        reply.status == operation.expected[index],
+                        "\(names[index]): \(operation.method) \(operation.path) answered \(reply.status) \(reply.json?.encodedString ?? "")")
                     cells += 1
                 }
             }
@@ -211,13 +233,16 @@ struct AccessMatrixTests {
         /// A reporter cannot tell another's incident from none, whatever it tries.
         func reporterCannotTellHiddenFromAbsent() async throws {
             let missing = UUID().uuidString.lowercased()
-            for (method, suffix, body) in [(HTTPRequest.Method.get, "", JSONValue?.none),
-                                           (.post, "/amendments", ["expected_version": 1, "changes": ["injured": 3], "reason": "r"]),
-                                           (.post, "/retraction", ["expected_version": 1, "reason": "erroneous"])] {
+            for (method, suffix, body) in [
+                (HTTPRequest.Method.get, "", JSONValue?.none),
+                (.post, "/amendments", ["expected_version": 1, "changes": ["injured": 3], "reason": "r"]),
+                (.post, "/retraction", ["expected_version": 1, "reason": "erroneous"]),
+            ] {
                 let hidden = try await api.call(method, "/v1/incidents/\(secret)" + suffix, token: api.reporter, json: body)
                 let absent = try await api.call(method, "/v1/incidents/\(missing)" + suffix, token: api.reporter, json: body)
                 #expect(hidden.status == 404 && hidden.status == absent.status)
-                #expect(hidden.json?.encodedString.replacingOccurrences(of: secret, with: "ID") == absent.json?.encodedString.replacingOccurrences(of: missing, with: "ID"))
+                #expect(
+                    hidden.json?.encodedString.replacingOccurrences(of: secret, with: "ID") == absent.json?.encodedString.replacingOccurrences(of: missing, with: "ID"))
             }
         }
 

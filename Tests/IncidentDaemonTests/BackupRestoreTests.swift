@@ -65,7 +65,9 @@ struct BackupRestoreTests {
     }
 
     /// Forty reports through a daemon on `source`, projected; the log, a checkpoint part-way, the log after it and a summary as they read; then the dump.
-    private static func readThroughTheDaemon(_ source: LocalCluster, pool: ConnectionPool, admin: String, analyst: String, dumpingTo dump: String) async throws -> ([String], JSONValue?, String, [String]) {
+    private static func readThroughTheDaemon(
+        _ source: LocalCluster, pool: ConnectionPool, admin: String, analyst: String, dumpingTo dump: String
+    ) async throws -> ([String], JSONValue?, String, [String]) {
         let port = Int.random(in: 20_000...32_000)
         let daemon = try Daemon(conninfo: source.conninfo(), port: port)
         defer { daemon.stop() }
@@ -78,7 +80,9 @@ struct BackupRestoreTests {
         let midway = try #require(await get(port, "/v1/events?limit=15", token: admin).json?.objectValue?["checkpoint"]?.stringValue)
         let afterMidway = try await readLog(port, token: admin, after: midway)
         let sourceSummary = await get(port, "/v1/summaries?level=municipality&since=2026-01-01&until=2026-12-31", token: analyst).json?.objectValue?["rows"]
-        _ = try await onOwnThread { try source.runClient("pg_dump", ["--format=custom", "--file", dump, "--dbname", source.conninfo()], what: "dump the incident database") }
+        _ = try await onOwnThread {
+            try source.runClient("pg_dump", ["--format=custom", "--file", dump, "--dbname", source.conninfo()], what: "dump the incident database")
+        }
         return (sourceEvents, sourceSummary, midway, afterMidway)
     }
 
@@ -88,10 +92,13 @@ struct BackupRestoreTests {
         defer { try? naive.stop(logger: logger) }
         try await onOwnThread {
             try naive.start(logger: logger)
-            _ = try naive.runClient("psql", ["--dbname", naive.conninfo(), "-c", "CREATE ROLE incident_app NOLOGIN", "-c", "CREATE DATABASE incident_log"], what: "prepare")
+            _ = try naive.runClient(
+                "psql", ["--dbname", naive.conninfo(), "-c", "CREATE ROLE incident_app NOLOGIN", "-c", "CREATE DATABASE incident_log"], what: "prepare")
             _ = try naive.runClient("pg_restore", ["--no-owner", "--exit-on-error", "--dbname", naive.conninfo(database: "incident_log"), dump], what: "restore")
         }
-        let refused = try await run(Binaries.incidentd, ["serve", "--port", "1", "--database-url", naive.conninfo(database: "incident_log"), "--master-key-file", TestKeys.file], environment: [:], timeout: .seconds(30))
+        let refused = try await run(
+            Binaries.incidentd, ["serve", "--port", "1", "--database-url", naive.conninfo(database: "incident_log"), "--master-key-file", TestKeys.file],
+            environment: [:], timeout: .seconds(30))
         #expect(refused.status != 0 && refused.stderr.contains("ahead of this PostgreSQL cluster's counter"), "\(refused.status) \(refused.stderr)")
         try await onOwnThread { try naive.stop(logger: logger) }
     }

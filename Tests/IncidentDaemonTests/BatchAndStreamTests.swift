@@ -2,12 +2,13 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Logging
-import NIOCore
 import IncidentStore
 import IncidentTesting
+import Logging
+import NIOCore
 import PostgresLibpq
 import Testing
+
 @testable import IncidentDaemon
 
 @Suite("Batch and stream")

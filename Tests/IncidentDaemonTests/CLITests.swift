@@ -1,11 +1,12 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import IncidentStore
 import IncidentTesting
 import PostgresLibpq
 import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 @Suite("ictl against a live incidentd (subprocesses)")
 struct CLITests {
@@ -56,8 +57,9 @@ private struct FieldOfficer {
         let login = try await ictl("login")
         #expect(login.status == 0, "\(login.stderr)")
 
-        let reported = try await ictl("report", "--category", "ethnic_violence", "--subcategory", "assault", "--occurred-at", "2026-11-28",
-                                "--municipality", "Zubin Potok", "--source-type", "witness", "--summary", "Two men assaulted a returnee.")
+        let reported = try await ictl(
+            "report", "--category", "ethnic_violence", "--subcategory", "assault", "--occurred-at", "2026-11-28",
+            "--municipality", "Zubin Potok", "--source-type", "witness", "--summary", "Two men assaulted a returnee.")
         #expect(reported.status == 0, "\(reported.stderr)")
         let id = reported.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(UUID(uuidString: id) != nil, "stdout is the incident id alone: \(reported.stdout)")
@@ -88,10 +90,12 @@ private struct FieldOfficer {
         let file = home + "/report.json"
         let incidentID = UUID().uuidString.lowercased()
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-        try Data("""
+        try Data(
+            """
             {"incident_id": "\(incidentID)", "category": "return_obstacle", "subcategory": "property_occupation",
              "occurred_at": "2026-11-27", "municipality": "Klinë", "summary": "Returnee house occupied.", "source_type": "victim"}
-            """.utf8).write(to: URL(fileURLWithPath: file))
+            """.utf8
+        ).write(to: URL(fileURLWithPath: file))
         let offline = try await ictl("report", "--file", file)
         #expect(offline.status == 75, "\(offline.stderr)")
         #expect(offline.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == incidentID)

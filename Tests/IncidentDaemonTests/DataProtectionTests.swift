@@ -1,12 +1,13 @@
 import Crypto
 import Foundation
 import HTTPTypes
-@testable import IncidentStore
 import IncidentTesting
 import Logging
 import PostgresLibpq
 import Synchronization
 import Testing
+
+@testable import IncidentStore
 
 /// docs/operations.md, The master key and Backups: what a database dump, a restored backup and a key rotation expose.
 @Suite("Data protection at rest: dumps, restores, rotation, master key refusals")
@@ -28,7 +29,9 @@ struct DataProtectionTests {
         static let replacement = "An informant was threatened."
     }
 
-    @Test("a pg_dump (plain and custom) holds no personal data, no text of a confidential incident, no redacted text, and no key that opens anything; the log holds no free text at all")
+    @Test(
+        "a pg_dump (plain and custom) holds no personal data, no text of a confidential incident, no redacted text, and no key that opens anything; the log holds no free text at all"
+    )
     func dumpsExposeNothing() async throws {
         try await API.run { api in
             // A confidential incident with personal data, amended and verified; an open one with
@@ -45,8 +48,11 @@ struct DataProtectionTests {
             let listed = try await api.call(.get, "/v1/incidents?q=informant", token: api.admin)
             #expect(listed["items"]?.arrayValue?.count == 1, "search finds the replacement")
 
-            let forbidden = [Secrets.victim, Secrets.phone, Secrets.confidentialVictim, Secrets.confidentialPhone, Secrets.confidentialReason,
-                             Secrets.confidentialNote, Secrets.redacted] + Array(Secrets.confidential.values)
+            let forbidden =
+                [
+                    Secrets.victim, Secrets.phone, Secrets.confidentialVictim, Secrets.confidentialPhone, Secrets.confidentialReason,
+                    Secrets.confidentialNote, Secrets.redacted,
+                ] + Array(Secrets.confidential.values)
             let dumps = try await Self.dumpsHoldNone(of: forbidden, api)
 
             // The log's rows hold none of the free text of any incident, open or confidential.
@@ -56,34 +62,52 @@ struct DataProtectionTests {
             }
 
             let (wrapped, tries, opened) = try await keysAsStoredOpenNothing(api)
-            print("data protection figures: dumps \(dumps.mapValues(\.count)), \(forbidden.count) texts searched, \(wrapped) wrapped keys, \(tries) key windows tried, \(opened) values opened with the master key")
+            print(
+                "data protection figures: dumps \(dumps.mapValues(\.count)), \(forbidden.count) texts searched, \(wrapped) wrapped keys, \(tries) key windows tried, \(opened) values opened with the master key"
+            )
         }
     }
 
     /// Reports the confidential, the open and the to-be-redacted incident, amends and verifies the
     /// first two, redacts the third; returns the confidential and the redacted one.
     private static func reportAmendVerifyRedact(_ api: API) async throws -> (confidential: String, redacted: String) {
-        let confidential = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter, json: report([
-            "category": "sexual_violence", "subcategory": "sexual_violence",
-            "summary": .string(Secrets.confidential["summary"]!), "place": .string(Secrets.confidential["place"]!),
-            "perpetrator": .string(Secrets.confidential["perpetrator"]!), "target": .string(Secrets.confidential["target"]!),
-            "personal": ["victims": [["name": .string(Secrets.confidentialVictim), "phone": .string(Secrets.confidentialPhone)]]],
-        ]))["incident_id"]?.stringValue)
-        let open = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter, json: report([
-            "summary": .string(Secrets.open["summary"]!), "place": .string(Secrets.open["place"]!),
-            "personal": ["witnesses": [["name": .string(Secrets.victim), "phone": .string(Secrets.phone)]]],
-        ]))["incident_id"]?.stringValue)
-        let redacted = try #require(try await api.call(.post, "/v1/incidents", token: api.reporter, json: report([
-            "summary": .string(Secrets.redacted),
-        ]))["incident_id"]?.stringValue)
+        let confidential = try #require(
+            try await api.call(
+                .post, "/v1/incidents", token: api.reporter,
+                json: report([
+                    "category": "sexual_violence", "subcategory": "sexual_violence",
+                    "summary": .string(Secrets.confidential["summary"]!), "place": .string(Secrets.confidential["place"]!),
+                    "perpetrator": .string(Secrets.confidential["perpetrator"]!), "target": .string(Secrets.confidential["target"]!),
+                    "personal": ["victims": [["name": .string(Secrets.confidentialVictim), "phone": .string(Secrets.confidentialPhone)]]],
+                ]))["incident_id"]?.stringValue)
+        let open = try #require(
+            try await api.call(
+                .post, "/v1/incidents", token: api.reporter,
+                json: report([
+                    "summary": .string(Secrets.open["summary"]!), "place": .string(Secrets.open["place"]!),
+                    "personal": ["witnesses": [["name": .string(Secrets.victim), "phone": .string(Secrets.phone)]]],
+                ]))["incident_id"]?.stringValue)
+        let redacted = try #require(
+            try await api.call(
+                .post, "/v1/incidents", token: api.reporter,
+                json: report([
+                    "summary": .string(Secrets.redacted)
+                ]))["incident_id"]?.stringValue)
         for (id, reason, note) in [(confidential, Secrets.confidentialReason, Secrets.confidentialNote), (open, Secrets.openReason, Secrets.openNote)] {
-            #expect(try await api.call(.post, "/v1/incidents/\(id)/amendments", token: api.reviewer,
-                                       json: ["expected_version": 1, "changes": ["injured": 2], "reason": .string(reason)]).status == 201)
-            #expect(try await api.call(.post, "/v1/incidents/\(id)/verification", token: api.reviewer,
-                                       json: ["expected_version": 2, "decision": "verified", "note": .string(note)]).status == 201)
+            #expect(
+                try await api.call(
+                    .post, "/v1/incidents/\(id)/amendments", token: api.reviewer,
+                    json: ["expected_version": 1, "changes": ["injured": 2], "reason": .string(reason)]
+                ).status == 201)
+            #expect(
+                try await api.call(
+                    .post, "/v1/incidents/\(id)/verification", token: api.reviewer,
+                    json: ["expected_version": 2, "decision": "verified", "note": .string(note)]
+                ).status == 201)
         }
-        let redaction = try await api.call(.post, "/v1/incidents/\(redacted)/narrative:redact", token: api.admin,
-                                           json: ["reason": "names an informant", "replacement": ["summary": .string(Secrets.replacement)]])
+        let redaction = try await api.call(
+            .post, "/v1/incidents/\(redacted)/narrative:redact", token: api.admin,
+            json: ["reason": "names an informant", "replacement": ["summary": .string(Secrets.replacement)]])
         #expect(redaction.status == 201)
         try await api.settle()
         return (confidential, redacted)
@@ -123,14 +147,21 @@ struct DataProtectionTests {
     private func keysAsStoredOpenNothing(_ api: API) async throws -> (wrapped: Int, tries: Int, opened: Int) {
         let (wrapped, sealed) = try await api.db.pool.withConnection { connection in
             let keys = try connection.query("SELECT incident_id, purpose, generation, master_key_id, encode(wrapped_key, 'hex') FROM incident_keys").rows.map { row in
-                (incident: try row.decode(0, as: UUID.self), purpose: try row.decode(1, as: String.self), bytes: Data(hex: try row.decode(4, as: String.self)),
-                 wrapped: WrappedKey(masterKeyID: try row.decode(3), bytes: Data(hex: try row.decode(4, as: String.self))))
+                (
+                    incident: try row.decode(0, as: UUID.self), purpose: try row.decode(1, as: String.self), bytes: Data(hex: try row.decode(4, as: String.self)),
+                    wrapped: WrappedKey(masterKeyID: try row.decode(3), bytes: Data(hex: try row.decode(4, as: String.self)))
+                )
             }
-            let values = try connection.query("""
+            let values = try connection.query(
+                """
                 SELECT substr(stream, 10)::uuid, type, coalesce(data->'personal'->>'ciphertext', ''), coalesce(data->'narrative'->>'sealed', '') FROM events
-                """).rows.map { row in
-                (incident: try row.decode(0, as: UUID.self), type: try row.decode(1, as: String.self),
-                 personal: Data(base64Encoded: try row.decode(2, as: String.self)) ?? Data(), narrative: Data(base64Encoded: try row.decode(3, as: String.self)) ?? Data())
+                """
+            ).rows.map { row in
+                (
+                    incident: try row.decode(0, as: UUID.self), type: try row.decode(1, as: String.self),
+                    personal: Data(base64Encoded: try row.decode(2, as: String.self)) ?? Data(),
+                    narrative: Data(base64Encoded: try row.decode(3, as: String.self)) ?? Data()
+                )
             }
             return (keys, values)
         }
@@ -138,7 +169,7 @@ struct DataProtectionTests {
         var tries = 0
         for key in wrapped {
             for start in 0...(key.bytes.count - 32) {
-                let candidate = SymmetricKey(data: key.bytes[key.bytes.startIndex + start ..< key.bytes.startIndex + start + 32])
+                let candidate = SymmetricKey(data: key.bytes[key.bytes.startIndex + start..<key.bytes.startIndex + start + 32])
                 for value in sealed where value.incident == key.incident {
                     tries += 1
                     #expect(!opens(value.personal, value.narrative, type: value.type, incident: value.incident, with: candidate), "a stored key opened a sealed value")
@@ -170,7 +201,8 @@ struct DataProtectionTests {
             if let box = try? AES.GCM.SealedBox(combined: personal), (try? AES.GCM.open(box, using: key)) != nil { return true }
         }
         if !narrative.isEmpty, let eventType = IncidentEvent.EventType(rawValue: type),
-           Sealing.open(narrative, with: key, context: NarrativeVault.context(incident, eventType)) != nil {
+            Sealing.open(narrative, with: key, context: NarrativeVault.context(incident, eventType)) != nil
+        {
             return true
         }
         return false
@@ -186,7 +218,8 @@ struct DataProtectionTests {
         #expect(try await run(Binaries.incidentd, ["keys", "init", "--master-key-file", key], environment: [:]).status == 0)
         let dump = scratch + "/before.dump"
         let erasedName = "Shqipe Dervishi-Bytyqi", redactedText = "the informant Agim Bytyqi lives by the school"
-        let (erased, redacted, admin) = try await Self.backupThenEraseAndRedact(scratch: scratch, key: key, dump: dump, erasedName: erasedName, redactedText: redactedText)
+        let (erased, redacted, admin) = try await Self.backupThenEraseAndRedact(
+            scratch: scratch, key: key, dump: dump, erasedName: erasedName, redactedText: redactedText)
         let ledger = try ErasureLedger(path: key + ".erasures").entries()
         #expect(ledger.map(\.kind) == [.personalData, .narrative], "\(ledger)")
         #expect(try String(contentsOfFile: key + ".erasures", encoding: .utf8).contains("asked by") == false, "the ledger holds no reason")
@@ -202,13 +235,15 @@ struct DataProtectionTests {
             #expect(text?.encodedString.contains(redactedText) == false, "\(how): the redacted text is gone, history included")
             #expect(text?.encodedString.contains("NarrativeRedacted") == true, "\(how): the redaction is in the history")
             let listed = await get(port, "/v1/incidents?limit=500", token: admin).json
-            #expect(listed?.encodedString.contains(redactedText) == false && listed?.encodedString.contains(NarrativeVault.redacted) == true,
-                    "\(how): the list shows the redaction from the first answer")
+            #expect(
+                listed?.encodedString.contains(redactedText) == false && listed?.encodedString.contains(NarrativeVault.redacted) == true,
+                "\(how): the list shows the redaction from the first answer")
         }
 
         // incidentd restore, with the daemon's key: the ledger is applied before anything is served.
         let restoredDir = scratch + "/restored"
-        let restored = try await run(Binaries.incidentd, ["restore", dump, "--data-dir", restoredDir, "--master-key-file", key], environment: [:], timeout: .seconds(180))
+        let restored = try await run(
+            Binaries.incidentd, ["restore", dump, "--data-dir", restoredDir, "--master-key-file", key], environment: [:], timeout: .seconds(180))
         #expect(restored.status == 0, "\(restored.stderr)")
         do {
             let port = try freeLoopbackPort()
@@ -234,22 +269,31 @@ struct DataProtectionTests {
     /// A daemon on a fresh database with `key`: two reports (one with `erasedName`, one saying
     /// `redactedText`), the backup to `dump`, then the erasure and the redaction.
     /// Returns the two incident ids and the admin token.
-    private static func backupThenEraseAndRedact(scratch: String, key: String, dump: String, erasedName: String, redactedText: String) async throws -> (String, String, String) {
+    private static func backupThenEraseAndRedact(
+        scratch: String, key: String, dump: String, erasedName: String, redactedText: String
+    ) async throws -> (String, String, String) {
         try await TestDatabase.with(migrated: false) { db in
             let port = try freeLoopbackPort()
             let daemon = try Daemon(conninfo: db.conninfo, port: port, arguments: ["--master-key-file", key])
             defer { daemon.stop() }
             try await daemon.ready()
             let admin = try await AccessTokens(pool: db.pool).create(name: "admin", role: .admin)
-            let erased = try #require(await post(port, token: admin, body: report(["personal": ["victims": [["name": .string(erasedName)]]]]).encoded()).json?.objectValue?["incident_id"]?.stringValue)
-            let redacted = try #require(await post(port, token: admin, body: report(["summary": .string(redactedText)]).encoded()).json?.objectValue?["incident_id"]?.stringValue)
+            let erased = try #require(
+                await post(port, token: admin, body: report(["personal": ["victims": [["name": .string(erasedName)]]]]).encoded()).json?.objectValue?["incident_id"]?
+                    .stringValue)
+            let redacted = try #require(
+                await post(port, token: admin, body: report(["summary": .string(redactedText)]).encoded()).json?.objectValue?["incident_id"]?.stringValue)
             #expect(await get(port, "/v1/incidents/\(erased)?include=personal", token: admin, headers: personalRead).json?.encodedString.contains(erasedName) == true)
             let pgDump = try LocalCluster(dataDirectory: scratch + "/unused").tool("pg_dump")
             let dumped = try await run(pgDump, ["--format=custom", "--file", dump, "--dbname", db.conninfo], environment: [:], timeout: .seconds(120))
             #expect(dumped.status == 0, "\(dumped.stderr)")
             // After the backup: the erasure and the redaction.
-            #expect(await post(port, "/v1/incidents/\(erased)/personal-data:erase", token: admin, body: JSONValue.object(["reason": "asked by the victim"]).encoded()).status == 201)
-            #expect(await post(port, "/v1/incidents/\(redacted)/narrative:redact", token: admin, body: JSONValue.object(["reason": "names an informant"]).encoded()).status == 201)
+            #expect(
+                await post(port, "/v1/incidents/\(erased)/personal-data:erase", token: admin, body: JSONValue.object(["reason": "asked by the victim"]).encoded()).status
+                    == 201)
+            #expect(
+                await post(port, "/v1/incidents/\(redacted)/narrative:redact", token: admin, body: JSONValue.object(["reason": "names an informant"]).encoded()).status
+                    == 201)
             return (erased, redacted, admin)
         }
     }
@@ -258,7 +302,8 @@ struct DataProtectionTests {
     private static func restoreByHandAndMoveTheCounter(_ cluster: LocalCluster, dump: String, logger: Logger) async throws {
         try await onOwnThread {
             try cluster.start(logger: logger)
-            _ = try cluster.runClient("psql", ["--dbname", cluster.conninfo(), "-c", "CREATE ROLE incident_app NOLOGIN", "-c", "CREATE DATABASE incident_log"], what: "prepare")
+            _ = try cluster.runClient(
+                "psql", ["--dbname", cluster.conninfo(), "-c", "CREATE ROLE incident_app NOLOGIN", "-c", "CREATE DATABASE incident_log"], what: "prepare")
             _ = try cluster.runClient("pg_restore", ["--no-owner", "--exit-on-error", "--dbname", cluster.conninfo(database: "incident_log"), dump], what: "restore")
         }
         let pool = ConnectionPool(configuration: .init(conninfo: cluster.conninfo(database: "incident_log"), maxConnections: 1))
@@ -291,7 +336,11 @@ struct DataProtectionTests {
 
             let load = RotationLoad()
             let bareIDs = bare
-            let rotation = Task { try await run(Binaries.incidentd, ["keys", "rotate", "--database-url", db.conninfo, "--master-key-file", old, "--new-master-key-file", new], environment: [:], timeout: .seconds(300)) }
+            let rotation = Task {
+                try await run(
+                    Binaries.incidentd, ["keys", "rotate", "--database-url", db.conninfo, "--master-key-file", old, "--new-master-key-file", new], environment: [:],
+                    timeout: .seconds(300))
+            }
             await Self.loadBesideTheRotation(rotation, load: load, port: port, reporter: reporter, admin: admin, sample: sample, bareIDs: bareIDs)
             let done = load.counts.withLock { $0 }
             #expect(load.failures.withLock { $0 }.isEmpty, "\(load.failures.withLock { Array($0.prefix(5)) })")
@@ -303,9 +352,13 @@ struct DataProtectionTests {
 
             // The old key file goes; the running daemon and a restarted one open everything.
             try FileManager.default.removeItem(atPath: old)
-            let written: [String] = try await db.pool.withConnection { try $0.query("SELECT substr(stream, 10) FROM events ORDER BY global_position DESC LIMIT 20").rows.map { try $0.decode(0) } }
+            let written: [String] = try await db.pool.withConnection {
+                try $0.query("SELECT substr(stream, 10) FROM events ORDER BY global_position DESC LIMIT 20").rows.map { try $0.decode(0) }
+            }
             for id in sample.prefix(10) + written.prefix(10) {
-                #expect(await get(port, "/v1/incidents/\(id)?include=personal", token: admin, headers: personalRead).json?.objectValue?["incident"]?.objectValue?["personal"]?.objectValue != nil, "\(id) opens")
+                #expect(
+                    await get(port, "/v1/incidents/\(id)?include=personal", token: admin, headers: personalRead).json?.objectValue?["incident"]?.objectValue?["personal"]?
+                        .objectValue != nil, "\(id) opens")
             }
             daemon.stop()
             daemon = try Daemon(conninfo: db.conninfo, port: port, arguments: ["--master-key-file", new])
@@ -313,7 +366,9 @@ struct DataProtectionTests {
             try await daemon.ready()
             for id in sample.prefix(10) + written.prefix(10) {
                 let answer = await get(port, "/v1/incidents/\(id)?include=personal", token: admin, headers: personalRead).json?.objectValue?["incident"]?.objectValue
-                #expect(answer?["personal"]?.objectValue != nil && (answer?["summary"]?.stringValue ?? NarrativeVault.redacted) != NarrativeVault.redacted, "\(id) opens after a restart with the new key")
+                #expect(
+                    answer?["personal"]?.objectValue != nil && (answer?["summary"]?.stringValue ?? NarrativeVault.redacted) != NarrativeVault.redacted,
+                    "\(id) opens after a restart with the new key")
             }
             print("rotation figures: \(done.writes) reports and \(done.reads) personal reads during the rotation, 0 failed; keys under \(masters)")
         }
@@ -332,18 +387,26 @@ struct DataProtectionTests {
             let loaded = await post(port, "/v1/incidents:batch", token: reporter, body: batch, contentType: "application/x-ndjson")
             #expect(loaded.json?.objectValue?["accepted"]?.numberValue == 250, "\(loaded.status.map(String.init) ?? "no answer") \(loaded.json?.encodedString ?? "")")
         }
-        let sample: [String] = try await db.pool.withConnection { try $0.query("SELECT substr(stream, 10) FROM events ORDER BY global_position LIMIT 50").rows.map { try $0.decode(0) } }
+        let sample: [String] = try await db.pool.withConnection {
+            try $0.query("SELECT substr(stream, 10) FROM events ORDER BY global_position LIMIT 50").rows.map { try $0.decode(0) }
+        }
         var bare: [String] = []
         for _ in 0..<200 {
-            if let id = await post(port, token: reporter, body: report(["summary": "A report without personal data."]).encoded()).json?.objectValue?["incident_id"]?.stringValue { bare.append(id) }
+            if let id = await post(port, token: reporter, body: report(["summary": "A report without personal data."]).encoded()).json?.objectValue?["incident_id"]?
+                .stringValue
+            {
+                bare.append(id)
+            }
         }
         return (sample, bare)
     }
 
     /// Eight writers, amendments that add personal data, and an admin reading personal data, until
     /// a second after `rotation` ends (which must succeed); what they saw goes to `load`.
-    private static func loadBesideTheRotation(_ rotation: Task<Run, any Error>, load: RotationLoad, port: Int, reporter: String, admin: String,
-                                              sample: [String], bareIDs: [String]) async {
+    private static func loadBesideTheRotation(
+        _ rotation: Task<Run, any Error>, load: RotationLoad, port: Int, reporter: String, admin: String,
+        sample: [String], bareIDs: [String]
+    ) async {
         await withTaskGroup(of: Void.self) { group in
             for writer in 0..<8 {
                 group.addTask {
@@ -360,7 +423,9 @@ struct DataProtectionTests {
             // by a statement of its own, outside the group write.
             group.addTask {
                 for id in bareIDs where load.rotating.withLock({ $0 }) {
-                    let change = JSONValue.object(["expected_version": 1, "changes": ["personal": ["witnesses": [["name": "A late witness"]]]], "reason": "a witness came forward"])
+                    let change = JSONValue.object([
+                        "expected_version": 1, "changes": ["personal": ["witnesses": [["name": "A late witness"]]]], "reason": "a witness came forward",
+                    ])
                     let answer = await post(port, "/v1/incidents/\(id)/amendments", token: admin, body: change.encoded())
                     if answer.status != 201 { load.failures.withLock { $0.append("amend \(id): \(answer.status.map(String.init) ?? "no answer")") } }
                     load.counts.withLock { $0.writes += 1 }
@@ -372,7 +437,9 @@ struct DataProtectionTests {
                     let answer = await get(port, "/v1/incidents/\(id)?include=personal", token: admin, headers: personalRead)
                     let personal = answer.json?.objectValue?["incident"]?.objectValue?["personal"]
                     if answer.status != 200 || personal == nil || personal == .null {
-                        load.failures.withLock { $0.append("read \(id): \(answer.status.map(String.init) ?? "no answer") \(answer.json?.encodedString.prefix(200) ?? "")") }
+                        load.failures.withLock {
+                            $0.append("read \(id): \(answer.status.map(String.init) ?? "no answer") \(answer.json?.encodedString.prefix(200) ?? "")")
+                        }
                     }
                     load.counts.withLock { $0.reads += 1 }
                 }
@@ -408,12 +475,14 @@ struct DataProtectionTests {
         let exposed = scratch + "/exposed.key"
         try bytes.write(to: URL(fileURLWithPath: exposed))
         chmod(exposed, 0o644)
-        let loose = try await run(Binaries.incidentd, ["serve", "--port", "1", "--database-url", "host=/nonexistent", "--master-key-file", exposed], environment: [:], timeout: .seconds(60))
+        let loose = try await run(
+            Binaries.incidentd, ["serve", "--port", "1", "--database-url", "host=/nonexistent", "--master-key-file", exposed], environment: [:], timeout: .seconds(60))
         #expect(loose.status != 0 && loose.stderr.contains("chmod 600"), "\(loose.status) \(loose.stderr)")
 
         // A test database is bound to the test process's key: another key is refused at start.
         try await TestDatabase.with { db in
-            let wrong = try await run(Binaries.incidentd, ["serve", "--port", "1", "--database-url", db.conninfo, "--master-key-file", key], environment: [:], timeout: .seconds(60))
+            let wrong = try await run(
+                Binaries.incidentd, ["serve", "--port", "1", "--database-url", db.conninfo, "--master-key-file", key], environment: [:], timeout: .seconds(60))
             #expect(wrong.status != 0 && wrong.stderr.contains("is not this database's"), "\(wrong.status) \(wrong.stderr)")
         }
     }

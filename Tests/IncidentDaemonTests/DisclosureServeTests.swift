@@ -8,8 +8,9 @@ struct DisclosureServeTests {
     @Test("the threshold reaches every answer's disclosure member; a threshold below 1 is refused with exit 64")
     func threshold() async throws {
         try await TestDatabase.with { db in
-            let refused = try await run(Binaries.incidentd, ["serve", "--port", "1", "--database-url", db.conninfo, "--disclosure-threshold", "0"],
-                                        environment: [:], timeout: .seconds(60))
+            let refused = try await run(
+                Binaries.incidentd, ["serve", "--port", "1", "--database-url", db.conninfo, "--disclosure-threshold", "0"],
+                environment: [:], timeout: .seconds(60))
             #expect(refused.status == 64 && refused.stderr.contains("--disclosure-threshold must be at least 1"), "\(refused.status) \(refused.stderr)")
 
             let tokens = AccessTokens(pool: db.pool)

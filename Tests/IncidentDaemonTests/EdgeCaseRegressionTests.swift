@@ -2,12 +2,13 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Logging
-import NIOCore
 import IncidentStore
 import IncidentTesting
+import Logging
+import NIOCore
 import PostgresLibpq
 import Testing
+
 @testable import IncidentDaemon
 
 @Suite("Review findings stay fixed")
@@ -21,8 +22,9 @@ struct EdgeCaseRegressionTests {
             let first = try await api.call(.post, "/v1/incidents/\(id)/amendments", token: api.reporter, json: body, headers: [.idempotencyKey: key])
             let retry = try await api.call(.post, "/v1/incidents/\(id)/amendments", token: api.reporter, json: body, headers: [.idempotencyKey: key])
             #expect(first.status == 201 && retry.status == 200 && first.json == retry.json)
-            let other = try await api.call(.post, "/v1/incidents/\(id)/amendments", token: api.reporter,
-                                           json: ["expected_version": 1, "changes": ["killed": 5], "reason": "police report"], headers: [.idempotencyKey: key])
+            let other = try await api.call(
+                .post, "/v1/incidents/\(id)/amendments", token: api.reporter,
+                json: ["expected_version": 1, "changes": ["killed": 5], "reason": "police report"], headers: [.idempotencyKey: key])
             #expect(other.status == 409 && other.errorCode == "idempotency_conflict")
             let stranger = try await api.call(.post, "/v1/incidents/\(id)/amendments", token: api.otherReporter, json: body, headers: [.idempotencyKey: key])
             #expect(stranger.status == 404)
@@ -38,8 +40,9 @@ struct EdgeCaseRegressionTests {
             #expect(try await api.call(.post, "/v1/incidents/\(id)/personal-data:erase", token: api.admin, json: ["reason": "request"]).status == 201)
             let retry = try await api.call(.post, "/v1/incidents", token: api.reporter, json: body)
             #expect(retry.status == 200, "the same file sent again is a replay")
-            let amend = try await api.call(.post, "/v1/incidents/\(id)/amendments", token: api.admin,
-                                           json: ["expected_version": 2, "changes": ["personal": ["victim": "again"]], "reason": "r"])
+            let amend = try await api.call(
+                .post, "/v1/incidents/\(id)/amendments", token: api.admin,
+                json: ["expected_version": 2, "changes": ["personal": ["victim": "again"]], "reason": "r"])
             #expect(amend.status == 409 && amend.errorCode == "personal_data_erased")
         }
     }

@@ -1,13 +1,14 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import IncidentStore
 import IncidentTesting
 import Logging
 import PostgresLibpq
 import Synchronization
 import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// Things going wrong on purpose: the daemon killed under load, the database restarted under load,
 /// `ictl outbox sync` killed mid-sync. Each ends by counting, in the log itself, that every
@@ -22,7 +23,7 @@ struct FaultTests {
             let analyst = try await tokens.create(name: "analyst", role: .analyst)
             let port = Int.random(in: 20_000...32_000)
             var daemon = try Daemon(conninfo: db.conninfo, port: port)
-            defer { daemon.stop() }   // the one running when the test ends
+            defer { daemon.stop() }  // the one running when the test ends
             try await daemon.ready()
 
             let reports = FieldReport.make(400)
@@ -45,9 +46,10 @@ struct FaultTests {
             let stored = try await reportedCounts(db.pool)
             let lost = reports.filter { (stored[$0.stream] ?? 0) == 0 }.count
             let duplicated = reports.filter { (stored[$0.stream] ?? 0) > 1 }.count
-            print("fault figures (kill -9): \(reports.count) reports by 8 clients, \(figures.requests) requests, \(faults) kills, "
-                + "\(figures.acknowledged) acknowledged, \(figures.retried) retried after no answer or a 5xx, \(figures.replayed) answered as replays, "
-                + "lost \(lost), duplicated \(duplicated)")
+            print(
+                "fault figures (kill -9): \(reports.count) reports by 8 clients, \(figures.requests) requests, \(faults) kills, "
+                    + "\(figures.acknowledged) acknowledged, \(figures.retried) retried after no answer or a 5xx, \(figures.replayed) answered as replays, "
+                    + "lost \(lost), duplicated \(duplicated)")
             #expect(faults == 2)
             #expect(figures.acknowledged == reports.count, "every report was eventually acknowledged")
             #expect(figures.retried > 0, "the kills caught requests in flight")
@@ -74,8 +76,8 @@ struct FaultTests {
         // A cluster of its own (durable, the defaults): stopping the tests' shared one would break the others.
         let cluster = try LocalCluster(dataDirectory: root + "/pg", settings: ["max_connections": "50"])
         let logger = Logger(label: "fault.cluster")
-        defer { try? cluster.stop(logger: logger) }   // also after a start that failed halfway
-        try await onOwnThread { try cluster.start(logger: logger) }   // initdb and pg_ctl block
+        defer { try? cluster.stop(logger: logger) }  // also after a start that failed halfway
+        try await onOwnThread { try cluster.start(logger: logger) }  // initdb and pg_ctl block
         let pool = ConnectionPool(configuration: .init(conninfo: cluster.conninfo(), maxConnections: 2))
         try await Migrator().migrate(pool, logger: logger)
         let reporter = try await AccessTokens(pool: pool).create(name: "field", role: .reporter)
@@ -94,7 +96,9 @@ struct FaultTests {
         // whole suite running, other tests' blocking work holds Swift's shared threads for seconds,
         // and on those threads that delay would be counted against the daemon's recovery.
         let outage = try await onOwnThread { try Outage.run(cluster: cluster, port: port, token: reporter, logger: logger) }
-        #expect(outage.probes.allSatisfy { $0.status == 503 && $0.retryAfter != nil }, "\(outage.probes.map { "\($0.status.map(String.init) ?? "no answer") \($0.retryAfter ?? "-")" })")
+        #expect(
+            outage.probes.allSatisfy { $0.status == 503 && $0.retryAfter != nil },
+            "\(outage.probes.map { "\($0.status.map(String.init) ?? "no answer") \($0.retryAfter ?? "-")" })")
         #expect(outage.probes.allSatisfy { $0.elapsed < .seconds(5) }, "no request hangs while the database is down: \(outage.probes.map(\.elapsed))")
         #expect(outage.ready?.status == 503)
         #expect(daemon.process.isRunning)
@@ -107,10 +111,12 @@ struct FaultTests {
         await pool.close()
         let lost = reports.filter { (stored[$0.stream] ?? 0) == 0 }.count
         let duplicated = reports.filter { (stored[$0.stream] ?? 0) > 1 }.count
-        print("fault figures (database restart): \(reports.count) reports by 4 clients, \(figures.requests) requests, database down \(outage.downFor), "
-            + "\(figures.unavailable) answered 503 (\(figures.withoutRetryAfter) without Retry-After), \(figures.unanswered) unanswered, "
-            + "service back \(recovered.map { "\($0)" } ?? "never") after the database, \(figures.acknowledged) acknowledged, lost \(lost), duplicated \(duplicated)")
-        #expect(recovered != nil && recovered! <= .seconds(5), "service resumed \(String(describing: recovered)) after the database returned; probes: \(outage.afterReturn)")
+        print(
+            "fault figures (database restart): \(reports.count) reports by 4 clients, \(figures.requests) requests, database down \(outage.downFor), "
+                + "\(figures.unavailable) answered 503 (\(figures.withoutRetryAfter) without Retry-After), \(figures.unanswered) unanswered, "
+                + "service back \(recovered.map { "\($0)" } ?? "never") after the database, \(figures.acknowledged) acknowledged, lost \(lost), duplicated \(duplicated)")
+        #expect(
+            recovered != nil && recovered! <= .seconds(5), "service resumed \(String(describing: recovered)) after the database returned; probes: \(outage.afterReturn)")
         #expect(readyAgain.status == 200)
         #expect(figures.unavailable > 0 && figures.withoutRetryAfter == 0)
         #expect(figures.acknowledged == reports.count)
@@ -129,7 +135,10 @@ struct FaultTests {
             let home = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-fault-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: home) }
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-            let online = ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": reporter, "ICTL_OUTBOX": home + "/outbox", "ICTL_CONFIG": home + "/config/ictl.json", "HOME": home]
+            let online = [
+                "ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": reporter, "ICTL_OUTBOX": home + "/outbox", "ICTL_CONFIG": home + "/config/ictl.json",
+                "HOME": home,
+            ]
             // Nothing listens on port 1: the laptop is offline.
             let offline = online.merging(["ICTL_SERVER": "http://127.0.0.1:1"]) { _, new in new }
             // Online once first: the outbox seals what it keeps to the server's key.
@@ -158,8 +167,9 @@ struct FaultTests {
             let stored = try await reportedCounts(db.pool)
             let lost = incidents.filter { (stored["incident-" + $0] ?? 0) == 0 }.count
             let duplicated = incidents.filter { (stored["incident-" + $0] ?? 0) > 1 }.count
-            print("fault figures (outbox): \(incidents.count) reports queued offline, \(kills) syncs killed -9 (\(interrupted) mid-queue), "
-                + "left queued \(queued()), rejected \(rejected.count), lost \(lost), duplicated \(duplicated)")
+            print(
+                "fault figures (outbox): \(incidents.count) reports queued offline, \(kills) syncs killed -9 (\(interrupted) mid-queue), "
+                    + "left queued \(queued()), rejected \(rejected.count), lost \(lost), duplicated \(duplicated)")
             #expect(interrupted >= 3, "some kills landed mid-sync (else this test proves little)")
             #expect(queued() == 0 && rejected.isEmpty)
             #expect(disclosures(of: secrets, under: [home + "/outbox", home + "/config"]).isEmpty)

@@ -14,31 +14,8 @@ struct HostileInputTests {
     @Test("over the limits, broken UTF-8, NUL bytes, deep nesting, huge numbers: a 4xx with a JSON error each, nothing stored")
     func malformed() async throws {
         try await API.run { api in
-            func text(_ value: JSONValue) -> String { String(decoding: value.encoded(), as: UTF8.self) }
-            let valid = text(report())
-            func withField(_ field: String, raw: String) -> Data { Data(valid.replacingOccurrences(of: "{", with: "{\"\(field)\":\(raw),", options: .anchored).utf8) }
-            let line = text(report()) + "\n"
-            let cases: [(String, String, Data, String, Set<Int>)] = [
-                ("a batch of 10,001 lines", "/v1/incidents:batch", Data(String(repeating: line, count: 10_001).utf8), "application/x-ndjson", [413]),
-                ("a body cut mid-character", "/v1/incidents", Data("{\"summary\": \"Klin".utf8) + Data([0xC3]), "application/json", [400]),
-                ("a string cut mid-character", "/v1/incidents", Data("{\"summary\": \"Klin".utf8) + Data([0xC3]) + Data("\"}".utf8), "application/json", [400]),
-                ("an overlong encoding", "/v1/incidents", Data("{\"summary\": \"".utf8) + Data([0xC0, 0xAF]) + Data("\"}".utf8), "application/json", [400]),
-                ("a lone surrogate escape", "/v1/incidents", withField("place", raw: "\"\\ud800\""), "application/json", [400, 422]),
-                ("a raw NUL byte", "/v1/incidents", Data("{\"summary\": \"a".utf8) + Data([0]) + Data("b\"}".utf8), "application/json", [400]),
-                ("an escaped NUL in a field", "/v1/incidents", Data(text(report(["summary": "before\u{0000}after"])).utf8), "application/json", [422]),
-                ("an escaped NUL in a key", "/v1/incidents", withField("\\u0000", raw: "1"), "application/json", [400]),
-                ("arrays nested 100,000 deep", "/v1/incidents", Data((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8), "application/json", [400, 422]),
-                ("objects nested 50,000 deep", "/v1/incidents", Data((String(repeating: "{\"a\":", count: 50_000) + "1" + String(repeating: "}", count: 50_000)).utf8), "application/json", [400, 422]),
-                ("nesting inside personal data", "/v1/incidents", withField("personal", raw: String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000)), "application/json", [400, 422]),
-                ("a 40-digit count", "/v1/incidents", withField("killed", raw: "1234567890123456789012345678901234567890"), "application/json", [422]),
-                ("a count of 1e400", "/v1/incidents", withField("injured", raw: "1e400"), "application/json", [400, 422]),
-                ("a fractional count", "/v1/incidents", withField("abducted", raw: "0.5"), "application/json", [422]),
-                ("a latitude of 1e308", "/v1/incidents", withField("lat", raw: "1e308"), "application/json", [422]),
-                ("a version of 2^63", "/v1/incidents/\(UUID())/amendments", Data("{\"expected_version\": 9223372036854775808, \"changes\": {\"killed\": 1}, \"reason\": \"r\"}".utf8), "application/json", [422]),
-                ("a 100,000-character token name", "/v1/admin/tokens", Data("{\"name\": \"\(String(repeating: "a", count: 100_000))\", \"role\": \"admin\"}".utf8), "application/json", [422]),
-            ]
             var seen: [String] = []
-            for (name, path, body, type, statuses) in cases {
+            for (name, path, body, type, statuses) in Self.hostileBodies() {
                 let reply = try await api.call(.post, path, token: api.admin, raw: body, headers: [.contentType: type])
                 #expect(statuses.contains(reply.status), "\(name): \(reply.status) \(reply.json?.encodedString.prefix(300) ?? "")")
                 #expect(reply.errorCode != nil, "\(name): a JSON error")
@@ -53,7 +30,8 @@ struct HostileInputTests {
                 ("a body over 1 MiB", "/v1/incidents", 1_100_000), ("an amendment over 1 MiB", "/v1/incidents/\(UUID())/amendments", 1_100_000),
                 ("a batch over 32 MiB", "/v1/incidents:batch", 33 << 20),
             ] {
-                let head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(api.admin)\r\nContent-Type: application/json\r\nContent-Length: \(declared)\r\n\r\n"
+                let head =
+                    "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(api.admin)\r\nContent-Type: application/json\r\nContent-Length: \(declared)\r\n\r\n"
                 let answer = await RawClient.spawn(port: port) { socket in
                     socket.send(Data(head.utf8) + Data("{\"summary\": \"".utf8) + Data(repeating: UInt8(ascii: "x"), count: 65_536))
                     var answer = socket.receive(timeout: 30) ?? ""
@@ -71,12 +49,55 @@ struct HostileInputTests {
         }
     }
 
+    /// Bodies that break a limit or the JSON grammar: name, path, body, content type, the statuses allowed.
+    private static func hostileBodies() -> [(String, String, Data, String, Set<Int>)] {
+        func text(_ value: JSONValue) -> String { String(decoding: value.encoded(), as: UTF8.self) }
+        let valid = text(report())
+        func withField(_ field: String, raw: String) -> Data { Data(valid.replacingOccurrences(of: "{", with: "{\"\(field)\":\(raw),", options: .anchored).utf8) }
+        let line = text(report()) + "\n"
+        return [
+            ("a batch of 10,001 lines", "/v1/incidents:batch", Data(String(repeating: line, count: 10_001).utf8), "application/x-ndjson", [413]),
+            ("a body cut mid-character", "/v1/incidents", Data("{\"summary\": \"Klin".utf8) + Data([0xC3]), "application/json", [400]),
+            ("a string cut mid-character", "/v1/incidents", Data("{\"summary\": \"Klin".utf8) + Data([0xC3]) + Data("\"}".utf8), "application/json", [400]),
+            ("an overlong encoding", "/v1/incidents", Data("{\"summary\": \"".utf8) + Data([0xC0, 0xAF]) + Data("\"}".utf8), "application/json", [400]),
+            ("a lone surrogate escape", "/v1/incidents", withField("place", raw: "\"\\ud800\""), "application/json", [400, 422]),
+            ("a raw NUL byte", "/v1/incidents", Data("{\"summary\": \"a".utf8) + Data([0]) + Data("b\"}".utf8), "application/json", [400]),
+            ("an escaped NUL in a field", "/v1/incidents", Data(text(report(["summary": "before\u{0000}after"])).utf8), "application/json", [422]),
+            ("an escaped NUL in a key", "/v1/incidents", withField("\\u0000", raw: "1"), "application/json", [400]),
+            (
+                "arrays nested 100,000 deep", "/v1/incidents", Data((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8),
+                "application/json", [400, 422]
+            ),
+            (
+                "objects nested 50,000 deep", "/v1/incidents", Data((String(repeating: "{\"a\":", count: 50_000) + "1" + String(repeating: "}", count: 50_000)).utf8),
+                "application/json", [400, 422]
+            ),
+            (
+                "nesting inside personal data", "/v1/incidents",
+                withField("personal", raw: String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000)), "application/json", [400, 422]
+            ),
+            ("a 40-digit count", "/v1/incidents", withField("killed", raw: "1234567890123456789012345678901234567890"), "application/json", [422]),
+            ("a count of 1e400", "/v1/incidents", withField("injured", raw: "1e400"), "application/json", [400, 422]),
+            ("a fractional count", "/v1/incidents", withField("abducted", raw: "0.5"), "application/json", [422]),
+            ("a latitude of 1e308", "/v1/incidents", withField("lat", raw: "1e308"), "application/json", [422]),
+            (
+                "a version of 2^63", "/v1/incidents/\(UUID())/amendments",
+                Data("{\"expected_version\": 9223372036854775808, \"changes\": {\"killed\": 1}, \"reason\": \"r\"}".utf8), "application/json", [422]
+            ),
+            (
+                "a 100,000-character token name", "/v1/admin/tokens", Data("{\"name\": \"\(String(repeating: "a", count: 100_000))\", \"role\": \"admin\"}".utf8),
+                "application/json", [422]
+            ),
+        ]
+    }
+
     @Test("SQL metacharacters are stored and read back verbatim, and match only themselves")
     func sqlMetacharacters() async throws {
         try await API.run { api in
             let summary = "Robert'); DROP TABLE events; -- and \"quotes\", back\\slash, 100% _under_ $1 $$ ; SELECT pg_sleep(10);"
             let place = "' OR '1'='1"
-            let created = try await api.call(.post, "/v1/incidents", token: api.reporter, json: report(["summary": .string(summary), "place": .string(place), "tags": ["'; --", "%", "_"]]))
+            let created = try await api.call(
+                .post, "/v1/incidents", token: api.reporter, json: report(["summary": .string(summary), "place": .string(place), "tags": ["'; --", "%", "_"]]))
             #expect(created.status == 201)
             let id = try #require(created["incident_id"]?.stringValue)
             let other = try await api.call(.post, "/v1/incidents", token: api.reporter, json: report(["summary": "An ordinary report."]))
@@ -85,7 +106,9 @@ struct HostileInputTests {
             #expect(read["incident"]?.objectValue?["summary"]?.stringValue == summary)
             #expect(read["incident"]?.objectValue?["place"]?.stringValue == place)
             #expect(read["incident"]?.objectValue?["tags"] == ["'; --", "%", "_"])
-            let stored: String = try await api.db.pool.withConnection { try $0.query("SELECT data::text FROM events WHERE stream = $1", ["incident-" + id]).first!.decode(0) }
+            let stored: String = try await api.db.pool.withConnection {
+                try $0.query("SELECT data::text FROM events WHERE stream = $1", ["incident-" + id]).first!.decode(0)
+            }
             #expect(!stored.contains("DROP TABLE") && !stored.contains("OR '1'='1"), "sealed in the log: \(stored)")
             #expect(try await eventCount(api.db) == 2, "the events table is still there, with both reports")
 
@@ -108,7 +131,8 @@ struct HostileInputTests {
         try await API.run(bodyStall: .seconds(3)) { api in
             let port = try #require(api.client.port)
             let body = Data(String(decoding: report().encoded(), as: UTF8.self).utf8)
-            let head = "POST /v1/incidents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(api.reporter)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+            let head =
+                "POST /v1/incidents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(api.reporter)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
 
             // Twenty tricklers: a byte every 5 s, for at most 50 s.
             let started = ContinuousClock.now

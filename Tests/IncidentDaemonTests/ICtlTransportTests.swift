@@ -8,8 +8,10 @@ import Testing
 struct ICtlTransportTests {
     static let remote = "http://office.invalid:8080"
     static let id = "8f0c62a5-6b6c-4bd3-9a4e-2f6a6c1f1f1a"
-    static let report = ["report", "--category", "unrest", "--subcategory", "peaceful_protest", "--occurred-at", "2026-11-20",
-                         "--municipality", "Prizren", "--source-type", "media", "--summary", "Peaceful protest."]
+    static let report = [
+        "report", "--category", "unrest", "--subcategory", "peaceful_protest", "--occurred-at", "2026-11-20",
+        "--municipality", "Prizren", "--source-type", "media", "--summary", "Peaceful protest.",
+    ]
 
     /// Every command that talks to the daemon.
     static let commands: [[String]] = [
@@ -47,7 +49,9 @@ struct ICtlTransportTests {
     func refused(_ command: [String]) async throws {
         let home = Home()
         defer { home.remove() }
-        var ways: [(String, [String], [String: String])] = [("--server", command + ["--server", Self.remote], [:]), ("ICTL_SERVER", command, ["ICTL_SERVER": Self.remote])]
+        var ways: [(String, [String], [String: String])] = [
+            ("--server", command + ["--server", Self.remote], [:]), ("ICTL_SERVER", command, ["ICTL_SERVER": Self.remote]),
+        ]
         if command[0] != "login" {
             // Login takes its server from --server or ICTL_SERVER; every other command also from the config.
             try home.save(#"{"server": "\#(Self.remote)", "token": "il_x"}"#)
@@ -92,9 +96,12 @@ struct ICtlTransportTests {
         #expect(try await home.ictl(["list", "--server", "http://other.invalid:8080"]).status == 64)
     }
 
-    @Test("not refused: https to another machine, plain http to this one", arguments: [
-        "https://office.invalid:8443", "HTTPS://office.invalid", "http://127.0.0.1:%d", "http://127.0.0.2:%d", "http://localhost:%d", "http://[::1]:%d", "http://LOCALHOST:%d/",
-    ])
+    @Test(
+        "not refused: https to another machine, plain http to this one",
+        arguments: [
+            "https://office.invalid:8443", "HTTPS://office.invalid", "http://127.0.0.1:%d", "http://127.0.0.2:%d", "http://localhost:%d", "http://[::1]:%d",
+            "http://LOCALHOST:%d/",
+        ])
     func notRefused(_ server: String) async throws {
         let home = Home()
         defer { home.remove() }
@@ -103,7 +110,8 @@ struct ICtlTransportTests {
         #expect(!result.stderr.contains("plain http"), "\(result.stderr)")
     }
 
-    @Test("a server that is not an http(s) URL is a usage error, not a queued write", arguments: ["office.invalid:8080", "ftp://office.invalid", "http://", "http:///v1"])
+    @Test(
+        "a server that is not an http(s) URL is a usage error, not a queued write", arguments: ["office.invalid:8080", "ftp://office.invalid", "http://", "http:///v1"])
     func notHTTP(_ server: String) async throws {
         let home = Home()
         defer { home.remove() }

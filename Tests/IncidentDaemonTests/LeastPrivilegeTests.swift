@@ -27,7 +27,9 @@ struct LeastPrivilegeTests {
 
         // The owner logs in by peer, as this process's user: psql and pg_dump work as before.
         let owner = cluster.conninfo(database: "incident_log")
-        let tables = try await onOwnThread { try cluster.runClient("psql", ["-X", "-At", "--dbname", owner, "-c", "SELECT count(*) FROM pg_tables WHERE tablename = 'events'"], what: "psql") }
+        let tables = try await onOwnThread {
+            try cluster.runClient("psql", ["-X", "-At", "--dbname", owner, "-c", "SELECT count(*) FROM pg_tables WHERE tablename = 'events'"], what: "psql")
+        }
         #expect(tables.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
         _ = try await onOwnThread { try cluster.runClient("pg_dump", ["--format=custom", "--file", scratch.path + "/dump", "--dbname", owner], what: "pg_dump") }
         #expect(FileManager.default.fileExists(atPath: scratch.path + "/dump"))
@@ -111,7 +113,9 @@ struct LeastPrivilegeTests {
         }
     }
 
-    @Test("external: --migration-database-url migrates as the owner, --database-url serves as the runtime role (privileged 0), which alone serves once migrations are current")
+    @Test(
+        "external: --migration-database-url migrates as the owner, --database-url serves as the runtime role (privileged 0), which alone serves once migrations are current"
+    )
     func externalOwnerAndRuntime() async throws {
         let server = try await TestServer.shared.start()
         let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 16)
@@ -132,7 +136,8 @@ struct LeastPrivilegeTests {
         let runtimeURL = try conninfo(server.baseConninfo, database: name, user: runtime, password: runtimePassword)
         do {
             // Nothing migrated, and the runtime role may not migrate: refused with what to do.
-            let unmigrated = try await run(Binaries.incidentd, ["serve", "--port", "1", "--database-url", runtimeURL, "--master-key-file", TestKeys.file], environment: [:], timeout: .seconds(60))
+            let unmigrated = try await run(
+                Binaries.incidentd, ["serve", "--port", "1", "--database-url", runtimeURL, "--master-key-file", TestKeys.file], environment: [:], timeout: .seconds(60))
             #expect(unmigrated.status != 0 && unmigrated.stderr.contains("--migration-database-url"), "\(unmigrated.status) \(unmigrated.stderr)")
 
             let migrated = try await run(Binaries.incidentd, ["migrate", "--migration-database-url", ownerURL], environment: [:], timeout: .seconds(120))
@@ -140,24 +145,19 @@ struct LeastPrivilegeTests {
             // What docs/operations.md has the operator do once incident_app exists.
             try await ddl("GRANT incident_app TO %I", runtime)
 
-            var port = Int.random(in: 20_000...32_000)
-            var daemon = try Daemon(conninfo: runtimeURL, port: port, arguments: ["--migration-database-url", ownerURL])
+            let port = Int.random(in: 20_000...32_000)
+            let daemon = try Daemon(conninfo: runtimeURL, port: port, arguments: ["--migration-database-url", ownerURL])
             try await daemon.ready()
             #expect(await daemon.metric("incident_database_privileged") == 0)
             try await expectConfined(runtimeURL, owner: owner)
             // One-shot commands with the runtime role alone work as incident_app.
-            let token = try await run(Binaries.incidentd, ["token", "create", "--name", "ops", "--role", "admin", "--database-url", runtimeURL], environment: [:], timeout: .seconds(60))
+            let token = try await run(
+                Binaries.incidentd, ["token", "create", "--name", "ops", "--role", "admin", "--database-url", runtimeURL], environment: [:], timeout: .seconds(60))
             #expect(token.status == 0, "\(token.stderr)")
             let secret = token.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(await get(port, "/v1/taxonomy", token: secret).status == 200)
             daemon.stop()
-
-            port = Int.random(in: 20_000...32_000)
-            daemon = try Daemon(conninfo: runtimeURL, port: port)
-            try await daemon.ready()
-            #expect(await daemon.metric("incident_database_privileged") == 0)
-            #expect(await get(port, "/v1/taxonomy", token: secret).status == 200)
-            daemon.stop()
+            try await Self.servesAlone(runtimeURL, token: secret)
         } catch {
             await dropAll()
             throw error
@@ -170,6 +170,16 @@ struct LeastPrivilegeTests {
             try? await ddl("DROP ROLE IF EXISTS %I", owner)
             await admin.close()
         }
+    }
+
+    /// The runtime role alone, migrations current: serves, unprivileged.
+    private static func servesAlone(_ runtimeURL: String, token: String) async throws {
+        let port = Int.random(in: 20_000...32_000)
+        let daemon = try Daemon(conninfo: runtimeURL, port: port)
+        defer { daemon.stop() }
+        try await daemon.ready()
+        #expect(await daemon.metric("incident_database_privileged") == 0)
+        #expect(await get(port, "/v1/taxonomy", token: token).status == 200)
     }
 }
 
@@ -198,14 +208,17 @@ private func expectConfined(_ conninfo: String, owner: String, sourceLocation: S
             var outcomes: [String: String] = [:]
             for statement in denied { outcomes[statement] = outcome(of: statement, on: connection) }
             // Whatever the tables are called (the keys' may change): none is open to the session.
-            let open: [String] = try connection.query("""
+            let open: [String] = try connection.query(
+                """
                 SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm')
                   AND (has_table_privilege(c.oid, 'SELECT') OR has_table_privilege(c.oid, 'INSERT') OR has_table_privilege(c.oid, 'UPDATE')
                        OR has_table_privilege(c.oid, 'DELETE') OR has_table_privilege(c.oid, 'TRUNCATE'))
-                """).rows.map { try $0.decode(0) }
-            return Session(asApp: asApp, appUpdate: appUpdate, reset: reset, outcomes: outcomes, openTables: open,
-                           standing: try DatabaseRoles.standing(on: connection))
+                """
+            ).rows.map { try $0.decode(0) }
+            return Session(
+                asApp: asApp, appUpdate: appUpdate, reset: reset, outcomes: outcomes, openTables: open,
+                standing: try DatabaseRoles.standing(on: connection))
         }
     } catch {
         await pool.close()
@@ -257,15 +270,15 @@ private func trustLines(_ cluster: LocalCluster) throws -> [String] {
 /// directory. Written in place, so the files keep the server's ownership.
 private func writeEarlierAuthentication(_ cluster: LocalCluster) throws {
     try """
-        # TYPE  DATABASE        USER            ADDRESS                 METHOD
-        local   all             all                                     trust
-        host    all             all             127.0.0.1/32            reject
-        host    all             all             ::1/128                 reject
-        local   replication     all                                     trust
-        host    replication     all             127.0.0.1/32            reject
-        host    replication     all             ::1/128                 reject
+    # TYPE  DATABASE        USER            ADDRESS                 METHOD
+    local   all             all                                     trust
+    host    all             all             127.0.0.1/32            reject
+    host    all             all             ::1/128                 reject
+    local   replication     all                                     trust
+    host    replication     all             127.0.0.1/32            reject
+    host    replication     all             ::1/128                 reject
 
-        """.write(toFile: cluster.dataDirectory + "/pg_hba.conf", atomically: false, encoding: .utf8)
+    """.write(toFile: cluster.dataDirectory + "/pg_hba.conf", atomically: false, encoding: .utf8)
     try "# MAPNAME       SYSTEM-USERNAME         PG-USERNAME\n".write(toFile: cluster.dataDirectory + "/pg_ident.conf", atomically: false, encoding: .utf8)
 }
 

@@ -6,6 +6,7 @@ import IncidentTesting
 import Logging
 import PostgresLibpq
 import Testing
+
 @testable import IncidentDaemon
 
 @Suite("Durations of token lifetimes and the statement timeout")

@@ -6,6 +6,7 @@ import IncidentTesting
 import Logging
 import PostgresLibpq
 import Testing
+
 @testable import IncidentDaemon
 
 @Suite("Limits through the binaries: token lifetimes, serve flags, ictl login from stdin (subprocesses)")

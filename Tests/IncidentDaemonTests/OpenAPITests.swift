@@ -2,12 +2,13 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Logging
-import NIOCore
 import IncidentStore
 import IncidentTesting
+import Logging
+import NIOCore
 import PostgresLibpq
 import Testing
+
 @testable import IncidentDaemon
 
 @Suite("OpenAPI document")
@@ -15,16 +16,18 @@ struct OpenAPITests {
     @Test("the document names exactly the router's routes")
     func routesMatch() throws {
         let router = buildRouter(AppDependencies.forRouteListing())
-        var routes = Set(router.routes.map { route -> String in
-            let path = "\(route.path)".split(separator: "/").map { segment in
-                segment.hasPrefix(":") ? "{\(segment.dropFirst())}" : String(segment)
-            }.joined(separator: "/")
-            return "\(route.method.rawValue) /" + path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        })
+        var routes = Set(
+            router.routes.map { route -> String in
+                let path = "\(route.path)".split(separator: "/").map { segment in
+                    segment.hasPrefix(":") ? "{\(segment.dropFirst())}" : String(segment)
+                }.joined(separator: "/")
+                return "\(route.method.rawValue) /" + path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            })
         routes.insert("GET /metrics")  // added by buildApplication beside the registry
-        let documented = Set((OpenAPI.document.objectValue?["paths"]?.objectValue ?? [:]).flatMap { path, item in
-            (item.objectValue ?? [:]).keys.map { "\($0.uppercased()) \(path)" }
-        })
+        let documented = Set(
+            (OpenAPI.document.objectValue?["paths"]?.objectValue ?? [:]).flatMap { path, item in
+                (item.objectValue ?? [:]).keys.map { "\($0.uppercased()) \(path)" }
+            })
         #expect(routes.subtracting(documented).isEmpty, "undocumented routes: \(routes.subtracting(documented).sorted())")
         #expect(documented.subtracting(routes).isEmpty, "documented but not routed: \(documented.subtracting(routes).sorted())")
     }
@@ -45,6 +48,7 @@ extension AppDependencies {
     static func forRouteListing() -> AppDependencies {
         let pool = ConnectionPool(configuration: .init(conninfo: "host=/nonexistent"))
         let reference = ReferenceData(taxonomy: Taxonomy(categories: []), regions: RegionDirectory(districts: [], municipalities: []))
-        return AppDependencies(pool: pool, service: IncidentService(pool: pool, reference: reference, keys: TestKeys.ring), tokens: AccessTokens(pool: pool), projections: [])
+        return AppDependencies(
+            pool: pool, service: IncidentService(pool: pool, reference: reference, keys: TestKeys.ring), tokens: AccessTokens(pool: pool), projections: [])
     }
 }

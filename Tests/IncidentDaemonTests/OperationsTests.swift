@@ -2,12 +2,13 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Logging
-import NIOCore
 import IncidentStore
 import IncidentTesting
+import Logging
+import NIOCore
 import PostgresLibpq
 import Testing
+
 @testable import IncidentDaemon
 
 @Suite("Operations")
@@ -31,13 +32,15 @@ struct OperationsTests {
         let pool = ConnectionPool(configuration: .init(conninfo: "host=/nonexistent-incident-test port=1 connect_timeout=1", maxConnections: 2))
         let reference = try await Seeds.reference()
         let logger = Logger(label: "test")
-        let deps = AppDependencies(pool: pool, service: IncidentService(pool: pool, reference: reference, keys: TestKeys.ring), tokens: AccessTokens(pool: pool), projections: [])
+        let deps = AppDependencies(
+            pool: pool, service: IncidentService(pool: pool, reference: reference, keys: TestKeys.ring), tokens: AccessTokens(pool: pool), projections: [])
         let app = Application(router: buildRouter(deps), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
         try await app.test(.live) { client in
             let ready = try await client.execute(uri: "/readyz", method: .get)
             #expect(ready.status == .serviceUnavailable)
             #expect(ready.headers[.retryAfter] != nil)
-            let write = try await client.execute(uri: "/v1/incidents", method: .post, headers: [.authorization: "Bearer il_anything"], body: ByteBuffer(bytes: report().encoded()))
+            let write = try await client.execute(
+                uri: "/v1/incidents", method: .post, headers: [.authorization: "Bearer il_anything"], body: ByteBuffer(bytes: report().encoded()))
             #expect(write.status == .serviceUnavailable)
             #expect(write.headers[.retryAfter] == "5")
             #expect(String(buffer: write.body).contains("database_unavailable"))

@@ -72,8 +72,13 @@ struct OutboxAPITests {
 
             // Amendment, decision, retraction, each with its own idempotency key.
             let writes: [(String, JSONValue, String)] = [
-                ("/v1/incidents/\(incident)/amendments", ["expected_version": 1, "changes": ["injured": 2, "personal": ["witnesses": [["name": "Besnik Uniquename-Outbox"]]]],
-                                                         "reason": "hospital report"], api.reporter),
+                (
+                    "/v1/incidents/\(incident)/amendments",
+                    [
+                        "expected_version": 1, "changes": ["injured": 2, "personal": ["witnesses": [["name": "Besnik Uniquename-Outbox"]]]],
+                        "reason": "hospital report",
+                    ], api.reporter
+                ),
                 ("/v1/incidents/\(incident)/verification", ["expected_version": 2, "decision": "verified", "note": "confirmed"], api.reviewer),
                 ("/v1/incidents/\(incident)/retraction", ["expected_version": 3, "reason": "erroneous"], api.reporter),
             ]
@@ -84,7 +89,9 @@ struct OutboxAPITests {
                 let resent = try await api.deliver(envelope, token: token)
                 #expect(resent.status == 200 && resent["event_id"] == stored["event_id"], "\(path) resent")
             }
-            let events: Int = try await api.db.pool.withConnection { try $0.query("SELECT count(*) FROM events WHERE stream = $1", ["incident-" + incident]).first!.decode(0) }
+            let events: Int = try await api.db.pool.withConnection {
+                try $0.query("SELECT count(*) FROM events WHERE stream = $1", ["incident-" + incident]).first!.decode(0)
+            }
             #expect(events == 4, "each write stored once")
             #expect(!api.logs.text.contains("Uniquename-Outbox"), "nothing of the sealed request was logged")
 
@@ -97,7 +104,9 @@ struct OutboxAPITests {
                 }
             }
             #expect(audited == Array(repeating: ["reporter-a", incident, "outbox.deliver"], count: 4), "\(audited)")
-            let auditText: String = try await api.db.pool.withConnection { try $0.query("SELECT coalesce(string_agg(a::text, ' '), '') FROM access_audit a").first!.decode(0) }
+            let auditText: String = try await api.db.pool.withConnection {
+                try $0.query("SELECT coalesce(string_agg(a::text, ' '), '') FROM access_audit a").first!.decode(0)
+            }
             #expect(!auditText.contains("Uniquename-Outbox"))
         }
     }
@@ -115,12 +124,30 @@ struct OutboxAPITests {
                 ("analyst reports (403)", "/v1/incidents", report().encoded(), nil, api.analyst),
                 ("malformed JSON (400)", "/v1/incidents", Data("{\"category\": ".utf8), nil, api.reporter),
                 ("bad idempotency key (400)", "/v1/incidents", report().encoded(), "not-a-uuid", api.reporter),
-                ("stale version (409)", "/v1/incidents/\(own)/amendments", (["expected_version": 7, "changes": ["injured": 1], "reason": "r"] as JSONValue).encoded(), nil, api.reporter),
-                ("reporter decides (403)", "/v1/incidents/\(own)/verification", (["expected_version": 1, "decision": "verified", "note": "n"] as JSONValue).encoded(), nil, api.reporter),
-                ("bad decision (422)", "/v1/incidents/\(own)/verification", (["expected_version": 1, "decision": "maybe", "note": "n"] as JSONValue).encoded(), nil, api.reviewer),
-                ("missing incident (404)", "/v1/incidents/\(missing)/retraction", (["expected_version": 1, "reason": "erroneous"] as JSONValue).encoded(), nil, api.reporter),
-                ("not an incident id (404)", "/v1/incidents/nothing/amendments", (["expected_version": 1, "changes": ["injured": 1], "reason": "r"] as JSONValue).encoded(), nil, api.reporter),
-                ("another's incident (404)", "/v1/incidents/\(own)/retraction", (["expected_version": 1, "reason": "erroneous"] as JSONValue).encoded(), nil, api.otherReporter),
+                (
+                    "stale version (409)", "/v1/incidents/\(own)/amendments", (["expected_version": 7, "changes": ["injured": 1], "reason": "r"] as JSONValue).encoded(),
+                    nil, api.reporter
+                ),
+                (
+                    "reporter decides (403)", "/v1/incidents/\(own)/verification", (["expected_version": 1, "decision": "verified", "note": "n"] as JSONValue).encoded(),
+                    nil, api.reporter
+                ),
+                (
+                    "bad decision (422)", "/v1/incidents/\(own)/verification", (["expected_version": 1, "decision": "maybe", "note": "n"] as JSONValue).encoded(), nil,
+                    api.reviewer
+                ),
+                (
+                    "missing incident (404)", "/v1/incidents/\(missing)/retraction", (["expected_version": 1, "reason": "erroneous"] as JSONValue).encoded(), nil,
+                    api.reporter
+                ),
+                (
+                    "not an incident id (404)", "/v1/incidents/nothing/amendments",
+                    (["expected_version": 1, "changes": ["injured": 1], "reason": "r"] as JSONValue).encoded(), nil, api.reporter
+                ),
+                (
+                    "another's incident (404)", "/v1/incidents/\(own)/retraction", (["expected_version": 1, "reason": "erroneous"] as JSONValue).encoded(), nil,
+                    api.otherReporter
+                ),
             ]
             for (what, path, body, idempotencyKey, token) in cases {
                 var headers: HTTPFields = [.contentType: "application/json"]
@@ -178,19 +205,9 @@ struct OutboxAPITests {
                 ("not JSON", Data("sealed?".utf8), 400, "bad_envelope"),
                 ("empty", Data(), 400, "bad_envelope"),
                 ("a JSON array", Data("[1,2]".utf8), 400, "bad_envelope"),
-                ("the batch route", try sealed("/v1/incidents:batch", report(), to: key), 422, "not_deliverable"),
-                ("an erasure", try sealed("/v1/incidents/\(own)/personal-data:erase", ["reason": "r"], to: key), 422, "not_deliverable"),
-                ("a token", try sealed("/v1/admin/tokens", ["name": "sneaky", "role": "admin"], to: key), 422, "not_deliverable"),
-                ("a GET", try sealed("/v1/incidents/\(own)", report(), method: "GET", to: key), 422, "not_deliverable"),
-                ("a query string", try sealed("/v1/incidents?x=1", report(), to: key), 422, "not_deliverable"),
-                ("a path past the route", try sealed("/v1/incidents/\(own)/amendments/x", report(), to: key), 422, "not_deliverable"),
-                ("a relative path", try sealed("v1/incidents", report(), to: key), 422, "not_deliverable"),
-                ("inside, not base64", try OutboxEnvelope.sealPlaintext(Data(#"{"method":"POST","path":"/v1/incidents","body":"%%"}"#.utf8), to: key), 400, "bad_envelope"),
-                ("inside, not JSON", try OutboxEnvelope.sealPlaintext(Data("hello".utf8), to: key), 400, "bad_envelope"),
-                ("inside, an unknown field", try OutboxEnvelope.sealPlaintext(Data(#"{"method":"POST","path":"/v1/incidents","body":"","as":"admin"}"#.utf8), to: key), 400, "bad_envelope"),
                 ("over 2 MiB", Data(repeating: UInt8(ascii: " "), count: (2 << 20) + 1), 413, "payload_too_large"),
             ]
-            for (what, body, status, code) in cases {
+            for (what, body, status, code) in cases + (try Self.notDeliverable(own, to: key)) {
                 for token in [api.reporter, api.admin] {
                     let reply = try await api.deliver(body, token: token)
                     #expect(reply.status == status && reply.errorCode == code, "\(what): \(reply.status) \(reply.json?.encodedString ?? "")")
@@ -201,6 +218,28 @@ struct OutboxAPITests {
             #expect(try await api.call(.post, "/v1/outbox:deliver", token: nil, raw: envelope).status == 401)
             #expect(try await eventCount(api.db) == before)
         }
+    }
+
+    /// Envelopes that open but hold another request than the four writes, or a malformed one.
+    private static func notDeliverable(_ own: String, to key: OutboxPublicKey) throws -> [(String, Data, Int, String)] {
+        [
+            ("the batch route", try sealed("/v1/incidents:batch", report(), to: key), 422, "not_deliverable"),
+            ("an erasure", try sealed("/v1/incidents/\(own)/personal-data:erase", ["reason": "r"], to: key), 422, "not_deliverable"),
+            ("a token", try sealed("/v1/admin/tokens", ["name": "sneaky", "role": "admin"], to: key), 422, "not_deliverable"),
+            ("a GET", try sealed("/v1/incidents/\(own)", report(), method: "GET", to: key), 422, "not_deliverable"),
+            ("a query string", try sealed("/v1/incidents?x=1", report(), to: key), 422, "not_deliverable"),
+            ("a path past the route", try sealed("/v1/incidents/\(own)/amendments/x", report(), to: key), 422, "not_deliverable"),
+            ("a relative path", try sealed("v1/incidents", report(), to: key), 422, "not_deliverable"),
+            (
+                "inside, not base64", try OutboxEnvelope.sealPlaintext(Data(#"{"method":"POST","path":"/v1/incidents","body":"%%"}"#.utf8), to: key), 400,
+                "bad_envelope"
+            ),
+            ("inside, not JSON", try OutboxEnvelope.sealPlaintext(Data("hello".utf8), to: key), 400, "bad_envelope"),
+            (
+                "inside, an unknown field", try OutboxEnvelope.sealPlaintext(Data(#"{"method":"POST","path":"/v1/incidents","body":"","as":"admin"}"#.utf8), to: key),
+                400, "bad_envelope"
+            ),
+        ]
     }
 
     @Test("a retired key still opens envelopes for 90 days, then answers 410 outbox_key_expired; an envelope's key id cannot be swapped")
@@ -247,7 +286,9 @@ struct OutboxAPITests {
             defer { unlink(path) }
             let new = try MasterKey.create(path: path)
             try await KeyRotation(pool: db.pool, old: TestKeys.master, oldPath: TestKeys.file, new: new, newPath: path).run()
-            let wrappedBy: String = try await db.pool.withConnection { try $0.query("SELECT master_key_id FROM outbox_keys WHERE key_id = $1", [key.id]).first!.decode(0) }
+            let wrappedBy: String = try await db.pool.withConnection {
+                try $0.query("SELECT master_key_id FROM outbox_keys WHERE key_id = $1", [key.id]).first!.decode(0)
+            }
             #expect(wrappedBy == new.id)
             #expect(try await db.pool.withConnection { try OutboxKeys(ring: ring).current(on: $0) } == key, "the same pair")
             let privateKey = try await db.pool.withConnection { try OutboxKeys(ring: ring).privateKey(key.id, on: $0) }

@@ -1,11 +1,12 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import IncidentStore
 import IncidentTesting
 import PostgresLibpq
 import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 @Suite("Projector and reports across processes")
 struct ProjectorProcessTests {
@@ -78,11 +79,13 @@ struct ProjectorProcessTests {
             let lastWeek = IsoWeek.last(before: Date())
             for (index, day) in [lastWeek.from, lastWeek.to].enumerated() {
                 let file = home + "/report-\(index).json"
-                try Data("""
+                try Data(
+                    """
                     {"category": "ethnic_violence", "subcategory": "assault", "occurred_at": "\(day)", "municipality": "Zubin Potok",
                      "summary": "Assault near the bridge, number \(index).", "source_type": "witness", "killed": \(index + 1), "injured": 2,
                      "personal": {"victims": [{"name": "Arben Krasniqi", "phone": "+383 44 123 456"}]}}
-                    """.utf8).write(to: URL(fileURLWithPath: file))
+                    """.utf8
+                ).write(to: URL(fileURLWithPath: file))
                 let reported = try await ictl(["report", "--file", file])
                 #expect(reported.status == 0, "\(reported.stderr)")
             }
@@ -137,7 +140,10 @@ struct ProjectorProcessTests {
         }
         let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
         #expect(lines.count >= 3)
-        #expect(lines[1] == "#adm1+code,#adm1+name,#adm2+code,#adm2+name,#event+type,#event+num,#event+num+verified,#affected+killed,#affected+injured,#affected+abducted,#affected+displaced")
+        #expect(
+            lines[1]
+                == "#adm1+code,#adm1+name,#adm2+code,#adm2+name,#event+type,#event+num,#event+num+verified,#affected+killed,#affected+injured,#affected+abducted,#affected+displaced"
+        )
         let text = try String(contentsOfFile: markdown, encoding: .utf8)
         #expect(text.contains("Weekly incident digest — \(lastWeek)") && text.contains("Zubin Potok") && text.contains("Assault near the bridge"))
         #expect(lines.dropFirst(2).contains { $0.hasPrefix("XK-MIT,") && $0.hasSuffix(",ethnic_violence,2,0,3,4,0,0") }, "\(lines)")

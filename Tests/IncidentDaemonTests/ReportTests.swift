@@ -4,6 +4,7 @@ import IncidentStore
 import IncidentTesting
 import PostgresLibpq
 import Testing
+
 @testable import IncidentDaemon
 
 /// `GET /v1/summaries`, `GET /v1/digests/weekly` and projection rebuilds over HTTP.
@@ -14,8 +15,9 @@ struct ReportTests {
             if case .number(let n)? = value?.objectValue?[key] { return Int(n) }
             return -1
         }
-        return SummaryFigures(incidents: int("incidents"), verified: int("verified"), killed: int("killed"),
-                              injured: int("injured"), abducted: int("abducted"), displaced: int("displaced"))
+        return SummaryFigures(
+            incidents: int("incidents"), verified: int("verified"), killed: int("killed"),
+            injured: int("injured"), abducted: int("abducted"), displaced: int("displaced"))
     }
 
     func number(_ value: JSONValue?, _ key: String) -> Double? {
@@ -47,7 +49,8 @@ struct ReportTests {
             // Verify one, move the other to another month, reject the first: figures follow.
             let a = first["incident_id"]!.stringValue!, b = second["incident_id"]!.stringValue!
             try await api.call(.post, "/v1/incidents/\(a)/verification", token: api.reviewer, json: ["expected_version": 1, "decision": "verified", "note": "seen"])
-            try await api.call(.post, "/v1/incidents/\(b)/amendments", token: api.reporter, json: ["expected_version": 1, "changes": ["occurred_at": "2026-10-05"], "reason": "date"])
+            try await api.call(
+                .post, "/v1/incidents/\(b)/amendments", token: api.reporter, json: ["expected_version": 1, "changes": ["occurred_at": "2026-10-05"], "reason": "date"])
             try await api.settle()
             reply = try await api.call(.get, path, token: api.admin)
             rows = reply["rows"]?.arrayValue ?? []
@@ -146,10 +149,12 @@ struct ReportTests {
         let current = try #require(try await api.call(.get, "/v1/digests/weekly?week=\(thisWeek)", token: api.analyst).json?.objectValue)
         let interval = thisWeek.interval
         let expectedRevisions = try await api.db.pool.withConnection { connection -> Int in
-            try connection.query("""
+            try connection.query(
+                """
                 SELECT stream, type FROM events WHERE recorded_at >= $1 AND recorded_at < $2
                   AND type IN ('IncidentAmended', 'IncidentVerified', 'IncidentRejected', 'IncidentRetracted')
-                """, [interval.start, interval.end]).rows.filter { row in
+                """, [interval.start, interval.end]
+            ).rows.filter { row in
                 let id = IncidentEvent.incidentID(fromStream: try row.decode(0))!
                 let state = naive.states[id]!
                 return state.record.occurredDay < thisWeek.from && state.record.sensitivity != .confidential

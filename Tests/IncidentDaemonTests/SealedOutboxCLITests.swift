@@ -6,7 +6,8 @@ import Testing
 
 @Suite("Sealed offline outbox: ictl and incidentd (subprocesses)")
 struct SealedOutboxCLITests {
-    @Test("reports with personal data and names in summary queued offline: no byte of those texts on disk; outbox list shows the entries; sync delivers each exactly once")
+    @Test(
+        "reports with personal data and names in summary queued offline: no byte of those texts on disk; outbox list shows the entries; sync delivers each exactly once")
     func nothingInPlainText() async throws {
         try await TestDatabase.with { db in
             let token = try await AccessTokens(pool: db.pool).create(name: "field-laptop", role: .reporter)
@@ -56,7 +57,9 @@ struct SealedOutboxCLITests {
             }
             // The same report sent again (a retry from its file) is a replay, not a second incident.
             let admin = try await AccessTokens(pool: db.pool).create(name: "office-admin", role: .admin)
-            let shown = try await run(Binaries.ictl, ["show", incidents[2], "--format", "json", "--include-personal", "--reason", "check the delivered report"], environment: laptop.environment.merging(["ICTL_TOKEN": admin]) { _, new in new })
+            let shown = try await run(
+                Binaries.ictl, ["show", incidents[2], "--format", "json", "--include-personal", "--reason", "check the delivered report"],
+                environment: laptop.environment.merging(["ICTL_TOKEN": admin]) { _, new in new })
             #expect(shown.stdout.contains("Witnessname2"), "the personal data arrived whole, for an admin to read")
         }
     }
@@ -68,8 +71,9 @@ struct SealedOutboxCLITests {
         for index in 0..<5 {
             let victim = "Drita Zeqiri-Victimname\(index)", witness = "Bekim Hoxha-Witnessname\(index)", named = "Fatmir Krasniqi-Summaryname\(index)"
             secrets += [victim, witness, named, "Victimname\(index)", "Witnessname\(index)", "Summaryname\(index)"]
-            let fields = offlineReport(summary: "\(named) was beaten outside his house in Klinë.",
-                                personal: ["victims": [["name": victim, "age": 34]], "witnesses": [["name": witness, "phone": "+383 44 123 45\(index)"]]])
+            let fields = offlineReport(
+                summary: "\(named) was beaten outside his house in Klinë.",
+                personal: ["victims": [["name": victim, "age": 34]], "witnesses": [["name": witness, "phone": "+383 44 123 45\(index)"]]])
             let queued = try await laptop.ictl("report", "--file", try laptop.reportFile(fields))
             #expect(queued.status == 75, "\(queued.stderr)")
             incidents.append(queued.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -163,7 +167,10 @@ struct SealedOutboxCLITests {
 
             // A stale key in the config: the next successful command puts the current one back.
             var config = try #require(laptop.stored)
-            config["outbox_key"] = ["key_id": "00000000000000aa", "public_key": Data(repeating: 9, count: 32).base64EncodedString(), "suite": "DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM"]
+            config["outbox_key"] = [
+                "key_id": "00000000000000aa", "public_key": Data(repeating: 9, count: 32).base64EncodedString(),
+                "suite": "DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM",
+            ]
             try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
             #expect(try await laptop.ictl("taxonomy", "--format", "json").status == 0)
             #expect(laptop.storedKeyID == first)
@@ -174,7 +181,8 @@ struct SealedOutboxCLITests {
             let early = offlineReport()
             #expect(try await laptop.ictl("report", "--file", try laptop.reportFile(early), offline: true).status == 75)
             #expect(try Self.envelopeKeyIDs(laptop.outbox) == [first])
-            let retire = try await run(Binaries.incidentd, ["keys", "retire-outbox-key", "--database-url", db.conninfo, "--master-key-file", TestKeys.file], environment: [:])
+            let retire = try await run(
+                Binaries.incidentd, ["keys", "retire-outbox-key", "--database-url", db.conninfo, "--master-key-file", TestKeys.file], environment: [:])
             #expect(retire.status == 0, "\(retire.stderr)")
             let second = retire.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(second.count == 16 && second != first)
@@ -219,7 +227,8 @@ struct SealedOutboxCLITests {
             #expect(!disclosures(of: ["Olderplain"], under: [laptop.outbox]).isEmpty, "the test wrote it in plain")
 
             let entries = try await laptop.listed()
-            #expect(entries.count == 1 && entries.first?["command"] as? String == "report" && entries.first?["incident_id"] as? String == fields["incident_id"] as? String)
+            #expect(
+                entries.count == 1 && entries.first?["command"] as? String == "report" && entries.first?["incident_id"] as? String == fields["incident_id"] as? String)
             #expect(disclosures(of: ["Olderplain"], under: [laptop.outbox]).isEmpty, "sealed in place")
             #expect(try await laptop.ictl("outbox", "sync").status == 0)
             #expect(try await eventCount(db, stream: "incident-\(fields["incident_id"]!)") == 1)

@@ -9,9 +9,12 @@ struct ServeTransportTests {
     /// Nothing in these runs reaches a database: the refusal comes first.
     static let noDatabase = ["--database-url", "host=/nonexistent", "--master-key-file", TestKeys.file]
 
-    @Test("incidentd serve refuses plain HTTP on a --host other machines reach: exit 64, one line naming --tls-cert and --insecure-http",
-          arguments: [["serve", "--host", "0.0.0.0"], ["--host", "0.0.0.0"], ["serve", "--host", "::"], ["serve", "--host", "10.1.2.3"],
-                      ["serve", "--host", "office.invalid"], ["serve", "--host", "127.1"]])
+    @Test(
+        "incidentd serve refuses plain HTTP on a --host other machines reach: exit 64, one line naming --tls-cert and --insecure-http",
+        arguments: [
+            ["serve", "--host", "0.0.0.0"], ["--host", "0.0.0.0"], ["serve", "--host", "::"], ["serve", "--host", "10.1.2.3"],
+            ["serve", "--host", "office.invalid"], ["serve", "--host", "127.1"],
+        ])
     func serveRefusesPlainHTTP(_ arguments: [String]) async throws {
         let result = try await run(Binaries.incidentd, arguments + Self.noDatabase, environment: [:], timeout: .seconds(60))
         #expect(result.status == 64, "\(result.status) \(result.stderr)")
@@ -28,8 +31,9 @@ struct ServeTransportTests {
 
         let certificates = try await TestCertificates.make()
         defer { certificates.remove() }
-        let tls = try await run(Binaries.incidentd, ["serve", "--host", "0.0.0.0", "--tls-cert", certificates.certificate, "--tls-key", certificates.key] + Self.noDatabase,
-                                environment: [:], timeout: .seconds(60))
+        let tls = try await run(
+            Binaries.incidentd, ["serve", "--host", "0.0.0.0", "--tls-cert", certificates.certificate, "--tls-key", certificates.key] + Self.noDatabase,
+            environment: [:], timeout: .seconds(60))
         #expect(tls.status != 64 && tls.status != -9, "\(tls.status) \(tls.stderr)")
         #expect(!tls.stderr.contains("plain HTTP"), "\(tls.stderr)")
     }

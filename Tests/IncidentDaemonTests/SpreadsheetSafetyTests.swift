@@ -46,16 +46,23 @@ struct SpreadsheetSafetyTests {
         let router = Router()
         let items: [JSONValue] = hostile.map { text in
             [
-                "incident": ["incident_id": .string(UUID().uuidString.lowercased()), "occurred_at": "2026-11-20", "municipality": .string(text),
-                             "category": .string(text), "subcategory": "assault", "killed": 0, "injured": 0, "summary": .string(text)],
+                "incident": [
+                    "incident_id": .string(UUID().uuidString.lowercased()), "occurred_at": "2026-11-20", "municipality": .string(text),
+                    "category": .string(text), "subcategory": "assault", "killed": 0, "injured": 0, "summary": .string(text),
+                ],
                 "status": "reported", "version": 1,
             ]
         }
         router.get("/v1/incidents") { _, _ in JSONResponse.make(.ok, ["items": .array(items), "next_cursor": .null]) }
         let rows: [JSONValue] = hostile.map { text in
-            ["code": .string(text), "name": .string(text), "category": .string(text), "incidents": 1, "verified": 0, "killed": 0, "injured": 0, "abducted": 0, "displaced": 0]
+            [
+                "code": .string(text), "name": .string(text), "category": .string(text), "incidents": 1, "verified": 0, "killed": 0, "injured": 0, "abducted": 0,
+                "displaced": 0,
+            ]
         }
-        router.get("/v1/summaries") { _, _ in JSONResponse.make(.ok, ["level": "district", "since": .null, "until": .null, "category": .null, "rows": .array(rows), "as_of": 1]) }
+        router.get("/v1/summaries") { _, _ in
+            JSONResponse.make(.ok, ["level": "district", "since": .null, "until": .null, "category": .null, "rows": .array(rows), "as_of": 1])
+        }
         let tokens: [JSONValue] = hostile.map { text in
             ["name": .string(text), "role": .string(text), "created_at": .string(text), "expires_at": .string(text), "revoked_at": .null]
         }
@@ -65,15 +72,19 @@ struct SpreadsheetSafetyTests {
         return router
     }
 
-    @Test("each writer prefixes =, +, -, @, tab and carriage return with '", arguments: [
-        ["list", "--format", "csv"], ["list", "--format", "hxl"], ["summary", "--format", "csv"], ["summary", "--format", "hxl"],
-        ["admin", "token", "list", "--format", "csv"], ["digest", "--week", "2026-W47", "--format", "csv"],
-    ])
+    @Test(
+        "each writer prefixes =, +, -, @, tab and carriage return with '",
+        arguments: [
+            ["list", "--format", "csv"], ["list", "--format", "hxl"], ["summary", "--format", "csv"], ["summary", "--format", "hxl"],
+            ["admin", "token", "list", "--format", "csv"], ["digest", "--week", "2026-W47", "--format", "csv"],
+        ])
     func writer(_ command: [String]) async throws {
         let app = Application(router: try Self.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
             let port = try #require(client.port)
-            let env = ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": "il_stub", "ICTL_OUTBOX": FileManager.default.temporaryDirectory.path + "/outbox-\(UUID())"]
+            let env = [
+                "ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": "il_stub", "ICTL_OUTBOX": FileManager.default.temporaryDirectory.path + "/outbox-\(UUID())",
+            ]
             let result = try await run(Binaries.ictl, command, environment: env)
             #expect(result.status == 0, "\(command): \(result.stderr)")
             for cell in neutralized { #expect(result.stdout.contains(cell), "\(command) writes \(cell.debugDescription)") }

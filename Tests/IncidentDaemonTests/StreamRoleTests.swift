@@ -1,11 +1,12 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import IncidentStore
 import IncidentTesting
 import PostgresLibpq
 import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 @Suite("The live stream for each role")
 struct StreamRoleTests {
@@ -20,10 +21,16 @@ struct StreamRoleTests {
             let daemon = try Daemon(conninfo: db.conninfo, port: port)
             defer { daemon.stop() }
             try await daemon.ready()
-            let env = ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": reporter, "ICTL_OUTBOX": FileManager.default.temporaryDirectory.path + "/outbox-\(UUID())"]
+            let env = [
+                "ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": reporter, "ICTL_OUTBOX": FileManager.default.temporaryDirectory.path + "/outbox-\(UUID())",
+            ]
             func report(_ category: String, _ subcategory: String, _ summary: String) async throws -> String {
-                let result = try await run(Binaries.ictl, ["report", "--category", category, "--subcategory", subcategory, "--occurred-at", "2026-11-20",
-                                                           "--municipality", "Prizren", "--source-type", "ngo", "--summary", summary], environment: env)
+                let result = try await run(
+                    Binaries.ictl,
+                    [
+                        "report", "--category", category, "--subcategory", subcategory, "--occurred-at", "2026-11-20",
+                        "--municipality", "Prizren", "--source-type", "ngo", "--summary", summary,
+                    ], environment: env)
                 return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             }
             let openID = try await report("unrest", "peaceful_protest", "Peaceful protest.")

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresLibpq
 import Testing
+
 @testable import IncidentStore
 
 @Suite("Embedded migrations")

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresLibpq
 import Testing
+
 @testable import IncidentStore
 
 @Suite("Folding an incident stream")
@@ -26,7 +27,9 @@ struct IncidentStateTests {
     func lifecycle() throws {
         var events = [
             try recorded(.reported(record), version: 1),
-            try recorded(.amended(IncidentAmended(changes: ["municipality": "XK-PEJ-01", "killed": 2, "place": "market"], reason: "wrong place")), version: 2, principal: "reviewer"),
+            try recorded(
+                .amended(IncidentAmended(changes: ["municipality": "XK-PEJ-01", "killed": 2, "place": "market"], reason: "wrong place")), version: 2,
+                principal: "reviewer"),
         ]
         var state = try #require(try IncidentState.fold(events))
         #expect(state.record.municipality == "XK-PEJ-01")
@@ -63,8 +66,9 @@ struct IncidentStateTests {
         }
     }
 
-    @Test("text is trimmed as Foundation trims white space and newlines",
-          arguments: ["plain", "  both ends  ", "\t\ntabs\n", "\u{00A0}no-break\u{3000}", "inner  space kept", "   ", "", "\u{2028}x\u{2029}", "Pejë "])
+    @Test(
+        "text is trimmed as Foundation trims white space and newlines",
+        arguments: ["plain", "  both ends  ", "\t\ntabs\n", "\u{00A0}no-break\u{3000}", "inner  space kept", "   ", "", "\u{2028}x\u{2029}", "Pejë "])
     func trimming(text: String) {
         #expect(FieldReader.trimmed(text) == text.trimmingCharacters(in: .whitespacesAndNewlines))
     }

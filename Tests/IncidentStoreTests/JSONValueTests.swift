@@ -1,6 +1,7 @@
 import Foundation
 import PostgresLibpq
 import Testing
+
 @testable import IncidentStore
 
 @Suite("JSON values")
@@ -11,12 +12,14 @@ struct JSONValueTests {
         #expect(value == ["a": true, "b": 1, "c": 0, "d": "x", "e": nil, "f": [1.5]])
     }
 
-    @Test("malformed JSON and invalid UTF-8 are errors", arguments: [
-        Data("{".utf8), Data([0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D]), Data("[1 2]".utf8), Data("[1,]".utf8), Data(#"{"a":1,}"#.utf8),
-        Data("01".utf8), Data("1.".utf8), Data("-".utf8), Data("1e".utf8), Data("1e999".utf8), Data(#""\ud800""#.utf8),
-        Data(#""\udc00x""#.utf8), Data("\"a\u{01}b\"".utf8), Data(#""\x""#.utf8), Data("true false".utf8), Data("nul".utf8),
-        Data("".utf8), Data("   ".utf8), Data(#"{"a" 1}"#.utf8), Data("NaN".utf8), Data(String(repeating: "[", count: 600).utf8),
-    ] as [Data])
+    @Test(
+        "malformed JSON and invalid UTF-8 are errors",
+        arguments: [
+            Data("{".utf8), Data([0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D]), Data("[1 2]".utf8), Data("[1,]".utf8), Data(#"{"a":1,}"#.utf8),
+            Data("01".utf8), Data("1.".utf8), Data("-".utf8), Data("1e".utf8), Data("1e999".utf8), Data(#""\ud800""#.utf8),
+            Data(#""\udc00x""#.utf8), Data("\"a\u{01}b\"".utf8), Data(#""\x""#.utf8), Data("true false".utf8), Data("nul".utf8),
+            Data("".utf8), Data("   ".utf8), Data(#"{"a" 1}"#.utf8), Data("NaN".utf8), Data(String(repeating: "[", count: 600).utf8),
+        ] as [Data])
     func malformed(_ data: Data) {
         #expect(throws: (any Error).self) { try JSONValue.parse(data) }
     }

@@ -15,8 +15,9 @@ struct KeyDerivationTests {
             let reference = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data(info.utf8), outputByteCount: 32).withUnsafeBytes { Data($0) }
             #expect(ours == reference)
         }
-        #expect(KeyDerivation.derive(from: SymmetricKey(data: Data(count: 32)), info: "a").withUnsafeBytes { Data($0) }
-            != KeyDerivation.derive(from: SymmetricKey(data: Data(count: 32)), info: "b").withUnsafeBytes { Data($0) })
+        #expect(
+            KeyDerivation.derive(from: SymmetricKey(data: Data(count: 32)), info: "a").withUnsafeBytes { Data($0) }
+                != KeyDerivation.derive(from: SymmetricKey(data: Data(count: 32)), info: "b").withUnsafeBytes { Data($0) })
     }
 
     @Test("hex reads back what it wrote, in either case")

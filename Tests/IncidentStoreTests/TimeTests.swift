@@ -1,6 +1,7 @@
 import Foundation
 import PostgresLibpq
 import Testing
+
 @testable import IncidentStore
 
 @Suite("Time rules")
@@ -40,33 +41,38 @@ struct TimeTests {
         #expect(IncidentTime.kosovoDay(of: try #require(IncidentTime.parseTimestamp("2026-07-10T22:00:00Z"))) == "2026-07-11")
     }
 
-    @Test("occurred_at decides the day across the clock changes (fixed cases, independent of the projections)",
-          arguments: [
-              ("2026-03-28T22:59:00Z", "2026-03-28"), ("2026-03-28T23:30:00Z", "2026-03-29"), // CET: UTC+1 until 01:00 UTC on the 29th
-              ("2026-03-29T21:59:00Z", "2026-03-29"), ("2026-03-29T22:00:00Z", "2026-03-30"), // CEST: UTC+2 from then on
-              ("2026-10-24T21:30:00Z", "2026-10-24"), ("2026-10-24T22:30:00Z", "2026-10-25"), // CEST until 01:00 UTC on the 25th
-              ("2026-10-25T22:30:00Z", "2026-10-25"), ("2026-10-25T23:00:00Z", "2026-10-26"), // CET again
-              ("2026-11-29T23:30:00+01:00", "2026-11-29"), ("2026-11-29", "2026-11-29"),
-          ])
+    @Test(
+        "occurred_at decides the day across the clock changes (fixed cases, independent of the projections)",
+        arguments: [
+            ("2026-03-28T22:59:00Z", "2026-03-28"), ("2026-03-28T23:30:00Z", "2026-03-29"),  // CET: UTC+1 until 01:00 UTC on the 29th
+            ("2026-03-29T21:59:00Z", "2026-03-29"), ("2026-03-29T22:00:00Z", "2026-03-30"),  // CEST: UTC+2 from then on
+            ("2026-10-24T21:30:00Z", "2026-10-24"), ("2026-10-24T22:30:00Z", "2026-10-25"),  // CEST until 01:00 UTC on the 25th
+            ("2026-10-25T22:30:00Z", "2026-10-25"), ("2026-10-25T23:00:00Z", "2026-10-26"),  // CET again
+            ("2026-11-29T23:30:00+01:00", "2026-11-29"), ("2026-11-29", "2026-11-29"),
+        ])
     func occurredDay(occurredAt: String, day: String) {
         #expect(IncidentTime.day(ofOccurredAt: occurredAt) == day)
     }
 
-    @Test("ISO weeks: week 53, year boundaries, last week", arguments: [
-        ("2026-W01", "2025-12-29", "2026-01-04"), ("2026-W53", "2026-12-28", "2027-01-03"),
-        ("2020-W53", "2020-12-28", "2021-01-03"), ("2027-W01", "2027-01-04", "2027-01-10"), ("2026-W48", "2026-11-23", "2026-11-29"),
-    ])
+    @Test(
+        "ISO weeks: week 53, year boundaries, last week",
+        arguments: [
+            ("2026-W01", "2025-12-29", "2026-01-04"), ("2026-W53", "2026-12-28", "2027-01-03"),
+            ("2020-W53", "2020-12-28", "2021-01-03"), ("2027-W01", "2027-01-04", "2027-01-10"), ("2026-W48", "2026-11-23", "2026-11-29"),
+        ])
     func isoWeeks(week: String, from: String, to: String) throws {
         let parsed = try #require(IsoWeek(week))
         #expect(parsed.from == from && parsed.to == to && parsed.description == week)
         #expect(parsed.advanced(by: 1).advanced(by: -1) == parsed)
     }
 
-    @Test("a summary's whole weeks: the first Monday on or after since, the last Sunday on or before until", arguments: [
-        // (since or until, first Monday on or after it, last Sunday on or before it)
-        ("2026-11-23", "2026-11-23", "2026-11-22"), ("2026-11-29", "2026-11-30", "2026-11-29"), ("2026-11-25", "2026-11-30", "2026-11-22"),
-        ("2020-12-31", "2021-01-04", "2020-12-27"), ("2021-01-03", "2021-01-04", "2021-01-03"), ("2024-02-29", "2024-03-04", "2024-02-25"),
-    ])
+    @Test(
+        "a summary's whole weeks: the first Monday on or after since, the last Sunday on or before until",
+        arguments: [
+            // (since or until, first Monday on or after it, last Sunday on or before it)
+            ("2026-11-23", "2026-11-23", "2026-11-22"), ("2026-11-29", "2026-11-30", "2026-11-29"), ("2026-11-25", "2026-11-30", "2026-11-22"),
+            ("2020-12-31", "2021-01-04", "2020-12-27"), ("2021-01-03", "2021-01-04", "2021-01-03"), ("2024-02-29", "2024-03-04", "2024-02-25"),
+        ])
     func wholeWeeks(day: String, monday: String, sunday: String) {
         #expect(IncidentService.firstMonday(day) == monday)
         #expect(IncidentService.lastSunday(day) == sunday)

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import PostgresLibpq
 import Testing
+
 @testable import IncidentStore
 
 @Suite("UUID text")
@@ -16,9 +17,12 @@ struct UUIDTextTests {
         }
     }
 
-    @Test("anything but 8-4-4-4-12 hex digits is refused",
-          arguments: ["", "not-a-uuid", "fd701de0-3635-4733-b072-738bd62ff2b", "fd701de0-3635-4733-b072-738bd62ff2b12",
-                      "fd701de0x3635-4733-b072-738bd62ff2b1", "fd701de0-3635-4733-b072-738bd62ff2bg", "{fd701de0-3635-4733-b072-738bd62ff2b1}"])
+    @Test(
+        "anything but 8-4-4-4-12 hex digits is refused",
+        arguments: [
+            "", "not-a-uuid", "fd701de0-3635-4733-b072-738bd62ff2b", "fd701de0-3635-4733-b072-738bd62ff2b12",
+            "fd701de0x3635-4733-b072-738bd62ff2b1", "fd701de0-3635-4733-b072-738bd62ff2bg", "{fd701de0-3635-4733-b072-738bd62ff2b1}",
+        ])
     func refused(_ text: String) {
         #expect(UUID(canonical: text) == nil)
     }

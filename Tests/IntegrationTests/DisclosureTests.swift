@@ -1,8 +1,9 @@
 import Foundation
-@testable import IncidentStore
 import IncidentTesting
 import PostgresLibpq
 import Testing
+
+@testable import IncidentStore
 
 /// docs/data-model.md, Who sees what: what analysts receive never singles out a confidential incident; reviewers
 /// and admins get the exact figures.
@@ -59,8 +60,9 @@ struct DisclosureTests {
         }
     }
 
-    @Test("a random world: analysts' figures never count 1 to k-1 confidential incidents, alone or in differences; reviewers and admins get exact figures",
-          arguments: [UInt64(3), 17])
+    @Test(
+        "a random world: analysts' figures never count 1 to k-1 confidential incidents, alone or in differences; reviewers and admins get exact figures",
+        arguments: [UInt64(3), 17])
     func smallCells(seed: UInt64) async throws {
         do { try await world(seed: seed) } catch let error as DatabaseError { Issue.record("\(error.debugDescription)"); throw error }
     }
@@ -105,8 +107,9 @@ struct DisclosureTests {
                 for j in wider where i != j && seen[i].scope.isInside(seen[j].scope) {
                     pairs += 1
                     let difference = seen[j].confidential - seen[i].confidential
-                    #expect(!(1..<Self.threshold).contains(difference),
-                            "\(seen[j].what) less \(seen[i].what) counts \(difference) confidential incidents")
+                    #expect(
+                        !(1..<Self.threshold).contains(difference),
+                        "\(seen[j].what) less \(seen[i].what) counts \(difference) confidential incidents")
                 }
             }
         }
@@ -155,17 +158,20 @@ struct DisclosureTests {
             let admin = DisclosureTests.admin
             for n in 0..<330 {
                 let confidential = n % 3 == 0
-                let category = confidential && Int.random(in: 0..<10, using: &random) < 8
+                let category =
+                    confidential && Int.random(in: 0..<10, using: &random) < 8
                     ? hotCategories.randomElement(using: &random)! : categories.randomElement(using: &random)!
-                let municipality = confidential && Int.random(in: 0..<10, using: &random) < 8
+                let municipality =
+                    confidential && Int.random(in: 0..<10, using: &random) < 8
                     ? hotMunicipalities.randomElement(using: &random)! : municipalities[n % municipalities.count]
                 let day = confidential && Int.random(in: 0..<10, using: &random) < 8 ? hotDays.randomElement(using: &random)! : days.randomElement(using: &random)!
-                let outcome = try await service.report([
-                    "category": .string(category.code), "subcategory": .string(category.subcategories.randomElement(using: &random)!.code),
-                    "occurred_at": .string(min(day, today)), "municipality": .string(municipality), "summary": .string("World incident \(n)."),
-                    "source_type": "witness", "sensitivity": .string(confidential ? "confidential" : "restricted"),
-                    "killed": .number(Double(Int.random(in: 0...2, using: &random))),
-                ], idempotencyKey: nil, by: admin, metadata: metadata)
+                let outcome = try await service.report(
+                    [
+                        "category": .string(category.code), "subcategory": .string(category.subcategories.randomElement(using: &random)!.code),
+                        "occurred_at": .string(min(day, today)), "municipality": .string(municipality), "summary": .string("World incident \(n)."),
+                        "source_type": "witness", "sensitivity": .string(confidential ? "confidential" : "restricted"),
+                        "killed": .number(Double(Int.random(in: 0...2, using: &random))),
+                    ], idempotencyKey: nil, by: admin, metadata: metadata)
                 incidents.append((outcome.incidentID, outcome.streamVersion))
             }
         }
@@ -190,17 +196,21 @@ struct DisclosureTests {
                         case 2: changes["municipality"] = .string(municipalities.randomElement(using: &random)!)
                         default: changes["occurred_at"] = .string(days.randomElement(using: &random)!)
                         }
-                        outcome = try await service.amend(id, expectedVersion: version, changes: .object(changes), reason: "correction",
-                                                          idempotencyKey: nil, by: admin, metadata: metadata)
+                        outcome = try await service.amend(
+                            id, expectedVersion: version, changes: .object(changes), reason: "correction",
+                            idempotencyKey: nil, by: admin, metadata: metadata)
                     case 45..<75:
-                        outcome = try await service.decide(id, expectedVersion: version, decision: .verified, note: "confirmed",
-                                                           idempotencyKey: nil, by: admin, metadata: metadata)
+                        outcome = try await service.decide(
+                            id, expectedVersion: version, decision: .verified, note: "confirmed",
+                            idempotencyKey: nil, by: admin, metadata: metadata)
                     case 75..<90:
-                        outcome = try await service.decide(id, expectedVersion: version, decision: .rejected, note: "not confirmed",
-                                                           idempotencyKey: nil, by: admin, metadata: metadata)
+                        outcome = try await service.decide(
+                            id, expectedVersion: version, decision: .rejected, note: "not confirmed",
+                            idempotencyKey: nil, by: admin, metadata: metadata)
                     default:
-                        outcome = try await service.retract(id, expectedVersion: version, reason: "erroneous", duplicateOf: nil,
-                                                            idempotencyKey: nil, by: admin, metadata: metadata)
+                        outcome = try await service.retract(
+                            id, expectedVersion: version, reason: "erroneous", duplicateOf: nil,
+                            idempotencyKey: nil, by: admin, metadata: metadata)
                     }
                     incidents[index].version = outcome.streamVersion
                 } catch is ServiceError {}
@@ -211,9 +221,11 @@ struct DisclosureTests {
         mutating func foldTheTruth() async throws {
             for (id, _) in incidents {
                 let state = try await service.incident(id, history: false, for: DisclosureTests.admin).state
-                truths.append(Truth(day: IncidentTime.day(ofOccurredAt: state.record.occurredAt), municipality: state.record.municipality,
-                                    category: state.record.category, counts: state.status.counts,
-                                    confidential: state.record.sensitivity == .confidential, killed: state.record.killed))
+                truths.append(
+                    Truth(
+                        day: IncidentTime.day(ofOccurredAt: state.record.occurredAt), municipality: state.record.municipality,
+                        category: state.record.category, counts: state.status.counts,
+                        confidential: state.record.sensitivity == .confidential, killed: state.record.killed))
             }
         }
 
@@ -242,15 +254,19 @@ struct DisclosureTests {
                 if question % 11 == 0 { until = nil }
                 let category = Bool.random(using: &random) ? categories.randomElement(using: &random)!.code : nil
                 let scopeOf = { (row: RegionSummary.Row) in
-                    Scope(municipalities: level == .district ? district(row.code) : [row.code], since: since ?? "0000-01-01", until: until ?? "9999-12-31", category: row.category)
+                    Scope(
+                        municipalities: level == .district ? district(row.code) : [row.code], since: since ?? "0000-01-01", until: until ?? "9999-12-31",
+                        category: row.category)
                 }
                 let coarse = try await service.summary(level: level.rawValue, since: since, until: until, category: category, for: DisclosureTests.analyst)
                 #expect(coarse.disclosure == Disclosure.Applied(threshold: DisclosureTests.threshold, confidential: .coarsened))
                 for row in coarse.rows {
                     let scope = scopeOf(row)
                     let truth = exact(scope)
-                    seen.append(Seen(scope: scope, incidents: row.figures.incidents, confidential: row.figures.incidents - truth.plain,
-                                     what: "summary \(level) \(since ?? "…")..\(until ?? "…") \(row.code) \(row.category)"))
+                    seen.append(
+                        Seen(
+                            scope: scope, incidents: row.figures.incidents, confidential: row.figures.incidents - truth.plain,
+                            what: "summary \(level) \(since ?? "…")..\(until ?? "…") \(row.code) \(row.category)"))
                     if level == .municipality { #expect(row.figures.incidents == truth.plain, "a municipality figure counts non-confidential incidents only") }
                 }
                 for principal in [DisclosureTests.reviewer, DisclosureTests.admin] {
@@ -265,16 +281,23 @@ struct DisclosureTests {
         func exactFigures(for principal: Principal, level: SummaryLevel, since: String?, until: String?, category: String?) async throws {
             let answer = try await service.summary(level: level.rawValue, since: since, until: until, category: category, for: principal)
             #expect(answer.disclosure.confidential == .exact)
-            let expected = Dictionary(uniqueKeysWithValues: Set(truths.filter(\.counts).compactMap { t -> String? in
-                let code = level == .district ? regions.municipality(code: t.municipality)!.districtCode : t.municipality
-                let scope = Scope(municipalities: level == .district ? district(code) : [code], since: since ?? "0000-01-01", until: until ?? "9999-12-31", category: t.category)
-                return (category == nil || category == t.category) && scope.contains(t) ? code + "|" + t.category : nil
-            }).map { key in
-                let parts = key.split(separator: "|").map(String.init)
-                let scope = Scope(municipalities: level == .district ? district(parts[0]) : [parts[0]], since: since ?? "0000-01-01", until: until ?? "9999-12-31", category: parts[1])
-                let truth = exact(scope)
-                return (key, (truth.incidents, truth.killed))
-            })
+            let expected = Dictionary(
+                uniqueKeysWithValues: Set(
+                    truths.filter(\.counts).compactMap { t -> String? in
+                        let code = level == .district ? regions.municipality(code: t.municipality)!.districtCode : t.municipality
+                        let scope = Scope(
+                            municipalities: level == .district ? district(code) : [code], since: since ?? "0000-01-01", until: until ?? "9999-12-31", category: t.category
+                        )
+                        return (category == nil || category == t.category) && scope.contains(t) ? code + "|" + t.category : nil
+                    }
+                ).map { key in
+                    let parts = key.split(separator: "|").map(String.init)
+                    let scope = Scope(
+                        municipalities: level == .district ? district(parts[0]) : [parts[0]], since: since ?? "0000-01-01", until: until ?? "9999-12-31",
+                        category: parts[1])
+                    let truth = exact(scope)
+                    return (key, (truth.incidents, truth.killed))
+                })
             let got = Dictionary(uniqueKeysWithValues: answer.rows.map { ($0.code + "|" + $0.category, ($0.figures.incidents, $0.figures.killed)) })
             #expect(got.mapValues { [$0.0, $0.1] } == expected.mapValues { [$0.0, $0.1] }, "exact figures for \(principal.role)")
         }
@@ -291,7 +314,8 @@ struct DisclosureTests {
                     seen.append(Seen(scope: scope, incidents: point.incidents, confidential: point.incidents - exact(scope).plain, what: "digest \(week) trend \(w)"))
                 }
                 let total = Scope(municipalities: everywhere, since: week.from, until: week.to, category: nil)
-                seen.append(Seen(scope: total, incidents: digest.totals.incidents, confidential: digest.totals.incidents - exact(total).plain, what: "digest \(week) totals"))
+                seen.append(
+                    Seen(scope: total, incidents: digest.totals.incidents, confidential: digest.totals.incidents - exact(total).plain, what: "digest \(week) totals"))
                 for row in digest.byRegion {
                     let scope = Scope(municipalities: [row.municipality], since: week.from, until: week.to, category: row.category)
                     #expect(row.figures.incidents == exact(scope).plain, "a digest's municipality row counts non-confidential incidents only")
@@ -329,17 +353,20 @@ struct DisclosureTests {
             let service = IncidentService(pool: db.pool, reference: reference, keys: TestKeys.ring)
             let metadata = EventMetadata(principal: Self.admin.name, role: "admin", client: "tests")
             let category = reference.taxonomy.categories[0]
-            let reported = try await service.report([
-                "category": .string(category.code), "subcategory": .string(category.subcategories[0].code),
-                "occurred_at": .string(IsoWeek(containing: Date()).advanced(by: -2).from),
-                "municipality": .string(reference.regions.municipalities[0].code), "summary": "A confidential report.",
-                "source_type": "witness", "sensitivity": "confidential",
-            ], idempotencyKey: nil, by: Self.admin, metadata: metadata)
+            let reported = try await service.report(
+                [
+                    "category": .string(category.code), "subcategory": .string(category.subcategories[0].code),
+                    "occurred_at": .string(IsoWeek(containing: Date()).advanced(by: -2).from),
+                    "municipality": .string(reference.regions.municipalities[0].code), "summary": "A confidential report.",
+                    "source_type": "witness", "sensitivity": "confidential",
+                ], idempotencyKey: nil, by: Self.admin, metadata: metadata)
             let id = reported.incidentID
-            let verified = try await service.decide(id, expectedVersion: 1, decision: .verified, note: "seen by two", idempotencyKey: nil, by: Self.admin, metadata: metadata)
+            let verified = try await service.decide(
+                id, expectedVersion: 1, decision: .verified, note: "seen by two", idempotencyKey: nil, by: Self.admin, metadata: metadata)
             await #expect(throws: ServiceError.self) { try await service.incident(id, history: true, for: Self.analyst) }
-            let opened = try await service.amend(id, expectedVersion: verified.streamVersion, changes: ["sensitivity": "restricted"], reason: "cleared",
-                                                 idempotencyKey: nil, by: Self.admin, metadata: metadata)
+            let opened = try await service.amend(
+                id, expectedVersion: verified.streamVersion, changes: ["sensitivity": "restricted"], reason: "cleared",
+                idempotencyKey: nil, by: Self.admin, metadata: metadata)
             let view = try await service.incident(id, history: true, for: Self.analyst)
             #expect(view.events?.map(\.streamVersion) == [opened.streamVersion])
             #expect(try await service.incident(id, history: true, for: Self.reviewer).events?.count == 3)

@@ -1,8 +1,9 @@
 import Foundation
-@testable import IncidentStore
 import IncidentTesting
 import PostgresLibpq
 import Testing
+
+@testable import IncidentStore
 
 /// Grouped commits keep every guarantee of the event store (docs/architecture.md, Concurrency rules) per write.
 @Suite("Group commit")
@@ -39,8 +40,11 @@ struct GroupCommitTests {
 
     func transactions(_ pool: ConnectionPool, _ ids: [UUID]) async throws -> Set<String> {
         try await pool.withConnection { connection in
-            Set(try connection.query("SELECT DISTINCT transaction_id::text FROM events WHERE event_id = ANY($1::uuid[])",
-                                     ["{" + ids.map { $0.uuidString }.joined(separator: ",") + "}"]).rows.map { try $0.decode(0, as: String.self) })
+            Set(
+                try connection.query(
+                    "SELECT DISTINCT transaction_id::text FROM events WHERE event_id = ANY($1::uuid[])",
+                    ["{" + ids.map { $0.uuidString }.joined(separator: ",") + "}"]
+                ).rows.map { try $0.decode(0, as: String.self) })
         }
     }
 
@@ -63,7 +67,10 @@ struct GroupCommitTests {
             let results = await grouped(commits, bodies) { try EventStore.append([testEvent()], to: "b-\(UUID())", expectedVersion: 0, on: $0)[0] }
             let stored = results.compactMap { try? $0.get() }
             #expect(stored.count == 33)
-            #expect(results[30...31].filter { if case .failure(let e) = $0 { (e as? EventStoreError) == .versionConflict(stream: shared, expected: 0, current: 1) } else { false } }.count == 1)
+            #expect(
+                results[30...31].filter {
+                    if case .failure(let e) = $0 { (e as? EventStoreError) == .versionConflict(stream: shared, expected: 0, current: 1) } else { false }
+                }.count == 1)
             let first = try results[32].get(), retry = try results[33].get()
             #expect(!first.replayed && retry.replayed)
             #expect(first.globalPosition == retry.globalPosition)
@@ -81,10 +88,11 @@ struct GroupCommitTests {
                 let event = testEvent()
                 return { try EventStore.append([event], to: "s-\(UUID())", expectedVersion: 0, on: $0)[0] }
             }
-            bodies.insert({ connection in
-                try connection.query("SELECT 1 / 0")
-                return try EventStore.append([testEvent()], to: "never-\(UUID())", expectedVersion: 0, on: connection)[0]
-            }, at: 7)
+            bodies.insert(
+                { connection in
+                    try connection.query("SELECT 1 / 0")
+                    return try EventStore.append([testEvent()], to: "never-\(UUID())", expectedVersion: 0, on: connection)[0]
+                }, at: 7)
             let results = await grouped(commits, bodies) { try EventStore.append([testEvent()], to: "b-\(UUID())", expectedVersion: 0, on: $0)[0] }
             for (index, result) in results.enumerated() {
                 switch result {
@@ -103,17 +111,16 @@ struct GroupCommitTests {
             let service = IncidentService(pool: db.pool, reference: try await ReferenceData.load(db.pool), keys: TestKeys.ring)
             let admin = Principal(name: "admin", role: .admin)
             let duplicate = UUID()
-            func body(_ id: UUID, _ summary: String) -> JSONValue {
-                ["incident_id": .string(id.uuidString), "category": "unrest", "subcategory": "peaceful_protest", "occurred_at": "2026-11-20",
-                 "municipality": "Prizren", "source_type": "media", "summary": .string(summary)]
-            }
             let outcomes = await withTaskGroup(of: Result<WriteOutcome, any Error>.self) { group in
                 for n in 0..<64 {
                     group.addTask {
                         let id = n % 8 == 0 ? duplicate : UUID()
                         // The same file eight times (idempotent), and 56 distinct incidents.
-                        do { return .success(try await service.report(body(id, id == duplicate ? "Same report." : "Report \(n)."), idempotencyKey: nil, by: admin, metadata: EventMetadata())) }
-                        catch { return .failure(error) }
+                        do {
+                            return .success(
+                                try await service.report(
+                                    Self.body(id, id == duplicate ? "Same report." : "Report \(n)."), idempotencyKey: nil, by: admin, metadata: EventMetadata()))
+                        } catch { return .failure(error) }
                     }
                 }
                 return await group.reduce(into: []) { $0.append($1) }
@@ -131,60 +138,69 @@ struct GroupCommitTests {
         try await TestDatabase.with { db in
             let service = IncidentService(pool: db.pool, reference: try await ReferenceData.load(db.pool), keys: TestKeys.ring)
             let admin = Principal(name: "admin", role: .admin)
-            func body(_ id: UUID, _ summary: String, personal: Bool = false) -> JSONValue {
-                var fields: [String: JSONValue] = [
-                    "incident_id": .string(id.uuidString), "category": "unrest", "subcategory": "peaceful_protest",
-                    "occurred_at": "2026-11-20", "municipality": "Prizren", "source_type": "media", "summary": .string(summary),
-                ]
-                if personal { fields["personal"] = ["victims": [["name": "Arben Krasniqi", "phone": "+383 44 123 456"]]] }
-                return .object(fields)
-            }
             func line(_ body: JSONValue, key: UUID? = nil) throws -> ReportLine {
                 let (validated, eventID) = try service.prepareReport(body, idempotencyKey: key)
                 return ReportLine(validated: validated, eventID: eventID, metadata: EventMetadata(principal: "admin", role: "admin"))
             }
             // Already in the log: one report to retry, one to report again, one erased.
             let stored = UUID(), again = UUID(), erased = UUID()
-            _ = try await service.report(body(stored, "Stored.", personal: true), idempotencyKey: nil, by: admin, metadata: EventMetadata())
-            _ = try await service.report(body(again, "Reported once."), idempotencyKey: nil, by: admin, metadata: EventMetadata())
-            _ = try await service.report(body(erased, "Erased.", personal: true), idempotencyKey: nil, by: admin, metadata: EventMetadata())
+            _ = try await service.report(Self.body(stored, "Stored.", personal: true), idempotencyKey: nil, by: admin, metadata: EventMetadata())
+            _ = try await service.report(Self.body(again, "Reported once."), idempotencyKey: nil, by: admin, metadata: EventMetadata())
+            _ = try await service.report(Self.body(erased, "Erased.", personal: true), idempotencyKey: nil, by: admin, metadata: EventMetadata())
             _ = try await service.erasePersonalData(erased, reason: "Witness at risk.", by: admin, metadata: EventMetadata(), audit: .local)
             let before = try await eventCount(db.pool)
 
             let twice = UUID(), reusedKey = UUID()
             let lines = [
-                try line(body(UUID(), "New, with personal data.", personal: true)),        // 0 stored
-                try line(body(UUID(), "New, without.")),                                    // 1 stored
-                try line(body(stored, "Stored.", personal: true)),                          // 2 replay
-                try line(body(again, "Reported once."), key: UUID()),                       // 3 incident_exists
-                try line(body(erased, "Erased.", personal: true), key: UUID()),             // 4 personal_data_erased
-                try line(body(twice, "Twice in one group.", personal: true)),               // 5 stored
-                try line(body(twice, "Twice in one group.", personal: true)),               // 6 replay of 5
-                try line(body(UUID(), "One key."), key: reusedKey),                         // 7 stored
-                try line(body(UUID(), "The same key, another incident."), key: reusedKey),  // 8 idempotency conflict
+                try line(Self.body(UUID(), "New, with personal data.", personal: true)),  // 0 stored
+                try line(Self.body(UUID(), "New, without.")),  // 1 stored
+                try line(Self.body(stored, "Stored.", personal: true)),  // 2 replay
+                try line(Self.body(again, "Reported once."), key: UUID()),  // 3 incident_exists
+                try line(Self.body(erased, "Erased.", personal: true), key: UUID()),  // 4 personal_data_erased
+                try line(Self.body(twice, "Twice in one group.", personal: true)),  // 5 stored
+                try line(Self.body(twice, "Twice in one group.", personal: true)),  // 6 replay of 5
+                try line(Self.body(UUID(), "One key."), key: reusedKey),  // 7 stored
+                try line(Self.body(UUID(), "The same key, another incident."), key: reusedKey),  // 8 idempotency conflict
             ]
             let answers = try await db.pool.withConnection { connection in
-                try connection.transaction { try IncidentService.store(lines, vault: PersonalDataVault(keys: TestKeys.ring), narrative: NarrativeVault(keys: TestKeys.ring), on: $0) }
-            }
-            func code(_ answer: Result<WriteOutcome, any Error>) -> String {
-                switch answer {
-                case .success(let outcome): outcome.replayed ? "replayed" : "stored"
-                case .failure(ServiceError.state(.incidentExists)): "incident_exists"
-                case .failure(ServiceError.state(.personalDataErased)): "personal_data_erased"
-                case .failure(ServiceError.idempotencyConflict): "idempotency_conflict"
-                case .failure(let error): "\(error)"
+                try connection.transaction {
+                    try IncidentService.store(lines, vault: PersonalDataVault(keys: TestKeys.ring), narrative: NarrativeVault(keys: TestKeys.ring), on: $0)
                 }
             }
-            #expect(answers.map(code) == ["stored", "stored", "replayed", "incident_exists", "personal_data_erased",
-                                          "stored", "replayed", "stored", "idempotency_conflict"])
+            #expect(
+                answers.map(Self.code) == [
+                    "stored", "stored", "replayed", "incident_exists", "personal_data_erased",
+                    "stored", "replayed", "stored", "idempotency_conflict",
+                ])
             #expect(try answers[6].get().globalPosition == answers[5].get().globalPosition)
             #expect(try await eventCount(db.pool) == before + 4)
             let written = answers.compactMap { try? $0.get() }.filter { !$0.replayed }.map(\.eventID)
             #expect(try await transactions(db.pool, written).count == 1)
             // The personal data sealed in the group opens with the key stored in the group.
-            let view = try await service.incident(try answers[0].get().incidentID, history: false, for: admin, personal: .init(by: .local, reason: "check the group's key"))
+            let view = try await service.incident(
+                try answers[0].get().incidentID, history: false, for: admin, personal: .init(by: .local, reason: "check the group's key"))
             #expect(view.personal?.objectValue?["victims"]?.arrayValue?.first?.objectValue?["name"] == "Arben Krasniqi")
         }
     }
-}
 
+    /// A report of a protest in Prizren, with a victim's personal data if asked.
+    private static func body(_ id: UUID, _ summary: String, personal: Bool = false) -> JSONValue {
+        var fields: [String: JSONValue] = [
+            "incident_id": .string(id.uuidString), "category": "unrest", "subcategory": "peaceful_protest",
+            "occurred_at": "2026-11-20", "municipality": "Prizren", "source_type": "media", "summary": .string(summary),
+        ]
+        if personal { fields["personal"] = ["victims": [["name": "Arben Krasniqi", "phone": "+383 44 123 456"]]] }
+        return .object(fields)
+    }
+
+    /// An answer of the group as the API names it.
+    private static func code(_ answer: Result<WriteOutcome, any Error>) -> String {
+        switch answer {
+        case .success(let outcome): outcome.replayed ? "replayed" : "stored"
+        case .failure(ServiceError.state(.incidentExists)): "incident_exists"
+        case .failure(ServiceError.state(.personalDataErased)): "personal_data_erased"
+        case .failure(ServiceError.idempotencyConflict): "idempotency_conflict"
+        case .failure(let error): "\(error)"
+        }
+    }
+}

@@ -1,10 +1,11 @@
 import Crypto
 import Foundation
-@testable import IncidentStore
 import IncidentTesting
 import Logging
 import PostgresLibpq
 import Testing
+
+@testable import IncidentStore
 
 /// A database as the release before the master key left it (migrations up to 0015): plain
 /// per-incident keys in `personal_data_keys`, personal data sealed under them, free text in plain
@@ -48,10 +49,7 @@ struct LegacyUpgradeTests {
                 #expect(view.state.record.summary == (incident.id == amended ? "Legacy summary, amended." : "Legacy summary \(index): an old man was beaten."))
             }
             // The read models take the old events as before (rebuilt from the log).
-            let projections: [any Projection] = [IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: TestKeys.ring)), RegionSummaryProjection(regions: reference.regions)]
-            try await db.pool.withConnection { connection in
-                for projection in projections { while try projection.catchUp(on: connection) > 0 {} }
-            }
+            try await Self.catchUpReadModels(db, reference: reference)
             let listed = try await service.list(IncidentFilter(), for: admin)
             #expect(listed.items.count == 12 && listed.items.contains { $0.state.record.summary == "Legacy summary, amended." })
             // The confidential one's row holds its text sealed, though its report is plain in the log;
@@ -63,16 +61,31 @@ struct LegacyUpgradeTests {
             #expect(history.state.record.summary == NarrativeVault.redacted)
             #expect(!(history.events ?? []).contains { $0.data.encodedString.contains("an old man was beaten") }, "the plain report reads as redacted")
             // A new event on an old incident is sealed: the incident gets its narrative key now.
-            _ = try await service.amend(amended, expectedVersion: 2, changes: ["killed": 1], reason: "the hospital's count of Legacy Witness 1",
-                                        idempotencyKey: nil, by: admin, metadata: metadata)
-            let log: String = try await db.pool.withConnection { try $0.query("SELECT data::text FROM events WHERE stream = $1 AND stream_version = 3", [IncidentEvent.streamName(for: amended)]).first!.decode(0) }
+            _ = try await service.amend(
+                amended, expectedVersion: 2, changes: ["killed": 1], reason: "the hospital's count of Legacy Witness 1",
+                idempotencyKey: nil, by: admin, metadata: metadata)
+            let log: String = try await db.pool.withConnection {
+                try $0.query("SELECT data::text FROM events WHERE stream = $1 AND stream_version = 3", [IncidentEvent.streamName(for: amended)]).first!.decode(0)
+            }
             #expect(!log.contains("hospital") && log.contains("narrative"), "\(log)")
             #expect(try await service.incident(amended, history: false, for: admin).state.record.killed == 1)
         }
     }
 
+    /// Both read models brought up to the end of the log.
+    private static func catchUpReadModels(_ db: TestDatabase, reference: ReferenceData) async throws {
+        let projections: [any Projection] = [
+            IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: TestKeys.ring)), RegionSummaryProjection(regions: reference.regions),
+        ]
+        try await db.pool.withConnection { connection in
+            for projection in projections { while try projection.catchUp(on: connection) > 0 {} }
+        }
+    }
+
     /// Twelve incidents as that release wrote them (plain keys, plain text), one amended with a plain reason, one erased; returns them, the amended and erased ids, and the file of the plain key table.
-    private static func writeAsTheReleaseBefore(_ db: TestDatabase, reference: ReferenceData, metadata: EventMetadata) async throws -> (incidents: [(id: UUID, name: String, key: Data)], amended: UUID, erased: UUID, oldFile: String) {
+    private static func writeAsTheReleaseBefore(
+        _ db: TestDatabase, reference: ReferenceData, metadata: EventMetadata
+    ) async throws -> (incidents: [(id: UUID, name: String, key: Data)], amended: UUID, erased: UUID, oldFile: String) {
         let context = ValidationContext(taxonomy: reference.taxonomy, regions: reference.regions)
         var incidents: [(id: UUID, name: String, key: Data)] = []
         for n in 0..<12 {
@@ -93,21 +106,27 @@ struct LegacyUpgradeTests {
             let keyBytes = key.withUnsafeBytes { Data($0) }
             try await db.pool.withConnection { [record] connection in
                 try connection.query("INSERT INTO personal_data_keys (incident_id, data_key) VALUES ($1, decode($2, 'hex'))", [record.incidentID, keyBytes.hexString])
-                _ = try EventStore.append([EventToAppend(eventID: UUID(), type: "IncidentReported", schemaVersion: 1, data: record.json, metadata: metadata)],
-                                          to: IncidentEvent.streamName(for: record.incidentID), expectedVersion: 0, on: connection)
+                _ = try EventStore.append(
+                    [EventToAppend(eventID: UUID(), type: "IncidentReported", schemaVersion: 1, data: record.json, metadata: metadata)],
+                    to: IncidentEvent.streamName(for: record.incidentID), expectedVersion: 0, on: connection)
             }
             incidents.append((record.incidentID, name, keyBytes))
         }
         // Amended with a plain reason, and one erased, as that release did.
         let amended = incidents[1].id, erased = incidents[2].id
         try await db.pool.withConnection { connection in
-            _ = try EventStore.append([EventToAppend(eventID: UUID(), type: "IncidentAmended", schemaVersion: 1,
-                                                     data: ["changes": ["summary": "Legacy summary, amended."], "reason": "police report"], metadata: metadata)],
-                                      to: IncidentEvent.streamName(for: amended), expectedVersion: 1, on: connection)
+            _ = try EventStore.append(
+                [
+                    EventToAppend(
+                        eventID: UUID(), type: "IncidentAmended", schemaVersion: 1,
+                        data: ["changes": ["summary": "Legacy summary, amended."], "reason": "police report"], metadata: metadata)
+                ],
+                to: IncidentEvent.streamName(for: amended), expectedVersion: 1, on: connection)
             try connection.query("DELETE FROM personal_data_keys WHERE incident_id = $1", [erased])
             try connection.query("INSERT INTO personal_data_erasures (incident_id) VALUES ($1)", [erased])
-            _ = try EventStore.append([EventToAppend(eventID: UUID(), type: "PersonalDataErased", schemaVersion: 1, data: ["reason": "asked"], metadata: metadata)],
-                                      to: IncidentEvent.streamName(for: erased), expectedVersion: 1, on: connection)
+            _ = try EventStore.append(
+                [EventToAppend(eventID: UUID(), type: "PersonalDataErased", schemaVersion: 1, data: ["reason": "asked"], metadata: metadata)],
+                to: IncidentEvent.streamName(for: erased), expectedVersion: 1, on: connection)
         }
         let oldFile: String = try await db.pool.withConnection { try $0.query("SELECT pg_relation_filepath('personal_data_keys')").first!.decode(0) }
         return (incidents, amended, erased, oldFile)
@@ -117,9 +136,11 @@ struct LegacyUpgradeTests {
     private static func noPlainKeyRemains(_ db: TestDatabase, oldFile: String, keys: [(id: UUID, key: Data)]) async throws {
         let (table, fileSize, stored): (Bool, Int?, Int) = try await db.pool.withConnection { connection in
             try connection.execute("CHECKPOINT")
-            return (try connection.query("SELECT to_regclass('personal_data_keys') IS NOT NULL").first!.decode(0),
-                    try connection.query("SELECT (pg_stat_file($1, true)).size", [oldFile]).first!.decodeIfPresent(0),
-                    try connection.query("SELECT count(*) FROM incident_keys WHERE purpose = 'personal'").first!.decode(0))
+            return (
+                try connection.query("SELECT to_regclass('personal_data_keys') IS NOT NULL").first!.decode(0),
+                try connection.query("SELECT (pg_stat_file($1, true)).size", [oldFile]).first!.decodeIfPresent(0),
+                try connection.query("SELECT count(*) FROM incident_keys WHERE purpose = 'personal'").first!.decode(0)
+            )
         }
         #expect(!table && (fileSize ?? 0) == 0 && stored == 11, "table \(table), file \(oldFile) size \(String(describing: fileSize)), \(stored) wrapped")
         let dumpFile = FileManager.default.temporaryDirectory.path + "/incident-upgrade-\(UUID().uuidString.prefix(8)).sql"
@@ -135,14 +156,18 @@ struct LegacyUpgradeTests {
     }
 
     /// The confidential incident's row holds its text sealed; a row written in plain is sealed by sealPlainConfidentialRows.
-    private static func confidentialRowsAreSealed(_ db: TestDatabase, service: IncidentService, reference: ReferenceData, confidential: UUID, admin: Principal) async throws {
+    private static func confidentialRowsAreSealed(
+        _ db: TestDatabase, service: IncidentService, reference: ReferenceData, confidential: UUID, admin: Principal
+    ) async throws {
         let projection = IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: TestKeys.ring))
         func plainConfidentialRows() async throws -> Int {
             try await db.pool.withConnection { try $0.query("SELECT count(*) FROM incidents WHERE sensitivity = 'confidential' AND record ? 'summary'").first!.decode(0) }
         }
         #expect(try await plainConfidentialRows() == 0)
         _ = try await db.pool.withConnection { connection in
-            try connection.query("UPDATE incidents SET record = (record - 'narrative') || jsonb_build_object('summary', 'Legacy summary 3: an old man was beaten.') WHERE incident_id = $1", [confidential])
+            try connection.query(
+                "UPDATE incidents SET record = (record - 'narrative') || jsonb_build_object('summary', 'Legacy summary 3: an old man was beaten.') WHERE incident_id = $1",
+                [confidential])
         }
         #expect(try await plainConfidentialRows() == 1)
         #expect(try await db.pool.withConnection { try projection.sealPlainConfidentialRows(on: $0) } == 1)

@@ -69,7 +69,8 @@ struct MigrationTests {
             try await Migrator(migrations: before).migrate(db.pool, logger: logger)
             // Day buckets as a projector before 0012 left them: a Sunday and the Monday after, two weeks.
             try await db.pool.withConnection { connection in
-                try connection.execute("""
+                try connection.execute(
+                    """
                     INSERT INTO region_summary VALUES
                         ('2026-11-22', 'XK-PRI-01', 'XK-PRI', 'unrest', 2, 1, 0, 3, 0, 0),
                         ('2026-11-16', 'XK-PRI-01', 'XK-PRI', 'unrest', 1, 0, 1, 0, 0, 0),
@@ -82,17 +83,20 @@ struct MigrationTests {
             }
             try await Migrator().migrate(db.pool, logger: logger)
             let weeks: [String] = try await db.pool.withConnection { connection in
-                try connection.query("""
+                try connection.query(
+                    """
                     SELECT concat_ws(' ', week, municipality, incidents, verified, killed, injured, abducted, displaced) FROM region_summary_week
                     UNION ALL
                     SELECT concat_ws(' ', week, district, incidents, verified, killed, injured, abducted, displaced) FROM region_summary_district_week
                     ORDER BY 1
-                    """).rows.map { try $0.decode(0) }
+                    """
+                ).rows.map { try $0.decode(0) }
             }
-            #expect(weeks == [
-                "2026-11-16 XK-PRI 4 1 1 3 0 0", "2026-11-16 XK-PRI-01 3 1 1 3 0 0", "2026-11-16 XK-PRI-02 1 0 0 0 0 0",
-                "2026-11-23 XK-PRI 4 0 0 0 2 7", "2026-11-23 XK-PRI-01 4 0 0 0 2 7",
-            ])
+            #expect(
+                weeks == [
+                    "2026-11-16 XK-PRI 4 1 1 3 0 0", "2026-11-16 XK-PRI-01 3 1 1 3 0 0", "2026-11-16 XK-PRI-02 1 0 0 0 0 0",
+                    "2026-11-23 XK-PRI 4 0 0 0 2 7", "2026-11-23 XK-PRI-01 4 0 0 0 2 7",
+                ])
         }
     }
 
@@ -126,10 +130,12 @@ struct MigrationTests {
     func shadowsWithoutAutovacuum() async throws {
         try await TestDatabase.with { db in
             @Sendable func withoutAutovacuum(_ connection: PostgresConnection) throws -> [String] {
-                try connection.query("""
+                try connection.query(
+                    """
                     SELECT relname FROM pg_class
                     WHERE relnamespace = 'public'::regnamespace AND 'autovacuum_enabled=false' = ANY(reloptions) ORDER BY 1
-                    """).rows.map { try $0.decode(0) }
+                    """
+                ).rows.map { try $0.decode(0) }
             }
             let shadows: [String] = try await db.pool.withConnection { connection in
                 try connection.query("SELECT name || '_shadow' FROM read_model_tables ORDER BY 1").rows.map { try $0.decode(0) }
@@ -155,7 +161,10 @@ struct MigrationTests {
             #expect(regions.municipalities.count == 38)
             #expect(regions.municipality(code: "XK-MIT-07")?.displayName == "Zubin Potok")
             #expect(regions.municipality(code: "XK-PEJ-01")?.displayName == "Pejë/Peć")
-            #expect(taxonomy.categories.map(\.code) == ["ethnic_violence", "trafficking", "return_obstacle", "access_security", "unrest", "explosives", "sexual_violence", "other"])
+            #expect(
+                taxonomy.categories.map(\.code) == [
+                    "ethnic_violence", "trafficking", "return_obstacle", "access_security", "unrest", "explosives", "sexual_violence", "other",
+                ])
             #expect(taxonomy.categories.flatMap(\.subcategories).count == 33)
             #expect(taxonomy.subcategory("human_trafficking", of: "trafficking")?.forcedSensitivity == .confidential)
             #expect(taxonomy.subcategory("sexual_violence", of: "sexual_violence")?.forcedSensitivity == .confidential)

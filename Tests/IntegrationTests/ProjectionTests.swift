@@ -1,9 +1,10 @@
 import Foundation
-@testable import IncidentStore
 import IncidentTesting
 import PostgresLibpq
 import Synchronization
 import Testing
+
+@testable import IncidentStore
 
 /// docs/data-model.md, Read models: the read models against the log.
 @Suite("Projections: incremental, interrupted and rebuilt figures equal the log's")
@@ -13,11 +14,13 @@ struct ProjectionTests {
     /// The incidents read model, row by row, for comparing two builds of it.
     func incidentRows(_ pool: ConnectionPool) async throws -> [String] {
         try await pool.withConnection { connection in
-            try connection.query("""
+            try connection.query(
+                """
                 SELECT concat_ws('|', incident_id, version, status, category, subcategory, municipality, district, occurred_day,
                                  killed, injured, abducted, displaced, sensitivity, record::text)
                 FROM incidents ORDER BY incident_id
-                """).rows.map { try $0.decode(0, as: String.self) }
+                """
+            ).rows.map { try $0.decode(0, as: String.self) }
         }
     }
 
@@ -30,7 +33,9 @@ struct ProjectionTests {
     func incrementalEqualsRebuiltEqualsNaive(seed: UInt64) async throws {
         try await TestDatabase.with { db in
             let reference = try await ReferenceData.load(db.pool)
-            let projections: [any Projection] = [IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: TestKeys.ring)), RegionSummaryProjection(regions: reference.regions)]
+            let projections: [any Projection] = [
+                IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: TestKeys.ring)), RegionSummaryProjection(regions: reference.regions),
+            ]
             var history = RandomHistory(service: IncidentService(pool: db.pool, reference: reference, keys: TestKeys.ring), seed: seed)
             var random = SeededGenerator(seed: seed &* 31)
             // Interleave writing and projecting, with batches of random size, so batch boundaries fall anywhere.
@@ -85,7 +90,9 @@ struct ProjectionTests {
     func mixedBatchesEqualOneEventAtATime() async throws {
         try await TestDatabase.with { db in
             let reference = try await ReferenceData.load(db.pool)
-            let projections: [any Projection] = [IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: TestKeys.ring)), RegionSummaryProjection(regions: reference.regions)]
+            let projections: [any Projection] = [
+                IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: TestKeys.ring)), RegionSummaryProjection(regions: reference.regions),
+            ]
             let service = IncidentService(pool: db.pool, reference: reference, keys: TestKeys.ring)
             let metadata = EventMetadata(principal: "reporter.one", role: "reporter", client: "tests")
             func report(_ n: Int) async throws {
@@ -122,7 +129,8 @@ struct ProjectionTests {
                 try await Self.applyAll(db, projection, .shadow, limit: 1)
             }
             try await Self.liveTablesEqualTheirShadows(db)
-            #expect(try await projectedBuckets(db.pool, level: .district) == (try await NaiveFigures.compute(db.pool, regions: reference.regions)).buckets(level: .district))
+            #expect(
+                try await projectedBuckets(db.pool, level: .district) == (try await NaiveFigures.compute(db.pool, regions: reference.regions)).buckets(level: .district))
         }
     }
 
@@ -143,13 +151,18 @@ struct ProjectionTests {
 
     /// Each read model table holds exactly the rows of its shadow, and some.
     private static func liveTablesEqualTheirShadows(_ db: TestDatabase) async throws {
-        for table in ["incidents", "region_summary", "region_summary_district", "region_summary_week", "region_summary_district_week", "region_summary_confidential", "region_summary_incidents"] {
+        for table in [
+            "incidents", "region_summary", "region_summary_district", "region_summary_week", "region_summary_district_week", "region_summary_confidential",
+            "region_summary_incidents",
+        ] {
             let (rows, differing): (Int, Int) = try await db.pool.withConnection { connection in
-                let row = try connection.query("""
+                let row = try connection.query(
+                    """
                     SELECT (SELECT count(*) FROM \(table)),
                            (SELECT count(*) FROM ((TABLE \(table) EXCEPT ALL TABLE \(table)_shadow)
                                             UNION ALL (TABLE \(table)_shadow EXCEPT ALL TABLE \(table))) AS d)
-                    """).first!
+                    """
+                ).first!
                 return (try row.decode(0), try row.decode(1))
             }
             #expect(rows > 0, "\(table) is empty")
@@ -175,8 +188,11 @@ struct ProjectionTests {
             }
             func files() async throws -> [Int] {
                 try await db.pool.withConnection { connection in
-                    try connection.query("SELECT relfilenode::bigint FROM pg_class WHERE relname = ANY($1::text[]) ORDER BY relname", ["{" + summary.compactable.joined(separator: ",") + "}"])
-                        .rows.map { try $0.decode(0) }
+                    try connection.query(
+                        "SELECT relfilenode::bigint FROM pg_class WHERE relname = ANY($1::text[]) ORDER BY relname",
+                        ["{" + summary.compactable.joined(separator: ",") + "}"]
+                    )
+                    .rows.map { try $0.decode(0) }
                 }
             }
             let before = (municipality: try await projectedBuckets(db.pool, level: .municipality), district: try await projectedBuckets(db.pool, level: .district))
@@ -283,7 +299,9 @@ struct ProjectionTests {
         try await TestDatabase.with(maxConnections: 8) { db in
             let reference = try await ReferenceData.load(db.pool)
             let service = IncidentService(pool: db.pool, reference: reference, keys: TestKeys.ring)
-            let projections: [any Projection] = [IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: TestKeys.ring)), RegionSummaryProjection(regions: reference.regions)]
+            let projections: [any Projection] = [
+                IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: TestKeys.ring)), RegionSummaryProjection(regions: reference.regions),
+            ]
             var history = RandomHistory(service: service, seed: 2024)
             try await history.run(400)
             try await catchUpFully(projections, db.pool)
@@ -309,7 +327,8 @@ struct ProjectionTests {
                 var answered = 0
                 while !stop.isSet {
                     // Both levels: each reads a day table and a week table, which a swap renames.
-                    let summary = try await service.summary(level: answered % 2 == 0 ? "municipality" : "district", since: nil, until: nil, category: nil, for: Self.admin)
+                    let summary = try await service.summary(
+                        level: answered % 2 == 0 ? "municipality" : "district", since: nil, until: nil, category: nil, for: Self.admin)
                     #expect(!summary.rows.isEmpty)
                     answered += 1
                 }
@@ -331,7 +350,9 @@ struct ProjectionTests {
             let listed = try await db.pool.withConnection { try $0.query("SELECT count(*) FROM incidents").first!.decode(0, as: Int.self) }
             #expect(listed == naive.states.count)
             // Shown so a reader sees the swap had late events to fold in (not asserted: timing decides).
-            print("rebuild under writes: \(written) commands written during the run, \(replayedDuringRebuild) events applied inside the swaps, \(answered) summaries answered")
+            print(
+                "rebuild under writes: \(written) commands written during the run, \(replayedDuringRebuild) events applied inside the swaps, \(answered) summaries answered"
+            )
         }
     }
 
@@ -372,8 +393,8 @@ struct ProjectionTests {
             if state.record.sensitivity == .confidential && NarrativeVault.recordFields.contains(where: { sealed.objectValue?[$0] != nil }) { return false }
             let stored = try await pool.withConnection { try NarrativeVault(keys: TestKeys.ring).openRecords([(state.record.incidentID, sealed)], on: $0)[0] }
             guard try row.decode(1, as: Int.self) == state.version, try row.decode(2, as: String.self) == state.status.rawValue,
-                  stored == (try JSONValue(encoding: record)), try row.decode(4, as: String.self) == record.occurredDay,
-                  try row.decode(5, as: Bool.self) == state.personalDataErased
+                stored == (try JSONValue(encoding: record)), try row.decode(4, as: String.self) == record.occurredDay,
+                try row.decode(5, as: Bool.self) == state.personalDataErased
             else { return false }
         }
         return true
@@ -404,8 +425,9 @@ struct ProjectionTests {
                     where bucket.day >= (period.since ?? "") && bucket.day <= (period.until ?? "~") && (only == nil || bucket.category == only) {
                         expected[bucket.region + " " + bucket.category, default: SummaryFigures()] += figures
                     }
-                    #expect(Dictionary(uniqueKeysWithValues: summary.rows.map { ($0.code + " " + $0.category, $0.figures) }) == expected,
-                            "seed \(seed), \(level) \(period.since ?? "…")...\(period.until ?? "…") \(only ?? "")")
+                    #expect(
+                        Dictionary(uniqueKeysWithValues: summary.rows.map { ($0.code + " " + $0.category, $0.figures) }) == expected,
+                        "seed \(seed), \(level) \(period.since ?? "…")...\(period.until ?? "…") \(only ?? "")")
                 }
             }
         }
@@ -416,11 +438,17 @@ struct ProjectionTests {
     func weekTableMismatches(_ pool: ConnectionPool) async throws -> Int {
         try await pool.withConnection { connection in
             var mismatches = 0
-            for (week, day, region) in [("region_summary_week", "region_summary", "municipality, district"), ("region_summary_district_week", "region_summary_district", "district")] {
-                let rollUp = "SELECT date_trunc('week', day)::date, " + region + ", category, " + SummaryFigures.sums + " FROM " + day + " GROUP BY 1, " + region + ", category"
-                let columns = "week, " + region + ", category, incidents::bigint, verified::bigint, killed::numeric, injured::numeric, abducted::numeric, displaced::numeric"
-                mismatches += try connection.query("SELECT count(*) FROM ((SELECT " + columns + " FROM " + week + " EXCEPT ALL " + rollUp + ") UNION ALL ("
-                    + rollUp + " EXCEPT ALL SELECT " + columns + " FROM " + week + ")) AS d").first!.decode(0)
+            for (week, day, region) in [
+                ("region_summary_week", "region_summary", "municipality, district"), ("region_summary_district_week", "region_summary_district", "district"),
+            ] {
+                let rollUp =
+                    "SELECT date_trunc('week', day)::date, " + region + ", category, " + SummaryFigures.sums + " FROM " + day + " GROUP BY 1, " + region + ", category"
+                let columns =
+                    "week, " + region + ", category, incidents::bigint, verified::bigint, killed::numeric, injured::numeric, abducted::numeric, displaced::numeric"
+                mismatches += try connection.query(
+                    "SELECT count(*) FROM ((SELECT " + columns + " FROM " + week + " EXCEPT ALL " + rollUp + ") UNION ALL ("
+                        + rollUp + " EXCEPT ALL SELECT " + columns + " FROM " + week + ")) AS d"
+                ).first!.decode(0)
                 mismatches += try connection.query("SELECT count(*) FROM " + week + " WHERE incidents <= 0").first!.decode(0)
             }
             return mismatches

@@ -20,10 +20,12 @@ func eventCount(_ pool: ConnectionPool, stream: String? = nil) async throws -> I
 /// Each index on `tables` (schema public) as "table: definition" (with "primary key" for the key),
 /// its name left out: a swap renames tables, not their indexes.
 func indexDefinitions(of tables: [String], on connection: PostgresConnection) throws -> [String] {
-    try connection.query("""
+    try connection.query(
+        """
         SELECT c.relname || ': ' || CASE WHEN i.indisprimary THEN 'primary key ' ELSE '' END
                || regexp_replace(pg_get_indexdef(i.indexrelid), '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', '')
         FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
         WHERE c.relname = ANY($1::text[]) AND c.relnamespace = 'public'::regnamespace ORDER BY 1
-        """, ["{" + tables.joined(separator: ",") + "}"]).rows.map { try $0.decode(0) }
+        """, ["{" + tables.joined(separator: ",") + "}"]
+    ).rows.map { try $0.decode(0) }
 }

@@ -179,8 +179,9 @@ struct ValidationTests {
         #expect(try await validate(["occurred_at": "2026-11-29"]).record.occurredAt == "2026-11-29")
     }
 
-    @Test("sexual violence and human trafficking are always confidential",
-          arguments: [("sexual_violence", "sexual_violence"), ("trafficking", "human_trafficking")])
+    @Test(
+        "sexual violence and human trafficking are always confidential",
+        arguments: [("sexual_violence", "sexual_violence"), ("trafficking", "human_trafficking")])
     func forcedConfidential(category: String, subcategory: String) async throws {
         let record = try await validate(["category": .string(category), "subcategory": .string(subcategory), "sensitivity": "public"]).record
         #expect(record.sensitivity == .confidential)

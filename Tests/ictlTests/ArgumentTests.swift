@@ -1,5 +1,6 @@
 import ArgumentParser
 import Testing
+
 @testable import ictl
 
 /// Parsing and validation of ictl's arguments: what is refused before anything is sent.
@@ -15,10 +16,11 @@ import Testing
     }
 
     @Test func commandNamesStayAsTheyAre() {
-        #expect(ICtl.configuration.subcommands.map { $0._commandName } == [
-            "report", "import", "amend", "verify", "reject", "retract", "show", "list", "log", "tail",
-            "summary", "digest", "regions", "taxonomy", "outbox", "login", "admin",
-        ])
+        #expect(
+            ICtl.configuration.subcommands.map { $0._commandName } == [
+                "report", "import", "amend", "verify", "reject", "retract", "show", "list", "log", "tail",
+                "summary", "digest", "regions", "taxonomy", "outbox", "login", "admin",
+            ])
         #expect(Admin.configuration.subcommands.map { $0._commandName } == ["token", "erase", "redact", "rebuild", "audit"])
         #expect(TokenCommand.configuration.subcommands.map { $0._commandName } == ["create", "list", "revoke"])
         #expect(OutboxCommand.configuration.subcommands.map { $0._commandName } == ["list", "sync", "purge"])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ictl
 
 /// The weekly digest as Markdown, HTML and CSV.

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import IncidentAPI
 import Testing
+
 @testable import ictl
 
 /// The outbox's format: writes sealed to the server's key (HPKE), kept on disk without plain text.
@@ -15,9 +16,10 @@ import Testing
 
         var outboxKey: OutboxKey {
             get throws {
-                try #require(OutboxKey(answer: [
-                    "key_id": keyID, "public_key": privateKey.publicKey.rawRepresentation.base64EncodedString(), "suite": OutboxEnvelopeFormat.suite,
-                ]))
+                try #require(
+                    OutboxKey(answer: [
+                        "key_id": keyID, "public_key": privateKey.publicKey.rawRepresentation.base64EncodedString(), "suite": OutboxEnvelopeFormat.suite,
+                    ]))
             }
         }
 
@@ -26,8 +28,9 @@ import Testing
             let json = try #require(try JSONSerialization.jsonObject(with: envelope) as? [String: Any])
             let encapsulated = try #require(Data(base64Encoded: json["encapsulated_key"] as? String ?? ""))
             let ciphertext = try #require(Data(base64Encoded: json["ciphertext"] as? String ?? ""))
-            var recipient = try HPKE.Recipient(privateKey: privateKey, ciphersuite: OutboxEnvelopeFormat.ciphersuite, info: OutboxEnvelopeFormat.info,
-                                               encapsulatedKey: encapsulated)
+            var recipient = try HPKE.Recipient(
+                privateKey: privateKey, ciphersuite: OutboxEnvelopeFormat.ciphersuite, info: OutboxEnvelopeFormat.info,
+                encapsulatedKey: encapsulated)
             let plaintext = try recipient.open(ciphertext, authenticating: OutboxEnvelopeFormat.associatedData(keyID: named ?? json["key_id"] as? String ?? ""))
             return (plaintext, try #require(try JSONSerialization.jsonObject(with: plaintext) as? [String: Any]))
         }

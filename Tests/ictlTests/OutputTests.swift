@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ictl
 
 /// Tables, CSV and HXL, and the JSON ictl prints: built by ``Output/lines(_:json:columns:rows:hxl:)``.
@@ -29,8 +30,9 @@ import Testing
     @Test func csvAndHXLHaveAHeaderAndForHXLATagRow() {
         let rows = [["XK01", "=cmd"]]
         #expect(Output.lines(.csv, json: [:], columns: ["CODE", "NAME"], rows: rows) == ["CODE,NAME", "XK01,'=cmd"])
-        #expect(Output.lines(.hxl, json: [:], columns: ["CODE", "NAME"], rows: rows, hxl: ["#adm1+code", "#adm1+name"])
-            == ["CODE,NAME", "#adm1+code,#adm1+name", "XK01,'=cmd"])
+        #expect(
+            Output.lines(.hxl, json: [:], columns: ["CODE", "NAME"], rows: rows, hxl: ["#adm1+code", "#adm1+name"])
+                == ["CODE,NAME", "#adm1+code,#adm1+name", "XK01,'=cmd"])
         #expect(Output.lines(.hxl, json: [:], columns: ["CODE", "NAME"], rows: []) == ["CODE,NAME", "#meta,#meta"])
     }
 

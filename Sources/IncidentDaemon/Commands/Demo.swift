@@ -7,7 +7,8 @@ import PostgresLibpq
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load a demo data set of realistic incidents (seeded: the same every time).",
-        discussion: "Incidents over the past 12 weeks in every district and category, with amendments, verifications, rejections and retractions, written through the same validation and events as the API."
+        discussion:
+            "Incidents over the past 12 weeks in every district and category, with amendments, verifications, rejections and retractions, written through the same validation and events as the API."
     )
 
     @Option(help: "How many incidents.") var count = 300
@@ -54,22 +55,64 @@ struct DemoData {
     typealias Scenario = (category: String, subcategory: String, weight: Int, summaries: [String], killed: Int, injured: Int)
 
     static let scenarios: [Scenario] = [
-        ("ethnic_violence", "assault", 10, ["Two men assaulted a returnee near the market.", "A group attacked a young man on his way home; he was treated at the health centre.", "A shopkeeper was beaten after an argument that turned on ethnicity."], 0, 3),
-        ("ethnic_violence", "threat_intimidation", 9, ["Threatening graffiti appeared on houses of a minority community.", "Families received anonymous threats telling them to leave the village.", "Youths shouted threats at a school bus carrying minority pupils."], 0, 0),
-        ("ethnic_violence", "property_damage", 8, ["Windows of three houses were broken during the night.", "A car belonging to a returnee family was set on fire.", "Fruit trees on a returnee's land were cut down."], 0, 0),
-        ("ethnic_violence", "religious_cultural_site", 4, ["Gravestones in an Orthodox cemetery were damaged.", "A mosque wall was sprayed with offensive graffiti.", "Items were stolen from a church under heritage protection."], 0, 0),
-        ("ethnic_violence", "hate_speech", 4, ["A local politician's speech called for a community's expulsion.", "Posters with hate speech were put up near the bus station."], 0, 0),
+        (
+            "ethnic_violence", "assault", 10,
+            [
+                "Two men assaulted a returnee near the market.", "A group attacked a young man on his way home; he was treated at the health centre.",
+                "A shopkeeper was beaten after an argument that turned on ethnicity.",
+            ], 0, 3
+        ),
+        (
+            "ethnic_violence", "threat_intimidation", 9,
+            [
+                "Threatening graffiti appeared on houses of a minority community.", "Families received anonymous threats telling them to leave the village.",
+                "Youths shouted threats at a school bus carrying minority pupils.",
+            ], 0, 0
+        ),
+        (
+            "ethnic_violence", "property_damage", 8,
+            [
+                "Windows of three houses were broken during the night.", "A car belonging to a returnee family was set on fire.",
+                "Fruit trees on a returnee's land were cut down.",
+            ], 0, 0
+        ),
+        (
+            "ethnic_violence", "religious_cultural_site", 4,
+            [
+                "Gravestones in an Orthodox cemetery were damaged.", "A mosque wall was sprayed with offensive graffiti.",
+                "Items were stolen from a church under heritage protection.",
+            ], 0, 0
+        ),
+        (
+            "ethnic_violence", "hate_speech", 4,
+            ["A local politician's speech called for a community's expulsion.", "Posters with hate speech were put up near the bus station."], 0, 0
+        ),
         ("ethnic_violence", "killing", 1, ["A man was shot dead in a dispute with clear ethnic overtones; police investigate."], 1, 1),
-        ("trafficking", "migrant_smuggling", 4, ["Police stopped a van carrying migrants towards the border.", "A group of migrants was found in a truck at a checkpoint."], 0, 0),
+        (
+            "trafficking", "migrant_smuggling", 4,
+            ["Police stopped a van carrying migrants towards the border.", "A group of migrants was found in a truck at a checkpoint."], 0, 0
+        ),
         ("trafficking", "drug_smuggling", 3, ["Police seized cannabis at a border crossing.", "A car with hidden drugs was stopped on the main road."], 0, 0),
         ("trafficking", "goods_smuggling", 3, ["Customs seized smuggled fuel and cigarettes on a forest road."], 0, 0),
         ("trafficking", "human_trafficking", 1, ["A woman was found held against her will in a bar; referred to a shelter."], 0, 0),
-        ("return_obstacle", "property_occupation", 6, ["A returnee found his house occupied by another family.", "Agricultural land of a returnee family is being used without consent."], 0, 0),
-        ("return_obstacle", "looting_returnee_property", 5, ["A returnee house under reconstruction was looted of building materials.", "Roof tiles and doors were stolen from a returnee's house."], 0, 0),
-        ("return_obstacle", "administrative_obstruction", 4, ["Returnees were refused civil documents at the municipal office.", "Property records needed for a return were reported lost."], 0, 0),
+        (
+            "return_obstacle", "property_occupation", 6,
+            ["A returnee found his house occupied by another family.", "Agricultural land of a returnee family is being used without consent."], 0, 0
+        ),
+        (
+            "return_obstacle", "looting_returnee_property", 5,
+            ["A returnee house under reconstruction was looted of building materials.", "Roof tiles and doors were stolen from a returnee's house."], 0, 0
+        ),
+        (
+            "return_obstacle", "administrative_obstruction", 4,
+            ["Returnees were refused civil documents at the municipal office.", "Property records needed for a return were reported lost."], 0, 0
+        ),
         ("return_obstacle", "community_opposition", 3, ["Residents blocked the road to stop a go-and-see visit of displaced persons."], 0, 0),
         ("return_obstacle", "security_incident_at_return_site", 3, ["Shots were fired in the air near a return site at night."], 0, 1),
-        ("access_security", "roadblock_obstruction", 4, ["A roadblock stopped a humanitarian convoy for three hours.", "Barricades blocked access to a village for aid deliveries."], 0, 0),
+        (
+            "access_security", "roadblock_obstruction", 4,
+            ["A roadblock stopped a humanitarian convoy for three hours.", "Barricades blocked access to a village for aid deliveries."], 0, 0
+        ),
         ("access_security", "threat_to_staff", 3, ["Staff of an NGO were threatened during a distribution."], 0, 0),
         ("access_security", "theft_robbery", 2, ["A field office was burgled; laptops were stolen."], 0, 0),
         ("unrest", "peaceful_protest", 5, ["Several hundred people protested peacefully in front of the municipal building."], 0, 0),
@@ -135,7 +178,9 @@ struct DemoData {
             "lon": .number(municipality.seatLon + Double(Int(random.next() % 200) - 100) / 10_000),
         ]
         if scenario.category == "return_obstacle" { body["displaced"] = .number(Double(chance(30) ? 1 + upTo(12) : 0)) }
-        if scenario.category == "ethnic_violence" { body["affected_communities"] = .array([.string(pick(["serb", "albanian", "roma", "ashkali", "bosniak", "gorani"]))]) }
+        if scenario.category == "ethnic_violence" {
+            body["affected_communities"] = .array([.string(pick(["serb", "albanian", "roma", "ashkali", "bosniak", "gorani"]))])
+        }
         if chance(10) { body["personal"] = ["note": .string("Contact through the community focal point (demo data, not a real person).")] }
         return body
     }
@@ -146,22 +191,25 @@ struct DemoData {
         let meta = EventMetadata(principal: reviewer.name, role: "reviewer", client: "incidentd demo")
         var version = 1
         if chance(20) {
-            _ = try await service.amend(incidentID, expectedVersion: version, changes: ["injured": .number(Double(upTo(4) + 1)), "place": "near the main road"],
-                                        reason: "figures corrected after a follow-up visit", idempotencyKey: nil, by: reviewer, metadata: meta)
+            _ = try await service.amend(
+                incidentID, expectedVersion: version, changes: ["injured": .number(Double(upTo(4) + 1)), "place": "near the main road"],
+                reason: "figures corrected after a follow-up visit", idempotencyKey: nil, by: reviewer, metadata: meta)
             version += 1
             counts["amended", default: 0] += 1
         }
         if chance(55) {
             let verified = chance(85)
-            _ = try await service.decide(incidentID, expectedVersion: version, decision: verified ? .verified : .rejected,
-                                         note: verified ? "confirmed by a second source" : "could not be corroborated",
-                                         idempotencyKey: nil, by: reviewer, metadata: meta)
+            _ = try await service.decide(
+                incidentID, expectedVersion: version, decision: verified ? .verified : .rejected,
+                note: verified ? "confirmed by a second source" : "could not be corroborated",
+                idempotencyKey: nil, by: reviewer, metadata: meta)
             version += 1
             counts[verified ? "verified" : "rejected", default: 0] += 1
         }
         if chance(4) {
-            _ = try await service.retract(incidentID, expectedVersion: version, reason: "duplicate", duplicateOf: nil,
-                                          idempotencyKey: nil, by: reviewer, metadata: meta)
+            _ = try await service.retract(
+                incidentID, expectedVersion: version, reason: "duplicate", duplicateOf: nil,
+                idempotencyKey: nil, by: reviewer, metadata: meta)
             counts["retracted", default: 0] += 1
         }
     }

@@ -42,7 +42,8 @@ extension Keys {
                 }
             }
             print(current.id)
-            let what = retired.isEmpty ? "no key was current" : "retired \(retired.joined(separator: ", ")) (opened for \(OutboxKeys.openableDaysAfterRetirement) more days)"
+            let what =
+                retired.isEmpty ? "no key was current" : "retired \(retired.joined(separator: ", ")) (opened for \(OutboxKeys.openableDaysAfterRetirement) more days)"
             FileHandle.standardError.write(Data("incidentd: \(what); ictl now seals to \(current.id)\n".utf8))
         }
     }

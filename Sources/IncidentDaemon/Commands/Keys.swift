@@ -72,7 +72,10 @@ struct Keys: AsyncParsableCommand {
             }
             // The ledger goes with the key: the new key's ledger holds every erasure the old one did.
             let copied = try ErasureLedger(path: newMasterKeyFile + ".erasures").merge(ErasureLedger(path: oldPath + ".erasures").entries())
-            FileHandle.standardError.write(Data("incidentd: rotation done: \(count) keys now wrapped by \(new.id); \(copied) erasures copied to \(newMasterKeyFile).erasures; start daemons with --master-key-file \(newMasterKeyFile), then remove \(oldPath)\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "incidentd: rotation done: \(count) keys now wrapped by \(new.id); \(copied) erasures copied to \(newMasterKeyFile).erasures; start daemons with --master-key-file \(newMasterKeyFile), then remove \(oldPath)\n"
+                        .utf8))
         }
     }
 }

@@ -62,8 +62,9 @@ struct Restore: AsyncParsableCommand {
         await admin.close()
         logger.info("restoring", metadata: ["dump": "\(dump)"])
         _ = try await onOwnThread {
-            try cluster.runClient("pg_restore", ["--no-owner", "--exit-on-error", "--single-transaction", "--dbname", cluster.conninfo(database: name), dump],
-                                  what: "restore \(dump) (pg_restore)")
+            try cluster.runClient(
+                "pg_restore", ["--no-owner", "--exit-on-error", "--single-transaction", "--dbname", cluster.conninfo(database: name), dump],
+                what: "restore \(dump) (pg_restore)")
         }
 
         let pool = ConnectionPool(configuration: .init(conninfo: cluster.conninfo(database: name), maxConnections: 1), logger: logger)

@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
-import HTTPTypes
 import IncidentStore
 import IncidentTransport
 import Logging
@@ -28,7 +28,10 @@ struct Serve: AsyncParsableCommand {
     var insecureHttp = false
     @Option(help: ArgumentHelp("Analysts see confidential incidents only in district × ISO week × category cells holding at least K of them.", valueName: "K"))
     var disclosureThreshold = Disclosure.defaultThreshold
-    @Option(help: ArgumentHelp("The statement_timeout of every statement an API request runs (e.g. 500ms, 10s, 1m; 0: none); past it, 503 database_timeout. The projector, rebuilds and migrations have none.", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            "The statement_timeout of every statement an API request runs (e.g. 500ms, 10s, 1m; 0: none); past it, 503 database_timeout. The projector, rebuilds and migrations have none.",
+            valueName: "duration"))
     var statementTimeout = TimeLimit(text: "10s")!
     @Option(help: ArgumentHelp("Failed authentications from one client address within 60 s after which it is refused (429) for 60 s.", valueName: "count"))
     var authFailureLimit = 20
@@ -42,9 +45,10 @@ struct Serve: AsyncParsableCommand {
         if disclosureThreshold < 1 { throw ValidationError("--disclosure-threshold must be at least 1") }
         if servesPlainHTTPBeyondLoopback && !insecureHttp {
             // One line on stderr (docs/operations.md, TLS); a ValidationError would add the usage text.
-            FileHandle.standardError.write(Data((
-                "incidentd: --host \(host) is not a loopback address, and plain HTTP there carries tokens and incident data unencrypted: "
-                + "give --tls-cert and --tls-key, or --insecure-http to serve plain HTTP anyway\n").utf8))
+            FileHandle.standardError.write(
+                Data(
+                    ("incidentd: --host \(host) is not a loopback address, and plain HTTP there carries tokens and incident data unencrypted: "
+                        + "give --tls-cert and --tls-key, or --insecure-http to serve plain HTTP anyway\n").utf8))
             throw ExitCode.validationFailure
         }
     }
@@ -58,7 +62,8 @@ struct Serve: AsyncParsableCommand {
         let tls = try tlsCert.map { try serverTLS(certificate: $0, key: tlsKey!) }
         let logger = Logger(label: "incidentd")
         if servesPlainHTTPBeyondLoopback {
-            logger.warning("serving plain HTTP beyond loopback (--insecure-http): tokens and incident data cross the network unencrypted", metadata: ["http.host": "\(host)"])
+            logger.warning(
+                "serving plain HTTP beyond loopback (--insecure-http): tokens and incident data cross the network unencrypted", metadata: ["http.host": "\(host)"])
         }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -75,7 +80,9 @@ struct Serve: AsyncParsableCommand {
         await db.stopEmbedded(logger: logger)
     }
 
-    private func serve(_ db: Database, keys: KeyRing, keySource: MasterKeySource, tls: TLSConfiguration?, registry: PrometheusCollectorRegistry, logger: Logger) async throws {
+    private func serve(
+        _ db: Database, keys: KeyRing, keySource: MasterKeySource, tls: TLSConfiguration?, registry: PrometheusCollectorRegistry, logger: Logger
+    ) async throws {
         // Migrations run as the owner; the serving connections log in as the runtime role and
         // work as incident_app (docs/operations.md, Database roles). The keys are ready before anything is served.
         let sessions = try await db.prepare(logger: logger) { try await prepareKeys(keys, source: keySource, on: $0, logger: logger) }
@@ -98,7 +105,8 @@ struct Serve: AsyncParsableCommand {
             pool: pool, keys: keys, erasures: keySource.ledger, host: host, port: port, registry: registry, logger: logger, tls: tls,
             statementTimeout: statementTimeout.duration, authFailures: AuthFailureLimiter(limit: authFailureLimit),
             disclosure: Disclosure(threshold: disclosureThreshold), owning: [pool])
-        logger.info("incidentd listening", metadata: ["http.host": "\(host)", "http.port": "\(port)", "http.tls": "\(tls != nil)", "db.embedded": "\(db.cluster != nil)"])
+        logger.info(
+            "incidentd listening", metadata: ["http.host": "\(host)", "http.port": "\(port)", "http.tls": "\(tls != nil)", "db.embedded": "\(db.cluster != nil)"])
         try await app.runService()
         logger.info("incidentd stopped")
     }
@@ -166,7 +174,9 @@ func buildApplication(
     disclosure: Disclosure = Disclosure(), owning: [any Service] = []
 ) async throws -> some ApplicationProtocol {
     let reference = try await ReferenceData.load(pool)
-    let projections: [any Projection] = [IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: keys)), RegionSummaryProjection(regions: reference.regions)]
+    let projections: [any Projection] = [
+        IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: keys)), RegionSummaryProjection(regions: reference.regions),
+    ]
     let rebuilds = RebuildService(pool: pool, logger: logger)
     let deps = AppDependencies(
         pool: pool, service: IncidentService(pool: pool, reference: reference, keys: keys, erasures: erasures, disclosure: disclosure),
@@ -234,7 +244,7 @@ struct TimeLimit: ExpressibleByArgument, Sendable {
         }
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000)]
         guard let (unit, factor) = units.first(where: { text.hasSuffix($0.0) && Int64(text.dropLast($0.0.count)) != nil }),
-              let amount = Int64(text.dropLast(unit.count)), amount > 0, amount <= 86_400_000 / factor
+            let amount = Int64(text.dropLast(unit.count)), amount > 0, amount <= 86_400_000 / factor
         else { return nil }
         duration = .milliseconds(amount * factor)
     }

@@ -46,7 +46,11 @@ struct Token: AsyncParsableCommand {
             let format = Date.ISO8601FormatStyle()
             print("NAME\tROLE\tCREATED\tEXPIRES\tREVOKED")
             for token in tokens {
-                print([token.name, token.role.rawValue, format.format(token.createdAt), token.expiresAt.map(format.format) ?? "-", token.revokedAt.map(format.format) ?? "-"].joined(separator: "\t"))
+                print(
+                    [
+                        token.name, token.role.rawValue, format.format(token.createdAt), token.expiresAt.map(format.format) ?? "-",
+                        token.revokedAt.map(format.format) ?? "-",
+                    ].joined(separator: "\t"))
             }
         }
     }

@@ -1,7 +1,7 @@
 import Foundation
-import Logging
 import Hummingbird
 import IncidentStore
+import Logging
 import NIOCore
 
 /// The request context: Hummingbird's core storage plus the authenticated principal.

@@ -66,13 +66,14 @@ struct APIError: Error, HTTPResponseError {
             apiError.headers[.retryAfter] = "30"
             return apiError
         case let error as HTTPError:
-            let code = switch error.status.code {
-            case 404: "not_found"
-            case 405: "method_not_allowed"
-            case 413: "payload_too_large"
-            case 400: "bad_request"
-            default: "http_\(error.status.code)"
-            }
+            let code =
+                switch error.status.code {
+                case 404: "not_found"
+                case 405: "method_not_allowed"
+                case 413: "payload_too_large"
+                case 400: "bad_request"
+                default: "http_\(error.status.code)"
+                }
             return APIError(error.status, code: code, message: error.body ?? error.status.reasonPhrase)
         case let error as any HTTPResponseError:
             return APIError(error.status, code: error.status.code == 413 ? "payload_too_large" : "http_\(error.status.code)", message: error.status.reasonPhrase)
@@ -133,7 +134,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             // The router found no route: for a path it serves with other methods, say which (405).
             let allowed = OpenAPI.methods(for: request.uri.path)
             guard !allowed.isEmpty else { return try APIError.from(error, logger: context.logger).response(from: request, context: context) }
-            var apiError = APIError(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed here; allowed: \(allowed.joined(separator: ", "))")
+            var apiError = APIError(
+                .methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed here; allowed: \(allowed.joined(separator: ", "))")
             apiError.headers[.allow] = allowed.joined(separator: ", ")
             return try apiError.response(from: request, context: context)
         } catch {

@@ -26,15 +26,19 @@ enum IncidentWrite: Sendable, Equatable {
         /// A request made directly to the write's route.
         init(_ request: Request, _ context: APIContext) throws {
             let principal = try context.requirePrincipal()
-            self.init(principal: principal, metadata: IncidentDaemon.metadata(request, context, principal), incidentID: context.parameters.get("id"),
-                      idempotencyKey: request.headers[.idempotencyKey].map { String($0) }) {
+            self.init(
+                principal: principal, metadata: IncidentDaemon.metadata(request, context, principal), incidentID: context.parameters.get("id"),
+                idempotencyKey: request.headers[.idempotencyKey].map { String($0) }
+            ) {
                 var request = request
                 return try await request.jsonBody()
             }
         }
 
-        init(principal: Principal, metadata: EventMetadata, incidentID: String?, idempotencyKey: String?, audit: AccessAudit.Entry? = nil,
-             body: @escaping () async throws -> JSONValue) {
+        init(
+            principal: Principal, metadata: EventMetadata, incidentID: String?, idempotencyKey: String?, audit: AccessAudit.Entry? = nil,
+            body: @escaping () async throws -> JSONValue
+        ) {
             (self.principal, self.metadata, self.incidentID, self.idempotencyKey, self.body) = (principal, metadata, incidentID, idempotencyKey, body)
             self.audit = audit
         }
@@ -48,12 +52,13 @@ enum IncidentWrite: Sendable, Equatable {
         guard segments.count >= 3, segments[0].isEmpty, segments[1] == "v1", segments[2] == "incidents" else { return nil }
         if segments.count == 3 { return (.report, nil) }
         guard segments.count == 5, !segments[3].isEmpty else { return nil }
-        let write: IncidentWrite? = switch segments[4] {
-        case "amendments": .amendment
-        case "verification": .verification
-        case "retraction": .retraction
-        default: nil
-        }
+        let write: IncidentWrite? =
+            switch segments[4] {
+            case "amendments": .amendment
+            case "verification": .verification
+            case "retraction": .retraction
+            default: nil
+            }
         return write.map { ($0, String(segments[3])) }
     }
 
@@ -61,11 +66,12 @@ enum IncidentWrite: Sendable, Equatable {
     /// `changes.personal`); a delivery of such a write through the outbox is audited.
     func carriesPersonalData(_ body: JSONValue) -> Bool {
         let object = body.objectValue ?? [:]
-        let personal = switch self {
-        case .report: object["personal"]
-        case .amendment: object["changes"]?.objectValue?["personal"]
-        case .verification, .retraction: JSONValue?.none
-        }
+        let personal =
+            switch self {
+            case .report: object["personal"]
+            case .amendment: object["changes"]?.objectValue?["personal"]
+            case .verification, .retraction: JSONValue?.none
+            }
         return personal != nil && personal != .null
     }
 
@@ -75,8 +81,9 @@ enum IncidentWrite: Sendable, Equatable {
         case .report:
             try IncidentService.authorize(.report, principal)
             let body = try await input.body()
-            let outcome = try await deps.service.report(body, idempotencyKey: try Request.idempotencyKey(input.idempotencyKey), by: principal, metadata: input.metadata,
-                                                        audit: input.audit)
+            let outcome = try await deps.service.report(
+                body, idempotencyKey: try Request.idempotencyKey(input.idempotencyKey), by: principal, metadata: input.metadata,
+                audit: input.audit)
             return written(outcome)
 
         case .amendment:

@@ -27,12 +27,16 @@ enum OpenAPI {
         "408": "The body stopped arriving (no byte for 20 s); the connection is closed", "413": "Body over the limit",
         "422": "Validation failed; every offending field is named",
         "410": "The envelope's key was retired more than 90 days ago (outbox_key_expired)",
-        "503": "The database is unavailable (database_unavailable), did not answer within the statement timeout (database_timeout), or the audit record an audited action needs cannot be written (audit_unavailable: nothing was done); retry after Retry-After seconds",
-        "429": "too_many_requests: too many failed authentications from this address (every request from it is refused for 60 s), a token's fifth stream, or a third batch import at once; retry after Retry-After seconds",
+        "503":
+            "The database is unavailable (database_unavailable), did not answer within the statement timeout (database_timeout), or the audit record an audited action needs cannot be written (audit_unavailable: nothing was done); retry after Retry-After seconds",
+        "429":
+            "too_many_requests: too many failed authentications from this address (every request from it is refused for 60 s), a token's fifth stream, or a third batch import at once; retry after Retry-After seconds",
     ]
 
-    static func operation(_ summary: String, _ ok: [String: JSONValue], errors codes: [String], body: JSONValue? = nil,
-                          parameters: [JSONValue] = [], auth: Bool = true) -> JSONValue {
+    static func operation(
+        _ summary: String, _ ok: [String: JSONValue], errors codes: [String], body: JSONValue? = nil,
+        parameters: [JSONValue] = [], auth: Bool = true
+    ) -> JSONValue {
         var responses = ok
         for code in codes + (auth ? ["401", "403", "429", "503"] : []) + (body != nil ? ["408", "413"] : []) where responses[code] == nil {
             responses[code] = response(errors[code] ?? "Error", ref("Error"))
@@ -89,103 +93,195 @@ enum OpenAPI {
         let id: JSONValue = ["name": "id", "in": "path", "required": true, "schema": ["type": "string", "format": "uuid"]]
         let paths: [String: JSONValue] = [
             "/healthz": ["get": operation("The process is up", ["200": response("Up", ref("Health"))], errors: [], auth: false)],
-            "/readyz": ["get": operation("The database is reachable and migrations are current",
-                                         ["200": response("Ready", ref("Health")), "503": response("Not ready", ref("Health"))], errors: [], auth: false)],
-            "/metrics": ["get": .object((operation("Prometheus metrics; open on a loopback --host, elsewhere an admin or metrics token is needed",
-                                                   ["200": ["description": "Prometheus text format", "content": ["text/plain": ["schema": string]]]],
-                                                   errors: ["401", "403", "429"], auth: false).objectValue ?? [:]).merging(["security": [[:], ["bearer": []]]]) { $1 })],
+            "/readyz": [
+                "get": operation(
+                    "The database is reachable and migrations are current",
+                    ["200": response("Ready", ref("Health")), "503": response("Not ready", ref("Health"))], errors: [], auth: false)
+            ],
+            "/metrics": [
+                "get": .object(
+                    (operation(
+                        "Prometheus metrics; open on a loopback --host, elsewhere an admin or metrics token is needed",
+                        ["200": ["description": "Prometheus text format", "content": ["text/plain": ["schema": string]]]],
+                        errors: ["401", "403", "429"], auth: false
+                    ).objectValue ?? [:]).merging(["security": [[:], ["bearer": []]]]) { $1 })
+            ],
             "/v1/openapi.json": ["get": operation("This document", ["200": response("OpenAPI 3.1", ["type": "object"])], errors: [], auth: false)],
             "/v1/taxonomy": ["get": operation("Categories and sub-categories", ["200": response("Taxonomy", ref("Taxonomy"))], errors: [])],
             "/v1/regions": ["get": operation("Districts and municipalities", ["200": response("Regions", ref("Regions"))], errors: [])],
             "/v1/incidents": [
-                "post": operation("Report an incident", write, errors: ["400", "403", "409", "413", "422"], body: jsonBody(ref("IncidentInput"), example: [
-                    "category": "return_obstacle", "subcategory": "property_occupation", "occurred_at": "2026-11-20",
-                    "municipality": "Klinë", "summary": "The house of a returnee family was found occupied.", "source_type": "victim", "displaced": 4,
-                ]), parameters: [idempotencyKey]),
-                "get": operation("List incidents, newest occurrence first", ["200": response("A page", ref("IncidentPage"))], errors: ["400"], parameters: [
-                    query("municipality", "Code or name"), query("district", "Code or name"), query("category", "Category code"),
-                    query("subcategory", "Sub-category code"),
-                    query("status", "reported, verified, rejected or retracted", schema: ["type": "string", "enum": ["reported", "verified", "rejected", "retracted"]]),
-                    query("since", "YYYY-MM-DD", schema: date), query("until", "YYYY-MM-DD", schema: date), query("q", "Text in summary or place, at most 200 characters", schema: ["type": "string", "maxLength": .number(Double(IncidentFilter.maximumSearchLength))]),
-                    query("limit", "1 to 500 (default 50)", schema: ["type": "integer", "minimum": 1, "maximum": 500]), query("cursor", "next_cursor of the previous page"),
-                ]),
+                "post": operation(
+                    "Report an incident", write, errors: ["400", "403", "409", "413", "422"],
+                    body: jsonBody(
+                        ref("IncidentInput"),
+                        example: [
+                            "category": "return_obstacle", "subcategory": "property_occupation", "occurred_at": "2026-11-20",
+                            "municipality": "Klinë", "summary": "The house of a returnee family was found occupied.", "source_type": "victim", "displaced": 4,
+                        ]), parameters: [idempotencyKey]),
+                "get": operation(
+                    "List incidents, newest occurrence first", ["200": response("A page", ref("IncidentPage"))], errors: ["400"],
+                    parameters: [
+                        query("municipality", "Code or name"), query("district", "Code or name"), query("category", "Category code"),
+                        query("subcategory", "Sub-category code"),
+                        query(
+                            "status", "reported, verified, rejected or retracted", schema: ["type": "string", "enum": ["reported", "verified", "rejected", "retracted"]]),
+                        query("since", "YYYY-MM-DD", schema: date), query("until", "YYYY-MM-DD", schema: date),
+                        query(
+                            "q", "Text in summary or place, at most 200 characters",
+                            schema: ["type": "string", "maxLength": .number(Double(IncidentFilter.maximumSearchLength))]),
+                        query("limit", "1 to 500 (default 50)", schema: ["type": "integer", "minimum": 1, "maximum": 500]),
+                        query("cursor", "next_cursor of the previous page"),
+                    ]),
             ],
-            "/v1/incidents:batch": ["post": operation("Report many incidents (NDJSON, at most 10,000 lines, 32 MiB)", ["200": response("Per-line outcome", ref("BatchResult"))],
-                                                      errors: ["400", "403", "413"], body: ["required": true, "content": ["application/x-ndjson": ["schema": string]]])],
-            "/v1/incidents/{id}": ["get": operation(
-                "One incident, folded from its events. Its personal data only with include=personal, for admins, with an X-Access-Reason (each such read is audited)",
-                ["200": response("The incident", ref("IncidentView")),
-                 "400": response("Bad parameters; include=personal without X-Access-Reason (reason_required) or with one outside 5 to 500 characters (reason_invalid)", ref("Error")),
-                 "403": response("include=personal by a role other than admin", ref("Error")),
-                 "503": response("The database is unavailable, or the read's audit record cannot be written (audit_unavailable): nothing was read", ref("Error"))],
-                errors: ["400", "403", "404"],
-                parameters: [id, query("history", "true to include every event", schema: ["type": "string", "enum": ["true", "false"]]),
-                             query("include", "personal: include the personal data (admins, with X-Access-Reason)", schema: ["type": "string", "enum": ["personal"]]),
-                             accessReason])],
-            "/v1/incidents/{id}/amendments": ["post": operation("Amend fields, with a reason", write, errors: ["400", "403", "404", "409", "413", "422"],
-                                                                body: jsonBody(ref("AmendmentInput"), example: ["expected_version": 1, "changes": ["injured": 2], "reason": "hospital report"]),
-                                                                parameters: [id, idempotencyKey])],
-            "/v1/incidents/{id}/verification": ["post": operation("Verify or reject (reviewers, admins)", write, errors: ["400", "403", "404", "409", "422"],
-                                                                  body: jsonBody(ref("DecisionInput"), example: ["expected_version": 1, "decision": "verified", "note": "confirmed by the police"]),
-                                                                  parameters: [id, idempotencyKey])],
-            "/v1/incidents/{id}/retraction": ["post": operation("Retract", write, errors: ["400", "403", "404", "409", "422"],
-                                                                body: jsonBody(ref("RetractionInput"), example: ["expected_version": 1, "reason": "erroneous"]), parameters: [id, idempotencyKey])],
-            "/v1/incidents/{id}/personal-data:erase": ["post": operation("Erase personal data for good (admins)", write, errors: ["400", "403", "404", "409", "422"],
-                                                                         body: jsonBody(object(["reason": string], required: ["reason"])), parameters: [id])],
-            "/v1/incidents/{id}/narrative:redact": ["post": operation(
-                "Redact an incident's free text for good (admins): its narrative key is destroyed; reads show the replacement, or [redacted]",
-                write, errors: ["400", "403", "404", "409", "422"],
-                body: jsonBody(object([
-                    "reason": string,
-                    "replacement": object(["summary": string, "place": string, "perpetrator": string, "target": string]),
-                ], required: ["reason"]), example: ["reason": "names a witness", "replacement": ["summary": "A witness was threatened."]]),
-                parameters: [id])],
-            "/v1/events": ["get": operation("The log after a checkpoint, in commit-safe order", ["200": response("A page", ref("EventPage"))], errors: ["400", "403"],
-                                            parameters: [query("after", "An opaque checkpoint (empty: the start)"), query("limit", "1 to 1000 (default 100)", schema: ["type": "integer", "minimum": 1, "maximum": 1000])])],
-            "/v1/events/stream": ["get": operation("The log as Server-Sent Events; each id is the checkpoint after the event (resume with Last-Event-ID)",
-                                                   ["200": ["description": "text/event-stream", "content": ["text/event-stream": ["schema": string]]]], errors: ["400", "403"],
-                                                   parameters: [query("after", "An opaque checkpoint (empty: the start)")])],
+            "/v1/incidents:batch": [
+                "post": operation(
+                    "Report many incidents (NDJSON, at most 10,000 lines, 32 MiB)", ["200": response("Per-line outcome", ref("BatchResult"))],
+                    errors: ["400", "403", "413"], body: ["required": true, "content": ["application/x-ndjson": ["schema": string]]])
+            ],
+            "/v1/incidents/{id}": [
+                "get": operation(
+                    "One incident, folded from its events. Its personal data only with include=personal, for admins, with an X-Access-Reason (each such read is audited)",
+                    [
+                        "200": response("The incident", ref("IncidentView")),
+                        "400": response(
+                            "Bad parameters; include=personal without X-Access-Reason (reason_required) or with one outside 5 to 500 characters (reason_invalid)",
+                            ref("Error")),
+                        "403": response("include=personal by a role other than admin", ref("Error")),
+                        "503": response("The database is unavailable, or the read's audit record cannot be written (audit_unavailable): nothing was read", ref("Error")),
+                    ],
+                    errors: ["400", "403", "404"],
+                    parameters: [
+                        id, query("history", "true to include every event", schema: ["type": "string", "enum": ["true", "false"]]),
+                        query("include", "personal: include the personal data (admins, with X-Access-Reason)", schema: ["type": "string", "enum": ["personal"]]),
+                        accessReason,
+                    ])
+            ],
+            "/v1/incidents/{id}/amendments": [
+                "post": operation(
+                    "Amend fields, with a reason", write, errors: ["400", "403", "404", "409", "413", "422"],
+                    body: jsonBody(ref("AmendmentInput"), example: ["expected_version": 1, "changes": ["injured": 2], "reason": "hospital report"]),
+                    parameters: [id, idempotencyKey])
+            ],
+            "/v1/incidents/{id}/verification": [
+                "post": operation(
+                    "Verify or reject (reviewers, admins)", write, errors: ["400", "403", "404", "409", "422"],
+                    body: jsonBody(ref("DecisionInput"), example: ["expected_version": 1, "decision": "verified", "note": "confirmed by the police"]),
+                    parameters: [id, idempotencyKey])
+            ],
+            "/v1/incidents/{id}/retraction": [
+                "post": operation(
+                    "Retract", write, errors: ["400", "403", "404", "409", "422"],
+                    body: jsonBody(ref("RetractionInput"), example: ["expected_version": 1, "reason": "erroneous"]), parameters: [id, idempotencyKey])
+            ],
+            "/v1/incidents/{id}/personal-data:erase": [
+                "post": operation(
+                    "Erase personal data for good (admins)", write, errors: ["400", "403", "404", "409", "422"],
+                    body: jsonBody(object(["reason": string], required: ["reason"])), parameters: [id])
+            ],
+            "/v1/incidents/{id}/narrative:redact": [
+                "post": operation(
+                    "Redact an incident's free text for good (admins): its narrative key is destroyed; reads show the replacement, or [redacted]",
+                    write, errors: ["400", "403", "404", "409", "422"],
+                    body: jsonBody(
+                        object(
+                            [
+                                "reason": string,
+                                "replacement": object(["summary": string, "place": string, "perpetrator": string, "target": string]),
+                            ], required: ["reason"]), example: ["reason": "names a witness", "replacement": ["summary": "A witness was threatened."]]),
+                    parameters: [id])
+            ],
+            "/v1/events": [
+                "get": operation(
+                    "The log after a checkpoint, in commit-safe order", ["200": response("A page", ref("EventPage"))], errors: ["400", "403"],
+                    parameters: [
+                        query("after", "An opaque checkpoint (empty: the start)"),
+                        query("limit", "1 to 1000 (default 100)", schema: ["type": "integer", "minimum": 1, "maximum": 1000]),
+                    ])
+            ],
+            "/v1/events/stream": [
+                "get": operation(
+                    "The log as Server-Sent Events; each id is the checkpoint after the event (resume with Last-Event-ID)",
+                    ["200": ["description": "text/event-stream", "content": ["text/event-stream": ["schema": string]]]], errors: ["400", "403"],
+                    parameters: [query("after", "An opaque checkpoint (empty: the start)")])
+            ],
             "/v1/admin/tokens": [
-                "post": operation("Create a token (shown once)", ["201": response("Created", ref("NewToken"))], errors: ["400", "403", "409", "422"],
-                                  body: jsonBody(object([
-                                      "name": ["type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"],
-                                      "role": ["type": "string", "enum": .array(Role.allCases.map { .string($0.rawValue) })],
-                                      "expires": ["type": ["string", "null"], "pattern": "^([0-9]{1,6}[dhm]|never)$",
-                                                  "description": "A duration: 90d, 12h, 30m, or never; null or absent: 90d"],
-                                  ], required: ["name", "role"]))),
+                "post": operation(
+                    "Create a token (shown once)", ["201": response("Created", ref("NewToken"))], errors: ["400", "403", "409", "422"],
+                    body: jsonBody(
+                        object(
+                            [
+                                "name": ["type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"],
+                                "role": ["type": "string", "enum": .array(Role.allCases.map { .string($0.rawValue) })],
+                                "expires": [
+                                    "type": ["string", "null"], "pattern": "^([0-9]{1,6}[dhm]|never)$",
+                                    "description": "A duration: 90d, 12h, 30m, or never; null or absent: 90d",
+                                ],
+                            ], required: ["name", "role"]))),
                 "get": operation("List tokens (never their secrets)", ["200": response("Tokens", ref("TokenList"))], errors: ["403"]),
             ],
-            "/v1/summaries": ["get": operation("Figures per district or municipality and category over a period (not reporters)",
-                                               ["200": response("Figures", ref("Summary"))], errors: ["400", "403"], parameters: [
-                                                   query("level", "district (default) or municipality", schema: ["type": "string", "enum": ["district", "municipality"]]),
-                                                   query("since", "First day, YYYY-MM-DD", schema: date),
-                                                   query("until", "Last day, YYYY-MM-DD (inclusive)", schema: date), query("category", "Category code"),
-                                               ])],
-            "/v1/digests/weekly": ["get": operation("The weekly digest (not reporters)", ["200": response("The digest", ref("WeeklyDigest"))], errors: ["400", "403"],
-                                                    parameters: [query("week", "ISO week YYYY-Www, or last (default): the last complete week in Kosovo",
-                                                                      schema: ["type": "string", "pattern": "^(last|[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3]))$"])])],
-            "/v1/admin/projections": ["get": operation("Projections: position, lag, rebuild state (admins)", ["200": response("Projections", ref("ProjectionList"))], errors: ["403"])],
-            "/v1/admin/projections/{name}:rebuild": ["post": operation("Rebuild a projection from the log into shadow tables, then swap them in (admins)",
-                                                                       ["202": response("Started", object(["projection": string, "status": string], required: ["projection", "status"]))],
-                                                                       errors: ["403", "404", "409"], parameters: [["name": "name", "in": "path", "required": true,
-                                                                                                                       "schema": ["type": "string", "enum": ["incidents", "region_summary"]]]])],
-            "/v1/outbox-key": ["get": operation("The key ictl seals its offline outbox to (any role); every successful answer behind the token names the current key in the header Outbox-Key-Id",
-                                                ["200": response("The current key", ref("OutboxKey"))], errors: [])],
-            "/v1/outbox:deliver": ["post": operation("Deliver a write sealed in ictl's offline outbox: it is opened and run as the caller with its own idempotency key, and answered as its own route answers (400 bad_envelope or envelope_unopenable, 422 unknown_outbox_key or not_deliverable)",
-                                                     write, errors: ["400", "403", "404", "409", "410", "413", "422"], body: jsonBody(ref("OutboxEnvelope")))],
-            "/v1/admin/audit": ["get": operation(
-                "The access audit, oldest first (admins): reads of personal data, erasures, redactions, tokens created or revoked, rebuilds, outbox deliveries with personal data",
-                ["200": response("A page", ref("AuditPage"))], errors: ["400", "403"], parameters: [
-                    query("since", "From this Kosovo day (YYYY-MM-DD) or RFC 3339 timestamp"),
-                    query("until", "Up to this Kosovo day (inclusive, YYYY-MM-DD) or RFC 3339 timestamp"),
-                    query("principal", "Only this principal (a token's name, or local:USER for commands run on the server)"),
-                    query("action", "Only this action", schema: ["type": "string", "enum": .array(AccessAudit.Action.allCases.map { .string($0.rawValue) })]),
-                    query("incident", "Only records about this incident", schema: ["type": "string", "format": "uuid"]),
-                    query("limit", "1 to 1000 (default 100)", schema: ["type": "integer", "minimum": 1, "maximum": 1000]),
-                    query("cursor", "next_cursor of the previous page"),
-                ])],
-            "/v1/admin/tokens/{name}": ["delete": operation("Revoke a token", ["200": response("Revoked", object(["name": string, "revoked": boolean], required: ["name", "revoked"]))],
-                                                            errors: ["403", "404"], parameters: [path("name")])],
+            "/v1/summaries": [
+                "get": operation(
+                    "Figures per district or municipality and category over a period (not reporters)",
+                    ["200": response("Figures", ref("Summary"))], errors: ["400", "403"],
+                    parameters: [
+                        query("level", "district (default) or municipality", schema: ["type": "string", "enum": ["district", "municipality"]]),
+                        query("since", "First day, YYYY-MM-DD", schema: date),
+                        query("until", "Last day, YYYY-MM-DD (inclusive)", schema: date), query("category", "Category code"),
+                    ])
+            ],
+            "/v1/digests/weekly": [
+                "get": operation(
+                    "The weekly digest (not reporters)", ["200": response("The digest", ref("WeeklyDigest"))], errors: ["400", "403"],
+                    parameters: [
+                        query(
+                            "week", "ISO week YYYY-Www, or last (default): the last complete week in Kosovo",
+                            schema: ["type": "string", "pattern": "^(last|[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3]))$"])
+                    ])
+            ],
+            "/v1/admin/projections": [
+                "get": operation("Projections: position, lag, rebuild state (admins)", ["200": response("Projections", ref("ProjectionList"))], errors: ["403"])
+            ],
+            "/v1/admin/projections/{name}:rebuild": [
+                "post": operation(
+                    "Rebuild a projection from the log into shadow tables, then swap them in (admins)",
+                    ["202": response("Started", object(["projection": string, "status": string], required: ["projection", "status"]))],
+                    errors: ["403", "404", "409"],
+                    parameters: [
+                        [
+                            "name": "name", "in": "path", "required": true,
+                            "schema": ["type": "string", "enum": ["incidents", "region_summary"]],
+                        ]
+                    ])
+            ],
+            "/v1/outbox-key": [
+                "get": operation(
+                    "The key ictl seals its offline outbox to (any role); every successful answer behind the token names the current key in the header Outbox-Key-Id",
+                    ["200": response("The current key", ref("OutboxKey"))], errors: [])
+            ],
+            "/v1/outbox:deliver": [
+                "post": operation(
+                    "Deliver a write sealed in ictl's offline outbox: it is opened and run as the caller with its own idempotency key, and answered as its own route answers (400 bad_envelope or envelope_unopenable, 422 unknown_outbox_key or not_deliverable)",
+                    write, errors: ["400", "403", "404", "409", "410", "413", "422"], body: jsonBody(ref("OutboxEnvelope")))
+            ],
+            "/v1/admin/audit": [
+                "get": operation(
+                    "The access audit, oldest first (admins): reads of personal data, erasures, redactions, tokens created or revoked, rebuilds, outbox deliveries with personal data",
+                    ["200": response("A page", ref("AuditPage"))], errors: ["400", "403"],
+                    parameters: [
+                        query("since", "From this Kosovo day (YYYY-MM-DD) or RFC 3339 timestamp"),
+                        query("until", "Up to this Kosovo day (inclusive, YYYY-MM-DD) or RFC 3339 timestamp"),
+                        query("principal", "Only this principal (a token's name, or local:USER for commands run on the server)"),
+                        query("action", "Only this action", schema: ["type": "string", "enum": .array(AccessAudit.Action.allCases.map { .string($0.rawValue) })]),
+                        query("incident", "Only records about this incident", schema: ["type": "string", "format": "uuid"]),
+                        query("limit", "1 to 1000 (default 100)", schema: ["type": "integer", "minimum": 1, "maximum": 1000]),
+                        query("cursor", "next_cursor of the previous page"),
+                    ])
+            ],
+            "/v1/admin/tokens/{name}": [
+                "delete": operation(
+                    "Revoke a token", ["200": response("Revoked", object(["name": string, "revoked": boolean], required: ["name", "revoked"]))],
+                    errors: ["403", "404"], parameters: [path("name")])
+            ],
         ]
 
         let countFields = ["killed", "injured", "abducted", "displaced"]
@@ -207,8 +303,12 @@ enum OpenAPI {
             fields["type"] = [.string(type), "null"]
             inputProperties[name] = .object(fields)
         }
-        var incident = object(recordProperties, required: ["incident_id", "category", "subcategory", "occurred_at", "date_precision", "municipality",
-                                                           "geo_precision", "summary", "source_type", "sensitivity"] + countFields)
+        var incident = object(
+            recordProperties,
+            required: [
+                "incident_id", "category", "subcategory", "occurred_at", "date_precision", "municipality",
+                "geo_precision", "summary", "source_type", "sensitivity",
+            ] + countFields)
         incident = .object((incident.objectValue ?? [:]).merging(["additionalProperties": false]) { $1 })
 
         var figureProperties: [String: JSONValue] = [:]
@@ -222,93 +322,164 @@ enum OpenAPI {
             object(properties.merging(figureProperties) { a, _ in a }, required: required + figureFields)
         }
 
-        let disclosure = object([
-            "threshold": ["type": "integer", "description": "The fewest confidential incidents a district × ISO week × category cell must hold to count for analysts"],
-            "confidential": ["type": "string", "enum": ["exact", "coarsened"], "description": "exact for reviewers and admins; coarsened for analysts"],
-        ], required: ["threshold", "confidential"])
+        let disclosure = object(
+            [
+                "threshold": [
+                    "type": "integer", "description": "The fewest confidential incidents a district × ISO week × category cell must hold to count for analysts",
+                ],
+                "confidential": ["type": "string", "enum": ["exact", "coarsened"], "description": "exact for reviewers and admins; coarsened for analysts"],
+            ], required: ["threshold", "confidential"])
         let schemas: [String: JSONValue] = [
-            "Summary": object([
-                "level": string, "since": nullable("string"), "until": nullable("string"), "category": nullable("string"),
-                "rows": array(withFigures(["code": string, "name": string, "category": string], required: ["code", "name", "category"])),
-                "as_of": ["type": "integer", "description": "Every committed event up to this global position is in the figures"],
-                "disclosure": disclosure,
-            ], required: ["level", "since", "until", "category", "rows", "as_of", "disclosure"]),
-            "WeeklyDigest": object([
-                "week": string, "from": string, "to": string, "as_of": integer, "generated_at": string, "sensitivity": string,
-                "totals": figures, "previous_week": figures, "four_week_average": averages,
-                "changes": object(["vs_previous_week": figures, "vs_four_week_average": averages], required: ["vs_previous_week", "vs_four_week_average"]),
-                "by_region": array(withFigures(["district": string, "district_name": string, "municipality": string, "municipality_name": string, "category": string],
-                                               required: ["district", "district_name", "municipality", "municipality_name", "category"])),
-                "movers": array(object(["municipality": string, "name": string, "district": string, "incidents": integer, "previous_week": integer, "change": integer],
-                                       required: ["municipality", "name", "district", "incidents", "previous_week", "change"])),
-                "notable": array(object(["incident_id": string, "occurred_day": string, "municipality": string, "municipality_name": string, "category": string,
-                                         "subcategory": string, "status": string, "summary": string, "killed": integer, "injured": integer,
-                                         "abducted": integer, "displaced": integer],
-                                        required: ["incident_id", "occurred_day", "municipality", "category", "subcategory", "status", "summary"] + countFields)),
-                "revisions": array(object(["incident_id": string, "change": ["type": "string", "enum": ["amended", "verified", "rejected", "retracted"]],
-                                           "recorded_at": string, "occurred_day": string, "municipality": string, "category": string,
-                                           "fields": array(string), "reason": string],
-                                          required: ["incident_id", "change", "recorded_at", "occurred_day", "municipality", "category"])),
-                "trend": array(object(["week": string, "from": string, "incidents": integer, "killed": integer, "injured": integer],
-                                      required: ["week", "from", "incidents", "killed", "injured"])),
-                "disclosure": disclosure,
-            ], required: ["week", "from", "to", "as_of", "totals", "previous_week", "four_week_average", "by_region", "movers", "notable", "revisions", "trend", "disclosure"]),
-            "ProjectionList": object(["projections": array(object([
-                "name": string, "checkpoint": string, "as_of": integer, "lag": integer, "rebuilding": boolean,
-                "rebuild_position": nullable("integer"), "rebuilt_at": nullable("string"),
-            ], required: ["name", "checkpoint", "as_of", "lag", "rebuilding", "rebuild_position", "rebuilt_at"]))], required: ["projections"]),
+            "Summary": object(
+                [
+                    "level": string, "since": nullable("string"), "until": nullable("string"), "category": nullable("string"),
+                    "rows": array(withFigures(["code": string, "name": string, "category": string], required: ["code", "name", "category"])),
+                    "as_of": ["type": "integer", "description": "Every committed event up to this global position is in the figures"],
+                    "disclosure": disclosure,
+                ], required: ["level", "since", "until", "category", "rows", "as_of", "disclosure"]),
+            "WeeklyDigest": object(
+                [
+                    "week": string, "from": string, "to": string, "as_of": integer, "generated_at": string, "sensitivity": string,
+                    "totals": figures, "previous_week": figures, "four_week_average": averages,
+                    "changes": object(["vs_previous_week": figures, "vs_four_week_average": averages], required: ["vs_previous_week", "vs_four_week_average"]),
+                    "by_region": array(
+                        withFigures(
+                            ["district": string, "district_name": string, "municipality": string, "municipality_name": string, "category": string],
+                            required: ["district", "district_name", "municipality", "municipality_name", "category"])),
+                    "movers": array(
+                        object(
+                            ["municipality": string, "name": string, "district": string, "incidents": integer, "previous_week": integer, "change": integer],
+                            required: ["municipality", "name", "district", "incidents", "previous_week", "change"])),
+                    "notable": array(
+                        object(
+                            [
+                                "incident_id": string, "occurred_day": string, "municipality": string, "municipality_name": string, "category": string,
+                                "subcategory": string, "status": string, "summary": string, "killed": integer, "injured": integer,
+                                "abducted": integer, "displaced": integer,
+                            ],
+                            required: ["incident_id", "occurred_day", "municipality", "category", "subcategory", "status", "summary"] + countFields)),
+                    "revisions": array(
+                        object(
+                            [
+                                "incident_id": string, "change": ["type": "string", "enum": ["amended", "verified", "rejected", "retracted"]],
+                                "recorded_at": string, "occurred_day": string, "municipality": string, "category": string,
+                                "fields": array(string), "reason": string,
+                            ],
+                            required: ["incident_id", "change", "recorded_at", "occurred_day", "municipality", "category"])),
+                    "trend": array(
+                        object(
+                            ["week": string, "from": string, "incidents": integer, "killed": integer, "injured": integer],
+                            required: ["week", "from", "incidents", "killed", "injured"])),
+                    "disclosure": disclosure,
+                ],
+                required: [
+                    "week", "from", "to", "as_of", "totals", "previous_week", "four_week_average", "by_region", "movers", "notable", "revisions", "trend", "disclosure",
+                ]),
+            "ProjectionList": object(
+                [
+                    "projections": array(
+                        object(
+                            [
+                                "name": string, "checkpoint": string, "as_of": integer, "lag": integer, "rebuilding": boolean,
+                                "rebuild_position": nullable("integer"), "rebuilt_at": nullable("string"),
+                            ], required: ["name", "checkpoint", "as_of", "lag", "rebuilding", "rebuild_position", "rebuilt_at"]))
+                ], required: ["projections"]),
             "Error": object(["error": object(["code": string, "message": string, "details": ["type": "object"]], required: ["code", "message"])], required: ["error"]),
             "Health": object(["status": string, "pending": integer], required: ["status"]),
-            "WriteResult": object(["incident_id": string, "event_id": string, "stream_version": integer, "global_position": integer, "recorded_at": string],
-                                  required: ["incident_id", "event_id", "stream_version", "global_position", "recorded_at"]),
+            "WriteResult": object(
+                ["incident_id": string, "event_id": string, "stream_version": integer, "global_position": integer, "recorded_at": string],
+                required: ["incident_id", "event_id", "stream_version", "global_position", "recorded_at"]),
             "IncidentInput": object(inputProperties, required: requiredInput.sorted()),
             "Incident": incident,
-            "IncidentView": object(["incident": ref("Incident"), "version": integer, "status": string, "reported_at": string, "updated_at": string,
-                                    "reported_by": string, "personal_data_erased": boolean, "events": array(ref("Event"))],
-                                   required: ["incident", "version", "status", "reported_at", "updated_at"]),
+            "IncidentView": object(
+                [
+                    "incident": ref("Incident"), "version": integer, "status": string, "reported_at": string, "updated_at": string,
+                    "reported_by": string, "personal_data_erased": boolean, "events": array(ref("Event")),
+                ],
+                required: ["incident", "version", "status", "reported_at", "updated_at"]),
             "IncidentPage": object(["items": array(ref("IncidentView")), "next_cursor": nullable("string")], required: ["items", "next_cursor"]),
-            "AmendmentInput": object(["expected_version": integer, "changes": ["type": "object"], "reason": string], required: ["expected_version", "changes", "reason"]),
-            "DecisionInput": object(["expected_version": integer, "decision": ["type": "string", "enum": ["verified", "rejected"]], "note": string],
-                                    required: ["expected_version", "decision", "note"]),
-            "RetractionInput": object(["expected_version": integer, "reason": ["type": "string", "enum": ["duplicate", "erroneous", "out_of_scope"]], "duplicate_of": string],
-                                      required: ["expected_version", "reason"]),
-            "Event": object(["event_id": string, "stream": string, "stream_version": integer, "global_position": integer, "type": string,
-                             "schema_version": integer, "data": ["type": "object"], "metadata": ["type": "object"], "recorded_at": string],
-                            required: ["event_id", "stream", "stream_version", "global_position", "type", "schema_version", "data", "metadata", "recorded_at"]),
+            "AmendmentInput": object(
+                ["expected_version": integer, "changes": ["type": "object"], "reason": string], required: ["expected_version", "changes", "reason"]),
+            "DecisionInput": object(
+                ["expected_version": integer, "decision": ["type": "string", "enum": ["verified", "rejected"]], "note": string],
+                required: ["expected_version", "decision", "note"]),
+            "RetractionInput": object(
+                ["expected_version": integer, "reason": ["type": "string", "enum": ["duplicate", "erroneous", "out_of_scope"]], "duplicate_of": string],
+                required: ["expected_version", "reason"]),
+            "Event": object(
+                [
+                    "event_id": string, "stream": string, "stream_version": integer, "global_position": integer, "type": string,
+                    "schema_version": integer, "data": ["type": "object"], "metadata": ["type": "object"], "recorded_at": string,
+                ],
+                required: ["event_id", "stream", "stream_version", "global_position", "type", "schema_version", "data", "metadata", "recorded_at"]),
             "EventPage": object(["events": array(ref("Event")), "checkpoint": string], required: ["events", "checkpoint"]),
-            "BatchResult": object(["accepted": integer, "replayed": integer, "rejected": array(object(["line": integer, "error": ["type": "object"]], required: ["line", "error"]))],
-                                  required: ["accepted", "replayed", "rejected"]),
-            "Taxonomy": object(["categories": array(object(["code": string, "label": string, "subcategories": array(object(
-                ["code": string, "label": string, "forced_sensitivity": string], required: ["code", "label"]))], required: ["code", "label", "subcategories"]))],
+            "BatchResult": object(
+                ["accepted": integer, "replayed": integer, "rejected": array(object(["line": integer, "error": ["type": "object"]], required: ["line", "error"]))],
+                required: ["accepted", "replayed", "rejected"]),
+            "Taxonomy": object(
+                [
+                    "categories": array(
+                        object(
+                            [
+                                "code": string, "label": string,
+                                "subcategories": array(
+                                    object(
+                                        ["code": string, "label": string, "forced_sensitivity": string], required: ["code", "label"])),
+                            ], required: ["code", "label", "subcategories"]))
+                ],
                 required: ["categories"]),
-            "Regions": object(["districts": array(object(["code": string, "name": string, "name_sq": string, "name_sr": string, "municipalities": array(object(
-                ["code": string, "name": string, "name_sq": string, "name_sr": string, "aliases": array(string), "seat_lat": number, "seat_lon": number],
-                required: ["code", "name", "name_sq", "name_sr", "aliases", "seat_lat", "seat_lon"]))], required: ["code", "name", "municipalities"]))],
+            "Regions": object(
+                [
+                    "districts": array(
+                        object(
+                            [
+                                "code": string, "name": string, "name_sq": string, "name_sr": string,
+                                "municipalities": array(
+                                    object(
+                                        [
+                                            "code": string, "name": string, "name_sq": string, "name_sr": string, "aliases": array(string), "seat_lat": number,
+                                            "seat_lon": number,
+                                        ],
+                                        required: ["code", "name", "name_sq", "name_sr", "aliases", "seat_lat", "seat_lon"])),
+                            ], required: ["code", "name", "municipalities"]))
+                ],
                 required: ["districts"]),
-            "OutboxKey": object(["key_id": string, "public_key": ["type": "string", "contentEncoding": "base64", "description": "X25519, 32 bytes"], "suite": string],
-                                required: ["key_id", "public_key", "suite"]),
-            "OutboxEnvelope": .object((object([
-                "version": ["type": "integer", "enum": [1]], "suite": ["type": "string", "enum": [.string(OutboxEnvelope.suite)]],
-                "key_id": ["type": "string", "pattern": "^[0-9a-f]{16}$"],
-                "encapsulated_key": ["type": "string", "contentEncoding": "base64", "description": "HPKE encapsulated key (32 bytes)"],
-                "ciphertext": ["type": "string", "contentEncoding": "base64", "description": "HPKE ciphertext of {method, path, idempotency_key, body}"],
-            ], required: ["version", "suite", "key_id", "encapsulated_key", "ciphertext"]).objectValue ?? [:]).merging(["additionalProperties": false]) { $1 }),
+            "OutboxKey": object(
+                ["key_id": string, "public_key": ["type": "string", "contentEncoding": "base64", "description": "X25519, 32 bytes"], "suite": string],
+                required: ["key_id", "public_key", "suite"]),
+            "OutboxEnvelope": .object(
+                (object(
+                    [
+                        "version": ["type": "integer", "enum": [1]], "suite": ["type": "string", "enum": [.string(OutboxEnvelope.suite)]],
+                        "key_id": ["type": "string", "pattern": "^[0-9a-f]{16}$"],
+                        "encapsulated_key": ["type": "string", "contentEncoding": "base64", "description": "HPKE encapsulated key (32 bytes)"],
+                        "ciphertext": ["type": "string", "contentEncoding": "base64", "description": "HPKE ciphertext of {method, path, idempotency_key, body}"],
+                    ], required: ["version", "suite", "key_id", "encapsulated_key", "ciphertext"]
+                ).objectValue ?? [:]).merging(["additionalProperties": false]) { $1 }),
             "AuditPage": object(["items": array(ref("AuditRecord")), "next_cursor": nullable("string")], required: ["items", "next_cursor"]),
-            "AuditRecord": object([
-                "id": integer, "at": string, "principal": string, "role": string,
-                "action": ["type": "string", "enum": .array(AccessAudit.Action.allCases.map { .string($0.rawValue) })],
-                "incident_id": nullable("string"), "target": ["type": ["string", "null"], "description": "A token's or projection's name"],
-                "reason": ["type": ["string", "null"], "description": "The X-Access-Reason of a read of personal data"],
-                "request_id": nullable("string"), "client_address": nullable("string"),
-            ], required: ["id", "at", "principal", "role", "action", "incident_id", "target", "reason", "request_id", "client_address"]),
+            "AuditRecord": object(
+                [
+                    "id": integer, "at": string, "principal": string, "role": string,
+                    "action": ["type": "string", "enum": .array(AccessAudit.Action.allCases.map { .string($0.rawValue) })],
+                    "incident_id": nullable("string"), "target": ["type": ["string", "null"], "description": "A token's or projection's name"],
+                    "reason": ["type": ["string", "null"], "description": "The X-Access-Reason of a read of personal data"],
+                    "request_id": nullable("string"), "client_address": nullable("string"),
+                ], required: ["id", "at", "principal", "role", "action", "incident_id", "target", "reason", "request_id", "client_address"]),
             "NewToken": object(["name": string, "role": string, "token": string, "expires_at": nullable("string")], required: ["name", "role", "token", "expires_at"]),
-            "TokenList": object(["tokens": array(object(["name": string, "role": string, "created_at": string, "expires_at": nullable("string"), "revoked_at": nullable("string")],
-                                                        required: ["name", "role", "created_at", "expires_at", "revoked_at"]))], required: ["tokens"]),
+            "TokenList": object(
+                [
+                    "tokens": array(
+                        object(
+                            ["name": string, "role": string, "created_at": string, "expires_at": nullable("string"), "revoked_at": nullable("string")],
+                            required: ["name", "role", "created_at", "expires_at", "revoked_at"]))
+                ], required: ["tokens"]),
         ]
         return [
             "openapi": "3.1.0",
-            "info": ["title": "Incident Log API", "version": "1.0.0",
-                     "description": "Append-only incident log for field operations in Kosovo. Errors are always {\"error\": {code, message, details}}."],
+            "info": [
+                "title": "Incident Log API", "version": "1.0.0",
+                "description": "Append-only incident log for field operations in Kosovo. Errors are always {\"error\": {code, message, details}}.",
+            ],
             "servers": [["url": "http://127.0.0.1:8080"]],
             "security": [["bearer": []]],
             "paths": .object(paths),

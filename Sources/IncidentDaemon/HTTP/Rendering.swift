@@ -1,6 +1,6 @@
-import Logging
 import Foundation
 import IncidentStore
+import Logging
 import PostgresLibpq
 
 /// JSON shapes of the API. Personal data appears only where an admin reads one incident and asks

@@ -1,8 +1,8 @@
-import Logging
 import Foundation
 import Hummingbird
-import NIOCore
 import IncidentStore
+import Logging
+import NIOCore
 
 extension Request {
     /// The body as JSON, at most `limit` bytes (413 beyond), valid UTF-8 JSON (400 otherwise).

@@ -61,16 +61,20 @@ final class RebuildService: Service, Sendable {
         do {
             let replayed = try await replay(job)
             let late = try await job.connection.run { try ProjectionRebuild.swap(job.projection, on: $0) }
-            logger.info("projection rebuilt and swapped in", metadata: [
-                "projection": "\(name)", "events": "\(replayed + late)", "written_during_rebuild": "\(late)",
-                "seconds": "\((ContinuousClock.now - started).components.seconds)",
-            ])
+            logger.info(
+                "projection rebuilt and swapped in",
+                metadata: [
+                    "projection": "\(name)", "events": "\(replayed + late)", "written_during_rebuild": "\(late)",
+                    "seconds": "\((ContinuousClock.now - started).components.seconds)",
+                ])
         } catch is CancellationError {
             logger.notice("projection rebuild stopped by the shutdown; the live tables are unchanged", metadata: ["projection": "\(name)"])
         } catch {
-            logger.error("projection rebuild failed; the live tables are unchanged", metadata: [
-                "projection": "\(name)", "error": "\((error as? DatabaseError)?.debugDescription ?? "\(error)")",
-            ])
+            logger.error(
+                "projection rebuild failed; the live tables are unchanged",
+                metadata: [
+                    "projection": "\(name)", "error": "\((error as? DatabaseError)?.debugDescription ?? "\(error)")",
+                ])
         }
         await job.connection.close()
     }

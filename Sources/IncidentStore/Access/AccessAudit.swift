@@ -47,7 +47,8 @@ public enum AccessAudit {
         /// The operating-system user running a local command (`incidentd token`, a test, a
         /// script): the database access it has is its authority.
         public static var local: Actor {
-            let name = getpwuid(geteuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } }
+            let name =
+                getpwuid(geteuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } }
                 ?? ProcessInfo.processInfo.environment["USER"] ?? "uid-\(geteuid())"
             return Actor(principal: "local:" + name, role: "operator")
         }
@@ -91,11 +92,15 @@ public enum AccessAudit {
     ///   transaction is then aborted, and the action must not happen.
     public static func record(_ entry: Entry, on connection: PostgresConnection) throws(AccessAuditError) {
         do {
-            try connection.query("""
+            try connection.query(
+                """
                 INSERT INTO access_audit (principal, role, action, incident_id, target, reason, request_id, client_address)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                """, [entry.actor.principal, entry.actor.role, entry.action.rawValue, entry.incidentID, entry.target,
-                      entry.reason, entry.actor.requestID, entry.actor.clientAddress])
+                """,
+                [
+                    entry.actor.principal, entry.actor.role, entry.action.rawValue, entry.incidentID, entry.target,
+                    entry.reason, entry.actor.requestID, entry.actor.clientAddress,
+                ])
         } catch {
             throw .notRecorded(error)
         }
@@ -146,7 +151,8 @@ public enum AccessAudit {
     /// - Throws: ``ServiceError/invalid(_:)`` naming every bad filter.
     public static func page(_ filter: Filter, on connection: PostgresConnection) throws -> Page {
         var query = try AuditListQuery(filter)
-        let sql = "SELECT id, at, principal, role, action, incident_id, target, reason, request_id, client_address FROM access_audit"
+        let sql =
+            "SELECT id, at, principal, role, action, incident_id, target, reason, request_id, client_address FROM access_audit"
             + query.whereClause + " ORDER BY id LIMIT " + query.bind(filter.limit + 1)
         let rows = try connection.query(sql, query.parameters).rows
         let items = try rows.prefix(filter.limit).map { row in
@@ -164,7 +170,8 @@ public enum AccessAudit {
     /// request's is not).
     static func timestamp(_ text: String) -> Date? {
         guard text.count <= 40 else { return nil }
-        let date = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
+        let date =
+            (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
             ?? (try? Date.ISO8601FormatStyle().parse(text))
         guard let date, date > Date(timeIntervalSince1970: -62_135_596_800), date < Date(timeIntervalSince1970: 253_402_300_799) else { return nil }
         return date

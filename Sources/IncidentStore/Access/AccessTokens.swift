@@ -73,16 +73,20 @@ public struct AccessTokens: Sendable {
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = generator.next() }
-        let secret = "il_" + Data(bytes).base64EncodedString()
+        let secret =
+            "il_"
+            + Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         let hash = Self.hash(secret)
         // A name is never reused, revoked or not: incidents belong to their reporter's name, and a
         // new holder must not inherit them.
         let inserted = try await pool.withTransaction { connection in
-            let inserted = try connection.query("""
+            let inserted = try connection.query(
+                """
                 INSERT INTO api_tokens (name, role, token_hash, expires_at) VALUES ($1, $2, decode($3, 'hex'), $4)
                 ON CONFLICT (name) DO NOTHING
-                """, [name, role.rawValue, hash, expiresAt]).affectedRows
+                """, [name, role.rawValue, hash, expiresAt]
+            ).affectedRows
             if inserted == 1 { try AccessAudit.record(.init(.tokenCreate, by: actor, target: name), on: connection) }
             return inserted
         }
@@ -121,10 +125,12 @@ public struct AccessTokens: Sendable {
         if let principal = cache?.principal(hash: hash, now: Date()) { return principal }
         let generation = cache?.generation
         let row = try await pool.withConnection { connection in
-            try connection.query("""
+            try connection.query(
+                """
                 SELECT name, role, encode(token_hash, 'hex'), expires_at FROM api_tokens
                 WHERE token_hash = decode($1, 'hex') AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-                """, [hash]).first
+                """, [hash]
+            ).first
         }
         guard let row, let role = Role(rawValue: try row.decode(1)) else { return nil }
         // The index found it by hash; compare the full hash in constant time all the same.

@@ -47,7 +47,9 @@ struct AuditListQuery: FilterQuery {
             }
         }
         if let incident = filter.incident {
-            if let id = UUID(uuidString: incident) { conditions.append("incident_id = " + bind(id)) } else {
+            if let id = UUID(uuidString: incident) {
+                conditions.append("incident_id = " + bind(id))
+            } else {
                 errors.append(FieldError("incident", "must be an incident id (UUID)"))
             }
         }

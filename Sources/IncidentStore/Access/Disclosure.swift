@@ -71,7 +71,8 @@ public struct Disclosure: Sendable, Equatable {
         var confidential = false
         for (index, event) in events.enumerated() {
             let data = event.data.objectValue
-            let sensitivity = event.type == IncidentEvent.EventType.reported.rawValue
+            let sensitivity =
+                event.type == IncidentEvent.EventType.reported.rawValue
                 ? data?["sensitivity"]?.stringValue
                 : data?["changes"]?.objectValue?["sensitivity"]?.stringValue
             guard let sensitivity else { continue }
@@ -124,13 +125,14 @@ public struct Disclosure: Sendable, Equatable {
             "SELECT * FROM (" + exact + ") AS exact (code, category, " + SummaryFigures.columns + ")",
             "SELECT " + column + " AS code, category, " + SummaryFigures.negatedColumns + " FROM " + BucketTable.confidential.name + """
 
-            WHERE day >= coalesce($1::date, '-infinity') AND day <= coalesce($2::date, 'infinity') AND ($3::text IS NULL OR category = $3)
-            """,
+                WHERE day >= coalesce($1::date, '-infinity') AND day <= coalesce($2::date, 'infinity') AND ($3::text IS NULL OR category = $3)
+                """,
         ]
         if column == "district" {
-            parts.append("SELECT district, category, " + SummaryFigures.columns + " FROM ("
-                + qualifyingCells(where: "day >= coalesce($5::date, '-infinity') AND day <= coalesce($6::date, 'infinity') AND ($3::text IS NULL OR category = $3)")
-                + ") AS cells WHERE week >= coalesce($5::date, '-infinity') AND week + 6 <= coalesce($6::date, 'infinity')")
+            parts.append(
+                "SELECT district, category, " + SummaryFigures.columns + " FROM ("
+                    + qualifyingCells(where: "day >= coalesce($5::date, '-infinity') AND day <= coalesce($6::date, 'infinity') AND ($3::text IS NULL OR category = $3)")
+                    + ") AS cells WHERE week >= coalesce($5::date, '-infinity') AND week + 6 <= coalesce($6::date, 'infinity')")
         }
         return "SELECT code, category, " + SummaryFigures.sums + " FROM (" + parts.joined(separator: "\nUNION ALL\n")
             + ") AS figures GROUP BY 1, 2 HAVING sum(incidents) > 0"

@@ -41,7 +41,8 @@ public enum DatabaseRoles {
     /// `ALTER` and `DROP` included), or a role that may create objects in it (it would own them).
     /// `CREATEDB` does not count: a database of its own gives it nothing in this one.
     public static func standing(on connection: PostgresConnection) throws -> Standing {
-        let row = try connection.query("""
+        let row = try connection.query(
+            """
             WITH reachable AS (SELECT r.* FROM pg_roles r WHERE pg_has_role(session_user, r.oid, 'MEMBER'))
             SELECT session_user::text,
                    EXISTS (SELECT FROM reachable WHERE rolname = $1),
@@ -61,7 +62,8 @@ public enum DatabaseRoles {
                        CASE WHEN EXISTS (SELECT FROM reachable r WHERE has_database_privilege(r.oid, current_database(), 'CREATE'))
                               OR EXISTS (SELECT FROM reachable r, pg_namespace n WHERE has_schema_privilege(r.oid, n.oid, 'CREATE'))
                             THEN 'may create objects in the database' END)
-            """, [app]).first!
+            """, [app]
+        ).first!
         let reasons = try row.decode(2, as: String.self)
         return Standing(
             role: try row.decode(0, as: String.self),
@@ -78,21 +80,23 @@ public enum DatabaseRoles {
     /// privilege that is already gone, or one the role may not revoke (not the owner), is left
     /// alone without a warning. Serialised with migrations by their advisory lock.
     public static func restrictPublic(on connection: PostgresConnection) throws {
-        try underMigrationLock(on: connection, """
-                DO $$
-                DECLARE
-                    database_owner oid := (SELECT datdba FROM pg_database WHERE datname = current_database());
-                    schema_owner oid := (SELECT nspowner FROM pg_namespace WHERE nspname = 'public');
-                BEGIN
-                    IF has_database_privilege('public', current_database(), 'TEMPORARY') AND pg_has_role(current_user, database_owner, 'USAGE') THEN
-                        EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
-                    END IF;
-                    IF schema_owner IS NOT NULL AND has_schema_privilege('public', 'public', 'CREATE') AND pg_has_role(current_user, schema_owner, 'USAGE') THEN
-                        REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-                    END IF;
-                END
-                $$
-                """)
+        try underMigrationLock(
+            on: connection,
+            """
+            DO $$
+            DECLARE
+                database_owner oid := (SELECT datdba FROM pg_database WHERE datname = current_database());
+                schema_owner oid := (SELECT nspowner FROM pg_namespace WHERE nspname = 'public');
+            BEGIN
+                IF has_database_privilege('public', current_database(), 'TEMPORARY') AND pg_has_role(current_user, database_owner, 'USAGE') THEN
+                    EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+                END IF;
+                IF schema_owner IS NOT NULL AND has_schema_privilege('public', 'public', 'CREATE') AND pg_has_role(current_user, schema_owner, 'USAGE') THEN
+                    REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+                END IF;
+            END
+            $$
+            """)
     }
 
     /// As a superuser of the embedded cluster, after the migrations made `incident_app`: creates
@@ -101,22 +105,24 @@ public enum DatabaseRoles {
     /// Writes nothing when all is as it should be; serialised with migrations by their lock. (The
     /// role names are this file's constants, not values: DDL takes no parameters.)
     public static func ensureRuntimeRole(on connection: PostgresConnection) throws {
-        try underMigrationLock(on: connection, """
-                DO $$
-                BEGIN
-                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '\(runtime)') THEN
-                        CREATE ROLE \(runtime) LOGIN NOINHERIT;
-                    ELSIF NOT EXISTS (SELECT FROM pg_authid WHERE rolname = '\(runtime)' AND rolcanlogin AND NOT rolinherit AND NOT rolsuper
-                                      AND NOT rolcreatedb AND NOT rolcreaterole AND NOT rolreplication AND NOT rolbypassrls
-                                      AND rolpassword IS NULL) THEN
-                        ALTER ROLE \(runtime) LOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD NULL;
-                    END IF;
-                    IF NOT pg_has_role('\(runtime)', '\(app)', 'MEMBER') THEN
-                        GRANT \(app) TO \(runtime);
-                    END IF;
-                END
-                $$
-                """)
+        try underMigrationLock(
+            on: connection,
+            """
+            DO $$
+            BEGIN
+                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '\(runtime)') THEN
+                    CREATE ROLE \(runtime) LOGIN NOINHERIT;
+                ELSIF NOT EXISTS (SELECT FROM pg_authid WHERE rolname = '\(runtime)' AND rolcanlogin AND NOT rolinherit AND NOT rolsuper
+                                  AND NOT rolcreatedb AND NOT rolcreaterole AND NOT rolreplication AND NOT rolbypassrls
+                                  AND rolpassword IS NULL) THEN
+                    ALTER ROLE \(runtime) LOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD NULL;
+                END IF;
+                IF NOT pg_has_role('\(runtime)', '\(app)', 'MEMBER') THEN
+                    GRANT \(app) TO \(runtime);
+                END IF;
+            END
+            $$
+            """)
     }
 
     /// Runs `sql` in a transaction of its own, serialised with migrations by their advisory lock.

@@ -61,9 +61,11 @@ public struct LocalCluster: Sendable {
             logger.info("local PostgreSQL already running", metadata: ["db.data_dir": "\(dataDirectory)"])
             return
         }
-        try runAsServerUser(binDirectory + "/pg_ctl", [
-            "-D", dataDirectory, "-l", dataDirectory + "/postgresql.log", "-w", "-t", "60", "start",
-        ], what: "start PostgreSQL")
+        try runAsServerUser(
+            binDirectory + "/pg_ctl",
+            [
+                "-D", dataDirectory, "-l", dataDirectory + "/postgresql.log", "-w", "-t", "60", "start",
+            ], what: "start PostgreSQL")
         logger.info("local PostgreSQL started", metadata: ["db.data_dir": "\(dataDirectory)"])
     }
 
@@ -86,23 +88,27 @@ public struct LocalCluster: Sendable {
             try Self.run("/bin/chown", ["postgres:postgres", dataDirectory], what: "hand the data directory to the postgres user")
             try Self.run("/bin/chmod", ["0700", dataDirectory], what: "restrict the data directory")
             // The server user must be able to reach the directory through its parents.
-            try Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", "test", "-x", dataDirectory], what: "check that the postgres user can reach \(dataDirectory) (every parent directory needs o+x)")
+            try Self.run(
+                "/usr/sbin/runuser", ["-u", "postgres", "--", "test", "-x", dataDirectory],
+                what: "check that the postgres user can reach \(dataDirectory) (every parent directory needs o+x)")
         }
-        try runAsServerUser(binDirectory + "/initdb", [
-            "-D", dataDirectory, "-U", Self.superuser, "-E", "UTF8", "--no-locale",
-            // Replaced by start() with peer logins mapped to this process's user.
-            "--auth-local=peer", "--auth-host=reject",
-        ], what: "create the PostgreSQL cluster (initdb)")
+        try runAsServerUser(
+            binDirectory + "/initdb",
+            [
+                "-D", dataDirectory, "-U", Self.superuser, "-E", "UTF8", "--no-locale",
+                // Replaced by start() with peer logins mapped to this process's user.
+                "--auth-local=peer", "--auth-host=reject",
+            ], what: "create the PostgreSQL cluster (initdb)")
         var conf = """
 
-        # --- incident-log: private cluster, Unix socket in the data directory only ---
-        listen_addresses = ''
-        unix_socket_directories = '\(dataDirectory)'
-        unix_socket_permissions = 0700
-        port = \(port)
-        timezone = 'UTC'
+            # --- incident-log: private cluster, Unix socket in the data directory only ---
+            listen_addresses = ''
+            unix_socket_directories = '\(dataDirectory)'
+            unix_socket_permissions = 0700
+            port = \(port)
+            timezone = 'UTC'
 
-        """
+            """
         for (key, value) in settings.sorted(by: { $0.key < $1.key }) {
             conf += "\(key) = '\(value)'\n"
         }
@@ -143,14 +149,15 @@ public struct LocalCluster: Sendable {
             control.split(separator: "\n").first { $0.hasPrefix(name) }.map { $0.split(separator: ":", maxSplits: 1).last!.trimmingCharacters(in: .whitespaces) }
         }
         guard field("Database cluster state") == "shut down",
-              let value = field("Latest checkpoint's NextXID"), let colon = value.firstIndex(of: ":"),
-              let epoch = UInt64(value[..<colon]), let xid = UInt64(value[value.index(after: colon)...])
+            let value = field("Latest checkpoint's NextXID"), let colon = value.firstIndex(of: ":"),
+            let epoch = UInt64(value[..<colon]), let xid = UInt64(value[value.index(after: colon)...])
         else { throw Failure(description: "the cluster was not shut down cleanly, or its control file is unreadable: \(control.prefix(400))") }
         let current = epoch << 32 | xid
         guard current <= highest else { return nil }
         let newEpoch = (highest >> 32) + 1
-        try runAsServerUser(binDirectory + "/pg_resetwal", ["-e", String(newEpoch), "-D", dataDirectory],
-                            what: "move the cluster's transaction counter (pg_resetwal -e)")
+        try runAsServerUser(
+            binDirectory + "/pg_resetwal", ["-e", String(newEpoch), "-D", dataDirectory],
+            what: "move the cluster's transaction counter (pg_resetwal -e)")
         logger.info("moved the cluster's transaction counter", metadata: ["db.xid.before": "\(current)", "db.xid.after": "\(newEpoch << 32 | xid)"])
         return current
     }
@@ -209,7 +216,9 @@ public struct LocalCluster: Sendable {
         let exited = (status & 0x7F) == 0
         let code = exited ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
         guard code == 0 else {
-            throw Failure(description: "could not \(what) (\(URL(fileURLWithPath: tool).lastPathComponent) exited \(code)): \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw Failure(
+                description: "could not \(what) (\(URL(fileURLWithPath: tool).lastPathComponent) exited \(code)): \(text.trimmingCharacters(in: .whitespacesAndNewlines))"
+            )
         }
         return text
     }
@@ -228,9 +237,13 @@ public struct LocalCluster: Sendable {
             return "\(root)/\(version)/bin"
         }
         if let dir = try? run("/usr/bin/env", ["pg_config", "--bindir"], what: "find PostgreSQL").trimmingCharacters(in: .whitespacesAndNewlines),
-           fm.isExecutableFile(atPath: dir + "/initdb") {
+            fm.isExecutableFile(atPath: dir + "/initdb")
+        {
             return dir
         }
-        throw Failure(description: "PostgreSQL server binaries not found (looked in $PG_BINDIR, /usr/lib/postgresql/*/bin, pg_config --bindir); install them with: apt-get install -y postgresql")
+        throw Failure(
+            description:
+                "PostgreSQL server binaries not found (looked in $PG_BINDIR, /usr/lib/postgresql/*/bin, pg_config --bindir); install them with: apt-get install -y postgresql"
+        )
     }
 }

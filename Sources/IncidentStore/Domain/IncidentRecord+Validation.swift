@@ -324,7 +324,7 @@ struct FieldReader {
         let tags = tags()
 
         guard errors.count == errorCount, let category, let subcategory, let occurredAt, let municipality,
-              let summary, let sourceType
+            let summary, let sourceType
         else { return nil }
         // Some subjects endanger people by their nature: they are confidential whatever was asked.
         if let forced = context.taxonomy.subcategory(subcategory, of: category)?.forcedSensitivity {
@@ -412,7 +412,8 @@ struct FieldReader {
         case .ambiguous(let candidates):
             fail("municipality", "'\(name)' is ambiguous; one of \(candidates.map { "\($0.code) (\($0.displayName))" }.joined(separator: ", "))")
         case .unknown(let suggestions):
-            let hint = suggestions.isEmpty
+            let hint =
+                suggestions.isEmpty
                 ? "give a municipality code (XK-PRI-01) or name"
                 : "did you mean \(suggestions.map { "\($0.displayName) (\($0.code))" }.joined(separator: " or "))?"
             fail("municipality", "unknown municipality '\(name)'; \(hint)")

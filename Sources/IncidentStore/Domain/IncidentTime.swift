@@ -24,8 +24,8 @@ public enum IncidentTime {
     public static func parseDay(_ text: String, years: ClosedRange<Int> = 1900...9999) -> (year: Int, month: Int, day: Int)? {
         let chars = Array(text.utf8)
         guard chars.count == 10, chars[4] == UInt8(ascii: "-"), chars[7] == UInt8(ascii: "-"),
-              let y = digits(chars, 0, 4), let m = digits(chars, 5, 2), let d = digits(chars, 8, 2),
-              years.contains(y), (1...12).contains(m), d >= 1, d <= daysInMonth(year: y, month: m)
+            let y = digits(chars, 0, 4), let m = digits(chars, 5, 2), let d = digits(chars, 8, 2),
+            years.contains(y), (1...12).contains(m), d >= 1, d <= daysInMonth(year: y, month: m)
         else { return nil }
         return (y, m, d)
     }
@@ -36,9 +36,9 @@ public enum IncidentTime {
         let chars = Array(text.utf8)
         guard chars.count >= 20, let day = parseDay(String(decoding: chars[0..<10], as: UTF8.self)) else { return nil }
         guard [UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " ")].contains(chars[10]),
-              chars[13] == UInt8(ascii: ":"), chars[16] == UInt8(ascii: ":"),
-              let hour = digits(chars, 11, 2), let minute = digits(chars, 14, 2), let second = digits(chars, 17, 2),
-              hour < 24, minute < 60, second < 61
+            chars[13] == UInt8(ascii: ":"), chars[16] == UInt8(ascii: ":"),
+            let hour = digits(chars, 11, 2), let minute = digits(chars, 14, 2), let second = digits(chars, 17, 2),
+            hour < 24, minute < 60, second < 61
         else { return nil }
         var index = 19
         var fraction = 0.0
@@ -60,7 +60,7 @@ public enum IncidentTime {
             guard index + 1 == chars.count else { return nil }
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
             guard index + 6 == chars.count, chars[index + 3] == UInt8(ascii: ":"),
-                  let oh = digits(chars, index + 1, 2), let om = digits(chars, index + 4, 2), oh < 24, om < 60
+                let oh = digits(chars, index + 1, 2), let om = digits(chars, index + 4, 2), oh < 24, om < 60
             else { return nil }
             offset = (oh * 3600 + om * 60) * (chars[index] == UInt8(ascii: "-") ? -1 : 1)
         default:

@@ -132,7 +132,7 @@ private struct Parser {
     mutating func literal(_ word: StaticString) throws {
         let count = word.utf8CodeUnitCount
         guard index + count <= bytes.count,
-              memcmp(bytes.baseAddress! + index, word.utf8Start, count) == 0
+            memcmp(bytes.baseAddress! + index, word.utf8Start, count) == 0
         else { throw error("expected \(word)") }
         index += count
     }

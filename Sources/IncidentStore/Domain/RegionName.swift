@@ -9,7 +9,7 @@ public enum RegionName {
         var pendingSpace = false
         for scalar in text.lowercased().decomposedStringWithCanonicalMapping.unicodeScalars {
             switch scalar.value {
-            case 0x0300...0x036F: continue // combining marks
+            case 0x0300...0x036F: continue  // combining marks
             default: break
             }
             let mapped: Character

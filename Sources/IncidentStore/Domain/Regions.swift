@@ -131,10 +131,12 @@ extension RegionDirectory {
         let districts = try connection.query("SELECT code, name_sq, name_sr FROM districts ORDER BY code").rows.map {
             District(code: try $0.decode(0), nameSq: try $0.decode(1), nameSr: try $0.decode(2))
         }
-        let municipalities = try connection.query("""
+        let municipalities = try connection.query(
+            """
             SELECT code, district_code, name_sq, name_sr, array_to_json(aliases)::text, seat_lat, seat_lon
             FROM municipalities ORDER BY code
-            """).rows.map { row in
+            """
+        ).rows.map { row in
             Municipality(
                 code: try row.decode(0), districtCode: try row.decode(1),
                 nameSq: try row.decode(2), nameSr: try row.decode(3),

@@ -20,10 +20,11 @@ extension Data {
     init(hex: String) {
         var hex = hex
         self = hex.withUTF8 { digits in
-            Data([UInt8](unsafeUninitializedCapacity: digits.count / 2) { bytes, count in
-                count = digits.count / 2
-                for i in 0..<count { bytes[i] = (Hex.value(of: digits[2 * i]) ?? 0) << 4 | (Hex.value(of: digits[2 * i + 1]) ?? 0) }
-            })
+            Data(
+                [UInt8](unsafeUninitializedCapacity: digits.count / 2) { bytes, count in
+                    count = digits.count / 2
+                    for i in 0..<count { bytes[i] = (Hex.value(of: digits[2 * i]) ?? 0) << 4 | (Hex.value(of: digits[2 * i + 1]) ?? 0) }
+                })
         }
     }
 }

@@ -38,22 +38,25 @@ public struct Taxonomy: Sendable, Codable, Equatable {
     /// Loads the seeded taxonomy.
     public static func load(_ connection: PostgresConnection) throws -> Taxonomy {
         let categories = try connection.query("SELECT code, label FROM categories ORDER BY sort_order, code").rows
-        let subcategories = try connection.query("""
+        let subcategories = try connection.query(
+            """
             SELECT code, category_code, label, forced_sensitivity FROM subcategories ORDER BY sort_order, code
-            """).rows
-        return Taxonomy(categories: try categories.map { row in
-            let code: String = try row.decode(0)
-            return Category(
-                code: code,
-                label: try row.decode(1),
-                subcategories: try subcategories.filter { $0.values[1] == code }.map { sub in
-                    Subcategory(
-                        code: try sub.decode(0),
-                        label: try sub.decode(2),
-                        forcedSensitivity: try sub.decodeIfPresent(3, as: String.self).flatMap(Sensitivity.init(rawValue:))
-                    )
-                }
-            )
-        })
+            """
+        ).rows
+        return Taxonomy(
+            categories: try categories.map { row in
+                let code: String = try row.decode(0)
+                return Category(
+                    code: code,
+                    label: try row.decode(1),
+                    subcategories: try subcategories.filter { $0.values[1] == code }.map { sub in
+                        Subcategory(
+                            code: try sub.decode(0),
+                            label: try sub.decode(2),
+                            forcedSensitivity: try sub.decodeIfPresent(3, as: String.self).flatMap(Sensitivity.init(rawValue:))
+                        )
+                    }
+                )
+            })
     }
 }

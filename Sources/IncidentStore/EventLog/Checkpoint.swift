@@ -36,7 +36,7 @@ public struct Checkpoint: Sendable, Hashable, Comparable, CustomStringConvertibl
         }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "v1", let transaction = UInt64(parts[1]), let position = Int64(parts[2]),
-              position >= 0
+            position >= 0
         else { return nil }
         self.init(transactionID: transaction, position: position)
     }

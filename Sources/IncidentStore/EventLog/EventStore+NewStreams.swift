@@ -23,24 +23,26 @@ extension EventStore {
     /// - Returns: the events stored, in no particular order.
     static func open(_ streams: [NewStream], on connection: PostgresConnection) throws -> [AppendResult] {
         guard !streams.isEmpty else { return [] }
-        let rows = JSONValue.array(streams.enumerated().map { n, new in
-            .object([
-                "n": .number(Double(n)),
-                "event_id": .string(new.event.eventID.lowercasedText),
-                "incident_id": .string(new.incidentID.lowercasedText),
-                "stream": .string(new.stream),
-                "master_key_id": .string(new.masterKeyID),
-                "narrative_key": .string(new.narrativeKey.hexString),
-                "personal_key": new.personalKey.map { .string($0.hexString) } ?? .null,
-                "type": .string(new.event.type),
-                "schema_version": .number(Double(new.event.schemaVersion)),
-                "data": new.event.data,
-                "metadata": new.event.metadata.json,
-            ])
-        })
+        let rows = JSONValue.array(
+            streams.enumerated().map { n, new in
+                .object([
+                    "n": .number(Double(n)),
+                    "event_id": .string(new.event.eventID.lowercasedText),
+                    "incident_id": .string(new.incidentID.lowercasedText),
+                    "stream": .string(new.stream),
+                    "master_key_id": .string(new.masterKeyID),
+                    "narrative_key": .string(new.narrativeKey.hexString),
+                    "personal_key": new.personalKey.map { .string($0.hexString) } ?? .null,
+                    "type": .string(new.event.type),
+                    "schema_version": .number(Double(new.event.schemaVersion)),
+                    "data": new.event.data,
+                    "metadata": new.event.metadata.json,
+                ])
+            })
         // Planned once: its plan cannot depend on the values, and planning it on every call
         // would be a large part of a report's time in the server.
-        return try connection.queryWithGenericPlan("""
+        return try connection.queryWithGenericPlan(
+            """
             WITH line AS (
                 SELECT * FROM jsonb_to_recordset($1::jsonb) AS l(n int, event_id uuid, incident_id uuid, stream text,
                     master_key_id text, narrative_key text, personal_key text, type text, schema_version int, data jsonb, metadata jsonb)
@@ -65,9 +67,11 @@ extension EventStore {
             ORDER BY n
             ON CONFLICT DO NOTHING
             RETURNING event_id, stream_version, global_position, recorded_at
-            """, [rows.encodedString]).rows.map { row in
-            AppendResult(eventID: try row.decode(0), streamVersion: try row.decode(1), globalPosition: try row.decode(2),
-                         recordedAt: try row.decode(3), replayed: false)
+            """, [rows.encodedString]
+        ).rows.map { row in
+            AppendResult(
+                eventID: try row.decode(0), streamVersion: try row.decode(1), globalPosition: try row.decode(2),
+                recordedAt: try row.decode(3), replayed: false)
         }
     }
 }

@@ -91,15 +91,17 @@ public struct EventStore: Sendable {
         _ events: [EventToAppend], to stream: String, expectedVersion: Int, on connection: PostgresConnection
     ) throws -> [AppendResult] {
         guard !events.isEmpty else { return [] }
-        let payload = JSONValue.array(events.map { event in
-            .object([
-                "event_id": .string(event.eventID.lowercasedText),
-                "type": .string(event.type),
-                "schema_version": .number(Double(event.schemaVersion)),
-                "data": event.data,
-                "metadata": event.metadata.json,
-            ])
-        }).encodedString
+        let payload = JSONValue.array(
+            events.map { event in
+                .object([
+                    "event_id": .string(event.eventID.lowercasedText),
+                    "type": .string(event.type),
+                    "schema_version": .number(Double(event.schemaVersion)),
+                    "data": event.data,
+                    "metadata": event.metadata.json,
+                ])
+            }
+        ).encodedString
 
         if let replay = try replayed(events, stream: stream, payload: payload, on: connection) { return replay }
         let rows: [Row]
@@ -107,7 +109,8 @@ public struct EventStore: Sendable {
             // One event cannot be half-stored, so a conflict may simply insert nothing: no error,
             // and a caller's transaction stays usable (batches and grouped commits rely on it).
             // Several events must fail whole, so they keep the unique violation.
-            rows = try connection.query("""
+            rows = try connection.query(
+                """
                 INSERT INTO events (event_id, stream, stream_version, type, schema_version, data, metadata)
                 SELECT (i.e->>'event_id')::uuid, $1, $2 + i.n, i.e->>'type', (i.e->>'schema_version')::int,
                        i.e->'data', i.e->'metadata'
@@ -116,8 +119,9 @@ public struct EventStore: Sendable {
                 ORDER BY i.n
                 """ + (events.count == 1 ? " ON CONFLICT DO NOTHING" : "") + """
 
-                RETURNING event_id, stream_version, global_position, recorded_at
-                """, [stream, expectedVersion, payload]).rows
+                    RETURNING event_id, stream_version, global_position, recorded_at
+                    """, [stream, expectedVersion, payload]
+            ).rows
         } catch let error as DatabaseError where error.isUniqueViolation {
             if error.constraint == "events_event_id_key" {
                 // A concurrent retry of the same event won the race: answer as a replay (or conflict).
@@ -146,12 +150,14 @@ public struct EventStore: Sendable {
     private static func replayed(
         _ events: [EventToAppend], stream: String, payload: String, on connection: PostgresConnection
     ) throws -> [AppendResult]? {
-        let rows = try connection.query("""
+        let rows = try connection.query(
+            """
             SELECT e.event_id, e.stream_version, e.global_position, e.recorded_at,
                    (e.stream = $1 AND e.type = i.e->>'type' AND e.data = i.e->'data') AS same
             FROM jsonb_array_elements($2::jsonb) AS i(e)
             JOIN events e ON e.event_id = (i.e->>'event_id')::uuid
-            """, [stream, payload]).rows
+            """, [stream, payload]
+        ).rows
         guard !rows.isEmpty else { return nil }
         for row in rows where try !row.decode(4, as: Bool.self) {
             throw EventStoreError.idempotencyConflict(eventID: try row.decode(0))
@@ -173,17 +179,21 @@ public struct EventStore: Sendable {
     /// data is sealed, where equal requests store unequal ciphertexts.
     /// - Throws: ``EventStoreError/idempotencyConflict(eventID:)`` when it is stored for something else.
     public static func replayed(eventID: UUID, stream: String, type: String, fingerprint: String?, on connection: PostgresConnection) throws -> AppendResult? {
-        guard let previous = try connection.query("""
-            SELECT stream, type, stream_version, global_position, recorded_at, metadata->>'request_fingerprint' AS fingerprint
-            FROM events WHERE event_id = $1
-            """, [eventID]).first
+        guard
+            let previous = try connection.query(
+                """
+                SELECT stream, type, stream_version, global_position, recorded_at, metadata->>'request_fingerprint' AS fingerprint
+                FROM events WHERE event_id = $1
+                """, [eventID]
+            ).first
         else { return nil }
         let storedFingerprint = try previous.decodeIfPresent(5, as: String.self)
         guard try previous.decode(0, as: String.self) == stream, try previous.decode(1, as: String.self) == type,
-              fingerprint == nil || storedFingerprint == fingerprint
+            fingerprint == nil || storedFingerprint == fingerprint
         else { throw EventStoreError.idempotencyConflict(eventID: eventID) }
-        return AppendResult(eventID: eventID, streamVersion: try previous.decode(2), globalPosition: try previous.decode(3),
-                            recordedAt: try previous.decode(4), replayed: true)
+        return AppendResult(
+            eventID: eventID, streamVersion: try previous.decode(2), globalPosition: try previous.decode(3),
+            recordedAt: try previous.decode(4), replayed: true)
     }
 
     /// The stream's last version (0 when it does not exist).
@@ -235,8 +245,10 @@ public struct EventStore: Sendable {
     public static func read(
         after checkpoint: Checkpoint, limit: Int, on connection: PostgresConnection
     ) throws -> (events: [RecordedEvent], checkpoint: Checkpoint) {
-        let events = try connection.query("SELECT " + columns + " FROM events e " + afterCheckpoint,
-                                          [checkpoint.transactionID, checkpoint.position, max(1, limit)]).rows.map(RecordedEvent.init(row:))
+        let events = try connection.query(
+            "SELECT " + columns + " FROM events e " + afterCheckpoint,
+            [checkpoint.transactionID, checkpoint.position, max(1, limit)]
+        ).rows.map(RecordedEvent.init(row:))
         return (events, events.last?.checkpoint ?? checkpoint)
     }
 }
@@ -284,10 +296,12 @@ extension EventStore {
 
     /// The events at `positions`, in commit-safe order.
     static func read(at positions: [Int64], on connection: PostgresConnection) throws -> [RecordedEvent] {
-        try connection.query("SELECT " + columns + """
-             FROM events e WHERE e.global_position = ANY($1::bigint[])
-            ORDER BY e.transaction_id, e.global_position
-            """, [postgresArray(positions)]).rows.map(RecordedEvent.init(row:))
+        try connection.query(
+            "SELECT " + columns + """
+                 FROM events e WHERE e.global_position = ANY($1::bigint[])
+                ORDER BY e.transaction_id, e.global_position
+                """, [postgresArray(positions)]
+        ).rows.map(RecordedEvent.init(row:))
     }
 }
 
@@ -313,8 +327,9 @@ extension EventMetadata {
     /// Reads stored metadata (unknown keys are ignored, missing ones are nil).
     init(json: JSONValue) {
         let fields = json.objectValue ?? [:]
-        self.init(principal: fields["principal"]?.stringValue, role: fields["role"]?.stringValue,
-                  requestID: fields["request_id"]?.stringValue, client: fields["client"]?.stringValue)
+        self.init(
+            principal: fields["principal"]?.stringValue, role: fields["role"]?.stringValue,
+            requestID: fields["request_id"]?.stringValue, client: fields["client"]?.stringValue)
         requestFingerprint = fields["request_fingerprint"]?.stringValue
     }
 }

@@ -18,10 +18,12 @@ public enum LogClock {
 
     /// Throws ``AheadOfCluster`` when the log holds transaction ids the cluster has not reached.
     public static func check(on connection: PostgresConnection) throws {
-        let row = try connection.query("""
+        let row = try connection.query(
+            """
             SELECT coalesce((SELECT max(transaction_id) FROM events), '0')::text,
                    pg_snapshot_xmax(pg_current_snapshot())::text
-            """).first!
+            """
+        ).first!
         let (highest, next) = (try row.decode(0, as: UInt64.self), try row.decode(1, as: UInt64.self))
         guard highest < next else { throw AheadOfCluster(highestInLog: highest, clusterNext: next) }
     }

@@ -19,7 +19,8 @@ public enum LogReads {
     /// Amendments, decisions and retractions recorded in `interval` of incidents that occurred
     /// before `day` and are not confidential, nor were when the event was recorded.
     static func revisions(recordedIn interval: (start: Date, end: Date), occurredBefore day: String, on connection: PostgresConnection) throws -> [Revision] {
-        try connection.query("""
+        try connection.query(
+            """
             SELECT i.incident_id, e.type, e.recorded_at, i.occurred_day::text AS day, i.municipality, i.category, e.data::text AS data_text
             FROM events e JOIN incidents i ON e.stream = \(IncidentEvent.streamName(forColumn: "i.incident_id"))
             WHERE e.recorded_at >= $1 AND e.recorded_at < $2
@@ -47,19 +48,24 @@ public enum LogReads {
     /// Of `streams`, those of incidents that were confidential at some time.
     static func streamsEverConfidential(_ streams: [String], on connection: PostgresConnection) throws -> Set<String> {
         guard !streams.isEmpty else { return [] }
-        return Set(try connection.query("""
-            SELECT DISTINCT stream FROM events
-            WHERE stream = ANY($1::text[])
-              AND (data->>'sensitivity' = 'confidential' OR data->'changes'->>'sensitivity' = 'confidential')
-            """, [postgresArray(streams)]).rows.map { try $0.decode(0, as: String.self) })
+        return Set(
+            try connection.query(
+                """
+                SELECT DISTINCT stream FROM events
+                WHERE stream = ANY($1::text[])
+                  AND (data->>'sensitivity' = 'confidential' OR data->'changes'->>'sensitivity' = 'confidential')
+                """, [postgresArray(streams)]
+            ).rows.map { try $0.decode(0, as: String.self) })
     }
 
     /// Of `streams`, the version of each one's first `NarrativeRedacted`, where it has one.
     static func firstRedactions(of streams: [String], on connection: PostgresConnection) throws -> [String: Int] {
         var redactedFrom: [String: Int] = [:]
-        for row in try connection.query("""
+        for row in try connection.query(
+            """
             SELECT stream, min(stream_version) FROM events WHERE stream = ANY($1::text[]) AND type = 'NarrativeRedacted' GROUP BY stream
-            """, [postgresArray(streams)]).rows {
+            """, [postgresArray(streams)]
+        ).rows {
             redactedFrom[try row.decode(0)] = try row.decode(1)
         }
         return redactedFrom
@@ -68,10 +74,12 @@ public enum LogReads {
     /// Every redaction of free text in the log, oldest first: the incident, when, and the
     /// generation of the key it destroyed.
     static func redactions(on connection: PostgresConnection) throws -> [(incidentID: UUID, at: Date, generation: Int)] {
-        try connection.query("""
+        try connection.query(
+            """
             SELECT \(IncidentEvent.incidentIDText(fromStreamColumn: "stream"))::uuid, recorded_at, (data->>'generation')::int - 1 FROM events
             WHERE type = 'NarrativeRedacted' ORDER BY global_position
-            """).rows.map { row in (try row.decode(0), try row.decode(1), try row.decode(2)) }
+            """
+        ).rows.map { row in (try row.decode(0), try row.decode(1), try row.decode(2)) }
     }
 
     /// How many events the log holds.
@@ -82,9 +90,11 @@ public enum LogReads {
     /// The newest transaction id in the log or in a checkpoint (0 when there is none): a cluster
     /// the log is restored into must count past it, or commit-safe reads would skip what follows.
     public static func highestTransactionID(on connection: PostgresConnection) throws -> UInt64 {
-        try connection.query("""
+        try connection.query(
+            """
             SELECT greatest((SELECT max(transaction_id) FROM events), (SELECT max(transaction_id) FROM projection_checkpoints), '0'::xid8)::text
-            """).first!.decode(0)
+            """
+        ).first!.decode(0)
     }
 
     /// The names of the streams whose name starts with `prefix`.

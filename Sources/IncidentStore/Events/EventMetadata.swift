@@ -27,8 +27,10 @@ public struct EventMetadata: Sendable, Codable, Equatable {
     /// The stored form (absent fields are left out).
     public var json: JSONValue {
         var fields: [String: JSONValue] = [:]
-        for (key, value) in [("principal", principal), ("role", role), ("request_id", requestID), ("client", client),
-                             ("request_fingerprint", requestFingerprint)] {
+        for (key, value) in [
+            ("principal", principal), ("role", role), ("request_id", requestID), ("client", client),
+            ("request_fingerprint", requestFingerprint),
+        ] {
             if let value { fields[key] = .string(value) }
         }
         return .object(fields)

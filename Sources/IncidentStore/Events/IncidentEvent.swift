@@ -144,8 +144,9 @@ public enum IncidentEvent: Sendable, Equatable {
     /// An event to append, with its idempotency key, its free text sealed under `narrative`
     /// (the incident's current narrative key): the log holds no plain text.
     public func toAppend(eventID: UUID, metadata: EventMetadata, narrative: NarrativeVault.Key) throws -> EventToAppend {
-        EventToAppend(eventID: eventID, type: eventType.rawValue, schemaVersion: eventType.schemaVersion,
-                      data: try NarrativeVault.seal(try data(), type: eventType, with: narrative), metadata: metadata)
+        EventToAppend(
+            eventID: eventID, type: eventType.rawValue, schemaVersion: eventType.schemaVersion,
+            data: try NarrativeVault.seal(try data(), type: eventType, with: narrative), metadata: metadata)
     }
 
     /// Decodes an event's plain data (stored data opened by ``NarrativeVault``). Each version a

@@ -82,6 +82,8 @@ public struct ErasureLedger: Sendable {
     }
 
     private static func failure(_ path: String) -> CocoaError {
-        CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "cannot write the erasure ledger \(path): \(String(cString: strerror(errno)))"])
+        CocoaError(
+            .fileWriteUnknown,
+            userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "cannot write the erasure ledger \(path): \(String(cString: strerror(errno)))"])
     }
 }

@@ -9,20 +9,26 @@ struct IncidentKeys: Sendable {
 
     /// The stored key, or nil when there is none (never made, or destroyed).
     func key(_ purpose: KeyPurpose, of incidentID: UUID, generation: Int = 1, on connection: PostgresConnection) throws -> SymmetricKey? {
-        guard let row = try connection.query(
-            "SELECT master_key_id, encode(wrapped_key, 'hex') FROM incident_keys WHERE incident_id = $1 AND purpose = $2 AND generation = $3",
-            [incidentID, purpose.rawValue, generation]
-        ).first else { return nil }
+        guard
+            let row = try connection.query(
+                "SELECT master_key_id, encode(wrapped_key, 'hex') FROM incident_keys WHERE incident_id = $1 AND purpose = $2 AND generation = $3",
+                [incidentID, purpose.rawValue, generation]
+            ).first
+        else { return nil }
         let wrapped = WrappedKey(masterKeyID: try row.decode(0), bytes: Data(hex: try row.decode(1, as: String.self)))
         return try ring.unwrap(wrapped, purpose: purpose, subject: incidentID.postgresText, on: connection)
     }
 
     /// The latest generation of the incident's key for `purpose`, or nil when it has none.
     func latest(_ purpose: KeyPurpose, of incidentID: UUID, on connection: PostgresConnection) throws -> (generation: Int, key: SymmetricKey)? {
-        guard let row = try connection.query("""
-            SELECT generation, master_key_id, encode(wrapped_key, 'hex') FROM incident_keys
-            WHERE incident_id = $1 AND purpose = $2 ORDER BY generation DESC LIMIT 1
-            """, [incidentID, purpose.rawValue]).first else { return nil }
+        guard
+            let row = try connection.query(
+                """
+                SELECT generation, master_key_id, encode(wrapped_key, 'hex') FROM incident_keys
+                WHERE incident_id = $1 AND purpose = $2 ORDER BY generation DESC LIMIT 1
+                """, [incidentID, purpose.rawValue]
+            ).first
+        else { return nil }
         let wrapped = WrappedKey(masterKeyID: try row.decode(1), bytes: Data(hex: try row.decode(2, as: String.self)))
         return (try row.decode(0), try ring.unwrap(wrapped, purpose: purpose, subject: incidentID.postgresText, on: connection))
     }
@@ -31,10 +37,12 @@ struct IncidentKeys: Sendable {
     func all(_ purpose: KeyPurpose, of incidents: [UUID], on connection: PostgresConnection) throws -> [UUID: [Int: SymmetricKey]] {
         guard !incidents.isEmpty else { return [:] }
         var found: [UUID: [Int: SymmetricKey]] = [:]
-        for row in try connection.query("""
+        for row in try connection.query(
+            """
             SELECT incident_id, generation, master_key_id, encode(wrapped_key, 'hex') FROM incident_keys
             WHERE purpose = $1 AND incident_id = ANY($2::uuid[])
-            """, [purpose.rawValue, postgresArray(incidents)]).rows {
+            """, [purpose.rawValue, postgresArray(incidents)]
+        ).rows {
             let incidentID: UUID = try row.decode(0)
             let wrapped = WrappedKey(masterKeyID: try row.decode(2), bytes: Data(hex: try row.decode(3, as: String.self)))
             found[incidentID, default: [:]][try row.decode(1)] = try ring.unwrap(wrapped, purpose: purpose, subject: incidentID.postgresText, on: connection)
@@ -51,7 +59,8 @@ struct IncidentKeys: Sendable {
         for _ in 0..<2 {
             let master = try ring.currentForNewKeys(on: connection)
             let wrapped = try ring.wrap(Sealing.newKey(), purpose: purpose, subject: incidentID.postgresText, under: master)
-            try connection.query("""
+            try connection.query(
+                """
                 WITH master_key AS (SELECT current_key_id FROM master_key_state FOR SHARE)
                 INSERT INTO incident_keys (incident_id, purpose, generation, master_key_id, wrapped_key)
                 SELECT $1, $2, $3, $4, decode($5, 'hex')
@@ -72,7 +81,8 @@ struct IncidentKeys: Sendable {
 
     /// Destroys the incident's keys for `purpose` (crypto-shredding): every generation, or those up to `generation`.
     func destroy(_ purpose: KeyPurpose, of incidentID: UUID, upTo generation: Int = Int(Int32.max), on connection: PostgresConnection) throws {
-        try connection.query("DELETE FROM incident_keys WHERE incident_id = $1 AND purpose = $2 AND generation <= $3",
-                             [incidentID, purpose.rawValue, generation])
+        try connection.query(
+            "DELETE FROM incident_keys WHERE incident_id = $1 AND purpose = $2 AND generation <= $3",
+            [incidentID, purpose.rawValue, generation])
     }
 }

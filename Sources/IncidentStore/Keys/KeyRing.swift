@@ -88,8 +88,9 @@ public final class KeyRing: Sendable {
         }
         guard let master else { throw KeyRingError.unknownMasterKey(wrapped.masterKeyID) }
         guard let box = try? AES.GCM.SealedBox(combined: wrapped.bytes),
-              let bytes = try? AES.GCM.open(box, using: master.wrappingKey,
-                                            authenticating: Self.associatedData(purpose: purpose, subject: subject, masterKeyID: master.id))
+            let bytes = try? AES.GCM.open(
+                box, using: master.wrappingKey,
+                authenticating: Self.associatedData(purpose: purpose, subject: subject, masterKeyID: master.id))
         else { throw KeyRingError.corrupt(purpose: purpose, subject: subject) }
         return SymmetricKey(data: bytes)
     }
@@ -105,11 +106,15 @@ public final class KeyRing: Sendable {
     /// Takes in `master_key_state`: its current key (loaded from the recorded file when the ring
     /// does not hold it) becomes the ring's current. Without a row, the ring keeps its own.
     private func learn(from connection: PostgresConnection, locking: Bool) throws {
-        guard let row = try connection.query(
-            "SELECT current_key_id, current_key_path, previous_key_id, previous_key_path FROM master_key_state" + (locking ? " FOR SHARE" : "")
-        ).first else { return }
+        guard
+            let row = try connection.query(
+                "SELECT current_key_id, current_key_path, previous_key_id, previous_key_path FROM master_key_state" + (locking ? " FOR SHARE" : "")
+            ).first
+        else { return }
         let current: String = try row.decode(0)
-        for (id, path) in [(current, try row.decodeIfPresent(1, as: String.self)), (try row.decodeIfPresent(2, as: String.self), try row.decodeIfPresent(3, as: String.self))] {
+        for (id, path) in [
+            (current, try row.decodeIfPresent(1, as: String.self)), (try row.decodeIfPresent(2, as: String.self), try row.decodeIfPresent(3, as: String.self)),
+        ] {
             guard let id, state.withLock({ $0.keys[id] == nil }), let path else { continue }
             let loaded = try MasterKey.load(path: path)
             guard loaded.id == id else { throw MasterKeyError.notThisDatabase(path: path, given: loaded.id, expected: id) }

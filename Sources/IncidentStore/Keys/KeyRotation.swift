@@ -36,24 +36,28 @@ public struct KeyRotation: Sendable {
     /// The tables that hold wrapped keys: how to read a batch not yet under `$1` (key columns
     /// first, then purpose, master key id, wrapped key in hex), and how to write it back.
     private static let tables: [(select: String, update: String)] = [
-        ("""
-         SELECT incident_id::text, generation, purpose, master_key_id, encode(wrapped_key, 'hex') FROM incident_keys
-         WHERE master_key_id <> $1 LIMIT $2 FOR UPDATE
-         """,
-         """
-         UPDATE incident_keys k SET master_key_id = $1, wrapped_key = decode(u.wrapped, 'hex')
-         FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[]) AS u(subject, generation, purpose, wrapped)
-         WHERE k.incident_id = u.subject AND k.generation = u.generation AND k.purpose = u.purpose
-         """),
-        ("""
-         SELECT key_id, 1, 'outbox', master_key_id, encode(wrapped_key, 'hex') FROM outbox_keys
-         WHERE master_key_id <> $1 LIMIT $2 FOR UPDATE
-         """,
-         """
-         UPDATE outbox_keys k SET master_key_id = $1, wrapped_key = decode(u.wrapped, 'hex')
-         FROM unnest($2::text[], $3::int[], $4::text[], $5::text[]) AS u(subject, generation, purpose, wrapped)
-         WHERE k.key_id = u.subject
-         """),
+        (
+            """
+            SELECT incident_id::text, generation, purpose, master_key_id, encode(wrapped_key, 'hex') FROM incident_keys
+            WHERE master_key_id <> $1 LIMIT $2 FOR UPDATE
+            """,
+            """
+            UPDATE incident_keys k SET master_key_id = $1, wrapped_key = decode(u.wrapped, 'hex')
+            FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[]) AS u(subject, generation, purpose, wrapped)
+            WHERE k.incident_id = u.subject AND k.generation = u.generation AND k.purpose = u.purpose
+            """
+        ),
+        (
+            """
+            SELECT key_id, 1, 'outbox', master_key_id, encode(wrapped_key, 'hex') FROM outbox_keys
+            WHERE master_key_id <> $1 LIMIT $2 FOR UPDATE
+            """,
+            """
+            UPDATE outbox_keys k SET master_key_id = $1, wrapped_key = decode(u.wrapped, 'hex')
+            FROM unnest($2::text[], $3::int[], $4::text[], $5::text[]) AS u(subject, generation, purpose, wrapped)
+            WHERE k.key_id = u.subject
+            """
+        ),
     ]
 
     /// Runs (or resumes) the rotation.
@@ -71,7 +75,8 @@ public struct KeyRotation: Sendable {
                 guard current == nil || current == old.id || (current == new.id && (previous == nil || previous == old.id)) else {
                     throw KeyRotationError.notThisDatabase(given: old.id, current: current!)
                 }
-                try connection.query("""
+                try connection.query(
+                    """
                     INSERT INTO master_key_state (current_key_id, current_key_path, previous_key_id, previous_key_path) VALUES ($1, $2, $3, $4)
                     ON CONFLICT (only_row) DO UPDATE SET current_key_id = $1, current_key_path = $2, previous_key_id = $3,
                         previous_key_path = $4, updated_at = now()
@@ -98,7 +103,8 @@ public struct KeyRotation: Sendable {
                                 wrapped.append(try ring.wrap(key, purpose: purpose, subject: subject, under: new).bytes.hexString)
                             }
                             guard !subjects.isEmpty else { return 0 }
-                            try connection.query(table.update, [new.id, postgresArray(subjects), postgresArray(generations), postgresArray(purposes), postgresArray(wrapped)])
+                            try connection.query(
+                                table.update, [new.id, postgresArray(subjects), postgresArray(generations), postgresArray(purposes), postgresArray(wrapped)])
                             return subjects.count
                         }
                     }
@@ -112,11 +118,14 @@ public struct KeyRotation: Sendable {
             let finished = try await pool.withConnection { [new] connection in
                 try connection.transaction { connection -> Bool in
                     try connection.query("SELECT 1 FROM master_key_state FOR UPDATE")
-                    let left: Int = try connection.query("""
+                    let left: Int = try connection.query(
+                        """
                         SELECT (SELECT count(*) FROM incident_keys WHERE master_key_id <> $1) + (SELECT count(*) FROM outbox_keys WHERE master_key_id <> $1)
-                        """, [new.id]).first!.decode(0)
+                        """, [new.id]
+                    ).first!.decode(0)
                     guard left == 0 else { return false }
-                    try connection.query("""
+                    try connection.query(
+                        """
                         UPDATE master_key_state SET previous_key_id = NULL, previous_key_path = NULL, updated_at = now()
                         WHERE current_key_id = $1
                         """, [new.id])

@@ -28,7 +28,8 @@ public enum LegacyKeys {
             wrappedKeys.append(try ring.wrap(key, purpose: .personal, subject: incidentID.postgresText, under: master).bytes.hexString)
         }
         if !incidents.isEmpty {
-            try connection.query("""
+            try connection.query(
+                """
                 INSERT INTO incident_keys (incident_id, purpose, master_key_id, wrapped_key)
                 SELECT k.incident_id, 'personal', $3, decode(k.wrapped, 'hex')
                 FROM unnest($1::uuid[], $2::text[]) AS k(incident_id, wrapped)

@@ -56,9 +56,11 @@ public struct OutboxKeys: Sendable {
 
     /// The key ictl should seal to now, nil when none was made yet.
     public func current(on connection: PostgresConnection) throws -> OutboxPublicKey? {
-        guard let row = try connection.query(
-            "SELECT key_id, encode(public_key, 'hex') FROM outbox_keys WHERE retired_at IS NULL ORDER BY created_at DESC, key_id LIMIT 1"
-        ).first else { return nil }
+        guard
+            let row = try connection.query(
+                "SELECT key_id, encode(public_key, 'hex') FROM outbox_keys WHERE retired_at IS NULL ORDER BY created_at DESC, key_id LIMIT 1"
+            ).first
+        else { return nil }
         return OutboxPublicKey(id: try row.decode(0), publicKey: Data(hex: try row.decode(1, as: String.self)))
     }
 
@@ -66,10 +68,13 @@ public struct OutboxKeys: Sendable {
     /// - Throws: ``OutboxKeyError`` for an unknown or expired key; ``KeyRingError`` when the
     ///   stored key does not open under its master key.
     public func privateKey(_ keyID: String, on connection: PostgresConnection) throws -> Data {
-        guard let row = try connection.query("""
-            SELECT master_key_id, encode(wrapped_key, 'hex'), retired_at IS NOT NULL AND retired_at < now() - make_interval(days => $2)
-            FROM outbox_keys WHERE key_id = $1
-            """, [keyID, Self.openableDaysAfterRetirement]).first
+        guard
+            let row = try connection.query(
+                """
+                SELECT master_key_id, encode(wrapped_key, 'hex'), retired_at IS NOT NULL AND retired_at < now() - make_interval(days => $2)
+                FROM outbox_keys WHERE key_id = $1
+                """, [keyID, Self.openableDaysAfterRetirement]
+            ).first
         else { throw OutboxKeyError.unknown(keyID) }
         guard try row.decode(2, as: Bool.self) == false else { throw OutboxKeyError.expired(keyID) }
         let wrapped = WrappedKey(masterKeyID: try row.decode(0), bytes: Data(hex: try row.decode(1, as: String.self)))
@@ -94,7 +99,9 @@ public struct OutboxKeys: Sendable {
     /// - Returns: the ids retired and the new current key.
     public func retireCurrent(on connection: PostgresConnection) throws -> (retired: [String], current: OutboxPublicKey) {
         try connection.execute("LOCK TABLE outbox_keys IN SHARE ROW EXCLUSIVE MODE")
-        let retired = try connection.query("UPDATE outbox_keys SET retired_at = now() WHERE retired_at IS NULL RETURNING key_id").rows.map { try $0.decode(0, as: String.self) }
+        let retired = try connection.query("UPDATE outbox_keys SET retired_at = now() WHERE retired_at IS NULL RETURNING key_id").rows.map {
+            try $0.decode(0, as: String.self)
+        }
         return (retired.sorted(), try create(on: connection))
     }
 
@@ -104,7 +111,8 @@ public struct OutboxKeys: Sendable {
         let id = Self.keyID(of: publicKey)
         let master = try ring.currentForNewKeys(on: connection)
         let wrapped = try ring.wrap(SymmetricKey(data: privateKey.rawRepresentation), purpose: .outbox, subject: id, under: master)
-        try connection.query("""
+        try connection.query(
+            """
             INSERT INTO outbox_keys (key_id, public_key, master_key_id, wrapped_key) VALUES ($1, decode($2, 'hex'), $3, decode($4, 'hex'))
             """, [id, publicKey.hexString, wrapped.masterKeyID, wrapped.bytes.hexString])
         return OutboxPublicKey(id: id, publicKey: publicKey)

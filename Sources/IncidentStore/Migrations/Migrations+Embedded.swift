@@ -6,985 +6,985 @@ extension Migration {
         Migration(
             name: "0001_events.sql",
             sql: #"""
--- The append-only event log. Every fact ever recorded lives here; everything users read is a
--- projection of it.
-CREATE TABLE events (
-    global_position bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    -- The writing transaction, for gapless reads: consumers read only below the oldest
-    -- transaction still running (pg_snapshot_xmin), so a later commit with a lower position is
-    -- never skipped.
-    transaction_id  xid8        NOT NULL DEFAULT pg_current_xact_id(),
-    event_id        uuid        NOT NULL,
-    stream          text        NOT NULL CHECK (stream <> ''),
-    stream_version  integer     NOT NULL CHECK (stream_version > 0),
-    type            text        NOT NULL CHECK (type <> ''),
-    schema_version  integer     NOT NULL CHECK (schema_version > 0),
-    data            jsonb       NOT NULL,
-    metadata        jsonb       NOT NULL DEFAULT '{}',
-    recorded_at     timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT events_event_id_key UNIQUE (event_id),
-    CONSTRAINT events_stream_version_key UNIQUE (stream, stream_version)
-);
+                -- The append-only event log. Every fact ever recorded lives here; everything users read is a
+                -- projection of it.
+                CREATE TABLE events (
+                    global_position bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    -- The writing transaction, for gapless reads: consumers read only below the oldest
+                    -- transaction still running (pg_snapshot_xmin), so a later commit with a lower position is
+                    -- never skipped.
+                    transaction_id  xid8        NOT NULL DEFAULT pg_current_xact_id(),
+                    event_id        uuid        NOT NULL,
+                    stream          text        NOT NULL CHECK (stream <> ''),
+                    stream_version  integer     NOT NULL CHECK (stream_version > 0),
+                    type            text        NOT NULL CHECK (type <> ''),
+                    schema_version  integer     NOT NULL CHECK (schema_version > 0),
+                    data            jsonb       NOT NULL,
+                    metadata        jsonb       NOT NULL DEFAULT '{}',
+                    recorded_at     timestamptz NOT NULL DEFAULT now(),
+                    CONSTRAINT events_event_id_key UNIQUE (event_id),
+                    CONSTRAINT events_stream_version_key UNIQUE (stream, stream_version)
+                );
 
--- The commit-safe read order.
-CREATE INDEX events_commit_order_idx ON events (transaction_id, global_position);
+                -- The commit-safe read order.
+                CREATE INDEX events_commit_order_idx ON events (transaction_id, global_position);
 
-CREATE FUNCTION events_are_append_only() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'the event log is append-only: % on events is not allowed', TG_OP
-        USING ERRCODE = 'object_not_in_prerequisite_state',
-              HINT = 'record a new event instead (amendment, retraction or erasure)';
-END;
-$$;
+                CREATE FUNCTION events_are_append_only() RETURNS trigger
+                LANGUAGE plpgsql AS $$
+                BEGIN
+                    RAISE EXCEPTION 'the event log is append-only: % on events is not allowed', TG_OP
+                        USING ERRCODE = 'object_not_in_prerequisite_state',
+                              HINT = 'record a new event instead (amendment, retraction or erasure)';
+                END;
+                $$;
 
-CREATE TRIGGER events_no_update_or_delete
-    BEFORE UPDATE OR DELETE ON events
-    FOR EACH ROW EXECUTE FUNCTION events_are_append_only();
+                CREATE TRIGGER events_no_update_or_delete
+                    BEFORE UPDATE OR DELETE ON events
+                    FOR EACH ROW EXECUTE FUNCTION events_are_append_only();
 
-CREATE TRIGGER events_no_truncate
-    BEFORE TRUNCATE ON events
-    FOR EACH STATEMENT EXECUTE FUNCTION events_are_append_only();
+                CREATE TRIGGER events_no_truncate
+                    BEFORE TRUNCATE ON events
+                    FOR EACH STATEMENT EXECUTE FUNCTION events_are_append_only();
 
--- The daemon's least-privilege role: it may read and append to the log, nothing more.
--- Roles are shared by every database of a cluster, so another database may have made it already.
-DO $$
-BEGIN
-    CREATE ROLE incident_app NOLOGIN;
-EXCEPTION WHEN duplicate_object OR unique_violation THEN
-    NULL;
-END;
-$$;
+                -- The daemon's least-privilege role: it may read and append to the log, nothing more.
+                -- Roles are shared by every database of a cluster, so another database may have made it already.
+                DO $$
+                BEGIN
+                    CREATE ROLE incident_app NOLOGIN;
+                EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                    NULL;
+                END;
+                $$;
 
-REVOKE ALL ON events FROM PUBLIC;
-GRANT SELECT, INSERT ON events TO incident_app;
+                REVOKE ALL ON events FROM PUBLIC;
+                GRANT SELECT, INSERT ON events TO incident_app;
 
--- The daemon checks that migrations are current (readiness).
-GRANT SELECT ON schema_migrations TO incident_app;
+                -- The daemon checks that migrations are current (readiness).
+                GRANT SELECT ON schema_migrations TO incident_app;
 
-"""#
+                """#
         ),
         Migration(
             name: "0002_regions.sql",
             sql: #"""
--- Kosovo's 7 districts and 38 municipalities, copied from shared/data/kosovo-municipalities.csv.
--- The municipality is the canonical location of an incident; district figures are roll-ups.
--- Seat coordinates are approximate (±2 km): for placing a marker on a map, not for geocoding.
-CREATE TABLE districts (
-    code    text PRIMARY KEY CHECK (code ~ '^XK-[A-Z]{3}$'),
-    name_sq text NOT NULL,
-    name_sr text NOT NULL
-);
+                -- Kosovo's 7 districts and 38 municipalities, copied from shared/data/kosovo-municipalities.csv.
+                -- The municipality is the canonical location of an incident; district figures are roll-ups.
+                -- Seat coordinates are approximate (±2 km): for placing a marker on a map, not for geocoding.
+                CREATE TABLE districts (
+                    code    text PRIMARY KEY CHECK (code ~ '^XK-[A-Z]{3}$'),
+                    name_sq text NOT NULL,
+                    name_sr text NOT NULL
+                );
 
-CREATE TABLE municipalities (
-    code          text PRIMARY KEY CHECK (code ~ '^XK-[A-Z]{3}-[0-9]{2}$'),
-    district_code text NOT NULL REFERENCES districts (code),
-    name_sq       text NOT NULL,
-    name_sr       text NOT NULL,
-    aliases       text[] NOT NULL DEFAULT '{}',
-    seat_lat      numeric(6, 3) NOT NULL,
-    seat_lon      numeric(6, 3) NOT NULL
-);
+                CREATE TABLE municipalities (
+                    code          text PRIMARY KEY CHECK (code ~ '^XK-[A-Z]{3}-[0-9]{2}$'),
+                    district_code text NOT NULL REFERENCES districts (code),
+                    name_sq       text NOT NULL,
+                    name_sr       text NOT NULL,
+                    aliases       text[] NOT NULL DEFAULT '{}',
+                    seat_lat      numeric(6, 3) NOT NULL,
+                    seat_lon      numeric(6, 3) NOT NULL
+                );
 
-INSERT INTO districts (code, name_sq, name_sr) VALUES
-    ('XK-PRI', 'Prishtinë', 'Priština'),
-    ('XK-MIT', 'Mitrovicë', 'Mitrovica'),
-    ('XK-PEJ', 'Pejë', 'Peć'),
-    ('XK-GJA', 'Gjakovë', 'Đakovica'),
-    ('XK-PRZ', 'Prizren', 'Prizren'),
-    ('XK-FER', 'Ferizaj', 'Uroševac'),
-    ('XK-GJI', 'Gjilan', 'Gnjilane');
+                INSERT INTO districts (code, name_sq, name_sr) VALUES
+                    ('XK-PRI', 'Prishtinë', 'Priština'),
+                    ('XK-MIT', 'Mitrovicë', 'Mitrovica'),
+                    ('XK-PEJ', 'Pejë', 'Peć'),
+                    ('XK-GJA', 'Gjakovë', 'Đakovica'),
+                    ('XK-PRZ', 'Prizren', 'Prizren'),
+                    ('XK-FER', 'Ferizaj', 'Uroševac'),
+                    ('XK-GJI', 'Gjilan', 'Gnjilane');
 
-INSERT INTO municipalities (code, district_code, name_sq, name_sr, aliases, seat_lat, seat_lon) VALUES
-    ('XK-PRI-01', 'XK-PRI', 'Prishtinë', 'Priština', ARRAY['Pristina', 'Prishtina']::text[], 42.663, 21.166),
-    ('XK-PRI-02', 'XK-PRI', 'Podujevë', 'Podujevo', ARRAY['Podujeva']::text[], 42.911, 21.193),
-    ('XK-PRI-03', 'XK-PRI', 'Fushë Kosovë', 'Kosovo Polje', ARRAY['Fushe Kosova']::text[], 42.640, 21.096),
-    ('XK-PRI-04', 'XK-PRI', 'Lipjan', 'Lipljan', '{}'::text[], 42.522, 21.126),
-    ('XK-PRI-05', 'XK-PRI', 'Obiliq', 'Obilić', '{}'::text[], 42.687, 21.078),
-    ('XK-PRI-06', 'XK-PRI', 'Drenas', 'Glogovac', ARRAY['Gllogoc']::text[], 42.626, 20.894),
-    ('XK-PRI-07', 'XK-PRI', 'Graçanicë', 'Gračanica', ARRAY['Gracanica']::text[], 42.600, 21.194),
-    ('XK-PRI-08', 'XK-PRI', 'Novobërdë', 'Novo Brdo', ARRAY['Novoberda']::text[], 42.615, 21.425),
-    ('XK-MIT-01', 'XK-MIT', 'Mitrovicë e Jugut', 'Južna Mitrovica', ARRAY['South Mitrovica', 'Mitrovica South']::text[], 42.883, 20.867),
-    ('XK-MIT-02', 'XK-MIT', 'Mitrovicë e Veriut', 'Severna Mitrovica', ARRAY['North Mitrovica', 'Mitrovica North']::text[], 42.895, 20.865),
-    ('XK-MIT-03', 'XK-MIT', 'Vushtrri', 'Vučitrn', ARRAY['Vushtrria']::text[], 42.823, 20.968),
-    ('XK-MIT-04', 'XK-MIT', 'Skenderaj', 'Srbica', '{}'::text[], 42.747, 20.789),
-    ('XK-MIT-05', 'XK-MIT', 'Leposaviq', 'Leposavić', '{}'::text[], 43.104, 20.803),
-    ('XK-MIT-06', 'XK-MIT', 'Zveçan', 'Zvečan', '{}'::text[], 42.908, 20.841),
-    ('XK-MIT-07', 'XK-MIT', 'Zubin Potok', 'Zubin Potok', '{}'::text[], 42.914, 20.690),
-    ('XK-PEJ-01', 'XK-PEJ', 'Pejë', 'Peć', ARRAY['Peja', 'Pec']::text[], 42.659, 20.289),
-    ('XK-PEJ-02', 'XK-PEJ', 'Istog', 'Istok', '{}'::text[], 42.781, 20.488),
-    ('XK-PEJ-03', 'XK-PEJ', 'Klinë', 'Klina', '{}'::text[], 42.622, 20.578),
-    ('XK-GJA-01', 'XK-GJA', 'Gjakovë', 'Đakovica', ARRAY['Gjakova', 'Djakovica']::text[], 42.380, 20.431),
-    ('XK-GJA-02', 'XK-GJA', 'Deçan', 'Dečani', ARRAY['Decan', 'Decani']::text[], 42.540, 20.288),
-    ('XK-GJA-03', 'XK-GJA', 'Junik', 'Junik', '{}'::text[], 42.476, 20.278),
-    ('XK-GJA-04', 'XK-GJA', 'Rahovec', 'Orahovac', '{}'::text[], 42.399, 20.655),
-    ('XK-PRZ-01', 'XK-PRZ', 'Prizren', 'Prizren', '{}'::text[], 42.214, 20.740),
-    ('XK-PRZ-02', 'XK-PRZ', 'Suharekë', 'Suva Reka', ARRAY['Suhareka']::text[], 42.359, 20.825),
-    ('XK-PRZ-03', 'XK-PRZ', 'Malishevë', 'Mališevo', ARRAY['Malisheva']::text[], 42.482, 20.746),
-    ('XK-PRZ-04', 'XK-PRZ', 'Dragash', 'Dragaš', '{}'::text[], 42.063, 20.653),
-    ('XK-PRZ-05', 'XK-PRZ', 'Mamushë', 'Mamuša', ARRAY['Mamusha']::text[], 42.323, 20.727),
-    ('XK-FER-01', 'XK-FER', 'Ferizaj', 'Uroševac', '{}'::text[], 42.371, 21.155),
-    ('XK-FER-02', 'XK-FER', 'Kaçanik', 'Kačanik', '{}'::text[], 42.232, 21.259),
-    ('XK-FER-03', 'XK-FER', 'Shtime', 'Štimlje', '{}'::text[], 42.433, 21.040),
-    ('XK-FER-04', 'XK-FER', 'Shtërpcë', 'Štrpce', ARRAY['Shterpca']::text[], 42.239, 21.027),
-    ('XK-FER-05', 'XK-FER', 'Hani i Elezit', 'Elez Han', ARRAY['Đeneral Janković', 'General Jankovic']::text[], 42.150, 21.297),
-    ('XK-GJI-01', 'XK-GJI', 'Gjilan', 'Gnjilane', ARRAY['Gjilani']::text[], 42.464, 21.469),
-    ('XK-GJI-02', 'XK-GJI', 'Kamenicë', 'Kamenica', ARRAY['Kosovska Kamenica']::text[], 42.578, 21.580),
-    ('XK-GJI-03', 'XK-GJI', 'Viti', 'Vitina', ARRAY['Vitia']::text[], 42.321, 21.359),
-    ('XK-GJI-04', 'XK-GJI', 'Kllokot', 'Klokot', '{}'::text[], 42.369, 21.380),
-    ('XK-GJI-05', 'XK-GJI', 'Partesh', 'Parteš', '{}'::text[], 42.402, 21.434),
-    ('XK-GJI-06', 'XK-GJI', 'Ranillug', 'Ranilug', '{}'::text[], 42.492, 21.599);
+                INSERT INTO municipalities (code, district_code, name_sq, name_sr, aliases, seat_lat, seat_lon) VALUES
+                    ('XK-PRI-01', 'XK-PRI', 'Prishtinë', 'Priština', ARRAY['Pristina', 'Prishtina']::text[], 42.663, 21.166),
+                    ('XK-PRI-02', 'XK-PRI', 'Podujevë', 'Podujevo', ARRAY['Podujeva']::text[], 42.911, 21.193),
+                    ('XK-PRI-03', 'XK-PRI', 'Fushë Kosovë', 'Kosovo Polje', ARRAY['Fushe Kosova']::text[], 42.640, 21.096),
+                    ('XK-PRI-04', 'XK-PRI', 'Lipjan', 'Lipljan', '{}'::text[], 42.522, 21.126),
+                    ('XK-PRI-05', 'XK-PRI', 'Obiliq', 'Obilić', '{}'::text[], 42.687, 21.078),
+                    ('XK-PRI-06', 'XK-PRI', 'Drenas', 'Glogovac', ARRAY['Gllogoc']::text[], 42.626, 20.894),
+                    ('XK-PRI-07', 'XK-PRI', 'Graçanicë', 'Gračanica', ARRAY['Gracanica']::text[], 42.600, 21.194),
+                    ('XK-PRI-08', 'XK-PRI', 'Novobërdë', 'Novo Brdo', ARRAY['Novoberda']::text[], 42.615, 21.425),
+                    ('XK-MIT-01', 'XK-MIT', 'Mitrovicë e Jugut', 'Južna Mitrovica', ARRAY['South Mitrovica', 'Mitrovica South']::text[], 42.883, 20.867),
+                    ('XK-MIT-02', 'XK-MIT', 'Mitrovicë e Veriut', 'Severna Mitrovica', ARRAY['North Mitrovica', 'Mitrovica North']::text[], 42.895, 20.865),
+                    ('XK-MIT-03', 'XK-MIT', 'Vushtrri', 'Vučitrn', ARRAY['Vushtrria']::text[], 42.823, 20.968),
+                    ('XK-MIT-04', 'XK-MIT', 'Skenderaj', 'Srbica', '{}'::text[], 42.747, 20.789),
+                    ('XK-MIT-05', 'XK-MIT', 'Leposaviq', 'Leposavić', '{}'::text[], 43.104, 20.803),
+                    ('XK-MIT-06', 'XK-MIT', 'Zveçan', 'Zvečan', '{}'::text[], 42.908, 20.841),
+                    ('XK-MIT-07', 'XK-MIT', 'Zubin Potok', 'Zubin Potok', '{}'::text[], 42.914, 20.690),
+                    ('XK-PEJ-01', 'XK-PEJ', 'Pejë', 'Peć', ARRAY['Peja', 'Pec']::text[], 42.659, 20.289),
+                    ('XK-PEJ-02', 'XK-PEJ', 'Istog', 'Istok', '{}'::text[], 42.781, 20.488),
+                    ('XK-PEJ-03', 'XK-PEJ', 'Klinë', 'Klina', '{}'::text[], 42.622, 20.578),
+                    ('XK-GJA-01', 'XK-GJA', 'Gjakovë', 'Đakovica', ARRAY['Gjakova', 'Djakovica']::text[], 42.380, 20.431),
+                    ('XK-GJA-02', 'XK-GJA', 'Deçan', 'Dečani', ARRAY['Decan', 'Decani']::text[], 42.540, 20.288),
+                    ('XK-GJA-03', 'XK-GJA', 'Junik', 'Junik', '{}'::text[], 42.476, 20.278),
+                    ('XK-GJA-04', 'XK-GJA', 'Rahovec', 'Orahovac', '{}'::text[], 42.399, 20.655),
+                    ('XK-PRZ-01', 'XK-PRZ', 'Prizren', 'Prizren', '{}'::text[], 42.214, 20.740),
+                    ('XK-PRZ-02', 'XK-PRZ', 'Suharekë', 'Suva Reka', ARRAY['Suhareka']::text[], 42.359, 20.825),
+                    ('XK-PRZ-03', 'XK-PRZ', 'Malishevë', 'Mališevo', ARRAY['Malisheva']::text[], 42.482, 20.746),
+                    ('XK-PRZ-04', 'XK-PRZ', 'Dragash', 'Dragaš', '{}'::text[], 42.063, 20.653),
+                    ('XK-PRZ-05', 'XK-PRZ', 'Mamushë', 'Mamuša', ARRAY['Mamusha']::text[], 42.323, 20.727),
+                    ('XK-FER-01', 'XK-FER', 'Ferizaj', 'Uroševac', '{}'::text[], 42.371, 21.155),
+                    ('XK-FER-02', 'XK-FER', 'Kaçanik', 'Kačanik', '{}'::text[], 42.232, 21.259),
+                    ('XK-FER-03', 'XK-FER', 'Shtime', 'Štimlje', '{}'::text[], 42.433, 21.040),
+                    ('XK-FER-04', 'XK-FER', 'Shtërpcë', 'Štrpce', ARRAY['Shterpca']::text[], 42.239, 21.027),
+                    ('XK-FER-05', 'XK-FER', 'Hani i Elezit', 'Elez Han', ARRAY['Đeneral Janković', 'General Jankovic']::text[], 42.150, 21.297),
+                    ('XK-GJI-01', 'XK-GJI', 'Gjilan', 'Gnjilane', ARRAY['Gjilani']::text[], 42.464, 21.469),
+                    ('XK-GJI-02', 'XK-GJI', 'Kamenicë', 'Kamenica', ARRAY['Kosovska Kamenica']::text[], 42.578, 21.580),
+                    ('XK-GJI-03', 'XK-GJI', 'Viti', 'Vitina', ARRAY['Vitia']::text[], 42.321, 21.359),
+                    ('XK-GJI-04', 'XK-GJI', 'Kllokot', 'Klokot', '{}'::text[], 42.369, 21.380),
+                    ('XK-GJI-05', 'XK-GJI', 'Partesh', 'Parteš', '{}'::text[], 42.402, 21.434),
+                    ('XK-GJI-06', 'XK-GJI', 'Ranillug', 'Ranilug', '{}'::text[], 42.492, 21.599);
 
-GRANT SELECT ON districts, municipalities TO incident_app;
+                GRANT SELECT ON districts, municipalities TO incident_app;
 
-"""#
+                """#
         ),
         Migration(
             name: "0003_taxonomy.sql",
             sql: #"""
--- The incident taxonomy. Adding a sub-category is a new migration, not a code change.
-CREATE TABLE categories (
-    code       text PRIMARY KEY CHECK (code ~ '^[a-z_]+$'),
-    label      text NOT NULL,
-    sort_order integer NOT NULL
-);
+                -- The incident taxonomy. Adding a sub-category is a new migration, not a code change.
+                CREATE TABLE categories (
+                    code       text PRIMARY KEY CHECK (code ~ '^[a-z_]+$'),
+                    label      text NOT NULL,
+                    sort_order integer NOT NULL
+                );
 
-CREATE TABLE subcategories (
-    code          text PRIMARY KEY CHECK (code ~ '^[a-z_]+$'),
-    category_code text NOT NULL REFERENCES categories (code),
-    label         text NOT NULL,
-    -- Set where the subject itself endangers people: such incidents are always confidential.
-    forced_sensitivity text CHECK (forced_sensitivity IN ('public', 'restricted', 'confidential')),
-    sort_order    integer NOT NULL
-);
+                CREATE TABLE subcategories (
+                    code          text PRIMARY KEY CHECK (code ~ '^[a-z_]+$'),
+                    category_code text NOT NULL REFERENCES categories (code),
+                    label         text NOT NULL,
+                    -- Set where the subject itself endangers people: such incidents are always confidential.
+                    forced_sensitivity text CHECK (forced_sensitivity IN ('public', 'restricted', 'confidential')),
+                    sort_order    integer NOT NULL
+                );
 
-INSERT INTO categories (code, label, sort_order) VALUES
-    ('ethnic_violence', 'Inter-ethnic violence', 1),
-    ('trafficking', 'Trafficking and smuggling', 2),
-    ('return_obstacle', 'Obstacles to return of refugees and displaced people', 3),
-    ('access_security', 'Humanitarian access and staff security', 4),
-    ('unrest', 'Civil unrest', 5),
-    ('explosives', 'Explosives and weapons', 6),
-    ('sexual_violence', 'Sexual violence', 7),
-    ('other', 'Other', 8);
+                INSERT INTO categories (code, label, sort_order) VALUES
+                    ('ethnic_violence', 'Inter-ethnic violence', 1),
+                    ('trafficking', 'Trafficking and smuggling', 2),
+                    ('return_obstacle', 'Obstacles to return of refugees and displaced people', 3),
+                    ('access_security', 'Humanitarian access and staff security', 4),
+                    ('unrest', 'Civil unrest', 5),
+                    ('explosives', 'Explosives and weapons', 6),
+                    ('sexual_violence', 'Sexual violence', 7),
+                    ('other', 'Other', 8);
 
-INSERT INTO subcategories (code, category_code, label, forced_sensitivity, sort_order) VALUES
-    ('killing', 'ethnic_violence', 'Killing', NULL, 1),
-    ('assault', 'ethnic_violence', 'Assault', NULL, 2),
-    ('threat_intimidation', 'ethnic_violence', 'Threat or intimidation', NULL, 3),
-    ('property_damage', 'ethnic_violence', 'Property damage', NULL, 4),
-    ('religious_cultural_site', 'ethnic_violence', 'Attack on a religious or cultural site', NULL, 5),
-    ('mob_violence', 'ethnic_violence', 'Mob violence', NULL, 6),
-    ('hate_speech', 'ethnic_violence', 'Hate speech', NULL, 7),
-    ('human_trafficking', 'trafficking', 'Human trafficking', 'confidential', 1),
-    ('migrant_smuggling', 'trafficking', 'Migrant smuggling', NULL, 2),
-    ('arms_smuggling', 'trafficking', 'Arms smuggling', NULL, 3),
-    ('drug_smuggling', 'trafficking', 'Drug smuggling', NULL, 4),
-    ('goods_smuggling', 'trafficking', 'Goods smuggling', NULL, 5),
-    ('interdiction', 'trafficking', 'Interdiction', NULL, 6),
-    ('security_incident_at_return_site', 'return_obstacle', 'Security incident at a return site', NULL, 1),
-    ('looting_returnee_property', 'return_obstacle', 'Looting of returnee property', NULL, 2),
-    ('property_occupation', 'return_obstacle', 'Illegal occupation of property', NULL, 3),
-    ('community_opposition', 'return_obstacle', 'Community opposition to return', NULL, 4),
-    ('administrative_obstruction', 'return_obstacle', 'Administrative obstruction', NULL, 5),
-    ('movement_restriction', 'return_obstacle', 'Restriction of movement', NULL, 6),
-    ('attack_on_staff', 'access_security', 'Attack on staff', NULL, 1),
-    ('threat_to_staff', 'access_security', 'Threat to staff', NULL, 2),
-    ('theft_robbery', 'access_security', 'Theft or robbery', NULL, 3),
-    ('detention_of_staff', 'access_security', 'Detention of staff', NULL, 4),
-    ('roadblock_obstruction', 'access_security', 'Roadblock or obstruction', NULL, 5),
-    ('peaceful_protest', 'unrest', 'Peaceful protest', NULL, 1),
-    ('protest_with_intervention', 'unrest', 'Protest with intervention', NULL, 2),
-    ('violent_demonstration', 'unrest', 'Violent demonstration', NULL, 3),
-    ('excessive_force', 'unrest', 'Excessive force', NULL, 4),
-    ('grenade', 'explosives', 'Grenade', NULL, 1),
-    ('ied_landmine_uxo', 'explosives', 'IED, landmine or UXO', NULL, 2),
-    ('weapons_cache', 'explosives', 'Weapons cache', NULL, 3),
-    ('sexual_violence', 'sexual_violence', 'Sexual violence', 'confidential', 1),
-    ('other', 'other', 'Other', NULL, 1);
+                INSERT INTO subcategories (code, category_code, label, forced_sensitivity, sort_order) VALUES
+                    ('killing', 'ethnic_violence', 'Killing', NULL, 1),
+                    ('assault', 'ethnic_violence', 'Assault', NULL, 2),
+                    ('threat_intimidation', 'ethnic_violence', 'Threat or intimidation', NULL, 3),
+                    ('property_damage', 'ethnic_violence', 'Property damage', NULL, 4),
+                    ('religious_cultural_site', 'ethnic_violence', 'Attack on a religious or cultural site', NULL, 5),
+                    ('mob_violence', 'ethnic_violence', 'Mob violence', NULL, 6),
+                    ('hate_speech', 'ethnic_violence', 'Hate speech', NULL, 7),
+                    ('human_trafficking', 'trafficking', 'Human trafficking', 'confidential', 1),
+                    ('migrant_smuggling', 'trafficking', 'Migrant smuggling', NULL, 2),
+                    ('arms_smuggling', 'trafficking', 'Arms smuggling', NULL, 3),
+                    ('drug_smuggling', 'trafficking', 'Drug smuggling', NULL, 4),
+                    ('goods_smuggling', 'trafficking', 'Goods smuggling', NULL, 5),
+                    ('interdiction', 'trafficking', 'Interdiction', NULL, 6),
+                    ('security_incident_at_return_site', 'return_obstacle', 'Security incident at a return site', NULL, 1),
+                    ('looting_returnee_property', 'return_obstacle', 'Looting of returnee property', NULL, 2),
+                    ('property_occupation', 'return_obstacle', 'Illegal occupation of property', NULL, 3),
+                    ('community_opposition', 'return_obstacle', 'Community opposition to return', NULL, 4),
+                    ('administrative_obstruction', 'return_obstacle', 'Administrative obstruction', NULL, 5),
+                    ('movement_restriction', 'return_obstacle', 'Restriction of movement', NULL, 6),
+                    ('attack_on_staff', 'access_security', 'Attack on staff', NULL, 1),
+                    ('threat_to_staff', 'access_security', 'Threat to staff', NULL, 2),
+                    ('theft_robbery', 'access_security', 'Theft or robbery', NULL, 3),
+                    ('detention_of_staff', 'access_security', 'Detention of staff', NULL, 4),
+                    ('roadblock_obstruction', 'access_security', 'Roadblock or obstruction', NULL, 5),
+                    ('peaceful_protest', 'unrest', 'Peaceful protest', NULL, 1),
+                    ('protest_with_intervention', 'unrest', 'Protest with intervention', NULL, 2),
+                    ('violent_demonstration', 'unrest', 'Violent demonstration', NULL, 3),
+                    ('excessive_force', 'unrest', 'Excessive force', NULL, 4),
+                    ('grenade', 'explosives', 'Grenade', NULL, 1),
+                    ('ied_landmine_uxo', 'explosives', 'IED, landmine or UXO', NULL, 2),
+                    ('weapons_cache', 'explosives', 'Weapons cache', NULL, 3),
+                    ('sexual_violence', 'sexual_violence', 'Sexual violence', 'confidential', 1),
+                    ('other', 'other', 'Other', NULL, 1);
 
-GRANT SELECT ON categories, subcategories TO incident_app;
+                GRANT SELECT ON categories, subcategories TO incident_app;
 
-"""#
+                """#
         ),
         Migration(
             name: "0004_tokens.sql",
             sql: #"""
--- API tokens: random, shown once, stored only as a SHA-256 hash; revocable, optionally expiring.
-CREATE TABLE api_tokens (
-    name       text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$'),
-    role       text NOT NULL CHECK (role IN ('reporter', 'reviewer', 'analyst', 'admin')),
-    token_hash bytea NOT NULL UNIQUE CHECK (length(token_hash) = 32),
-    created_at timestamptz NOT NULL DEFAULT now(),
-    expires_at timestamptz,
-    revoked_at timestamptz
-);
+                -- API tokens: random, shown once, stored only as a SHA-256 hash; revocable, optionally expiring.
+                CREATE TABLE api_tokens (
+                    name       text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$'),
+                    role       text NOT NULL CHECK (role IN ('reporter', 'reviewer', 'analyst', 'admin')),
+                    token_hash bytea NOT NULL UNIQUE CHECK (length(token_hash) = 32),
+                    created_at timestamptz NOT NULL DEFAULT now(),
+                    expires_at timestamptz,
+                    revoked_at timestamptz
+                );
 
-GRANT SELECT, INSERT, UPDATE ON api_tokens TO incident_app;
+                GRANT SELECT, INSERT, UPDATE ON api_tokens TO incident_app;
 
-"""#
+                """#
         ),
         Migration(
             name: "0005_personal_data_keys.sql",
             sql: #"""
--- One AES-256 key per incident for its personal data. The log holds only ciphertext; erasing
--- personal data deletes the key (crypto-shredding), so the immutable log becomes unreadable there.
-CREATE TABLE personal_data_keys (
-    incident_id uuid PRIMARY KEY,
-    data_key    bytea NOT NULL CHECK (length(data_key) = 32),
-    created_at  timestamptz NOT NULL DEFAULT now()
-);
+                -- One AES-256 key per incident for its personal data. The log holds only ciphertext; erasing
+                -- personal data deletes the key (crypto-shredding), so the immutable log becomes unreadable there.
+                CREATE TABLE personal_data_keys (
+                    incident_id uuid PRIMARY KEY,
+                    data_key    bytea NOT NULL CHECK (length(data_key) = 32),
+                    created_at  timestamptz NOT NULL DEFAULT now()
+                );
 
--- Erasures are remembered so a key is never made again for an erased incident.
-CREATE TABLE personal_data_erasures (
-    incident_id uuid PRIMARY KEY,
-    erased_at   timestamptz NOT NULL DEFAULT now()
-);
+                -- Erasures are remembered so a key is never made again for an erased incident.
+                CREATE TABLE personal_data_erasures (
+                    incident_id uuid PRIMARY KEY,
+                    erased_at   timestamptz NOT NULL DEFAULT now()
+                );
 
-GRANT SELECT, INSERT, DELETE ON personal_data_keys TO incident_app;
-GRANT SELECT, INSERT ON personal_data_erasures TO incident_app;
+                GRANT SELECT, INSERT, DELETE ON personal_data_keys TO incident_app;
+                GRANT SELECT, INSERT ON personal_data_erasures TO incident_app;
 
-"""#
+                """#
         ),
         Migration(
             name: "0006_incidents.sql",
             sql: #"""
--- Read models keep their place in the log here, written in the same transaction as their rows.
-CREATE TABLE projection_checkpoints (
-    name            text PRIMARY KEY,
-    transaction_id  xid8 NOT NULL DEFAULT '0',
-    global_position bigint NOT NULL DEFAULT 0,
-    updated_at      timestamptz NOT NULL DEFAULT now()
-);
+                -- Read models keep their place in the log here, written in the same transaction as their rows.
+                CREATE TABLE projection_checkpoints (
+                    name            text PRIMARY KEY,
+                    transaction_id  xid8 NOT NULL DEFAULT '0',
+                    global_position bigint NOT NULL DEFAULT 0,
+                    updated_at      timestamptz NOT NULL DEFAULT now()
+                );
 
--- The current state of each incident, for listing and filtering without reading the log.
-CREATE TABLE incidents (
-    incident_id   uuid PRIMARY KEY,
-    version       integer NOT NULL,
-    status        text NOT NULL,
-    category      text NOT NULL,
-    subcategory   text NOT NULL,
-    municipality  text NOT NULL,
-    district      text NOT NULL,
-    occurred_at   text NOT NULL,
-    occurred_day  date NOT NULL,
-    sensitivity   text NOT NULL,
-    reported_by   text,
-    killed        integer NOT NULL,
-    injured       integer NOT NULL,
-    abducted      integer NOT NULL,
-    displaced     integer NOT NULL,
-    -- The canonical record without personal data, as served.
-    record        jsonb NOT NULL,
-    personal_data_erased boolean NOT NULL DEFAULT false,
-    reported_at   timestamptz NOT NULL,
-    updated_at    timestamptz NOT NULL
-);
+                -- The current state of each incident, for listing and filtering without reading the log.
+                CREATE TABLE incidents (
+                    incident_id   uuid PRIMARY KEY,
+                    version       integer NOT NULL,
+                    status        text NOT NULL,
+                    category      text NOT NULL,
+                    subcategory   text NOT NULL,
+                    municipality  text NOT NULL,
+                    district      text NOT NULL,
+                    occurred_at   text NOT NULL,
+                    occurred_day  date NOT NULL,
+                    sensitivity   text NOT NULL,
+                    reported_by   text,
+                    killed        integer NOT NULL,
+                    injured       integer NOT NULL,
+                    abducted      integer NOT NULL,
+                    displaced     integer NOT NULL,
+                    -- The canonical record without personal data, as served.
+                    record        jsonb NOT NULL,
+                    personal_data_erased boolean NOT NULL DEFAULT false,
+                    reported_at   timestamptz NOT NULL,
+                    updated_at    timestamptz NOT NULL
+                );
 
-CREATE INDEX incidents_listing_idx ON incidents (occurred_day DESC, incident_id DESC);
-CREATE INDEX incidents_municipality_idx ON incidents (municipality, occurred_day);
-CREATE INDEX incidents_district_idx ON incidents (district, occurred_day);
-CREATE INDEX incidents_category_idx ON incidents (category, occurred_day);
-CREATE INDEX incidents_reported_by_idx ON incidents (reported_by);
+                CREATE INDEX incidents_listing_idx ON incidents (occurred_day DESC, incident_id DESC);
+                CREATE INDEX incidents_municipality_idx ON incidents (municipality, occurred_day);
+                CREATE INDEX incidents_district_idx ON incidents (district, occurred_day);
+                CREATE INDEX incidents_category_idx ON incidents (category, occurred_day);
+                CREATE INDEX incidents_reported_by_idx ON incidents (reported_by);
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON incidents, projection_checkpoints TO incident_app;
+                GRANT SELECT, INSERT, UPDATE, DELETE ON incidents, projection_checkpoints TO incident_app;
 
--- Wake projectors when events are appended (they also poll: notifications are lost across reconnects).
-CREATE FUNCTION events_notify() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('incident_events', '');
-    RETURN NULL;
-END;
-$$;
+                -- Wake projectors when events are appended (they also poll: notifications are lost across reconnects).
+                CREATE FUNCTION events_notify() RETURNS trigger
+                LANGUAGE plpgsql AS $$
+                BEGIN
+                    PERFORM pg_notify('incident_events', '');
+                    RETURN NULL;
+                END;
+                $$;
 
-CREATE TRIGGER events_notify AFTER INSERT ON events
-    FOR EACH STATEMENT EXECUTE FUNCTION events_notify();
+                CREATE TRIGGER events_notify AFTER INSERT ON events
+                    FOR EACH STATEMENT EXECUTE FUNCTION events_notify();
 
-"""#
+                """#
         ),
         Migration(
             name: "0007_region_summary.sql",
             sql: #"""
--- The regional summary read model: per day (in Kosovo) x municipality x category, the incidents
--- that count (reported or verified) and their casualties. District figures are roll-ups of their
--- municipalities. Rows whose incidents fall to zero are deleted.
-CREATE TABLE region_summary (
-    day          date    NOT NULL,
-    municipality text    NOT NULL,
-    district     text    NOT NULL,
-    category     text    NOT NULL,
-    incidents    integer NOT NULL,
-    verified     integer NOT NULL,
-    killed       bigint  NOT NULL,
-    injured      bigint  NOT NULL,
-    abducted     bigint  NOT NULL,
-    displaced    bigint  NOT NULL,
-    PRIMARY KEY (day, municipality, category)
-);
+                -- The regional summary read model: per day (in Kosovo) x municipality x category, the incidents
+                -- that count (reported or verified) and their casualties. District figures are roll-ups of their
+                -- municipalities. Rows whose incidents fall to zero are deleted.
+                CREATE TABLE region_summary (
+                    day          date    NOT NULL,
+                    municipality text    NOT NULL,
+                    district     text    NOT NULL,
+                    category     text    NOT NULL,
+                    incidents    integer NOT NULL,
+                    verified     integer NOT NULL,
+                    killed       bigint  NOT NULL,
+                    injured      bigint  NOT NULL,
+                    abducted     bigint  NOT NULL,
+                    displaced    bigint  NOT NULL,
+                    PRIMARY KEY (day, municipality, category)
+                );
 
--- What each incident contributes to region_summary now, so an event can move it between buckets.
-CREATE TABLE region_summary_incidents (
-    incident_id  uuid    PRIMARY KEY,
-    version      integer NOT NULL,
-    day          date    NOT NULL,
-    municipality text    NOT NULL,
-    district     text    NOT NULL,
-    category     text    NOT NULL,
-    status       text    NOT NULL,
-    killed       integer NOT NULL,
-    injured      integer NOT NULL,
-    abducted     integer NOT NULL,
-    displaced    integer NOT NULL
-);
+                -- What each incident contributes to region_summary now, so an event can move it between buckets.
+                CREATE TABLE region_summary_incidents (
+                    incident_id  uuid    PRIMARY KEY,
+                    version      integer NOT NULL,
+                    day          date    NOT NULL,
+                    municipality text    NOT NULL,
+                    district     text    NOT NULL,
+                    category     text    NOT NULL,
+                    status       text    NOT NULL,
+                    killed       integer NOT NULL,
+                    injured      integer NOT NULL,
+                    abducted     integer NOT NULL,
+                    displaced    integer NOT NULL
+                );
 
--- A rebuild replays the log into these shadows and swaps them in by renaming, in one transaction.
-CREATE TABLE incidents_shadow (LIKE incidents INCLUDING ALL);
-CREATE TABLE region_summary_shadow (LIKE region_summary INCLUDING ALL);
-CREATE TABLE region_summary_incidents_shadow (LIKE region_summary_incidents INCLUDING ALL);
+                -- A rebuild replays the log into these shadows and swaps them in by renaming, in one transaction.
+                CREATE TABLE incidents_shadow (LIKE incidents INCLUDING ALL);
+                CREATE TABLE region_summary_shadow (LIKE region_summary INCLUDING ALL);
+                CREATE TABLE region_summary_incidents_shadow (LIKE region_summary_incidents INCLUDING ALL);
 
--- When the last rebuild was swapped in.
-ALTER TABLE projection_checkpoints ADD COLUMN rebuilt_at timestamptz;
+                -- When the last rebuild was swapped in.
+                ALTER TABLE projection_checkpoints ADD COLUMN rebuilt_at timestamptz;
 
--- The weekly digest's revisions read events by when they were recorded; the log is in that order.
-CREATE INDEX events_recorded_at_brin ON events USING brin (recorded_at);
+                -- The weekly digest's revisions read events by when they were recorded; the log is in that order.
+                CREATE INDEX events_recorded_at_brin ON events USING brin (recorded_at);
 
--- The daemon fills the shadows and empties them, and swaps a rebuild in through one function that
--- can rename nothing but read-model tables. The tables stay owned by the migrating role: the
--- daemon gets no ownership and no CREATE on the schema.
-GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON incidents, incidents_shadow, region_summary, region_summary_shadow,
-    region_summary_incidents, region_summary_incidents_shadow TO incident_app;
+                -- The daemon fills the shadows and empties them, and swaps a rebuild in through one function that
+                -- can rename nothing but read-model tables. The tables stay owned by the migrating role: the
+                -- daemon gets no ownership and no CREATE on the schema.
+                GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON incidents, incidents_shadow, region_summary, region_summary_shadow,
+                    region_summary_incidents, region_summary_incidents_shadow TO incident_app;
 
-CREATE FUNCTION swap_read_model(live text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-BEGIN
-    IF live NOT IN ('incidents', 'region_summary', 'region_summary_incidents') THEN
-        RAISE EXCEPTION 'not a read-model table: %', live USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    EXECUTE format('ALTER TABLE %I RENAME TO %I', live, live || '_swapping');
-    EXECUTE format('ALTER TABLE %I RENAME TO %I', live || '_shadow', live);
-    EXECUTE format('ALTER TABLE %I RENAME TO %I', live || '_swapping', live || '_shadow');
-END;
-$$;
+                CREATE FUNCTION swap_read_model(live text) RETURNS void
+                LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+                BEGIN
+                    IF live NOT IN ('incidents', 'region_summary', 'region_summary_incidents') THEN
+                        RAISE EXCEPTION 'not a read-model table: %', live USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                    EXECUTE format('ALTER TABLE %I RENAME TO %I', live, live || '_swapping');
+                    EXECUTE format('ALTER TABLE %I RENAME TO %I', live || '_shadow', live);
+                    EXECUTE format('ALTER TABLE %I RENAME TO %I', live || '_swapping', live || '_shadow');
+                END;
+                $$;
 
-REVOKE ALL ON FUNCTION swap_read_model(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION swap_read_model(text) TO incident_app;
+                REVOKE ALL ON FUNCTION swap_read_model(text) FROM PUBLIC;
+                GRANT EXECUTE ON FUNCTION swap_read_model(text) TO incident_app;
 
-"""#
+                """#
         ),
         Migration(
             name: "0008_api_tokens_notify.sql",
             sql: #"""
--- Daemons keep the principals of recently used tokens in memory (TokenCache): every change to
--- api_tokens (a revocation, an expiry moved, a row deleted) tells them to forget all of them.
--- New tokens need no notice: a token is only remembered after it was found.
-CREATE FUNCTION notify_api_tokens_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('incident_tokens', '');
-    RETURN NULL;
-END
-$$;
+                -- Daemons keep the principals of recently used tokens in memory (TokenCache): every change to
+                -- api_tokens (a revocation, an expiry moved, a row deleted) tells them to forget all of them.
+                -- New tokens need no notice: a token is only remembered after it was found.
+                CREATE FUNCTION notify_api_tokens_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    PERFORM pg_notify('incident_tokens', '');
+                    RETURN NULL;
+                END
+                $$;
 
-CREATE TRIGGER api_tokens_changed AFTER UPDATE OR DELETE OR TRUNCATE ON api_tokens
-    FOR EACH STATEMENT EXECUTE FUNCTION notify_api_tokens_changed();
+                CREATE TRIGGER api_tokens_changed AFTER UPDATE OR DELETE OR TRUNCATE ON api_tokens
+                    FOR EACH STATEMENT EXECUTE FUNCTION notify_api_tokens_changed();
 
-"""#
+                """#
         ),
         Migration(
             name: "0009_bulk_rebuild_and_district_summary.sql",
             sql: #"""
--- 1. District figures of their own: the district summary (the one analysts ask for most) reads a
---    seventh of the rows it would read from region_summary. Same figures, municipality rolled up.
-CREATE TABLE region_summary_district (
-    day       date    NOT NULL,
-    district  text    NOT NULL,
-    category  text    NOT NULL,
-    incidents integer NOT NULL,
-    verified  integer NOT NULL,
-    killed    bigint  NOT NULL,
-    injured   bigint  NOT NULL,
-    abducted  bigint  NOT NULL,
-    displaced bigint  NOT NULL,
-    PRIMARY KEY (day, district, category)
-);
-CREATE TABLE region_summary_district_shadow (LIKE region_summary_district INCLUDING ALL);
+                -- 1. District figures of their own: the district summary (the one analysts ask for most) reads a
+                --    seventh of the rows it would read from region_summary. Same figures, municipality rolled up.
+                CREATE TABLE region_summary_district (
+                    day       date    NOT NULL,
+                    district  text    NOT NULL,
+                    category  text    NOT NULL,
+                    incidents integer NOT NULL,
+                    verified  integer NOT NULL,
+                    killed    bigint  NOT NULL,
+                    injured   bigint  NOT NULL,
+                    abducted  bigint  NOT NULL,
+                    displaced bigint  NOT NULL,
+                    PRIMARY KEY (day, district, category)
+                );
+                CREATE TABLE region_summary_district_shadow (LIKE region_summary_district INCLUDING ALL);
 
--- The live table starts as the roll-up of region_summary; the projector keeps both from here on.
-INSERT INTO region_summary_district
-SELECT day, district, category, sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)
-FROM region_summary GROUP BY day, district, category;
+                -- The live table starts as the roll-up of region_summary; the projector keeps both from here on.
+                INSERT INTO region_summary_district
+                SELECT day, district, category, sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)
+                FROM region_summary GROUP BY day, district, category;
 
-GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON region_summary_district, region_summary_district_shadow TO incident_app;
+                GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON region_summary_district, region_summary_district_shadow TO incident_app;
 
-CREATE OR REPLACE FUNCTION swap_read_model(live text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-BEGIN
-    IF live NOT IN ('incidents', 'region_summary', 'region_summary_incidents', 'region_summary_district') THEN
-        RAISE EXCEPTION 'not a read-model table: %', live USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    EXECUTE format('ALTER TABLE %I RENAME TO %I', live, live || '_swapping');
-    EXECUTE format('ALTER TABLE %I RENAME TO %I', live || '_shadow', live);
-    EXECUTE format('ALTER TABLE %I RENAME TO %I', live || '_swapping', live || '_shadow');
-END;
-$$;
+                CREATE OR REPLACE FUNCTION swap_read_model(live text) RETURNS void
+                LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+                BEGIN
+                    IF live NOT IN ('incidents', 'region_summary', 'region_summary_incidents', 'region_summary_district') THEN
+                        RAISE EXCEPTION 'not a read-model table: %', live USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                    EXECUTE format('ALTER TABLE %I RENAME TO %I', live, live || '_swapping');
+                    EXECUTE format('ALTER TABLE %I RENAME TO %I', live || '_shadow', live);
+                    EXECUTE format('ALTER TABLE %I RENAME TO %I', live || '_swapping', live || '_shadow');
+                END;
+                $$;
 
--- 2. Bulk rebuilds (ProjectionRebuild.bulk): most incidents are one report, and their rows are
---    written by one INSERT ... SELECT per range of the log. A shadow loads faster without its
---    secondary indexes, so the daemon may drop them first and build them once at the end. Their
---    definitions wait in read_model_index_stash meanwhile, so a rebuild that dies halfway leaves
---    them to be restored (a swap restores them before anything else).
-CREATE TABLE read_model_index_stash (
-    table_name text NOT NULL,
-    index_name text NOT NULL,
-    definition text NOT NULL,
-    PRIMARY KEY (table_name, index_name)
-);
+                -- 2. Bulk rebuilds (ProjectionRebuild.bulk): most incidents are one report, and their rows are
+                --    written by one INSERT ... SELECT per range of the log. A shadow loads faster without its
+                --    secondary indexes, so the daemon may drop them first and build them once at the end. Their
+                --    definitions wait in read_model_index_stash meanwhile, so a rebuild that dies halfway leaves
+                --    them to be restored (a swap restores them before anything else).
+                CREATE TABLE read_model_index_stash (
+                    table_name text NOT NULL,
+                    index_name text NOT NULL,
+                    definition text NOT NULL,
+                    PRIMARY KEY (table_name, index_name)
+                );
 
-CREATE FUNCTION shadow_indexes_drop(shadow text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-DECLARE
-    stashed record;
-BEGIN
-    IF shadow NOT IN ('incidents_shadow', 'region_summary_shadow', 'region_summary_incidents_shadow', 'region_summary_district_shadow') THEN
-        RAISE EXCEPTION 'not a read-model shadow: %', shadow USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    -- Every index but the ones behind constraints (the primary key, which upserts need).
-    INSERT INTO read_model_index_stash (table_name, index_name, definition)
-    SELECT shadow, i.indexname, i.indexdef FROM pg_indexes i
-    WHERE i.schemaname = 'public' AND i.tablename = shadow
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = format('public.%I', i.indexname)::regclass)
-    ON CONFLICT DO NOTHING;
-    FOR stashed IN SELECT index_name FROM read_model_index_stash WHERE table_name = shadow LOOP
-        EXECUTE format('DROP INDEX IF EXISTS public.%I', stashed.index_name);
-    END LOOP;
-END;
-$$;
+                CREATE FUNCTION shadow_indexes_drop(shadow text) RETURNS void
+                LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+                DECLARE
+                    stashed record;
+                BEGIN
+                    IF shadow NOT IN ('incidents_shadow', 'region_summary_shadow', 'region_summary_incidents_shadow', 'region_summary_district_shadow') THEN
+                        RAISE EXCEPTION 'not a read-model shadow: %', shadow USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                    -- Every index but the ones behind constraints (the primary key, which upserts need).
+                    INSERT INTO read_model_index_stash (table_name, index_name, definition)
+                    SELECT shadow, i.indexname, i.indexdef FROM pg_indexes i
+                    WHERE i.schemaname = 'public' AND i.tablename = shadow
+                      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = format('public.%I', i.indexname)::regclass)
+                    ON CONFLICT DO NOTHING;
+                    FOR stashed IN SELECT index_name FROM read_model_index_stash WHERE table_name = shadow LOOP
+                        EXECUTE format('DROP INDEX IF EXISTS public.%I', stashed.index_name);
+                    END LOOP;
+                END;
+                $$;
 
--- Builds one stashed index of the shadow and returns true, or false when none is left: one index
--- per call, so that each build is a transaction of its own (a transaction building an index holds
--- back every gapless reader of the log until it commits).
-CREATE FUNCTION shadow_indexes_restore(shadow text) RETURNS boolean
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-DECLARE
-    stashed record;
-BEGIN
-    IF shadow NOT IN ('incidents_shadow', 'region_summary_shadow', 'region_summary_incidents_shadow', 'region_summary_district_shadow') THEN
-        RAISE EXCEPTION 'not a read-model shadow: %', shadow USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    SELECT index_name, definition INTO stashed FROM read_model_index_stash WHERE table_name = shadow ORDER BY index_name LIMIT 1;
-    IF NOT FOUND THEN
-        RETURN false;
-    END IF;
-    IF to_regclass(format('public.%I', stashed.index_name)) IS NULL THEN
-        EXECUTE stashed.definition;
-    END IF;
-    DELETE FROM read_model_index_stash WHERE table_name = shadow AND index_name = stashed.index_name;
-    RETURN true;
-END;
-$$;
+                -- Builds one stashed index of the shadow and returns true, or false when none is left: one index
+                -- per call, so that each build is a transaction of its own (a transaction building an index holds
+                -- back every gapless reader of the log until it commits).
+                CREATE FUNCTION shadow_indexes_restore(shadow text) RETURNS boolean
+                LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+                DECLARE
+                    stashed record;
+                BEGIN
+                    IF shadow NOT IN ('incidents_shadow', 'region_summary_shadow', 'region_summary_incidents_shadow', 'region_summary_district_shadow') THEN
+                        RAISE EXCEPTION 'not a read-model shadow: %', shadow USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                    SELECT index_name, definition INTO stashed FROM read_model_index_stash WHERE table_name = shadow ORDER BY index_name LIMIT 1;
+                    IF NOT FOUND THEN
+                        RETURN false;
+                    END IF;
+                    IF to_regclass(format('public.%I', stashed.index_name)) IS NULL THEN
+                        EXECUTE stashed.definition;
+                    END IF;
+                    DELETE FROM read_model_index_stash WHERE table_name = shadow AND index_name = stashed.index_name;
+                    RETURN true;
+                END;
+                $$;
 
--- ANALYZE needs the table's owner: the daemon (incident_app) refreshes the planner's statistics of
--- a read-model table through this, after a swap and after a long catch-up, rather than wait for
--- autovacuum (summaries planned on an empty table's statistics were twice as slow).
-CREATE FUNCTION analyze_read_model(name text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-BEGIN
-    IF name NOT IN ('incidents', 'region_summary', 'region_summary_incidents', 'region_summary_district',
-                    'incidents_shadow', 'region_summary_shadow', 'region_summary_incidents_shadow', 'region_summary_district_shadow') THEN
-        RAISE EXCEPTION 'not a read-model table: %', name USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    EXECUTE format('ANALYZE public.%I', name);
-END;
-$$;
+                -- ANALYZE needs the table's owner: the daemon (incident_app) refreshes the planner's statistics of
+                -- a read-model table through this, after a swap and after a long catch-up, rather than wait for
+                -- autovacuum (summaries planned on an empty table's statistics were twice as slow).
+                CREATE FUNCTION analyze_read_model(name text) RETURNS void
+                LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+                BEGIN
+                    IF name NOT IN ('incidents', 'region_summary', 'region_summary_incidents', 'region_summary_district',
+                                    'incidents_shadow', 'region_summary_shadow', 'region_summary_incidents_shadow', 'region_summary_district_shadow') THEN
+                        RAISE EXCEPTION 'not a read-model table: %', name USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                    EXECUTE format('ANALYZE public.%I', name);
+                END;
+                $$;
 
-REVOKE ALL ON FUNCTION shadow_indexes_drop(text), shadow_indexes_restore(text), analyze_read_model(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION shadow_indexes_drop(text), shadow_indexes_restore(text), analyze_read_model(text) TO incident_app;
+                REVOKE ALL ON FUNCTION shadow_indexes_drop(text), shadow_indexes_restore(text), analyze_read_model(text) FROM PUBLIC;
+                GRANT EXECUTE ON FUNCTION shadow_indexes_drop(text), shadow_indexes_restore(text), analyze_read_model(text) TO incident_app;
 
--- The Kosovo calendar day of an occurred_at (a date, or an RFC 3339 timestamp): what
--- IncidentTime.day(ofOccurredAt:) computes, for the rows a bulk rebuild writes in SQL.
-CREATE FUNCTION incident_day(occurred_at text) RETURNS date
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN length(occurred_at) = 10 THEN occurred_at::date
-                ELSE (occurred_at::timestamptz AT TIME ZONE 'Europe/Belgrade')::date END
-$$;
+                -- The Kosovo calendar day of an occurred_at (a date, or an RFC 3339 timestamp): what
+                -- IncidentTime.day(ofOccurredAt:) computes, for the rows a bulk rebuild writes in SQL.
+                CREATE FUNCTION incident_day(occurred_at text) RETURNS date
+                LANGUAGE sql STABLE PARALLEL SAFE AS $$
+                    SELECT CASE WHEN length(occurred_at) = 10 THEN occurred_at::date
+                                ELSE (occurred_at::timestamptz AT TIME ZONE 'Europe/Belgrade')::date END
+                $$;
 
-"""#
+                """#
         ),
         Migration(
             name: "0010_compact_read_model.sql",
             sql: #"""
--- The summary's bucket tables hold a few thousand rows, each updated once a batch. While a long
--- transaction holds the cluster's horizon back (a bulk load, a rebuild's range), the old versions
--- cannot be pruned: after a million events the district table held 4,100 rows in 2,600 pages, and
--- every summary scanned them all (7 ms instead of under one; vacuum frees pages but keeps them).
--- CLUSTER rewrites such a table compactly, in 100-200 ms at these sizes; it needs the owner, so
--- the daemon (incident_app) asks through this, after the projector has worked off a backlog. It
--- waits at most 200 ms for its lock (summaries queue behind it meanwhile), else it gives up.
-CREATE FUNCTION compact_read_model(name text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp SET lock_timeout = '200ms' AS $$
-DECLARE
-    primary_key name;
-BEGIN
-    IF name NOT IN ('region_summary', 'region_summary_district') THEN
-        RAISE EXCEPTION 'not a compactable read-model table: %', name USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    -- Swaps rename tables, not their indexes: find the primary key by the catalog.
-    SELECT c.relname INTO primary_key FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-     WHERE i.indrelid = format('public.%I', name)::regclass AND i.indisprimary;
-    EXECUTE format('CLUSTER public.%I USING %I', name, primary_key);
-END;
-$$;
+                -- The summary's bucket tables hold a few thousand rows, each updated once a batch. While a long
+                -- transaction holds the cluster's horizon back (a bulk load, a rebuild's range), the old versions
+                -- cannot be pruned: after a million events the district table held 4,100 rows in 2,600 pages, and
+                -- every summary scanned them all (7 ms instead of under one; vacuum frees pages but keeps them).
+                -- CLUSTER rewrites such a table compactly, in 100-200 ms at these sizes; it needs the owner, so
+                -- the daemon (incident_app) asks through this, after the projector has worked off a backlog. It
+                -- waits at most 200 ms for its lock (summaries queue behind it meanwhile), else it gives up.
+                CREATE FUNCTION compact_read_model(name text) RETURNS void
+                LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp SET lock_timeout = '200ms' AS $$
+                DECLARE
+                    primary_key name;
+                BEGIN
+                    IF name NOT IN ('region_summary', 'region_summary_district') THEN
+                        RAISE EXCEPTION 'not a compactable read-model table: %', name USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                    -- Swaps rename tables, not their indexes: find the primary key by the catalog.
+                    SELECT c.relname INTO primary_key FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                     WHERE i.indrelid = format('public.%I', name)::regclass AND i.indisprimary;
+                    EXECUTE format('CLUSTER public.%I USING %I', name, primary_key);
+                END;
+                $$;
 
-REVOKE ALL ON FUNCTION compact_read_model(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION compact_read_model(text) TO incident_app;
+                REVOKE ALL ON FUNCTION compact_read_model(text) FROM PUBLIC;
+                GRANT EXECUTE ON FUNCTION compact_read_model(text) TO incident_app;
 
-"""#
+                """#
         ),
         Migration(
             name: "0011_bulk_rebuild_without_keys.sql",
             sql: #"""
--- Bulk rebuilds drop the shadows' primary keys too, not only their secondary indexes. The ranges of
--- a bulk load insert each incident once (a range is reports of single-report incidents, in shadows
--- emptied by the rebuild's start), so nothing there needs a key; maintaining one made each range
--- insert into a random place of a growing index, nearly half of a range's time. The keys come back
--- first, as one sorted build each, before anything upserts (the fold of longer streams, the
--- steps, the swap).
-ALTER TABLE read_model_index_stash ADD COLUMN is_key boolean NOT NULL DEFAULT false;
+                -- Bulk rebuilds drop the shadows' primary keys too, not only their secondary indexes. The ranges of
+                -- a bulk load insert each incident once (a range is reports of single-report incidents, in shadows
+                -- emptied by the rebuild's start), so nothing there needs a key; maintaining one made each range
+                -- insert into a random place of a growing index, nearly half of a range's time. The keys come back
+                -- first, as one sorted build each, before anything upserts (the fold of longer streams, the
+                -- steps, the swap).
+                ALTER TABLE read_model_index_stash ADD COLUMN is_key boolean NOT NULL DEFAULT false;
 
-CREATE OR REPLACE FUNCTION shadow_indexes_drop(shadow text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-DECLARE
-    stashed record;
-BEGIN
-    IF shadow NOT IN ('incidents_shadow', 'region_summary_shadow', 'region_summary_incidents_shadow', 'region_summary_district_shadow') THEN
-        RAISE EXCEPTION 'not a read-model shadow: %', shadow USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    -- Every index, and the primary key as the constraint it is (its index has the constraint's name).
-    INSERT INTO read_model_index_stash (table_name, index_name, definition, is_key)
-    SELECT shadow, i.indexname, i.indexdef, false FROM pg_indexes i
-    WHERE i.schemaname = 'public' AND i.tablename = shadow
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = format('public.%I', i.indexname)::regclass)
-    UNION ALL
-    SELECT shadow, c.conname, format('ALTER TABLE public.%I ADD CONSTRAINT %I %s', shadow, c.conname, pg_get_constraintdef(c.oid)), true
-    FROM pg_constraint c WHERE c.conrelid = format('public.%I', shadow)::regclass AND c.contype = 'p'
-    ON CONFLICT DO NOTHING;
-    FOR stashed IN SELECT index_name, is_key FROM read_model_index_stash WHERE table_name = shadow LOOP
-        IF stashed.is_key THEN
-            EXECUTE format('ALTER TABLE public.%I DROP CONSTRAINT IF EXISTS %I', shadow, stashed.index_name);
-        ELSE
-            EXECUTE format('DROP INDEX IF EXISTS public.%I', stashed.index_name);
-        END IF;
-    END LOOP;
-END;
-$$;
+                CREATE OR REPLACE FUNCTION shadow_indexes_drop(shadow text) RETURNS void
+                LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+                DECLARE
+                    stashed record;
+                BEGIN
+                    IF shadow NOT IN ('incidents_shadow', 'region_summary_shadow', 'region_summary_incidents_shadow', 'region_summary_district_shadow') THEN
+                        RAISE EXCEPTION 'not a read-model shadow: %', shadow USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                    -- Every index, and the primary key as the constraint it is (its index has the constraint's name).
+                    INSERT INTO read_model_index_stash (table_name, index_name, definition, is_key)
+                    SELECT shadow, i.indexname, i.indexdef, false FROM pg_indexes i
+                    WHERE i.schemaname = 'public' AND i.tablename = shadow
+                      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = format('public.%I', i.indexname)::regclass)
+                    UNION ALL
+                    SELECT shadow, c.conname, format('ALTER TABLE public.%I ADD CONSTRAINT %I %s', shadow, c.conname, pg_get_constraintdef(c.oid)), true
+                    FROM pg_constraint c WHERE c.conrelid = format('public.%I', shadow)::regclass AND c.contype = 'p'
+                    ON CONFLICT DO NOTHING;
+                    FOR stashed IN SELECT index_name, is_key FROM read_model_index_stash WHERE table_name = shadow LOOP
+                        IF stashed.is_key THEN
+                            EXECUTE format('ALTER TABLE public.%I DROP CONSTRAINT IF EXISTS %I', shadow, stashed.index_name);
+                        ELSE
+                            EXECUTE format('DROP INDEX IF EXISTS public.%I', stashed.index_name);
+                        END IF;
+                    END LOOP;
+                END;
+                $$;
 
--- Builds one stashed index of the shadow, its primary key before the others, and returns true; or
--- false when none is left. One per call, so that each build is a transaction of its own (a
--- transaction building an index holds back every gapless reader of the log until it commits).
-CREATE OR REPLACE FUNCTION shadow_indexes_restore(shadow text) RETURNS boolean
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-DECLARE
-    stashed record;
-BEGIN
-    IF shadow NOT IN ('incidents_shadow', 'region_summary_shadow', 'region_summary_incidents_shadow', 'region_summary_district_shadow') THEN
-        RAISE EXCEPTION 'not a read-model shadow: %', shadow USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    SELECT index_name, definition INTO stashed FROM read_model_index_stash WHERE table_name = shadow
-    ORDER BY is_key DESC, index_name LIMIT 1;
-    IF NOT FOUND THEN
-        RETURN false;
-    END IF;
-    IF to_regclass(format('public.%I', stashed.index_name)) IS NULL THEN
-        EXECUTE stashed.definition;
-    END IF;
-    DELETE FROM read_model_index_stash WHERE table_name = shadow AND index_name = stashed.index_name;
-    RETURN true;
-END;
-$$;
+                -- Builds one stashed index of the shadow, its primary key before the others, and returns true; or
+                -- false when none is left. One per call, so that each build is a transaction of its own (a
+                -- transaction building an index holds back every gapless reader of the log until it commits).
+                CREATE OR REPLACE FUNCTION shadow_indexes_restore(shadow text) RETURNS boolean
+                LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+                DECLARE
+                    stashed record;
+                BEGIN
+                    IF shadow NOT IN ('incidents_shadow', 'region_summary_shadow', 'region_summary_incidents_shadow', 'region_summary_district_shadow') THEN
+                        RAISE EXCEPTION 'not a read-model shadow: %', shadow USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                    SELECT index_name, definition INTO stashed FROM read_model_index_stash WHERE table_name = shadow
+                    ORDER BY is_key DESC, index_name LIMIT 1;
+                    IF NOT FOUND THEN
+                        RETURN false;
+                    END IF;
+                    IF to_regclass(format('public.%I', stashed.index_name)) IS NULL THEN
+                        EXECUTE stashed.definition;
+                    END IF;
+                    DELETE FROM read_model_index_stash WHERE table_name = shadow AND index_name = stashed.index_name;
+                    RETURN true;
+                END;
+                $$;
 
-"""#
+                """#
         ),
         Migration(
             name: "0012_district_week_summary.sql",
             sql: #"""
--- 1. District figures per ISO week beside the per-day ones. A district summary over whole weeks
---    adds up a seventh of the rows: its whole weeks come from here, only the days before its first
---    Monday and after its last Sunday from region_summary_district. Twelve weeks at a million
---    events: 588 rows to add up (0.6 ms) instead of 4,116 (2.1 ms). The projector keeps all three
---    bucket tables in the same transaction.
-CREATE TABLE region_summary_district_week (
-    week      date    NOT NULL CHECK (extract(isodow FROM week) = 1),  -- the week's Monday
-    district  text    NOT NULL,
-    category  text    NOT NULL,
-    incidents integer NOT NULL,
-    verified  integer NOT NULL,
-    killed    bigint  NOT NULL,
-    injured   bigint  NOT NULL,
-    abducted  bigint  NOT NULL,
-    displaced bigint  NOT NULL,
-    PRIMARY KEY (week, district, category)
-);
-CREATE TABLE region_summary_district_week_shadow (LIKE region_summary_district_week INCLUDING ALL);
+                -- 1. District figures per ISO week beside the per-day ones. A district summary over whole weeks
+                --    adds up a seventh of the rows: its whole weeks come from here, only the days before its first
+                --    Monday and after its last Sunday from region_summary_district. Twelve weeks at a million
+                --    events: 588 rows to add up (0.6 ms) instead of 4,116 (2.1 ms). The projector keeps all three
+                --    bucket tables in the same transaction.
+                CREATE TABLE region_summary_district_week (
+                    week      date    NOT NULL CHECK (extract(isodow FROM week) = 1),  -- the week's Monday
+                    district  text    NOT NULL,
+                    category  text    NOT NULL,
+                    incidents integer NOT NULL,
+                    verified  integer NOT NULL,
+                    killed    bigint  NOT NULL,
+                    injured   bigint  NOT NULL,
+                    abducted  bigint  NOT NULL,
+                    displaced bigint  NOT NULL,
+                    PRIMARY KEY (week, district, category)
+                );
+                CREATE TABLE region_summary_district_week_shadow (LIKE region_summary_district_week INCLUDING ALL);
 
--- The Monday of the ISO week holding a day.
-CREATE FUNCTION iso_monday(day date) RETURNS date
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT day - (extract(isodow FROM day)::int - 1)
-$$;
+                -- The Monday of the ISO week holding a day.
+                CREATE FUNCTION iso_monday(day date) RETURNS date
+                LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+                    SELECT day - (extract(isodow FROM day)::int - 1)
+                $$;
 
--- The live table starts as the roll-up of the district table; the projector keeps both from here on.
-INSERT INTO region_summary_district_week
-SELECT iso_monday(day), district, category, sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)
-FROM region_summary_district GROUP BY 1, 2, 3;
+                -- The live table starts as the roll-up of the district table; the projector keeps both from here on.
+                INSERT INTO region_summary_district_week
+                SELECT iso_monday(day), district, category, sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)
+                FROM region_summary_district GROUP BY 1, 2, 3;
 
-GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON region_summary_district_week, region_summary_district_week_shadow TO incident_app;
+                GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON region_summary_district_week, region_summary_district_week_shadow TO incident_app;
 
--- 2. The read-model tables the daemon may swap, rebuild, analyze and compact through the functions
---    below (which run as their owner), listed once: a new read-model table is a row here rather
---    than the same list edited in five functions. The functions name it (and every table they
---    touch) with its schema and search pg_temp last: a relation name not qualified is looked up
---    in pg_temp first unless pg_temp is listed, so a temporary read_model_tables (or
---    read_model_index_stash, whose definitions shadow_indexes_restore executes) made by the caller
---    would let it rename the event log or run SQL as the owner. The functions of 0007-0011 had
---    that hole; these replace all five.
-CREATE TABLE read_model_tables (
-    name        text    PRIMARY KEY,
-    compactable boolean NOT NULL  -- a bucket table: a few thousand rows, each updated batch after batch
-);
-INSERT INTO read_model_tables VALUES
-    ('incidents', false), ('region_summary', true), ('region_summary_incidents', false),
-    ('region_summary_district', true), ('region_summary_district_week', true);
+                -- 2. The read-model tables the daemon may swap, rebuild, analyze and compact through the functions
+                --    below (which run as their owner), listed once: a new read-model table is a row here rather
+                --    than the same list edited in five functions. The functions name it (and every table they
+                --    touch) with its schema and search pg_temp last: a relation name not qualified is looked up
+                --    in pg_temp first unless pg_temp is listed, so a temporary read_model_tables (or
+                --    read_model_index_stash, whose definitions shadow_indexes_restore executes) made by the caller
+                --    would let it rename the event log or run SQL as the owner. The functions of 0007-0011 had
+                --    that hole; these replace all five.
+                CREATE TABLE read_model_tables (
+                    name        text    PRIMARY KEY,
+                    compactable boolean NOT NULL  -- a bucket table: a few thousand rows, each updated batch after batch
+                );
+                INSERT INTO read_model_tables VALUES
+                    ('incidents', false), ('region_summary', true), ('region_summary_incidents', false),
+                    ('region_summary_district', true), ('region_summary_district_week', true);
 
-CREATE OR REPLACE FUNCTION swap_read_model(live text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM public.read_model_tables t WHERE t.name = live) THEN
-        RAISE EXCEPTION 'not a read-model table: %', live USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    EXECUTE format('ALTER TABLE public.%I RENAME TO %I', live, live || '_swapping');
-    EXECUTE format('ALTER TABLE public.%I RENAME TO %I', live || '_shadow', live);
-    EXECUTE format('ALTER TABLE public.%I RENAME TO %I', live || '_swapping', live || '_shadow');
-END;
-$$;
+                CREATE OR REPLACE FUNCTION swap_read_model(live text) RETURNS void
+                LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+                BEGIN
+                    IF NOT EXISTS (SELECT 1 FROM public.read_model_tables t WHERE t.name = live) THEN
+                        RAISE EXCEPTION 'not a read-model table: %', live USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                    EXECUTE format('ALTER TABLE public.%I RENAME TO %I', live, live || '_swapping');
+                    EXECUTE format('ALTER TABLE public.%I RENAME TO %I', live || '_shadow', live);
+                    EXECUTE format('ALTER TABLE public.%I RENAME TO %I', live || '_swapping', live || '_shadow');
+                END;
+                $$;
 
-CREATE OR REPLACE FUNCTION shadow_indexes_drop(shadow text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
-DECLARE
-    stashed record;
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM public.read_model_tables t WHERE t.name || '_shadow' = shadow) THEN
-        RAISE EXCEPTION 'not a read-model shadow: %', shadow USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    -- Every index, and the primary key as the constraint it is (its index has the constraint's name).
-    INSERT INTO public.read_model_index_stash (table_name, index_name, definition, is_key)
-    SELECT shadow, i.indexname, i.indexdef, false FROM pg_indexes i
-    WHERE i.schemaname = 'public' AND i.tablename = shadow
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = format('public.%I', i.indexname)::regclass)
-    UNION ALL
-    SELECT shadow, c.conname, format('ALTER TABLE public.%I ADD CONSTRAINT %I %s', shadow, c.conname, pg_get_constraintdef(c.oid)), true
-    FROM pg_constraint c WHERE c.conrelid = format('public.%I', shadow)::regclass AND c.contype = 'p'
-    ON CONFLICT DO NOTHING;
-    FOR stashed IN SELECT index_name, is_key FROM public.read_model_index_stash WHERE table_name = shadow LOOP
-        IF stashed.is_key THEN
-            EXECUTE format('ALTER TABLE public.%I DROP CONSTRAINT IF EXISTS %I', shadow, stashed.index_name);
-        ELSE
-            EXECUTE format('DROP INDEX IF EXISTS public.%I', stashed.index_name);
-        END IF;
-    END LOOP;
-END;
-$$;
+                CREATE OR REPLACE FUNCTION shadow_indexes_drop(shadow text) RETURNS void
+                LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+                DECLARE
+                    stashed record;
+                BEGIN
+                    IF NOT EXISTS (SELECT 1 FROM public.read_model_tables t WHERE t.name || '_shadow' = shadow) THEN
+                        RAISE EXCEPTION 'not a read-model shadow: %', shadow USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                    -- Every index, and the primary key as the constraint it is (its index has the constraint's name).
+                    INSERT INTO public.read_model_index_stash (table_name, index_name, definition, is_key)
+                    SELECT shadow, i.indexname, i.indexdef, false FROM pg_indexes i
+                    WHERE i.schemaname = 'public' AND i.tablename = shadow
+                      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = format('public.%I', i.indexname)::regclass)
+                    UNION ALL
+                    SELECT shadow, c.conname, format('ALTER TABLE public.%I ADD CONSTRAINT %I %s', shadow, c.conname, pg_get_constraintdef(c.oid)), true
+                    FROM pg_constraint c WHERE c.conrelid = format('public.%I', shadow)::regclass AND c.contype = 'p'
+                    ON CONFLICT DO NOTHING;
+                    FOR stashed IN SELECT index_name, is_key FROM public.read_model_index_stash WHERE table_name = shadow LOOP
+                        IF stashed.is_key THEN
+                            EXECUTE format('ALTER TABLE public.%I DROP CONSTRAINT IF EXISTS %I', shadow, stashed.index_name);
+                        ELSE
+                            EXECUTE format('DROP INDEX IF EXISTS public.%I', stashed.index_name);
+                        END IF;
+                    END LOOP;
+                END;
+                $$;
 
-CREATE OR REPLACE FUNCTION shadow_indexes_restore(shadow text) RETURNS boolean
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
-DECLARE
-    stashed record;
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM public.read_model_tables t WHERE t.name || '_shadow' = shadow) THEN
-        RAISE EXCEPTION 'not a read-model shadow: %', shadow USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    SELECT index_name, definition INTO stashed FROM public.read_model_index_stash WHERE table_name = shadow
-    ORDER BY is_key DESC, index_name LIMIT 1;
-    IF NOT FOUND THEN
-        RETURN false;
-    END IF;
-    IF to_regclass(format('public.%I', stashed.index_name)) IS NULL THEN
-        EXECUTE stashed.definition;
-    END IF;
-    DELETE FROM public.read_model_index_stash WHERE table_name = shadow AND index_name = stashed.index_name;
-    RETURN true;
-END;
-$$;
+                CREATE OR REPLACE FUNCTION shadow_indexes_restore(shadow text) RETURNS boolean
+                LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+                DECLARE
+                    stashed record;
+                BEGIN
+                    IF NOT EXISTS (SELECT 1 FROM public.read_model_tables t WHERE t.name || '_shadow' = shadow) THEN
+                        RAISE EXCEPTION 'not a read-model shadow: %', shadow USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                    SELECT index_name, definition INTO stashed FROM public.read_model_index_stash WHERE table_name = shadow
+                    ORDER BY is_key DESC, index_name LIMIT 1;
+                    IF NOT FOUND THEN
+                        RETURN false;
+                    END IF;
+                    IF to_regclass(format('public.%I', stashed.index_name)) IS NULL THEN
+                        EXECUTE stashed.definition;
+                    END IF;
+                    DELETE FROM public.read_model_index_stash WHERE table_name = shadow AND index_name = stashed.index_name;
+                    RETURN true;
+                END;
+                $$;
 
-CREATE OR REPLACE FUNCTION analyze_read_model(name text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM public.read_model_tables t WHERE analyze_read_model.name IN (t.name, t.name || '_shadow')) THEN
-        RAISE EXCEPTION 'not a read-model table: %', name USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    EXECUTE format('ANALYZE public.%I', name);
-END;
-$$;
+                CREATE OR REPLACE FUNCTION analyze_read_model(name text) RETURNS void
+                LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+                BEGIN
+                    IF NOT EXISTS (SELECT 1 FROM public.read_model_tables t WHERE analyze_read_model.name IN (t.name, t.name || '_shadow')) THEN
+                        RAISE EXCEPTION 'not a read-model table: %', name USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                    EXECUTE format('ANALYZE public.%I', name);
+                END;
+                $$;
 
-CREATE OR REPLACE FUNCTION compact_read_model(name text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp SET lock_timeout = '200ms' AS $$
-DECLARE
-    primary_key name;
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM public.read_model_tables t WHERE t.name = compact_read_model.name AND t.compactable) THEN
-        RAISE EXCEPTION 'not a compactable read-model table: %', name USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    -- Swaps rename tables, not their indexes: find the primary key by the catalog.
-    SELECT c.relname INTO primary_key FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-     WHERE i.indrelid = format('public.%I', name)::regclass AND i.indisprimary;
-    EXECUTE format('CLUSTER public.%I USING %I', name, primary_key);
-END;
-$$;
+                CREATE OR REPLACE FUNCTION compact_read_model(name text) RETURNS void
+                LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp SET lock_timeout = '200ms' AS $$
+                DECLARE
+                    primary_key name;
+                BEGIN
+                    IF NOT EXISTS (SELECT 1 FROM public.read_model_tables t WHERE t.name = compact_read_model.name AND t.compactable) THEN
+                        RAISE EXCEPTION 'not a compactable read-model table: %', name USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                    -- Swaps rename tables, not their indexes: find the primary key by the catalog.
+                    SELECT c.relname INTO primary_key FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                     WHERE i.indrelid = format('public.%I', name)::regclass AND i.indisprimary;
+                    EXECUTE format('CLUSTER public.%I USING %I', name, primary_key);
+                END;
+                $$;
 
-"""#
+                """#
         ),
         Migration(
             name: "0013_municipality_week_summary.sql",
             sql: #"""
--- Municipality figures per ISO week, as 0012 did for districts: a municipality summary over twelve
--- weeks at a million events added up 22,000 day rows (20 ms); its whole weeks now come from here,
--- only the days before its first Monday and after its last Sunday from region_summary.
-CREATE TABLE region_summary_week (
-    week         date    NOT NULL CHECK (extract(isodow FROM week) = 1),  -- the week's Monday
-    municipality text    NOT NULL,
-    district     text    NOT NULL,
-    category     text    NOT NULL,
-    incidents    integer NOT NULL,
-    verified     integer NOT NULL,
-    killed       bigint  NOT NULL,
-    injured      bigint  NOT NULL,
-    abducted     bigint  NOT NULL,
-    displaced    bigint  NOT NULL,
-    PRIMARY KEY (week, municipality, category)
-);
-CREATE TABLE region_summary_week_shadow (LIKE region_summary_week INCLUDING ALL);
+                -- Municipality figures per ISO week, as 0012 did for districts: a municipality summary over twelve
+                -- weeks at a million events added up 22,000 day rows (20 ms); its whole weeks now come from here,
+                -- only the days before its first Monday and after its last Sunday from region_summary.
+                CREATE TABLE region_summary_week (
+                    week         date    NOT NULL CHECK (extract(isodow FROM week) = 1),  -- the week's Monday
+                    municipality text    NOT NULL,
+                    district     text    NOT NULL,
+                    category     text    NOT NULL,
+                    incidents    integer NOT NULL,
+                    verified     integer NOT NULL,
+                    killed       bigint  NOT NULL,
+                    injured      bigint  NOT NULL,
+                    abducted     bigint  NOT NULL,
+                    displaced    bigint  NOT NULL,
+                    PRIMARY KEY (week, municipality, category)
+                );
+                CREATE TABLE region_summary_week_shadow (LIKE region_summary_week INCLUDING ALL);
 
--- The live table starts as the roll-up of region_summary; the projector keeps both from here on.
-INSERT INTO region_summary_week
-SELECT iso_monday(day), municipality, district, category, sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)
-FROM region_summary GROUP BY 1, 2, 3, 4;
+                -- The live table starts as the roll-up of region_summary; the projector keeps both from here on.
+                INSERT INTO region_summary_week
+                SELECT iso_monday(day), municipality, district, category, sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)
+                FROM region_summary GROUP BY 1, 2, 3, 4;
 
-GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON region_summary_week, region_summary_week_shadow TO incident_app;
-INSERT INTO read_model_tables VALUES ('region_summary_week', true);
+                GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON region_summary_week, region_summary_week_shadow TO incident_app;
+                INSERT INTO read_model_tables VALUES ('region_summary_week', true);
 
-"""#
+                """#
         ),
         Migration(
             name: "0014_incidents_without_district_index.sql",
             sql: #"""
--- The incidents' district index goes. A listing by district names the district's municipalities
--- too, which the municipality index serves; and every index on incidents costs each projected
--- report its entry and each rebuild a sort of the whole table (4 s of a 38 s rebuild at 1.7
--- million events). The swaps rename tables with their indexes, so the index is found by what it
--- indexes, on the live table and on its shadow, and any stashed definition of it is forgotten.
-DO $$
-DECLARE
-    stale regclass;
-BEGIN
-    FOR stale IN
-        SELECT i.indexrelid::regclass FROM pg_index i
-        WHERE i.indrelid IN ('public.incidents'::regclass, 'public.incidents_shadow'::regclass)
-          AND pg_get_indexdef(i.indexrelid) LIKE '% USING btree (district, occurred_day)'
-    LOOP
-        EXECUTE format('DROP INDEX %s', stale);
-    END LOOP;
-END;
-$$;
-DELETE FROM read_model_index_stash
-WHERE table_name IN ('incidents', 'incidents_shadow') AND definition LIKE '% USING btree (district, occurred_day)';
+                -- The incidents' district index goes. A listing by district names the district's municipalities
+                -- too, which the municipality index serves; and every index on incidents costs each projected
+                -- report its entry and each rebuild a sort of the whole table (4 s of a 38 s rebuild at 1.7
+                -- million events). The swaps rename tables with their indexes, so the index is found by what it
+                -- indexes, on the live table and on its shadow, and any stashed definition of it is forgotten.
+                DO $$
+                DECLARE
+                    stale regclass;
+                BEGIN
+                    FOR stale IN
+                        SELECT i.indexrelid::regclass FROM pg_index i
+                        WHERE i.indrelid IN ('public.incidents'::regclass, 'public.incidents_shadow'::regclass)
+                          AND pg_get_indexdef(i.indexrelid) LIKE '% USING btree (district, occurred_day)'
+                    LOOP
+                        EXECUTE format('DROP INDEX %s', stale);
+                    END LOOP;
+                END;
+                $$;
+                DELETE FROM read_model_index_stash
+                WHERE table_name IN ('incidents', 'incidents_shadow') AND definition LIKE '% USING btree (district, occurred_day)';
 
-"""#
+                """#
         ),
         Migration(
             name: "0015_shadows_without_autovacuum.sql",
             sql: #"""
--- Shadows are not vacuumed by autovacuum. A bulk load writes a million rows into a shadow, which
--- set autovacuum on it while its indexes were being built (a scan of the whole table beside them
--- on two cores), and the swap's renames then waited for that worker until the server cancelled
--- it (deadlock_timeout, 1 s), with every reader of the live table queued behind the swap. A
--- rebuild analyzes its shadows itself before the swap; the swap hands the setting over with the
--- names: the table swapped in is vacuumed as usual, the one swapped out is not. (Autovacuum
--- still runs on any table when transaction ids need freezing.)
-DO $$
-DECLARE
-    t record;
-BEGIN
-    FOR t IN SELECT name FROM public.read_model_tables LOOP
-        EXECUTE format('ALTER TABLE public.%I SET (autovacuum_enabled = false)', t.name || '_shadow');
-    END LOOP;
-END;
-$$;
+                -- Shadows are not vacuumed by autovacuum. A bulk load writes a million rows into a shadow, which
+                -- set autovacuum on it while its indexes were being built (a scan of the whole table beside them
+                -- on two cores), and the swap's renames then waited for that worker until the server cancelled
+                -- it (deadlock_timeout, 1 s), with every reader of the live table queued behind the swap. A
+                -- rebuild analyzes its shadows itself before the swap; the swap hands the setting over with the
+                -- names: the table swapped in is vacuumed as usual, the one swapped out is not. (Autovacuum
+                -- still runs on any table when transaction ids need freezing.)
+                DO $$
+                DECLARE
+                    t record;
+                BEGIN
+                    FOR t IN SELECT name FROM public.read_model_tables LOOP
+                        EXECUTE format('ALTER TABLE public.%I SET (autovacuum_enabled = false)', t.name || '_shadow');
+                    END LOOP;
+                END;
+                $$;
 
-CREATE OR REPLACE FUNCTION swap_read_model(live text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM public.read_model_tables t WHERE t.name = live) THEN
-        RAISE EXCEPTION 'not a read-model table: %', live USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    EXECUTE format('ALTER TABLE public.%I RENAME TO %I', live, live || '_swapping');
-    EXECUTE format('ALTER TABLE public.%I RENAME TO %I', live || '_shadow', live);
-    EXECUTE format('ALTER TABLE public.%I RENAME TO %I', live || '_swapping', live || '_shadow');
-    EXECUTE format('ALTER TABLE public.%I RESET (autovacuum_enabled)', live);
-    EXECUTE format('ALTER TABLE public.%I SET (autovacuum_enabled = false)', live || '_shadow');
-END;
-$$;
+                CREATE OR REPLACE FUNCTION swap_read_model(live text) RETURNS void
+                LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $$
+                BEGIN
+                    IF NOT EXISTS (SELECT 1 FROM public.read_model_tables t WHERE t.name = live) THEN
+                        RAISE EXCEPTION 'not a read-model table: %', live USING ERRCODE = 'invalid_parameter_value';
+                    END IF;
+                    EXECUTE format('ALTER TABLE public.%I RENAME TO %I', live, live || '_swapping');
+                    EXECUTE format('ALTER TABLE public.%I RENAME TO %I', live || '_shadow', live);
+                    EXECUTE format('ALTER TABLE public.%I RENAME TO %I', live || '_swapping', live || '_shadow');
+                    EXECUTE format('ALTER TABLE public.%I RESET (autovacuum_enabled)', live);
+                    EXECUTE format('ALTER TABLE public.%I SET (autovacuum_enabled = false)', live || '_shadow');
+                END;
+                $$;
 
-"""#
+                """#
         ),
         Migration(
             name: "0016_wrapped_keys.sql",
             sql: #"""
--- Keys are stored only wrapped by the master key, which lives in a file outside the database
--- (incidentd --master-key-file): a dump of the database, a replica or a WAL archive alone opens
--- no personal data and no sealed text. Each wrapped key is bound (AES-GCM associated data) to its
--- purpose, its incident and the id of the master key that wraps it.
---
--- One row per incident, purpose and generation: a redaction replaces an incident's narrative key
--- with a new generation; an erasure deletes the key.
-CREATE TABLE incident_keys (
-    incident_id   uuid        NOT NULL,
-    purpose       text        NOT NULL CHECK (purpose IN ('personal', 'narrative')),
-    generation    integer     NOT NULL DEFAULT 1 CHECK (generation > 0),
-    master_key_id text        NOT NULL CHECK (master_key_id ~ '^[0-9a-f]{16}$'),
-    -- 92 bytes: a key made today (64 bytes, see Sealing); 60: a personal key of an earlier version.
-    wrapped_key   bytea       NOT NULL CHECK (length(wrapped_key) IN (60, 92)),
-    created_at    timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (incident_id, purpose, generation)
-);
--- Rotation re-wraps keys in place, as the owner; the daemon never changes a stored key.
-GRANT SELECT, INSERT, DELETE ON incident_keys TO incident_app;
+                -- Keys are stored only wrapped by the master key, which lives in a file outside the database
+                -- (incidentd --master-key-file): a dump of the database, a replica or a WAL archive alone opens
+                -- no personal data and no sealed text. Each wrapped key is bound (AES-GCM associated data) to its
+                -- purpose, its incident and the id of the master key that wraps it.
+                --
+                -- One row per incident, purpose and generation: a redaction replaces an incident's narrative key
+                -- with a new generation; an erasure deletes the key.
+                CREATE TABLE incident_keys (
+                    incident_id   uuid        NOT NULL,
+                    purpose       text        NOT NULL CHECK (purpose IN ('personal', 'narrative')),
+                    generation    integer     NOT NULL DEFAULT 1 CHECK (generation > 0),
+                    master_key_id text        NOT NULL CHECK (master_key_id ~ '^[0-9a-f]{16}$'),
+                    -- 92 bytes: a key made today (64 bytes, see Sealing); 60: a personal key of an earlier version.
+                    wrapped_key   bytea       NOT NULL CHECK (length(wrapped_key) IN (60, 92)),
+                    created_at    timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (incident_id, purpose, generation)
+                );
+                -- Rotation re-wraps keys in place, as the owner; the daemon never changes a stored key.
+                GRANT SELECT, INSERT, DELETE ON incident_keys TO incident_app;
 
--- The server's X25519 key pairs of the sealed offline outbox; the private key only wrapped.
--- A retired key still opens envelopes sealed to it (for 90 days).
-CREATE TABLE outbox_keys (
-    key_id        text        PRIMARY KEY,
-    public_key    bytea       NOT NULL CHECK (length(public_key) = 32),
-    master_key_id text        NOT NULL CHECK (master_key_id ~ '^[0-9a-f]{16}$'),
-    wrapped_key   bytea       NOT NULL CHECK (length(wrapped_key) = 60),
-    created_at    timestamptz NOT NULL DEFAULT now(),
-    retired_at    timestamptz
-);
-GRANT SELECT ON outbox_keys TO incident_app;
+                -- The server's X25519 key pairs of the sealed offline outbox; the private key only wrapped.
+                -- A retired key still opens envelopes sealed to it (for 90 days).
+                CREATE TABLE outbox_keys (
+                    key_id        text        PRIMARY KEY,
+                    public_key    bytea       NOT NULL CHECK (length(public_key) = 32),
+                    master_key_id text        NOT NULL CHECK (master_key_id ~ '^[0-9a-f]{16}$'),
+                    wrapped_key   bytea       NOT NULL CHECK (length(wrapped_key) = 60),
+                    created_at    timestamptz NOT NULL DEFAULT now(),
+                    retired_at    timestamptz
+                );
+                GRANT SELECT ON outbox_keys TO incident_app;
 
--- Which master key wraps new keys. While a rotation is under way it names both keys and the files
--- they were read from, so that running daemons can load the other one. Ids and paths only: never
--- a key. Transactions that wrap new keys share-lock the row (which needs UPDATE on a column); the
--- rotation's switch waits for them.
-CREATE TABLE master_key_state (
-    only_row          boolean     PRIMARY KEY DEFAULT true CHECK (only_row),
-    current_key_id    text        NOT NULL CHECK (current_key_id ~ '^[0-9a-f]{16}$'),
-    current_key_path  text,
-    previous_key_id   text        CHECK (previous_key_id ~ '^[0-9a-f]{16}$'),
-    previous_key_path text,
-    updated_at        timestamptz NOT NULL DEFAULT now()
-);
-GRANT SELECT, UPDATE (updated_at) ON master_key_state TO incident_app;
+                -- Which master key wraps new keys. While a rotation is under way it names both keys and the files
+                -- they were read from, so that running daemons can load the other one. Ids and paths only: never
+                -- a key. Transactions that wrap new keys share-lock the row (which needs UPDATE on a column); the
+                -- rotation's switch waits for them.
+                CREATE TABLE master_key_state (
+                    only_row          boolean     PRIMARY KEY DEFAULT true CHECK (only_row),
+                    current_key_id    text        NOT NULL CHECK (current_key_id ~ '^[0-9a-f]{16}$'),
+                    current_key_path  text,
+                    previous_key_id   text        CHECK (previous_key_id ~ '^[0-9a-f]{16}$'),
+                    previous_key_path text,
+                    updated_at        timestamptz NOT NULL DEFAULT now()
+                );
+                GRANT SELECT, UPDATE (updated_at) ON master_key_state TO incident_app;
 
--- Keys from before: stored in plain. A new database has none and loses the table now; one that
--- has keys keeps it until `incidentd serve` (which holds the master key) has wrapped them all
--- into incident_keys and dropped it, files and dead tuples with it.
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM personal_data_keys) THEN
-        DROP TABLE personal_data_keys;
-    END IF;
-END;
-$$;
+                -- Keys from before: stored in plain. A new database has none and loses the table now; one that
+                -- has keys keeps it until `incidentd serve` (which holds the master key) has wrapped them all
+                -- into incident_keys and dropped it, files and dead tuples with it.
+                DO $$
+                BEGIN
+                    IF NOT EXISTS (SELECT 1 FROM personal_data_keys) THEN
+                        DROP TABLE personal_data_keys;
+                    END IF;
+                END;
+                $$;
 
-"""#
+                """#
         ),
         Migration(
             name: "0017_confidential_cells.sql",
             sql: #"""
--- Disclosure control: analysts see confidential incidents only inside district x ISO week x
--- category cells that hold at least k of them (IncidentStore/Access/Disclosure.swift). The
--- summary keeps the confidential incidents' share of its buckets apart, per day x municipality x
--- category, so that an analyst's figure is the exact one less that share plus the qualifying
--- cells. Confidential incidents are few: the table is small, and every figure reads it by day.
+                -- Disclosure control: analysts see confidential incidents only inside district x ISO week x
+                -- category cells that hold at least k of them (IncidentStore/Access/Disclosure.swift). The
+                -- summary keeps the confidential incidents' share of its buckets apart, per day x municipality x
+                -- category, so that an analyst's figure is the exact one less that share plus the qualifying
+                -- cells. Confidential incidents are few: the table is small, and every figure reads it by day.
 
--- Whether each counted incident is confidential now (by the events the projection has applied).
-ALTER TABLE region_summary_incidents ADD COLUMN confidential boolean NOT NULL DEFAULT false;
-ALTER TABLE region_summary_incidents_shadow ADD COLUMN confidential boolean NOT NULL DEFAULT false;
-UPDATE region_summary_incidents c SET confidential = true
-WHERE (SELECT coalesce(e.data->'changes'->>'sensitivity', e.data->>'sensitivity') FROM events e
-       WHERE e.stream = 'incident-' || c.incident_id::text AND e.stream_version <= c.version
-         AND (e.type = 'IncidentReported' OR (e.type = 'IncidentAmended' AND e.data->'changes' ? 'sensitivity'))
-       ORDER BY e.stream_version DESC LIMIT 1) = 'confidential';
+                -- Whether each counted incident is confidential now (by the events the projection has applied).
+                ALTER TABLE region_summary_incidents ADD COLUMN confidential boolean NOT NULL DEFAULT false;
+                ALTER TABLE region_summary_incidents_shadow ADD COLUMN confidential boolean NOT NULL DEFAULT false;
+                UPDATE region_summary_incidents c SET confidential = true
+                WHERE (SELECT coalesce(e.data->'changes'->>'sensitivity', e.data->>'sensitivity') FROM events e
+                       WHERE e.stream = 'incident-' || c.incident_id::text AND e.stream_version <= c.version
+                         AND (e.type = 'IncidentReported' OR (e.type = 'IncidentAmended' AND e.data->'changes' ? 'sensitivity'))
+                       ORDER BY e.stream_version DESC LIMIT 1) = 'confidential';
 
-CREATE TABLE region_summary_confidential (LIKE region_summary INCLUDING ALL);
-CREATE TABLE region_summary_confidential_shadow (LIKE region_summary INCLUDING ALL);
-ALTER TABLE region_summary_confidential_shadow SET (autovacuum_enabled = false);
-INSERT INTO region_summary_confidential (day, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
-SELECT day, municipality, district, category, count(*), count(*) FILTER (WHERE status = 'verified'),
-       sum(killed), sum(injured), sum(abducted), sum(displaced)
-FROM region_summary_incidents WHERE confidential AND status IN ('reported', 'verified')
-GROUP BY day, municipality, district, category;
+                CREATE TABLE region_summary_confidential (LIKE region_summary INCLUDING ALL);
+                CREATE TABLE region_summary_confidential_shadow (LIKE region_summary INCLUDING ALL);
+                ALTER TABLE region_summary_confidential_shadow SET (autovacuum_enabled = false);
+                INSERT INTO region_summary_confidential (day, municipality, district, category, incidents, verified, killed, injured, abducted, displaced)
+                SELECT day, municipality, district, category, count(*), count(*) FILTER (WHERE status = 'verified'),
+                       sum(killed), sum(injured), sum(abducted), sum(displaced)
+                FROM region_summary_incidents WHERE confidential AND status IN ('reported', 'verified')
+                GROUP BY day, municipality, district, category;
 
-GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON region_summary_confidential, region_summary_confidential_shadow TO incident_app;
-INSERT INTO read_model_tables VALUES ('region_summary_confidential', true);
+                GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON region_summary_confidential, region_summary_confidential_shadow TO incident_app;
+                INSERT INTO read_model_tables VALUES ('region_summary_confidential', true);
 
-"""#
+                """#
         ),
         Migration(
             name: "0018_metrics_role.sql",
             sql: #"""
--- A role for Prometheus scrapers: a token of role metrics may read /metrics and nothing else.
-ALTER TABLE api_tokens DROP CONSTRAINT api_tokens_role_check;
-ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_role_check CHECK (role IN ('reporter', 'reviewer', 'analyst', 'admin', 'metrics'));
+                -- A role for Prometheus scrapers: a token of role metrics may read /metrics and nothing else.
+                ALTER TABLE api_tokens DROP CONSTRAINT api_tokens_role_check;
+                ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_role_check CHECK (role IN ('reporter', 'reviewer', 'analyst', 'admin', 'metrics'));
 
-"""#
+                """#
         ),
         Migration(
             name: "0019_access_audit.sql",
             sql: #"""
--- The access audit (PRODUCT.md §11.2): one row for each read of personal data, each erasure and
--- redaction, each token created or revoked, each projection rebuild and each outbox delivery
--- that carried personal data, written in the same transaction as what it records. Append-only
--- like the log: nobody, the owner included, may change or remove a row. It never holds personal
--- data: who, when, what, on which incident or object, and the reason given for a read.
-CREATE TABLE access_audit (
-    -- The order rows were written in, and the cursor of GET /v1/admin/audit.
-    id             bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    at             timestamptz NOT NULL DEFAULT now(),
-    principal      text        NOT NULL CHECK (principal <> ''),
-    role           text        NOT NULL CHECK (role <> ''),
-    action         text        NOT NULL CHECK (action ~ '^[a-z_]+\.[a-z_]+$'),
-    incident_id    uuid,
-    -- What the action was on when it is not an incident: a token's name, a projection's name.
-    target         text        CHECK (length(target) <= 200),
-    -- The X-Access-Reason of a read of personal data (5 to 500 characters).
-    reason         text        CHECK (length(reason) <= 500),
-    request_id     text        CHECK (length(request_id) <= 200),
-    client_address text        CHECK (length(client_address) <= 200)
-);
+                -- The access audit (PRODUCT.md §11.2): one row for each read of personal data, each erasure and
+                -- redaction, each token created or revoked, each projection rebuild and each outbox delivery
+                -- that carried personal data, written in the same transaction as what it records. Append-only
+                -- like the log: nobody, the owner included, may change or remove a row. It never holds personal
+                -- data: who, when, what, on which incident or object, and the reason given for a read.
+                CREATE TABLE access_audit (
+                    -- The order rows were written in, and the cursor of GET /v1/admin/audit.
+                    id             bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    at             timestamptz NOT NULL DEFAULT now(),
+                    principal      text        NOT NULL CHECK (principal <> ''),
+                    role           text        NOT NULL CHECK (role <> ''),
+                    action         text        NOT NULL CHECK (action ~ '^[a-z_]+\.[a-z_]+$'),
+                    incident_id    uuid,
+                    -- What the action was on when it is not an incident: a token's name, a projection's name.
+                    target         text        CHECK (length(target) <= 200),
+                    -- The X-Access-Reason of a read of personal data (5 to 500 characters).
+                    reason         text        CHECK (length(reason) <= 500),
+                    request_id     text        CHECK (length(request_id) <= 200),
+                    client_address text        CHECK (length(client_address) <= 200)
+                );
 
-CREATE INDEX access_audit_at_idx ON access_audit (at);
-CREATE INDEX access_audit_incident_idx ON access_audit (incident_id) WHERE incident_id IS NOT NULL;
+                CREATE INDEX access_audit_at_idx ON access_audit (at);
+                CREATE INDEX access_audit_incident_idx ON access_audit (incident_id) WHERE incident_id IS NOT NULL;
 
-CREATE FUNCTION access_audit_is_append_only() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'the access audit is append-only: % on access_audit is not allowed', TG_OP
-        USING ERRCODE = 'object_not_in_prerequisite_state';
-END;
-$$;
+                CREATE FUNCTION access_audit_is_append_only() RETURNS trigger
+                LANGUAGE plpgsql AS $$
+                BEGIN
+                    RAISE EXCEPTION 'the access audit is append-only: % on access_audit is not allowed', TG_OP
+                        USING ERRCODE = 'object_not_in_prerequisite_state';
+                END;
+                $$;
 
-CREATE TRIGGER access_audit_no_update_or_delete
-    BEFORE UPDATE OR DELETE ON access_audit
-    FOR EACH ROW EXECUTE FUNCTION access_audit_is_append_only();
+                CREATE TRIGGER access_audit_no_update_or_delete
+                    BEFORE UPDATE OR DELETE ON access_audit
+                    FOR EACH ROW EXECUTE FUNCTION access_audit_is_append_only();
 
-CREATE TRIGGER access_audit_no_truncate
-    BEFORE TRUNCATE ON access_audit
-    FOR EACH STATEMENT EXECUTE FUNCTION access_audit_is_append_only();
+                CREATE TRIGGER access_audit_no_truncate
+                    BEFORE TRUNCATE ON access_audit
+                    FOR EACH STATEMENT EXECUTE FUNCTION access_audit_is_append_only();
 
-REVOKE ALL ON access_audit FROM PUBLIC;
-GRANT SELECT, INSERT ON access_audit TO incident_app;
+                REVOKE ALL ON access_audit FROM PUBLIC;
+                GRANT SELECT, INSERT ON access_audit TO incident_app;
 
-"""#
+                """#
         ),
     ]
 }

@@ -28,7 +28,8 @@ public struct Migrator: Sendable {
     public func migrate(_ connection: PostgresConnection, logger: Logger) throws -> [String] {
         try connection.query("SELECT pg_advisory_lock($1)", [Self.lockKey])
         defer { _ = try? connection.query("SELECT pg_advisory_unlock($1)", [Self.lockKey]) }
-        try connection.execute("""
+        try connection.execute(
+            """
             CREATE TABLE IF NOT EXISTS schema_migrations (
                 version    integer PRIMARY KEY,
                 name       text NOT NULL,

@@ -142,7 +142,8 @@ public struct NarrativeVault: Sendable {
         let generation = Int(narrative["g"]?.numberValue ?? 1)
         var texts: [String: JSONValue] = [:]
         if let key = key(generation), let sealed = narrative["sealed"]?.stringValue.flatMap({ Data(base64Encoded: $0) }),
-           let plain = Sealing.open(sealed, with: key, context: context(incidentID, type)), let object = try? JSONValue.parse(plain).objectValue {
+            let plain = Sealing.open(sealed, with: key, context: context(incidentID, type)), let object = try? JSONValue.parse(plain).objectValue
+        {
             texts = object
         } else {
             texts = placeholder(type)
@@ -173,7 +174,9 @@ public struct NarrativeVault: Sendable {
     /// text hold it in plain in the log: once their incident is redacted, they read as redacted too.
     public func open(_ events: [RecordedEvent], on connection: PostgresConnection) throws -> [RecordedEvent] {
         let incidents = Set(events.compactMap { $0.data.objectValue?["narrative"] == nil ? nil : IncidentEvent.incidentID(fromStream: $0.stream) })
-        let plain = Set(events.filter { $0.data.objectValue?["narrative"] == nil && IncidentEvent.EventType(rawValue: $0.type).map { !Self.textPaths($0).isEmpty } == true }.map(\.stream))
+        let plain = Set(
+            events.filter { $0.data.objectValue?["narrative"] == nil && IncidentEvent.EventType(rawValue: $0.type).map { !Self.textPaths($0).isEmpty } == true }.map(
+                \.stream))
         guard !incidents.isEmpty || !plain.isEmpty else { return events }
         let found = try keys.all(.narrative, of: Array(incidents), on: connection)
         let redactedFrom = plain.isEmpty ? [:] : try LogReads.firstRedactions(of: Array(plain), on: connection)
@@ -235,7 +238,7 @@ public struct NarrativeVault: Sendable {
         let placeholder = JSONValue.object(Self.placeholder(.reported)).encodedString
         return reports.map { report in
             guard let key = found[report.incidentID]?[report.generation], let sealed = Data(base64Encoded: report.sealed),
-                  let plain = Sealing.open(sealed, with: key, context: Self.context(report.incidentID, .reported))
+                let plain = Sealing.open(sealed, with: key, context: Self.context(report.incidentID, .reported))
             else { return placeholder }
             return String(decoding: plain, as: UTF8.self)
         }

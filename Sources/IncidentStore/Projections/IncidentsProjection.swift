@@ -92,14 +92,16 @@ public struct IncidentsProjection: Projection {
     public func loadReports(_ reports: OpeningReports, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int {
         // Only the sealed member of the many, as plain columns (parsing whole records here was
         // most of a rebuild's time), the whole record of the few plain confidential ones.
-        let rows = try connection.query("""
+        let rows = try connection.query(
+            """
             SELECT e.global_position, \(IncidentEvent.incidentIDText(fromStreamColumn: "e.stream")) AS incident_id, e.data->'narrative'->>'g', e.data->'narrative'->>'sealed',
                    CASE WHEN e.data ? 'narrative' THEN NULL ELSE (e.data - 'personal')::text END AS record_text
             FROM
             """ + " " + reports.relation + """
 
-            WHERE (e.data ? 'narrative') = (e.data->>'sensitivity' IS DISTINCT FROM 'confidential')
-            """, reports.parameters).rows
+                WHERE (e.data ? 'narrative') = (e.data->>'sensitivity' IS DISTINCT FROM 'confidential')
+                """, reports.parameters
+        ).rows
         var positions: [Int64] = []
         var sealed: [NarrativeVault.SealedReport] = []
         var plain: [(position: Int64, incidentID: UUID, record: [String: JSONValue])] = []
@@ -119,23 +121,25 @@ public struct IncidentsProjection: Projection {
             texts.append(JSONValue.object((try narrative.sealRecord(report.record, with: key)).filter { $0.key == "narrative" }).encodedString)
         }
         let n = reports.parameters.count
-        return try connection.query("INSERT INTO " + tables("incidents") + """
-             (incident_id, version, status, category, subcategory, municipality, district,
-                occurred_at, occurred_day, sensitivity, reported_by, killed, injured, abducted, displaced, record,
-                personal_data_erased, reported_at, updated_at)
-            SELECT \(IncidentEvent.incidentIDText(fromStreamColumn: "e.stream"))::uuid, e.stream_version, 'reported', e.data->>'category', e.data->>'subcategory',
-                coalesce(e.data->>'municipality', ''), coalesce(m.district_code, ''), e.data->>'occurred_at',
-                incident_day(e.data->>'occurred_at'), e.data->>'sensitivity', e.metadata->>'principal',
-                coalesce((e.data->>'killed')::numeric::int, 0), coalesce((e.data->>'injured')::numeric::int, 0),
-                coalesce((e.data->>'abducted')::numeric::int, 0), coalesce((e.data->>'displaced')::numeric::int, 0),
-                CASE WHEN t.texts IS NOT NULL THEN (e.data - ARRAY['personal', 'narrative', 'summary', 'place', 'perpetrator', 'target']) || t.texts
-                     WHEN e.data ? 'personal' THEN e.data - 'personal' ELSE e.data END,
-                false, e.recorded_at, e.recorded_at
-            FROM
-            """ + " " + reports.relation + " LEFT JOIN municipalities m ON m.code = e.data->>'municipality'"
-            + " LEFT JOIN jsonb_to_recordset($\(n + 1)::jsonb) AS t(position bigint, texts jsonb) ON t.position = e.global_position"
-            + (reports.fresh ? "" : " ON CONFLICT (incident_id) DO NOTHING"),
-            reports.parameters + [Self.textsByPosition(positions, texts)]).affectedRows
+        return try connection.query(
+            "INSERT INTO " + tables("incidents") + """
+                 (incident_id, version, status, category, subcategory, municipality, district,
+                    occurred_at, occurred_day, sensitivity, reported_by, killed, injured, abducted, displaced, record,
+                    personal_data_erased, reported_at, updated_at)
+                SELECT \(IncidentEvent.incidentIDText(fromStreamColumn: "e.stream"))::uuid, e.stream_version, 'reported', e.data->>'category', e.data->>'subcategory',
+                    coalesce(e.data->>'municipality', ''), coalesce(m.district_code, ''), e.data->>'occurred_at',
+                    incident_day(e.data->>'occurred_at'), e.data->>'sensitivity', e.metadata->>'principal',
+                    coalesce((e.data->>'killed')::numeric::int, 0), coalesce((e.data->>'injured')::numeric::int, 0),
+                    coalesce((e.data->>'abducted')::numeric::int, 0), coalesce((e.data->>'displaced')::numeric::int, 0),
+                    CASE WHEN t.texts IS NOT NULL THEN (e.data - ARRAY['personal', 'narrative', 'summary', 'place', 'perpetrator', 'target']) || t.texts
+                         WHEN e.data ? 'personal' THEN e.data - 'personal' ELSE e.data END,
+                    false, e.recorded_at, e.recorded_at
+                FROM
+                """ + " " + reports.relation + " LEFT JOIN municipalities m ON m.code = e.data->>'municipality'"
+                + " LEFT JOIN jsonb_to_recordset($\(n + 1)::jsonb) AS t(position bigint, texts jsonb) ON t.position = e.global_position"
+                + (reports.fresh ? "" : " ON CONFLICT (incident_id) DO NOTHING"),
+            reports.parameters + [Self.textsByPosition(positions, texts)]
+        ).affectedRows
     }
 
     /// `[{"position": p, "texts": t}, …]` from texts that are JSON already: one document for the
@@ -154,9 +158,11 @@ public struct IncidentsProjection: Projection {
     /// text): run at start, before anything is served.
     /// - Returns: how many rows it sealed.
     public func sealPlainConfidentialRows(on connection: PostgresConnection) throws -> Int {
-        let rows = try connection.query("""
+        let rows = try connection.query(
+            """
             SELECT incident_id, record::text AS record_text FROM incidents WHERE sensitivity = 'confidential' AND NOT record ? 'narrative'
-            """).rows
+            """
+        ).rows
         var payload: [JSONValue] = []
         for row in rows {
             let incidentID: UUID = try row.decode(0)
@@ -165,10 +171,12 @@ public struct IncidentsProjection: Projection {
             payload.append(["incident_id": .string(incidentID.postgresText), "record": .object(try narrative.sealRecord(record, with: key))])
         }
         guard !payload.isEmpty else { return 0 }
-        return try connection.query("""
+        return try connection.query(
+            """
             UPDATE incidents i SET record = r.record FROM jsonb_to_recordset($1::jsonb) AS r(incident_id uuid, record jsonb)
             WHERE i.incident_id = r.incident_id
-            """, [JSONValue.array(payload).encodedString]).affectedRows
+            """, [JSONValue.array(payload).encodedString]
+        ).affectedRows
     }
 
     func load(_ ids: [UUID], from table: String, on connection: PostgresConnection) throws -> [UUID: Row] {
@@ -206,35 +214,37 @@ public struct IncidentsProjection: Projection {
         for (id, row) in rows {
             let r = row.record
             let municipality = r["municipality"]?.stringValue ?? ""
-            payload.append(.object([
-                "incident_id": .string(id.postgresText), "version": .number(Double(row.version)), "status": .string(row.status.rawValue),
-                "category": r["category"] ?? .null, "subcategory": r["subcategory"] ?? .null, "municipality": .string(municipality),
-                "district": .string(regions.municipality(code: municipality)?.districtCode ?? ""), "occurred_at": r["occurred_at"] ?? .null,
-                "occurred_day": r["occurred_at"]?.stringValue.map { .string(IncidentTime.day(ofOccurredAt: $0)) } ?? .null,
-                "sensitivity": r["sensitivity"] ?? .null, "reported_by": row.reportedBy.map { .string($0) } ?? .null,
-                "killed": r["killed"] ?? 0, "injured": r["injured"] ?? 0, "abducted": r["abducted"] ?? 0, "displaced": r["displaced"] ?? 0,
-                "record": .object(try narrative.sealRecord(r, with: keys[id])), "personal_data_erased": .bool(row.personalDataErased),
-                "reported_at": .string(row.reportedAt.postgresText), "updated_at": .string(row.updatedAt.postgresText),
-            ]))
+            payload.append(
+                .object([
+                    "incident_id": .string(id.postgresText), "version": .number(Double(row.version)), "status": .string(row.status.rawValue),
+                    "category": r["category"] ?? .null, "subcategory": r["subcategory"] ?? .null, "municipality": .string(municipality),
+                    "district": .string(regions.municipality(code: municipality)?.districtCode ?? ""), "occurred_at": r["occurred_at"] ?? .null,
+                    "occurred_day": r["occurred_at"]?.stringValue.map { .string(IncidentTime.day(ofOccurredAt: $0)) } ?? .null,
+                    "sensitivity": r["sensitivity"] ?? .null, "reported_by": row.reportedBy.map { .string($0) } ?? .null,
+                    "killed": r["killed"] ?? 0, "injured": r["injured"] ?? 0, "abducted": r["abducted"] ?? 0, "displaced": r["displaced"] ?? 0,
+                    "record": .object(try narrative.sealRecord(r, with: keys[id])), "personal_data_erased": .bool(row.personalDataErased),
+                    "reported_at": .string(row.reportedAt.postgresText), "updated_at": .string(row.updatedAt.postgresText),
+                ]))
         }
-        try connection.query("INSERT INTO " + table + """
-             (incident_id, version, status, category, subcategory, municipality, district,
-                occurred_at, occurred_day, sensitivity, reported_by, killed, injured, abducted, displaced, record,
-                personal_data_erased, reported_at, updated_at)
-            SELECT incident_id, version, status, category, subcategory, municipality, district,
-                occurred_at, occurred_day, sensitivity, reported_by, killed, injured, abducted, displaced, record,
-                personal_data_erased, reported_at, updated_at
-            FROM jsonb_to_recordset($1::jsonb) AS r(incident_id uuid, version integer, status text, category text, subcategory text,
-                municipality text, district text, occurred_at text, occurred_day date, sensitivity text, reported_by text,
-                killed integer, injured integer, abducted integer, displaced integer, record jsonb,
-                personal_data_erased boolean, reported_at timestamptz, updated_at timestamptz)
-            ON CONFLICT (incident_id) DO UPDATE SET
-                version = EXCLUDED.version, status = EXCLUDED.status, category = EXCLUDED.category,
-                subcategory = EXCLUDED.subcategory, municipality = EXCLUDED.municipality, district = EXCLUDED.district,
-                occurred_at = EXCLUDED.occurred_at, occurred_day = EXCLUDED.occurred_day, sensitivity = EXCLUDED.sensitivity,
-                reported_by = EXCLUDED.reported_by, killed = EXCLUDED.killed, injured = EXCLUDED.injured,
-                abducted = EXCLUDED.abducted, displaced = EXCLUDED.displaced, record = EXCLUDED.record,
-                personal_data_erased = EXCLUDED.personal_data_erased, updated_at = EXCLUDED.updated_at
-            """, [JSONValue.array(payload).encodedString])
+        try connection.query(
+            "INSERT INTO " + table + """
+                 (incident_id, version, status, category, subcategory, municipality, district,
+                    occurred_at, occurred_day, sensitivity, reported_by, killed, injured, abducted, displaced, record,
+                    personal_data_erased, reported_at, updated_at)
+                SELECT incident_id, version, status, category, subcategory, municipality, district,
+                    occurred_at, occurred_day, sensitivity, reported_by, killed, injured, abducted, displaced, record,
+                    personal_data_erased, reported_at, updated_at
+                FROM jsonb_to_recordset($1::jsonb) AS r(incident_id uuid, version integer, status text, category text, subcategory text,
+                    municipality text, district text, occurred_at text, occurred_day date, sensitivity text, reported_by text,
+                    killed integer, injured integer, abducted integer, displaced integer, record jsonb,
+                    personal_data_erased boolean, reported_at timestamptz, updated_at timestamptz)
+                ON CONFLICT (incident_id) DO UPDATE SET
+                    version = EXCLUDED.version, status = EXCLUDED.status, category = EXCLUDED.category,
+                    subcategory = EXCLUDED.subcategory, municipality = EXCLUDED.municipality, district = EXCLUDED.district,
+                    occurred_at = EXCLUDED.occurred_at, occurred_day = EXCLUDED.occurred_day, sensitivity = EXCLUDED.sensitivity,
+                    reported_by = EXCLUDED.reported_by, killed = EXCLUDED.killed, injured = EXCLUDED.injured,
+                    abducted = EXCLUDED.abducted, displaced = EXCLUDED.displaced, record = EXCLUDED.record,
+                    personal_data_erased = EXCLUDED.personal_data_erased, updated_at = EXCLUDED.updated_at
+                """, [JSONValue.array(payload).encodedString])
     }
 }

@@ -69,7 +69,7 @@ public struct ProjectionTables: Sendable {
 
 /// Advisory lock keys (two-key form: this namespace, then the job).
 enum AdvisoryLock {
-    static let namespace: Int32 = 0x696E_6364 // "incd"
+    static let namespace: Int32 = 0x696E_6364  // "incd"
     static let activeProjector: Int32 = 1
 
     static func rebuild(_ projection: String) -> Int32 {
@@ -91,9 +91,11 @@ extension Projection {
         let checkpointName = checkpointName(target)
         try connection.query("INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING", [checkpointName])
         // The row lock makes one projector at a time apply a batch; others wait, then find it done.
-        guard let row = try connection.query(
-            "SELECT transaction_id::text AS txid, global_position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", [checkpointName]
-        ).first else { return 0 }
+        guard
+            let row = try connection.query(
+                "SELECT transaction_id::text AS txid, global_position FROM projection_checkpoints WHERE name = $1 FOR UPDATE", [checkpointName]
+            ).first
+        else { return 0 }
         // The batch's headings first. A batch of new reports only — most of them, under load —
         // is applied in SQL straight from the log; any other batch is read whole and folded here.
         let headings = try EventStore.readHeadings(after: try Checkpoint(row: row), limit: limit, on: connection)
@@ -135,9 +137,9 @@ extension Projection {
     static func positionQuery(name parameter: String) -> String {
         "SELECT c.transaction_id::text AS txid, c.global_position, " + LogReads.positionsAfterCheckpoint + """
 
-        FROM (SELECT coalesce((SELECT transaction_id FROM projection_checkpoints WHERE name = \(parameter)), '0'::xid8) AS transaction_id,
-                     coalesce((SELECT global_position FROM projection_checkpoints WHERE name = \(parameter)), 0) AS global_position) AS c
-        """
+            FROM (SELECT coalesce((SELECT transaction_id FROM projection_checkpoints WHERE name = \(parameter)), '0'::xid8) AS transaction_id,
+                         coalesce((SELECT global_position FROM projection_checkpoints WHERE name = \(parameter)), 0) AS global_position) AS c
+            """
     }
 
     /// The checkpoint and `as_of` from the first four columns of a row of ``positionQuery(name:)``.

@@ -38,7 +38,8 @@ public enum ProjectionRebuild {
             try connection.transaction { connection in
                 let shadows = ProjectionTables(target: .shadow)
                 try connection.execute("TRUNCATE " + projection.tables.map { shadows($0) }.joined(separator: ", "))
-                try connection.query("""
+                try connection.query(
+                    """
                     INSERT INTO projection_checkpoints (name) VALUES ($1)
                     ON CONFLICT (name) DO UPDATE SET transaction_id = '0', global_position = 0, updated_at = now()
                     """, [projection.checkpointName(.shadow)])
@@ -61,9 +62,10 @@ public enum ProjectionRebuild {
         let deadline = ContinuousClock.now + .seconds(15)
         while true {
             if try connection.query("SELECT pg_try_advisory_lock($1::int, $2::int)", key).first?.decode(0) ?? false { return true }
-            let cleaningUp: Bool = try connection.query(
-                "SELECT NOT EXISTS (SELECT 1 FROM projection_checkpoints WHERE name = $1)", [projection.checkpointName(.shadow)]
-            ).first?.decode(0) ?? false
+            let cleaningUp: Bool =
+                try connection.query(
+                    "SELECT NOT EXISTS (SELECT 1 FROM projection_checkpoints WHERE name = $1)", [projection.checkpointName(.shadow)]
+                ).first?.decode(0) ?? false
             guard cleaningUp, ContinuousClock.now < deadline else { return false }
             Thread.sleep(forTimeInterval: 0.1)
         }
@@ -126,7 +128,8 @@ public enum ProjectionRebuild {
         }
         try connection.transaction { connection in
             try projection.finishBulk(to: shadows, on: connection)
-            try connection.query("""
+            try connection.query(
+                """
                 UPDATE projection_checkpoints SET transaction_id = $2::xid8, global_position = $3, updated_at = now() WHERE name = $1
                 """, [projection.checkpointName(.shadow), last.transactionID, last.position])
         }
@@ -178,7 +181,11 @@ public enum ProjectionRebuild {
         }
 
         /// Counts a written range's events; returns the total so far.
-        func add(_ count: Int) -> Int { state.withLock { state in state.covered += count; return state.covered } }
+        func add(_ count: Int) -> Int {
+            state.withLock { state in
+                state.covered += count; return state.covered
+            }
+        }
 
         func fail(_ error: any Error) { state.withLock { state in state.failure = state.failure ?? error } }
 
@@ -255,7 +262,8 @@ public enum ProjectionRebuild {
             for table in projection.tables {
                 try connection.query("SELECT swap_read_model($1)", [table])
             }
-            try connection.query("""
+            try connection.query(
+                """
                 UPDATE projection_checkpoints AS live
                 SET transaction_id = shadow.transaction_id, global_position = shadow.global_position,
                     updated_at = now(), rebuilt_at = now()
@@ -302,10 +310,12 @@ public enum ProjectionRebuild {
     /// Whether some session (or this one) is rebuilding `projection` now.
     /// - Parameter inThisSession: whether the connection's own session is the one rebuilding.
     public static func isRunning(_ projection: some Projection, on connection: PostgresConnection, inThisSession: Bool = false) throws -> Bool {
-        try connection.query("""
+        try connection.query(
+            """
             SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::oid AND objid = $2::oid AND objsubid = 2
                            AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-            """ + (inThisSession ? " AND pid = pg_backend_pid()" : "") + ")", [Int(UInt32(bitPattern: AdvisoryLock.namespace)), Int(UInt32(bitPattern: AdvisoryLock.rebuild(projection.name)))]
+            """ + (inThisSession ? " AND pid = pg_backend_pid()" : "") + ")",
+            [Int(UInt32(bitPattern: AdvisoryLock.namespace)), Int(UInt32(bitPattern: AdvisoryLock.rebuild(projection.name)))]
         ).first?.decode(0) ?? false
     }
 }
@@ -320,10 +330,12 @@ extension ProjectionRebuild {
 
     public static func status(_ projection: some Projection, on connection: PostgresConnection) throws -> Status {
         let running = try isRunning(projection, on: connection)
-        let row = try connection.query("""
+        let row = try connection.query(
+            """
             SELECT (SELECT global_position FROM projection_checkpoints WHERE name = $1),
                    (SELECT rebuilt_at FROM projection_checkpoints WHERE name = $2)
-            """, [projection.checkpointName(.shadow), projection.name]).first
+            """, [projection.checkpointName(.shadow), projection.name]
+        ).first
         return Status(running: running, shadowPosition: try row?.decodeIfPresent(0), rebuiltAt: try row?.decodeIfPresent(1))
     }
 }

@@ -91,29 +91,31 @@ public struct RegionSummaryProjection: Projection {
     /// contributions alone (the buckets follow in ``finishBulk(to:on:)``); otherwise the new
     /// contributions are added to their buckets in the same statement.
     public func loadReports(_ reports: OpeningReports, to tables: ProjectionTables, on connection: PostgresConnection) throws -> Int {
-        let contributions = "INSERT INTO " + tables("region_summary_incidents") + """
-             (incident_id, version, day, municipality, district, category, status, killed, injured, abducted, displaced, confidential)
-            SELECT \(IncidentEvent.incidentIDText(fromStreamColumn: "e.stream"))::uuid, e.stream_version, incident_day(e.data->>'occurred_at'),
-                e.data->>'municipality', coalesce(m.district_code, ''), e.data->>'category', 'reported',
-                coalesce((e.data->>'killed')::numeric::int, 0), coalesce((e.data->>'injured')::numeric::int, 0),
-                coalesce((e.data->>'abducted')::numeric::int, 0), coalesce((e.data->>'displaced')::numeric::int, 0),
-                e.data->>'sensitivity' IS NOT DISTINCT FROM 'confidential'
-            FROM
-            """ + " " + reports.relation + " LEFT JOIN municipalities m ON m.code = e.data->>'municipality'"
+        let contributions =
+            "INSERT INTO " + tables("region_summary_incidents") + """
+                 (incident_id, version, day, municipality, district, category, status, killed, injured, abducted, displaced, confidential)
+                SELECT \(IncidentEvent.incidentIDText(fromStreamColumn: "e.stream"))::uuid, e.stream_version, incident_day(e.data->>'occurred_at'),
+                    e.data->>'municipality', coalesce(m.district_code, ''), e.data->>'category', 'reported',
+                    coalesce((e.data->>'killed')::numeric::int, 0), coalesce((e.data->>'injured')::numeric::int, 0),
+                    coalesce((e.data->>'abducted')::numeric::int, 0), coalesce((e.data->>'displaced')::numeric::int, 0),
+                    e.data->>'sensitivity' IS NOT DISTINCT FROM 'confidential'
+                FROM
+                """ + " " + reports.relation + " LEFT JOIN municipalities m ON m.code = e.data->>'municipality'"
         if reports.fresh { return try connection.query(contributions, reports.parameters).affectedRows }
         // A reported incident counts: one incident, none verified, its casualties.
         let additions = BucketTable.all.enumerated().map { index, table in
-            "added\(index) AS (" + table.insertAddingUp(
-                into: tables(table.name), figures: "count(*), 0, sum(killed), sum(injured), sum(abducted), sum(displaced)",
-                from: table.confidentialOnly ? "new WHERE confidential" : "new"
-            ) + " ON CONFLICT (" + table.keyColumns.joined(separator: ", ") + ") DO UPDATE SET " + Self.addedFigures + ")"
+            "added\(index) AS ("
+                + table.insertAddingUp(
+                    into: tables(table.name), figures: "count(*), 0, sum(killed), sum(injured), sum(abducted), sum(displaced)",
+                    from: table.confidentialOnly ? "new WHERE confidential" : "new"
+                ) + " ON CONFLICT (" + table.keyColumns.joined(separator: ", ") + ") DO UPDATE SET " + Self.addedFigures + ")"
         }
         return try connection.query(
             "WITH new AS (" + contributions + """
-             ON CONFLICT (incident_id) DO NOTHING
-                RETURNING day, municipality, district, category, killed, injured, abducted, displaced, confidential
-            ),
-            """ + " " + additions.joined(separator: ", ") + " SELECT count(*) FROM new",
+                 ON CONFLICT (incident_id) DO NOTHING
+                    RETURNING day, municipality, district, category, killed, injured, abducted, displaced, confidential
+                ),
+                """ + " " + additions.joined(separator: ", ") + " SELECT count(*) FROM new",
             reports.parameters
         ).first?.decode(0) ?? 0
     }
@@ -133,11 +135,12 @@ public struct RegionSummaryProjection: Projection {
             if let finer = table.finerTable {
                 try connection.execute(table.insertAddingUp(into: tables(table.name), figures: SummaryFigures.sums, from: tables(finer.name)))
             } else {
-                try connection.execute(table.insertAddingUp(
-                    into: tables(table.name),
-                    figures: "count(*), count(*) FILTER (WHERE status = 'verified'), sum(killed), sum(injured), sum(abducted), sum(displaced)",
-                    from: tables("region_summary_incidents") + " WHERE " + (table.confidentialOnly ? "confidential AND " : "") + counting
-                ))
+                try connection.execute(
+                    table.insertAddingUp(
+                        into: tables(table.name),
+                        figures: "count(*), count(*) FILTER (WHERE status = 'verified'), sum(killed), sum(injured), sum(abducted), sum(displaced)",
+                        from: tables("region_summary_incidents") + " WHERE " + (table.confidentialOnly ? "confidential AND " : "") + counting
+                    ))
             }
         }
     }
@@ -209,16 +212,18 @@ public struct RegionSummaryProjection: Projection {
     private func save(_ contributions: [(UUID, Contribution)], to table: String, on connection: PostgresConnection) throws {
         guard !contributions.isEmpty else { return }
         let c = contributions.map(\.1)
-        try connection.query("INSERT INTO " + table + """
-             (incident_id, version, day, municipality, district, category, status, killed, injured, abducted, displaced, confidential)
-            SELECT * FROM unnest($1::uuid[], $2::int[], $3::date[], $4::text[], $5::text[], $6::text[], $7::text[],
-                                 $8::int[], $9::int[], $10::int[], $11::int[], $12::boolean[])
-            ON CONFLICT (incident_id) DO UPDATE SET
-                version = EXCLUDED.version, day = EXCLUDED.day, municipality = EXCLUDED.municipality,
-                district = EXCLUDED.district, category = EXCLUDED.category, status = EXCLUDED.status,
-                killed = EXCLUDED.killed, injured = EXCLUDED.injured, abducted = EXCLUDED.abducted, displaced = EXCLUDED.displaced,
-                confidential = EXCLUDED.confidential
-            """, [
+        try connection.query(
+            "INSERT INTO " + table + """
+                 (incident_id, version, day, municipality, district, category, status, killed, injured, abducted, displaced, confidential)
+                SELECT * FROM unnest($1::uuid[], $2::int[], $3::date[], $4::text[], $5::text[], $6::text[], $7::text[],
+                                     $8::int[], $9::int[], $10::int[], $11::int[], $12::boolean[])
+                ON CONFLICT (incident_id) DO UPDATE SET
+                    version = EXCLUDED.version, day = EXCLUDED.day, municipality = EXCLUDED.municipality,
+                    district = EXCLUDED.district, category = EXCLUDED.category, status = EXCLUDED.status,
+                    killed = EXCLUDED.killed, injured = EXCLUDED.injured, abducted = EXCLUDED.abducted, displaced = EXCLUDED.displaced,
+                    confidential = EXCLUDED.confidential
+                """,
+            [
                 postgresArray(contributions.map(\.0)), postgresArray(c.map(\.version)), postgresArray(c.map(\.day)),
                 postgresArray(c.map(\.municipality)), postgresArray(c.map(\.district)), postgresArray(c.map(\.category)),
                 postgresArray(c.map(\.status.rawValue)), postgresArray(c.map(\.figures.killed)), postgresArray(c.map(\.figures.injured)),

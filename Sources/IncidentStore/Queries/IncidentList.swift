@@ -35,7 +35,8 @@ extension IncidentService {
         var query = try IncidentListQuery(filter, reference: reference)
         if let visible = Disclosure.listCondition(for: principal, bind: { query.bind($0) }) { query.conditions.append(visible) }
         let limit = filter.limit
-        let sql = "SELECT record::text AS record_text, version, status, reported_by, personal_data_erased, reported_at, updated_at, occurred_day::text AS day FROM incidents"
+        let sql =
+            "SELECT record::text AS record_text, version, status, reported_by, personal_data_erased, reported_at, updated_at, occurred_day::text AS day FROM incidents"
             + query.whereClause
             + " ORDER BY occurred_day DESC, incident_id DESC LIMIT " + query.bind(limit + 1)
         let boundParameters = query.parameters
@@ -49,7 +50,9 @@ extension IncidentService {
         }
         var items: [(state: IncidentState, record: JSONValue)] = []
         for (row, record) in zip(rows, records) {
-            if let q = filter.q, !q.isEmpty, !["summary", "place"].contains(where: { record.objectValue?[$0]?.stringValue?.range(of: q, options: .caseInsensitive) != nil }) {
+            if let q = filter.q, !q.isEmpty,
+                !["summary", "place"].contains(where: { record.objectValue?[$0]?.stringValue?.range(of: q, options: .caseInsensitive) != nil })
+            {
                 continue
             }
             let state = IncidentState(

@@ -22,7 +22,9 @@ struct IncidentListQuery: FilterQuery {
             switch reference.regions.resolveMunicipality(name) {
             case .found(let m): conditions.append("municipality = " + bind(m.code))
             case .ambiguous(let c): errors.append(FieldError("municipality", "'\(name)' is ambiguous; one of \(c.map(\.code).joined(separator: ", "))"))
-            case .unknown(let s): errors.append(FieldError("municipality", "unknown municipality '\(name)'" + (s.isEmpty ? "" : "; did you mean \(s.map(\.code).joined(separator: " or "))?")))
+            case .unknown(let s):
+                errors.append(
+                    FieldError("municipality", "unknown municipality '\(name)'" + (s.isEmpty ? "" : "; did you mean \(s.map(\.code).joined(separator: " or "))?")))
             }
         }
         if let name = filter.district {

@@ -12,8 +12,8 @@ public struct IsoWeek: Sendable, Hashable, Comparable, CustomStringConvertible {
     public init?(_ text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard text.utf8.count == 8, parts.count == 2, parts[0].count == 4, parts[1].count == 3, parts[1].first == "W",
-              let year = Int(parts[0]), let week = Int(parts[1].dropFirst()), (1900...9998).contains(year),
-              week >= 1, week <= Self.weeks(in: year)
+            let year = Int(parts[0]), let week = Int(parts[1].dropFirst()), (1900...9998).contains(year),
+            week >= 1, week <= Self.weeks(in: year)
         else { return nil }
         self.init(monday: Self.firstMonday(of: year) + 7 * (week - 1))
     }

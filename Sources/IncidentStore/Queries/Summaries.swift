@@ -30,13 +30,14 @@ public struct RegionSummary: Sendable {
         .object([
             "level": .string(level.rawValue), "since": since.map(JSONValue.string) ?? .null, "until": until.map(JSONValue.string) ?? .null,
             "category": category.map(JSONValue.string) ?? .null, "as_of": .number(Double(asOf)), "disclosure": disclosure.json,
-            "rows": .array(rows.map { row in
-                var fields = row.figures.fields
-                fields["code"] = .string(row.code)
-                fields["name"] = .string(row.name)
-                fields["category"] = .string(row.category)
-                return .object(fields)
-            }),
+            "rows": .array(
+                rows.map { row in
+                    var fields = row.figures.fields
+                    fields["code"] = .string(row.code)
+                    fields["name"] = .string(row.name)
+                    fields["category"] = .string(row.category)
+                    return .object(fields)
+                }),
         ])
     }
 }
@@ -62,18 +63,18 @@ extension IncidentService {
         return "SELECT code, category, " + SummaryFigures.sums + " FROM (SELECT " + column
             + " AS code, category, " + SummaryFigures.columns + " FROM " + days + """
 
-                WHERE day >= coalesce($1::date, '-infinity') AND day <= coalesce($2::date, 'infinity')
-                  AND (day < coalesce($5::date, '-infinity') OR day > coalesce($6::date, 'infinity'))
-                  AND ($3::text IS NULL OR category = $3)
-            UNION ALL
-            SELECT
-            """ + " " + column + ", category, " + SummaryFigures.columns + " FROM " + weeks + """
+                    WHERE day >= coalesce($1::date, '-infinity') AND day <= coalesce($2::date, 'infinity')
+                      AND (day < coalesce($5::date, '-infinity') OR day > coalesce($6::date, 'infinity'))
+                      AND ($3::text IS NULL OR category = $3)
+                UNION ALL
+                SELECT
+                """ + " " + column + ", category, " + SummaryFigures.columns + " FROM " + weeks + """
 
-                WHERE week >= coalesce($5::date, '-infinity') AND week + 6 <= coalesce($6::date, 'infinity')
-                  AND ($3::text IS NULL OR category = $3)
-            ) AS buckets
-            GROUP BY 1, 2 HAVING sum(incidents) > 0
-            """
+                    WHERE week >= coalesce($5::date, '-infinity') AND week + 6 <= coalesce($6::date, 'infinity')
+                      AND ($3::text IS NULL OR category = $3)
+                ) AS buckets
+                GROUP BY 1, 2 HAVING sum(incidents) > 0
+                """
     }
 
     /// The first Monday on or after a day (`YYYY-MM-DD`, already checked).
@@ -118,9 +119,10 @@ extension IncidentService {
 
         let regions = reference.regions
         let rule = disclosure.rule(for: principal)
-        let boundParameters: [(any PostgresEncodable)?] = [
-            since, until, category, RegionSummaryProjection.name, since.flatMap(Self.firstMonday), until.flatMap(Self.lastSunday),
-        ] + disclosure.figureParameters(by: level.rawValue, rule: rule)
+        let boundParameters: [(any PostgresEncodable)?] =
+            [
+                since, until, category, RegionSummaryProjection.name, since.flatMap(Self.firstMonday), until.flatMap(Self.lastSunday),
+            ] + disclosure.figureParameters(by: level.rawValue, rule: rule)
         // One statement, so one snapshot for the figures and the position they include, taken
         // after its tables are locked: a rebuild swapped in meanwhile is seen whole (tables and
         // checkpoint) or not at all. Planned with its period: a plan for any period sorts the
@@ -128,11 +130,12 @@ extension IncidentService {
         // period. The position
         // is worked out once (MATERIALIZED), not again for each row of figures it is joined to.
         let rows = try await pool.withConnection { connection in
-            try connection.query("WITH log_position AS MATERIALIZED (" + RegionSummaryProjection.positionQuery(name: "$4") + "), figures AS ("
-                + Disclosure.figures(exact: Self.buckets(level), by: level.rawValue, rule: rule) + """
-                    )
-                SELECT log_position.*, figures.* FROM log_position LEFT JOIN figures ON true ORDER BY figures.code, figures.category
-                """, boundParameters
+            try connection.query(
+                "WITH log_position AS MATERIALIZED (" + RegionSummaryProjection.positionQuery(name: "$4") + "), figures AS ("
+                    + Disclosure.figures(exact: Self.buckets(level), by: level.rawValue, rule: rule) + """
+                            )
+                        SELECT log_position.*, figures.* FROM log_position LEFT JOIN figures ON true ORDER BY figures.code, figures.category
+                        """, boundParameters
             ).rows
         }
         // The position's four columns, then (unless no figure counts) the region, category and figures.

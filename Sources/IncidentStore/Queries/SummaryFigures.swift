@@ -49,7 +49,8 @@ public struct SummaryFigures: Sendable, Codable, Equatable {
     /// The six columns taken away (a bucket's share subtracted in a UNION ALL).
     static let negatedColumns = "-incidents, -verified, -killed, -injured, -abducted, -displaced"
     /// The six sums named as the columns, for a subquery over a bucket table.
-    static let namedSums = "sum(incidents) AS incidents, sum(verified) AS verified, sum(killed) AS killed, sum(injured) AS injured, "
+    static let namedSums =
+        "sum(incidents) AS incidents, sum(verified) AS verified, sum(killed) AS killed, sum(injured) AS injured, "
         + "sum(abducted) AS abducted, sum(displaced) AS displaced"
     /// The six sums, for a SELECT over a bucket table.
     static let sums = "sum(incidents), sum(verified), sum(killed), sum(injured), sum(abducted), sum(displaced)"

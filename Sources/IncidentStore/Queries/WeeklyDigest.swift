@@ -153,9 +153,10 @@ public struct WeeklyDigest: Sendable, Encodable {
 
     private func difference(_ a: SummaryFigures, _ b: Average) -> Average {
         func round2(_ x: Double) -> Double { (x * 100).rounded() / 100 }
-        return Average(incidents: round2(Double(a.incidents) - b.incidents), verified: round2(Double(a.verified) - b.verified),
-                       killed: round2(Double(a.killed) - b.killed), injured: round2(Double(a.injured) - b.injured),
-                       abducted: round2(Double(a.abducted) - b.abducted), displaced: round2(Double(a.displaced) - b.displaced))
+        return Average(
+            incidents: round2(Double(a.incidents) - b.incidents), verified: round2(Double(a.verified) - b.verified),
+            killed: round2(Double(a.killed) - b.killed), injured: round2(Double(a.injured) - b.injured),
+            abducted: round2(Double(a.abducted) - b.abducted), displaced: round2(Double(a.displaced) - b.displaced))
     }
 }
 

@@ -26,8 +26,11 @@ struct WeeklyDigestQuery {
     func weeklyTotals() throws -> [String: SummaryFigures] {
         let first = week.advanced(by: -7)
         var byWeek: [String: SummaryFigures] = [:]
-        let cells = rule == .exact ? "" : " UNION ALL SELECT week, " + SummaryFigures.columns + " FROM ("
-            + Disclosure.qualifyingCells(where: "day BETWEEN $1::date AND $2::date", threshold: "$3") + ") AS cells"
+        let cells =
+            rule == .exact
+            ? ""
+            : " UNION ALL SELECT week, " + SummaryFigures.columns + " FROM ("
+                + Disclosure.qualifyingCells(where: "day BETWEEN $1::date AND $2::date", threshold: "$3") + ") AS cells"
         for row in try connection.query(
             "SELECT monday::text, " + SummaryFigures.sums + " FROM (SELECT iso_monday(day) AS monday, " + SummaryFigures.columns + " FROM " + days
                 + " WHERE day BETWEEN $1::date AND $2::date" + cells + ") AS weeks GROUP BY 1",
@@ -41,9 +44,9 @@ struct WeeklyDigestQuery {
     func byRegion() throws -> [WeeklyDigest.RegionRow] {
         try connection.query(
             "SELECT district, municipality, category, " + SummaryFigures.sums + " FROM " + days + """
-             WHERE day BETWEEN $1::date AND $2::date
-            GROUP BY 1, 2, 3 HAVING sum(incidents) > 0 ORDER BY 1, 2, 3
-            """, [week.from, week.to]
+                 WHERE day BETWEEN $1::date AND $2::date
+                GROUP BY 1, 2, 3 HAVING sum(incidents) > 0 ORDER BY 1, 2, 3
+                """, [week.from, week.to]
         ).rows.map { row in
             let district: String = try row.decode(0), municipality: String = try row.decode(1)
             return WeeklyDigest.RegionRow(
@@ -56,7 +59,8 @@ struct WeeklyDigestQuery {
 
     /// The municipalities whose count changed most from the week before.
     func movers(limit: Int) throws -> [WeeklyDigest.Mover] {
-        let movers = try connection.query("""
+        let movers = try connection.query(
+            """
             SELECT municipality, district,
                    coalesce(sum(incidents) FILTER (WHERE day >= $2::date), 0) AS this_week,
                    coalesce(sum(incidents) FILTER (WHERE day < $2::date), 0) AS previous_week
@@ -64,15 +68,17 @@ struct WeeklyDigestQuery {
             """ + " " + days + " WHERE day BETWEEN $1::date AND $3::date GROUP BY 1, 2", [week.advanced(by: -1).from, week.from, week.to]
         ).rows.map { row -> WeeklyDigest.Mover in
             let code: String = try row.decode(0), now: Int = try row.decode(2), before: Int = try row.decode(3)
-            return WeeklyDigest.Mover(municipality: code, name: regions.municipality(code: code)?.displayName ?? code,
-                                      district: try row.decode(1), incidents: now, previousWeek: before, change: now - before)
+            return WeeklyDigest.Mover(
+                municipality: code, name: regions.municipality(code: code)?.displayName ?? code,
+                district: try row.decode(1), incidents: now, previousWeek: before, change: now - before)
         }
         return Array(movers.filter { $0.change != 0 }.sorted { (abs($0.change), $1.municipality) > (abs($1.change), $0.municipality) }.prefix(limit))
     }
 
     /// The week's gravest incidents that are not confidential.
     func notable(limit: Int) throws -> [WeeklyDigest.Notable] {
-        try connection.query("""
+        try connection.query(
+            """
             SELECT incident_id, occurred_day::text AS day, municipality, category, subcategory, status, record->>'summary' AS summary,
                    killed, injured, abducted, displaced
             FROM incidents
@@ -99,15 +105,17 @@ struct WeeklyDigestQuery {
         let sealedKeys = try narrative.keys.all(.narrative, of: revisions.map(\.incidentID), on: connection)
         return revisions.map { revision in
             let type = revision.type
-            let data = IncidentEvent.EventType(rawValue: type).map {
-                NarrativeVault.open(revision.data, type: $0, incidentID: revision.incidentID) { sealedKeys[revision.incidentID]?[$0] }
-            } ?? revision.data
-            let change = switch type {
-            case "IncidentAmended": "amended"
-            case "IncidentVerified": "verified"
-            case "IncidentRejected": "rejected"
-            default: "retracted"
-            }
+            let data =
+                IncidentEvent.EventType(rawValue: type).map {
+                    NarrativeVault.open(revision.data, type: $0, incidentID: revision.incidentID) { sealedKeys[revision.incidentID]?[$0] }
+                } ?? revision.data
+            let change =
+                switch type {
+                case "IncidentAmended": "amended"
+                case "IncidentVerified": "verified"
+                case "IncidentRejected": "rejected"
+                default: "retracted"
+                }
             return WeeklyDigest.Revision(
                 incidentID: revision.incidentID, change: change, recordedAt: revision.recordedAt, occurredDay: revision.occurredDay,
                 municipality: revision.municipality, category: revision.category,

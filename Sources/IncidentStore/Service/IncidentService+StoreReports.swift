@@ -37,10 +37,11 @@ extension IncidentService {
             }
             let (key, narrativeKey) = try narrative.freshKey(of: record.incidentID, under: master)
             let event = try IncidentEvent.reported(record).toAppend(eventID: line.eventID, metadata: line.metadata, narrative: key)
-            streams.append(EventStore.NewStream(
-                event: event, stream: IncidentEvent.streamName(for: record.incidentID), incidentID: record.incidentID,
-                masterKeyID: narrativeKey.masterKeyID, narrativeKey: narrativeKey.bytes, personalKey: personalKey
-            ))
+            streams.append(
+                EventStore.NewStream(
+                    event: event, stream: IncidentEvent.streamName(for: record.incidentID), incidentID: record.incidentID,
+                    masterKeyID: narrativeKey.masterKeyID, narrativeKey: narrativeKey.bytes, personalKey: personalKey
+                ))
             fast[line.eventID] = (index, record.incidentID)
         }
         var answers = [Result<WriteOutcome, any Error>?](repeating: nil, count: lines.count)

@@ -152,7 +152,9 @@ public struct IncidentService: Sendable {
     /// an `incident_id`, the id is derived from the event id, so a retry maps to the same incident.
     /// - Parameter audit: the audit record of this write (an outbox delivery that carries personal
     ///   data), written in its transaction; such a report is not grouped with others.
-    public func report(_ body: JSONValue, idempotencyKey: UUID?, by principal: Principal, metadata: EventMetadata, audit: AccessAudit.Entry? = nil) async throws -> WriteOutcome {
+    public func report(
+        _ body: JSONValue, idempotencyKey: UUID?, by principal: Principal, metadata: EventMetadata, audit: AccessAudit.Entry? = nil
+    ) async throws -> WriteOutcome {
         try Self.authorize(.report, principal)
         let (validated, eventID) = try prepareReport(body, idempotencyKey: idempotencyKey)
         guard let audit else { return try await reports.run(ReportLine(validated: validated, eventID: eventID, metadata: metadata)) }
@@ -210,11 +212,14 @@ public struct IncidentService: Sendable {
                 guard !ready.isEmpty else { continue }
                 // Together when it can, each line on its own when a statement fails, as the group
                 // commit does: a line stored after all is answered as a replay, never stored twice.
-                writing = (indexes, Task { [pool, vault, narrative, ready] in
-                    try await pool.withConnection { connection in
-                        try GroupCommit<ReportLine, WriteOutcome>.together(ready, on: connection) { try Self.store($0, vault: vault, narrative: narrative, on: $1) }
+                writing = (
+                    indexes,
+                    Task { [pool, vault, narrative, ready] in
+                        try await pool.withConnection { connection in
+                            try GroupCommit<ReportLine, WriteOutcome>.together(ready, on: connection) { try Self.store($0, vault: vault, narrative: narrative, on: $1) }
+                        }
                     }
-                })
+                )
             }
             try await written()
         } catch {
@@ -256,7 +261,9 @@ public struct IncidentService: Sendable {
                 record.personal = try vault.seal(personal, incidentID: record.incidentID, on: connection)
             } catch PersonalDataError.erased {
                 // Its personal data was erased since: a retry of the original report is still a replay.
-                if let replay = try Self.replay(eventID: eventID, stream: IncidentEvent.streamName(for: record.incidentID), type: .reported, fingerprint: nil, on: connection) {
+                if let replay = try Self.replay(
+                    eventID: eventID, stream: IncidentEvent.streamName(for: record.incidentID), type: .reported, fingerprint: nil, on: connection)
+                {
                     return replay
                 }
                 throw ServiceError.state(.personalDataErased)
@@ -284,8 +291,10 @@ public struct IncidentService: Sendable {
         let reason = try Self.requiredText(reason, field: "reason", maxLength: 1000)
         let context = self.context
         let request: JSONValue = ["expected_version": .number(Double(expectedVersion)), "changes": changes, "reason": .string(reason)]
-        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: .amended, request: request, principal: principal,
-                               metadata: metadata, audit: audit) { [vault] state, connection in
+        return try await write(
+            incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: .amended, request: request, principal: principal,
+            metadata: metadata, audit: audit
+        ) { [vault] state, connection in
             guard state.status != .retracted else {
                 throw ServiceError.state(.retracted(.amend))
             }
@@ -323,7 +332,9 @@ public struct IncidentService: Sendable {
         let note = try Self.requiredText(note, field: "note", maxLength: 2000)
         let type: IncidentEvent.EventType = decision == .verified ? .verified : .rejected
         let request: JSONValue = ["expected_version": .number(Double(expectedVersion)), "decision": .string(decision.rawValue), "note": .string(note)]
-        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: type, request: request, principal: principal, metadata: metadata) { state, _ in
+        return try await write(
+            incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: type, request: request, principal: principal, metadata: metadata
+        ) { state, _ in
             guard state.status != .retracted else {
                 throw ServiceError.state(.retracted(.decide))
             }
@@ -343,9 +354,13 @@ public struct IncidentService: Sendable {
         if duplicateOf == incidentID {
             throw ServiceError.invalid(ValidationFailure([FieldError("duplicate_of", "an incident cannot duplicate itself")]))
         }
-        let request: JSONValue = ["expected_version": .number(Double(expectedVersion)), "reason": .string(reason.rawValue),
-                                  "duplicate_of": duplicateOf.map { .string($0.lowercasedText) } ?? .null]
-        return try await write(incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: .retracted, request: request, principal: principal, metadata: metadata) { state, _ in
+        let request: JSONValue = [
+            "expected_version": .number(Double(expectedVersion)), "reason": .string(reason.rawValue),
+            "duplicate_of": duplicateOf.map { .string($0.lowercasedText) } ?? .null,
+        ]
+        return try await write(
+            incidentID, expectedVersion: expectedVersion, idempotencyKey: idempotencyKey, type: .retracted, request: request, principal: principal, metadata: metadata
+        ) { state, _ in
             guard state.status != .retracted else {
                 throw ServiceError.state(.retracted(.retract))
             }
@@ -386,7 +401,8 @@ public struct IncidentService: Sendable {
         let key = try narrative.currentKey(of: incidentID, on: connection)
         let event = try IncidentEvent.personalDataErased(PersonalDataErased(reason: reason)).toAppend(eventID: UUID(), metadata: metadata, narrative: key)
         do {
-            return WriteOutcome(try EventStore.append([event], to: IncidentEvent.streamName(for: incidentID), expectedVersion: state.version, on: connection)[0], incidentID: incidentID)
+            return WriteOutcome(
+                try EventStore.append([event], to: IncidentEvent.streamName(for: incidentID), expectedVersion: state.version, on: connection)[0], incidentID: incidentID)
         } catch EventStoreError.versionConflict(_, _, let current) {
             throw ServiceError.versionConflict(current: current)
         }
@@ -414,8 +430,9 @@ public struct IncidentService: Sendable {
                             return false
                         }
                         try AccessAudit.record(.init(.personalDataErase, by: actor, incidentID: entry.incidentID), on: connection)
-                        _ = try Self.erase(entry.incidentID, state: state, reason: "erased on \(day); restored from the erasure ledger",
-                                           metadata: metadata, vault: vault, narrative: narrative, on: connection)
+                        _ = try Self.erase(
+                            entry.incidentID, state: state, reason: "erased on \(day); restored from the erasure ledger",
+                            metadata: metadata, vault: vault, narrative: narrative, on: connection)
                     case .narrative:
                         let generation = entry.generation ?? 1
                         let redactedSince = events.contains {
@@ -427,8 +444,9 @@ public struct IncidentService: Sendable {
                             return false
                         }
                         try AccessAudit.record(.init(.narrativeRedact, by: actor, incidentID: entry.incidentID), on: connection)
-                        _ = try Self.redact(entry.incidentID, state: state, generation: generation, replacement: [:],
-                                            reason: "redacted on \(day); restored from the erasure ledger", metadata: metadata, narrative: narrative, on: connection)
+                        _ = try Self.redact(
+                            entry.incidentID, state: state, generation: generation, replacement: [:],
+                            reason: "redacted on \(day); restored from the erasure ledger", metadata: metadata, narrative: narrative, on: connection)
                     }
                     return true
                 }
@@ -458,8 +476,9 @@ public struct IncidentService: Sendable {
                 try AccessAudit.record(.init(.narrativeRedact, by: actor, incidentID: incidentID), on: connection)
                 // The ledger first: a backup restored later must not bring the text back.
                 try erasures?.append(.init(incidentID: incidentID, kind: .narrative, generation: current.generation))
-                return try Self.redact(incidentID, state: state, generation: current.generation, replacement: texts, reason: reason,
-                                       metadata: metadata, narrative: narrative, on: connection)
+                return try Self.redact(
+                    incidentID, state: state, generation: current.generation, replacement: texts, reason: reason,
+                    metadata: metadata, narrative: narrative, on: connection)
             }
         }
     }
@@ -474,7 +493,8 @@ public struct IncidentService: Sendable {
         let event = try IncidentEvent.narrativeRedacted(NarrativeRedacted(generation: key.generation, replacement: texts, reason: reason))
             .toAppend(eventID: UUID(), metadata: metadata, narrative: key)
         do {
-            return WriteOutcome(try EventStore.append([event], to: IncidentEvent.streamName(for: incidentID), expectedVersion: state.version, on: connection)[0], incidentID: incidentID)
+            return WriteOutcome(
+                try EventStore.append([event], to: IncidentEvent.streamName(for: incidentID), expectedVersion: state.version, on: connection)[0], incidentID: incidentID)
         } catch EventStoreError.versionConflict(_, _, let current) {
             throw ServiceError.versionConflict(current: current)
         }
@@ -518,7 +538,7 @@ public struct IncidentService: Sendable {
         let stream = IncidentEvent.streamName(for: incidentID)
         @Sendable func write(on connection: PostgresConnection) throws -> WriteOutcome {
             guard let state = try IncidentState.fold(narrative.events(of: incidentID, on: connection)),
-                  Disclosure.canSee(state, principal)
+                Disclosure.canSee(state, principal)
             else { throw ServiceError.notFound }
             // The fingerprint is keyed by the narrative key: the log learns nothing of the request's text.
             let key = try narrative.currentKey(of: incidentID, on: connection)
@@ -622,8 +642,11 @@ public struct IncidentService: Sendable {
         var bytes = Array(SHA256.hash(data: Data(name.utf8)).prefix(16))
         bytes[6] = (bytes[6] & 0x0F) | 0x80
         bytes[8] = (bytes[8] & 0x3F) | 0x80
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
     }
 
     static func requiredText(_ text: String, field: String, maxLength: Int) throws -> String {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import NIOHTTP1
 import NIOCore
+import NIOHTTP1
 
 struct Amend: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +11,8 @@ struct Amend: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "The incident id.") var id: String
     @Option(help: "The version you saw (ictl show); omitted, the current one is fetched.") var expectedVersion: Int?
-    @Option(name: .customLong("set"), help: ArgumentHelp("field=value (repeatable); numbers and JSON values are parsed, 'null' clears.", valueName: "field=value")) var sets: [String] = []
+    @Option(name: .customLong("set"), help: ArgumentHelp("field=value (repeatable); numbers and JSON values are parsed, 'null' clears.", valueName: "field=value"))
+    var sets: [String] = []
     @Option(help: ArgumentHelp("A JSON file of changes.", valueName: "file")) var changesFile: String?
     @Option(help: "Why the record changes.") var reason: String
 
@@ -25,7 +26,7 @@ struct Amend: AsyncParsableCommand {
             var changes: [String: Any] = [:]
             if let changesFile {
                 guard let data = FileManager.default.contents(atPath: changesFile),
-                      let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+                    let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
                 else { throw CLIError(code: Exit.usage, message: "\(changesFile) is not a JSON object") }
                 changes = object
             }
@@ -36,9 +37,10 @@ struct Amend: AsyncParsableCommand {
             }
             let client = try connection.client
             let version = try await resolvedVersion(expectedVersion, client, id)
-            try await write(client, path: "/v1/incidents/\(id)/amendments",
-                            body: ["expected_version": version, "changes": changes, "reason": reason],
-                            idempotencyKey: UUID().uuidString.lowercased(), command: "amend", incidentID: id)
+            try await write(
+                client, path: "/v1/incidents/\(id)/amendments",
+                body: ["expected_version": version, "changes": changes, "reason": reason],
+                idempotencyKey: UUID().uuidString.lowercased(), command: "amend", incidentID: id)
         }
     }
 }

@@ -31,12 +31,13 @@ struct Digest: AsyncParsableCommand {
                 } catch {
                     throw CLIError(code: Exit.other, message: "the daemon's digest could not be read (\(error)); are ictl and incidentd the same version?")
                 }
-                text = switch format {
-                case .markdown: DigestRendering.markdown(digest)
-                case .html: DigestRendering.html(digest)
-                case .csv: DigestRendering.csv(digest)
-                case .json: ""
-                }
+                text =
+                    switch format {
+                    case .markdown: DigestRendering.markdown(digest)
+                    case .html: DigestRendering.html(digest)
+                    case .csv: DigestRendering.csv(digest)
+                    case .json: ""
+                    }
             }
             guard let output else {
                 print(text, terminator: text.hasSuffix("\n") ? "" : "\n")

@@ -46,7 +46,11 @@ struct Import: AsyncParsableCommand {
                     response = try await client.send(.POST, "/v1/incidents:batch", json: body, contentType: "application/x-ndjson", timeout: .seconds(600))
                 } catch is Client.Unreachable {
                     progress.finish()
-                    throw CLIError(code: Exit.unreachable, message: "the daemon cannot be reached; lines \(chunk[0].line) and later were not sent (\(accepted) stored so far); run the same import again: stored lines are not stored twice")
+                    throw CLIError(
+                        code: Exit.unreachable,
+                        message:
+                            "the daemon cannot be reached; lines \(chunk[0].line) and later were not sent (\(accepted) stored so far); run the same import again: stored lines are not stored twice"
+                    )
                 }
                 if response.status == 429, busyWaits < 30 {
                     // Two imports run on the server already: wait our turn, then send this chunk again.

@@ -18,11 +18,15 @@ struct List: AsyncParsableCommand {
 
     func run() async throws {
         try await runCommand {
-            let (items, cursor) = try await pages(connection.client, "/v1/incidents", limit: limit, all: all, filters: [
-                ("municipality", municipality), ("district", district), ("category", category), ("subcategory", subcategory),
-                ("status", status), ("since", since), ("until", until), ("q", q),
-            ])
-            Output.emit(output.resolved, json: ["items": items, "next_cursor": cursor.map { $0 as Any } ?? NSNull()], columns: incidentColumns, rows: items.map(incidentRow), hxl: incidentHXL)
+            let (items, cursor) = try await pages(
+                connection.client, "/v1/incidents", limit: limit, all: all,
+                filters: [
+                    ("municipality", municipality), ("district", district), ("category", category), ("subcategory", subcategory),
+                    ("status", status), ("since", since), ("until", until), ("q", q),
+                ])
+            Output.emit(
+                output.resolved, json: ["items": items, "next_cursor": cursor.map { $0 as Any } ?? NSNull()], columns: incidentColumns, rows: items.map(incidentRow),
+                hxl: incidentHXL)
         }
     }
 }

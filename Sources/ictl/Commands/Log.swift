@@ -13,9 +13,14 @@ struct Log: AsyncParsableCommand {
             let path = "/v1/events?limit=\(limit)&after=\(after.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
             let response = try await query(connection.client, path)
             let events = response.json?["events"] as? [[String: Any]] ?? []
-            Output.emit(output.resolved, json: response.json ?? [:], columns: ["POSITION", "RECORDED", "TYPE", "STREAM", "VERSION"], rows: events.map {
-                [Output.string($0["global_position"]), Output.string($0["recorded_at"]), Output.string($0["type"]), Output.string($0["stream"]), Output.string($0["stream_version"])]
-            })
+            Output.emit(
+                output.resolved, json: response.json ?? [:], columns: ["POSITION", "RECORDED", "TYPE", "STREAM", "VERSION"],
+                rows: events.map {
+                    [
+                        Output.string($0["global_position"]), Output.string($0["recorded_at"]), Output.string($0["type"]), Output.string($0["stream"]),
+                        Output.string($0["stream_version"]),
+                    ]
+                })
             if output.resolved == .table { note("checkpoint: \(Output.string(response.json?["checkpoint"]))") }
         }
     }

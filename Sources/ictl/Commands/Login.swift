@@ -1,13 +1,15 @@
 import ArgumentParser
-import NIOHTTP1
 import Foundation
+import NIOHTTP1
 
 struct Login: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Save the server, the token and the server's outbox key (mode 0600) after checking them.")
     @Option(help: "incidentd URL (ICTL_SERVER if omitted, else http://127.0.0.1:8080).") var server: String?
     @Option(help: "The API token (ICTL_TOKEN if omitted). On a shared machine prefer --token-stdin: a command line is visible to every user.") var token: String?
     @Flag(help: "Read the token from standard input (its first line), not from the command line.") var tokenStdin = false
-    @Option(help: ArgumentHelp("For an https server: the CA certificates (PEM) to trust instead of the system's (ICTL_CA_FILE if omitted); saved too.", valueName: "file")) var caFile: String?
+    @Option(
+        help: ArgumentHelp("For an https server: the CA certificates (PEM) to trust instead of the system's (ICTL_CA_FILE if omitted); saved too.", valueName: "file"))
+    var caFile: String?
     @Flag(help: "Accept a plain http:// server that is not this machine (also ICTL_INSECURE=1); saved with it, so later commands to that server need no --insecure.")
     var insecure = false
 

@@ -1,6 +1,6 @@
 import ArgumentParser
-import NIOHTTP1
 import Foundation
+import NIOHTTP1
 
 struct OutboxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,9 +30,11 @@ struct OutboxCommand: AsyncParsableCommand {
                     "rejected_at": time(entry.rejectedAt) ?? NSNull(),
                 ]
             }
-            Output.emit(output.resolved, json: json, columns: ["ID", "STATE", "QUEUED", "COMMAND", "INCIDENT", "ATTEMPTS", "LAST ERROR"], rows: entries.map { state, entry in
-                [entry.id, state, time(entry.queuedAt) ?? "", entry.command, entry.incidentID ?? "", String(entry.attempts), entry.lastError ?? ""]
-            })
+            Output.emit(
+                output.resolved, json: json, columns: ["ID", "STATE", "QUEUED", "COMMAND", "INCIDENT", "ATTEMPTS", "LAST ERROR"],
+                rows: entries.map { state, entry in
+                    [entry.id, state, time(entry.queuedAt) ?? "", entry.command, entry.incidentID ?? "", String(entry.attempts), entry.lastError ?? ""]
+                })
         }
     }
 
@@ -52,7 +54,9 @@ struct OutboxCommand: AsyncParsableCommand {
                     note("rejected: \(entry.label): \(response.errorMessage) (kept sealed in \(outbox.rejectedDirectory))")
                 }
                 note("\(result.delivered.count) of \(before) delivered, \(result.rejected.count) rejected, \(result.remaining) still queued")
-                if result.remaining > 0 { throw CLIError(code: Exit.unreachable, message: "the daemon cannot be reached or is not ready; \(result.remaining) request(s) stay queued") }
+                if result.remaining > 0 {
+                    throw CLIError(code: Exit.unreachable, message: "the daemon cannot be reached or is not ready; \(result.remaining) request(s) stay queued")
+                }
                 if !result.rejected.isEmpty { throw ExitCode(Exit.rejected) }
             }
         }

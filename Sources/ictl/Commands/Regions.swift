@@ -10,11 +10,14 @@ struct Regions: AsyncParsableCommand {
         try await runCommand {
             let response = try await query(connection.client, "/v1/regions")
             let rows = Output.nestedRows(response.json, "districts", "municipalities") { district, m in
-                [Output.string(district["code"]), Output.string(district["name"]), Output.string(m["code"]), Output.string(m["name"]),
-                 (m["aliases"] as? [String] ?? []).joined(separator: "; ")]
+                [
+                    Output.string(district["code"]), Output.string(district["name"]), Output.string(m["code"]), Output.string(m["name"]),
+                    (m["aliases"] as? [String] ?? []).joined(separator: "; "),
+                ]
             }
-            Output.emit(output.resolved, json: response.json ?? [:], columns: ["DISTRICT", "DISTRICT NAME", "CODE", "MUNICIPALITY", "ALIASES"], rows: rows,
-                        hxl: ["#adm1+code", "#adm1+name", "#adm2+code", "#adm2+name", "#adm2+name+alt"])
+            Output.emit(
+                output.resolved, json: response.json ?? [:], columns: ["DISTRICT", "DISTRICT NAME", "CODE", "MUNICIPALITY", "ALIASES"], rows: rows,
+                hxl: ["#adm1+code", "#adm1+name", "#adm2+code", "#adm2+name", "#adm2+name+alt"])
         }
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import NIOHTTP1
 import NIOCore
+import NIOHTTP1
 
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import NIOHTTP1
 import NIOCore
+import NIOHTTP1
 
 struct Retract: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Retract an incident (duplicate, erroneous, out_of_scope); prints its id.")
@@ -17,8 +17,9 @@ struct Retract: AsyncParsableCommand {
             let version = try await resolvedVersion(expectedVersion, client, id)
             var body: [String: Any] = ["expected_version": version, "reason": reason]
             if let duplicateOf { body["duplicate_of"] = duplicateOf }
-            try await write(client, path: "/v1/incidents/\(id)/retraction", body: body,
-                            idempotencyKey: UUID().uuidString.lowercased(), command: "retract", incidentID: id)
+            try await write(
+                client, path: "/v1/incidents/\(id)/retraction", body: body,
+                idempotencyKey: UUID().uuidString.lowercased(), command: "retract", incidentID: id)
         }
     }
 }

@@ -33,7 +33,8 @@ struct Show: AsyncParsableCommand {
                 let incident = json["incident"] as? [String: Any] ?? [:]
                 for key in incident.keys.sorted() {
                     let value = incident[key]
-                    let text = (value is [Any] || value is [String: Any])
+                    let text =
+                        (value is [Any] || value is [String: Any])
                         ? String(decoding: (try? JSONSerialization.data(withJSONObject: value!, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
                         : Output.string(value)
                     print(key.padding(toLength: 22, withPad: " ", startingAt: 0) + text)
@@ -42,7 +43,9 @@ struct Show: AsyncParsableCommand {
                 print("version".padding(toLength: 22, withPad: " ", startingAt: 0) + Output.string(json["version"]))
                 for event in json["events"] as? [[String: Any]] ?? [] {
                     let metadata = event["metadata"] as? [String: Any] ?? [:]
-                    print("  v\(Output.string(event["stream_version"]))  \(Output.string(event["recorded_at"]))  \(Output.string(event["type"]))  \(Output.string(metadata["principal"]))")
+                    print(
+                        "  v\(Output.string(event["stream_version"]))  \(Output.string(event["recorded_at"]))  \(Output.string(event["type"]))  \(Output.string(metadata["principal"]))"
+                    )
                 }
             } else {
                 Output.emit(output.resolved, json: json, columns: incidentColumns, rows: [incidentRow(json)], hxl: incidentHXL)

@@ -27,10 +27,13 @@ struct Summary: AsyncParsableCommand {
                 ["code", "name", "category", "incidents", "verified", "killed", "injured", "abducted", "displaced"].map { Output.string(row[$0]) }
             }
             let unit = level == "municipality" ? "adm2" : "adm1"
-            Output.emit(output.resolved, json: json, columns: ["CODE", "NAME", "CATEGORY", "INCIDENTS", "VERIFIED", "KILLED", "INJURED", "ABDUCTED", "DISPLACED"],
-                        rows: rows,
-                        hxl: ["#\(unit)+code", "#\(unit)+name", "#event+type", "#event+num", "#event+num+verified",
-                              "#affected+killed", "#affected+injured", "#affected+abducted", "#affected+displaced"])
+            Output.emit(
+                output.resolved, json: json, columns: ["CODE", "NAME", "CATEGORY", "INCIDENTS", "VERIFIED", "KILLED", "INJURED", "ABDUCTED", "DISPLACED"],
+                rows: rows,
+                hxl: [
+                    "#\(unit)+code", "#\(unit)+name", "#event+type", "#event+num", "#event+num+verified",
+                    "#affected+killed", "#affected+injured", "#affected+abducted", "#affected+displaced",
+                ])
             if output.resolved == .table { note("as of log position \(Output.string(json["as_of"]))") }
         }
     }

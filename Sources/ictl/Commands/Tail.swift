@@ -7,7 +7,8 @@ import NIOHTTP1
 struct Tail: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print new log events as they are committed (analysts, reviewers, admins).",
-        discussion: "Without -f, prints what the log holds after --after and stops. With -f, follows the live stream (Server-Sent Events) and reconnects from the last checkpoint if the connection drops."
+        discussion:
+            "Without -f, prints what the log holds after --after and stops. With -f, follows the live stream (Server-Sent Events) and reconnects from the last checkpoint if the connection drops."
     )
     @OptionGroup var connection: ConnectionOptions
     @Flag(name: .shortAndLong, help: "Follow: keep printing new events.") var follow = false

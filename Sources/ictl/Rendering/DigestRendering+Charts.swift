@@ -16,15 +16,21 @@ extension DigestRendering {
     static func truncated(_ s: String, _ limit: Int) -> String { s.count > limit ? s.prefix(limit - 1) + "…" : s }
 
     /// The taxonomy's categories (migration 0003), so each keeps its colour from week to week.
-    static let knownCategories = ["ethnic_violence", "trafficking", "return_obstacle", "access_security",
-        "unrest", "explosives", "sexual_violence", "other"]
-    static let palette = ["#1f4e79", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00",
-                          "#7a5c00", "#6a3d9a", "#f0e442", "#0072b2", "#8c8c8c", "#b15928"]
+    static let knownCategories = [
+        "ethnic_violence", "trafficking", "return_obstacle", "access_security",
+        "unrest", "explosives", "sexual_violence", "other",
+    ]
+    static let palette = [
+        "#1f4e79", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00",
+        "#7a5c00", "#6a3d9a", "#f0e442", "#0072b2", "#8c8c8c", "#b15928",
+    ]
     /// Pattern overlays so categories stay distinguishable in grayscale print.
-    static let overlays = ["",
+    static let overlays = [
+        "",
         "<path d=\"M-2,2 l4,-4 M0,8 l8,-8 M6,10 l4,-4\" stroke=\"#fff\" stroke-width=\"1.5\" opacity=\".7\"/>",
         "<circle cx=\"4\" cy=\"4\" r=\"1.6\" fill=\"#fff\" opacity=\".8\"/>",
-        "<path d=\"M0,4 H8 M4,0 V8\" stroke=\"#fff\" stroke-width=\"1.2\" opacity=\".7\"/>"]
+        "<path d=\"M0,4 H8 M4,0 V8\" stroke=\"#fff\" stroke-width=\"1.2\" opacity=\".7\"/>",
+    ]
 
     /// Stacked horizontal bars (one per district, segments per category) with legend and value labels.
     static func districtChart(_ grid: Matrix) -> String {
@@ -35,12 +41,14 @@ extension DigestRendering {
         var body = ""
         for tick in stride(from: 0.0, through: axisTop + step / 2, by: step) {
             let x = labelWidth + tick * scale
-            body += "<line x1=\"\(f(x))\" y1=\"\(f(top - 4))\" x2=\"\(f(x))\" y2=\"\(f(plotBottom))\" class=\"grid\"/>"
+            body +=
+                "<line x1=\"\(f(x))\" y1=\"\(f(top - 4))\" x2=\"\(f(x))\" y2=\"\(f(plotBottom))\" class=\"grid\"/>"
                 + text(x, top - 9, number(tick), "class=\"tick\" text-anchor=\"middle\"")
         }
         for (row, district) in grid.districts.enumerated() {
-            body += districtBar(district, of: grid, y: top + Double(row) * rowHeight + 6, height: rowHeight - 12,
-                                left: labelWidth, scale: scale, fill: fill)
+            body += districtBar(
+                district, of: grid, y: top + Double(row) * rowHeight + 6, height: rowHeight - 12,
+                left: labelWidth, scale: scale, fill: fill)
         }
         let (legend, legendBottom) = categoryLegend(grid, fill: fill, baseline: plotBottom + 22, width: width)
         let height = legendBottom + 12
@@ -55,23 +63,31 @@ extension DigestRendering {
     static func categoryPatterns(_ categories: [String]) -> (defs: String, fill: [String: String]) {
         var defs = "", unknown = knownCategories.count, fill: [String: String] = [:]
         for category in categories {
-            let slot = knownCategories.firstIndex(of: category) ?? { unknown += 1; return unknown - 1 }()
+            let slot =
+                knownCategories.firstIndex(of: category)
+                ?? {
+                    unknown += 1; return unknown - 1
+                }()
             fill[category] = "url(#dg-\(slot))"
-            defs += "<pattern id=\"dg-\(slot)\" width=\"8\" height=\"8\" patternUnits=\"userSpaceOnUse\">"
+            defs +=
+                "<pattern id=\"dg-\(slot)\" width=\"8\" height=\"8\" patternUnits=\"userSpaceOnUse\">"
                 + "<rect width=\"8\" height=\"8\" fill=\"\(palette[slot % palette.count])\"/>\(overlays[slot % overlays.count])</pattern>"
         }
         return (defs, fill)
     }
 
     /// A district's label, its bar of category segments (counts inside those wide enough) and its total.
-    static func districtBar(_ district: (code: String, name: String), of grid: Matrix, y: Double, height barHeight: Double,
-                            left labelWidth: Double, scale: Double, fill: [String: String]) -> String {
+    static func districtBar(
+        _ district: (code: String, name: String), of grid: Matrix, y: Double, height barHeight: Double,
+        left labelWidth: Double, scale: Double, fill: [String: String]
+    ) -> String {
         var body = text(labelWidth - 8, y + barHeight / 2 + 4, truncated(district.name, 28), "text-anchor=\"end\"")
         var x = labelWidth
         for category in grid.categories {
             let count = grid.count(district.code, category), w = Double(count) * scale
             guard count > 0 else { continue }
-            body += "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(w))\" height=\"\(f(barHeight))\""
+            body +=
+                "<rect x=\"\(f(x))\" y=\"\(f(y))\" width=\"\(f(w))\" height=\"\(f(barHeight))\""
                 + " fill=\"\(fill[category] ?? "#999")\" stroke=\"#fff\" stroke-width=\"1\">"
                 + "<title>\(esc(district.name)): \(esc(humanize(category))) \(count)</title></rect>"
             if w >= 18 { body += text(x + w / 2, y + barHeight / 2 + 4, String(count), "class=\"seg\" text-anchor=\"middle\"") }
@@ -88,7 +104,8 @@ extension DigestRendering {
             let label = "\(humanize(category)) (\(grid.total(category: category)))"
             let itemWidth = 26 + Double(label.count) * 6.6
             if lx > 0, lx + itemWidth > width { (lx, ly) = (0, ly + 20) }
-            legend += "<rect x=\"\(f(lx))\" y=\"\(f(ly - 11))\" width=\"14\" height=\"14\" fill=\"\(fill[category] ?? "#999")\""
+            legend +=
+                "<rect x=\"\(f(lx))\" y=\"\(f(ly - 11))\" width=\"14\" height=\"14\" fill=\"\(fill[category] ?? "#999")\""
                 + " stroke=\"#333\" stroke-width=\".5\"/>"
                 + text(lx + 19, ly, label, "class=\"legend\"")
             lx += itemWidth + 12
@@ -106,21 +123,25 @@ extension DigestRendering {
         let current = d.trend.lastIndex { $0.week == d.week } ?? d.trend.count - 1
         func y(_ value: Int) -> Double { top + plotHeight - Double(value) / axisTop * plotHeight }
         func cx(_ index: Int) -> Double { left + (Double(index) + 0.5) * slot }
-        var body = "<rect x=\"\(f(cx(current) - slot / 2 + 3))\" y=\"\(f(top - 16))\" width=\"\(f(slot - 6))\" "
+        var body =
+            "<rect x=\"\(f(cx(current) - slot / 2 + 3))\" y=\"\(f(top - 16))\" width=\"\(f(slot - 6))\" "
             + "height=\"\(f(plotHeight + 56))\" class=\"band\"/>"
             + text(cx(current), top - 5, "this week", "class=\"tick\" text-anchor=\"middle\"")
         for tick in stride(from: 0.0, through: axisTop + step / 2, by: step) {
             let ty = top + plotHeight - tick / axisTop * plotHeight
-            body += "<line x1=\"\(f(left))\" y1=\"\(f(ty))\" x2=\"\(f(width - right))\" y2=\"\(f(ty))\" class=\"grid\"/>"
+            body +=
+                "<line x1=\"\(f(left))\" y1=\"\(f(ty))\" x2=\"\(f(width - right))\" y2=\"\(f(ty))\" class=\"grid\"/>"
                 + text(left - 6, ty + 4, number(tick), "class=\"tick\" text-anchor=\"end\"")
         }
         for (i, point) in d.trend.enumerated() {
             let barTop = y(point.incidents), isCurrent = i == current
-            body += "<rect x=\"\(f(cx(i) - barWidth / 2))\" y=\"\(f(barTop))\" width=\"\(f(barWidth))\" "
+            body +=
+                "<rect x=\"\(f(cx(i) - barWidth / 2))\" y=\"\(f(barTop))\" width=\"\(f(barWidth))\" "
                 + "height=\"\(f(top + plotHeight - barTop))\" class=\"\(isCurrent ? "bar now" : "bar")\"/>"
             if point.incidents > 0 { body += text(cx(i), barTop - 5, String(point.incidents), "class=\"val\" text-anchor=\"middle\"") }
             let week = point.week.split(separator: "-").last.map(String.init) ?? point.week
-            body += text(cx(i), top + plotHeight + 17, week, "text-anchor=\"middle\"\(isCurrent ? " font-weight=\"700\"" : "")")
+            body +=
+                text(cx(i), top + plotHeight + 17, week, "text-anchor=\"middle\"\(isCurrent ? " font-weight=\"700\"" : "")")
                 + text(cx(i), top + plotHeight + 32, shortDay(point.from, withYear: false), "class=\"tick\" text-anchor=\"middle\"")
         }
         let line = harm.enumerated().map { "\(f(cx($0.offset))),\(f(y($0.element)))" }.joined(separator: " ")
@@ -129,7 +150,8 @@ extension DigestRendering {
             body += "<circle cx=\"\(f(cx(i)))\" cy=\"\(f(y(value)))\" r=\"4\" class=\"dot\"/>"
             if value > 0 { body += text(cx(i) + barWidth / 2 + 3, y(value) + 4, String(value), "class=\"hv\"") }
         }
-        let legend = "<rect x=\"\(f(left))\" y=\"4\" width=\"14\" height=\"12\" class=\"bar\"/>" + text(left + 20, 14, "Incidents")
+        let legend =
+            "<rect x=\"\(f(left))\" y=\"4\" width=\"14\" height=\"12\" class=\"bar\"/>" + text(left + 20, 14, "Incidents")
             + "<line x1=\"\(f(left + 110))\" y1=\"10\" x2=\"\(f(left + 140))\" y2=\"10\" class=\"harm\"/><circle cx=\"\(f(left + 125))\" "
             + "cy=\"10\" r=\"4\" class=\"dot\"/>" + text(left + 148, 14, "Killed + injured")
         return "<figure><svg viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"\(f(width))\" height=\"\(f(height))\" role=\"img\" "

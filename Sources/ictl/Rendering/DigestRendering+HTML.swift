@@ -9,7 +9,8 @@ extension DigestRendering {
                 return "<\(tag)\(table.numeric.contains(column) ? " class=\"num\"" : "")>\(content)</\(tag)>"
             }.joined()
         }
-        var out = "<table\(table.style.isEmpty ? "" : " class=\"\(table.style)\"")>\n"
+        var out =
+            "<table\(table.style.isEmpty ? "" : " class=\"\(table.style)\"")>\n"
             + "<thead><tr>\(cells(table.headers, tag: "th"))</tr></thead>\n<tbody>\n"
         for (index, row) in table.rows.enumerated() {
             out += "<tr\(table.emphasized.contains(index) ? " class=\"em\"" : "")>\(cells(row, tag: "td"))</tr>\n"

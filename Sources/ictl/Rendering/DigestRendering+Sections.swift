@@ -48,8 +48,13 @@ extension DigestRendering {
         let keyRows = figureNames.indices.map {
             [figureNames[$0], number(now[$0]), number(before[$0]), signed(vsBefore[$0]), number(average[$0]), signed(vsAverage[$0])]
         }
-        return Section(kind: .keyFigures, title: "Key figures", table: Table(headers: ["Figure", "This week", "Previous week",
-                       "Change", "4-week average", "Change vs average"], rows: keyRows, numeric: [1, 2, 3, 4, 5]), empty: "")
+        return Section(
+            kind: .keyFigures, title: "Key figures",
+            table: Table(
+                headers: [
+                    "Figure", "This week", "Previous week",
+                    "Change", "4-week average", "Change vs average",
+                ], rows: keyRows, numeric: [1, 2, 3, 4, 5]), empty: "")
     }
 
     /// District × category counts, with a total row and column.
@@ -57,14 +62,17 @@ extension DigestRendering {
         var districtRows = grid.districts.map { district in
             [district.name] + grid.categories.map { dash(grid.count(district.code, $0)) } + [String(grid.total(district: district.code))]
         }
-        districtRows.append(["Total"] + grid.categories.map { String(grid.total(category: $0)) }
-            + [String(grid.districts.reduce(0) { $0 + grid.total(district: $1.code) })])
-        return Section(kind: .districts, title: "Incidents by district and category",
-                       table: Table(headers: ["District"] + grid.categories.map(humanize) + ["Total"],
-                                    rows: grid.districts.isEmpty ? [] : districtRows,
-                                    numeric: Set(1...(grid.categories.count + 1)), emphasized: [grid.districts.count],
-                                    style: grid.categories.count > 5 ? "matrix dense" : "matrix"),
-                       empty: "No incidents recorded this week.")
+        districtRows.append(
+            ["Total"] + grid.categories.map { String(grid.total(category: $0)) }
+                + [String(grid.districts.reduce(0) { $0 + grid.total(district: $1.code) })])
+        return Section(
+            kind: .districts, title: "Incidents by district and category",
+            table: Table(
+                headers: ["District"] + grid.categories.map(humanize) + ["Total"],
+                rows: grid.districts.isEmpty ? [] : districtRows,
+                numeric: Set(1...(grid.categories.count + 1)), emphasized: [grid.districts.count],
+                style: grid.categories.count > 5 ? "matrix dense" : "matrix"),
+            empty: "No incidents recorded this week.")
     }
 
     /// The municipalities whose counts moved most against the previous week.
@@ -73,37 +81,58 @@ extension DigestRendering {
         let movers = d.movers.map {
             [$0.name, districtNames[$0.district] ?? $0.district, String($0.incidents), String($0.previousWeek), signed(Double($0.change))]
         }
-        return Section(kind: .movers, title: "Top-moving municipalities", table: Table(headers: ["Municipality", "District",
-                       "This week", "Previous week", "Change"], rows: movers, numeric: [2, 3, 4]), empty: "None this week.")
+        return Section(
+            kind: .movers, title: "Top-moving municipalities",
+            table: Table(
+                headers: [
+                    "Municipality", "District",
+                    "This week", "Previous week", "Change",
+                ], rows: movers, numeric: [2, 3, 4]), empty: "None this week.")
     }
 
     /// The incidents singled out for the reader.
     static func notableSection(_ d: DigestDocument) -> Section {
         let notable = d.notable.map { n in
-            [shortDay(n.occurredDay, withYear: false), n.municipalityName,
-             humanize(n.category) + (n.subcategory.map { " / " + humanize($0) } ?? ""), humanize(n.status),
-             casualties([(n.killed, "killed"), (n.injured, "injured"), (n.abducted, "abducted"), (n.displaced, "displaced")]),
-             n.summary]
+            [
+                shortDay(n.occurredDay, withYear: false), n.municipalityName,
+                humanize(n.category) + (n.subcategory.map { " / " + humanize($0) } ?? ""), humanize(n.status),
+                casualties([(n.killed, "killed"), (n.injured, "injured"), (n.abducted, "abducted"), (n.displaced, "displaced")]),
+                n.summary,
+            ]
         }
-        return Section(kind: .notable, title: "Notable incidents", table: Table(headers: ["Day", "Municipality", "Category",
-                       "Status", "Casualties", "Summary"], rows: notable, numeric: []), empty: "None this week.")
+        return Section(
+            kind: .notable, title: "Notable incidents",
+            table: Table(
+                headers: [
+                    "Day", "Municipality", "Category",
+                    "Status", "Casualties", "Summary",
+                ], rows: notable, numeric: []), empty: "None this week.")
     }
 
     /// Changes to earlier incidents, the first `revisionLimit` of them and a count of the rest.
     static func revisionsSection(_ d: DigestDocument) -> Section {
-        let municipalityNames = Dictionary(d.byRegion.map { ($0.municipality, $0.municipalityName) }
-            + d.notable.map { ($0.municipality, $0.municipalityName) } + d.movers.map { ($0.municipality, $0.name) }) { a, _ in a }
+        let municipalityNames = Dictionary(
+            d.byRegion.map { ($0.municipality, $0.municipalityName) }
+                + d.notable.map { ($0.municipality, $0.municipalityName) } + d.movers.map { ($0.municipality, $0.name) }
+        ) { a, _ in a }
         let revisions = d.revisions.prefix(revisionLimit).map { r in
             let detail = r.fields.map { "Fields: " + $0.joined(separator: ", ") } ?? r.reason.map { "Reason: " + $0 } ?? ""
             let recorded = shortDay(String(r.recordedAt.prefix(10)), withYear: false) + "\u{A0}" + r.recordedAt.dropFirst(11).prefix(5)
-            return [recorded, String(r.incidentID.prefix(8)), humanize(r.change), shortDay(r.occurredDay, withYear: true),
-                    municipalityNames[r.municipality] ?? r.municipality, humanize(r.category), detail]
+            return [
+                recorded, String(r.incidentID.prefix(8)), humanize(r.change), shortDay(r.occurredDay, withYear: true),
+                municipalityNames[r.municipality] ?? r.municipality, humanize(r.category), detail,
+            ]
         }
         let hidden = d.revisions.count - revisions.count
-        return Section(kind: .revisions, title: "Revisions since the previous digest", table: Table(headers: ["Recorded (UTC)",
-                       "Incident", "Change", "Occurred", "Municipality", "Category", "Details"], rows: revisions, numeric: [],
-                       style: "compact"),
-                       empty: "None.", note: hidden > 0 ? "… and \(hidden) more." : nil)
+        return Section(
+            kind: .revisions, title: "Revisions since the previous digest",
+            table: Table(
+                headers: [
+                    "Recorded (UTC)",
+                    "Incident", "Change", "Occurred", "Municipality", "Category", "Details",
+                ], rows: revisions, numeric: [],
+                style: "compact"),
+            empty: "None.", note: hidden > 0 ? "… and \(hidden) more." : nil)
     }
 
     /// The eight-week trend, the digest's week emphasized.
@@ -112,7 +141,12 @@ extension DigestRendering {
         let trend = d.trend.map {
             [$0.week, shortDay($0.from, withYear: true), String($0.incidents), String($0.killed), String($0.injured)]
         }
-        return Section(kind: .trend, title: "8-week trend", table: Table(headers: ["Week", "From", "Incidents", "Killed",
-                       "Injured"], rows: trend, numeric: [2, 3, 4], emphasized: [current]), empty: "No trend data.")
+        return Section(
+            kind: .trend, title: "8-week trend",
+            table: Table(
+                headers: [
+                    "Week", "From", "Incidents", "Killed",
+                    "Injured",
+                ], rows: trend, numeric: [2, 3, 4], emphasized: [current]), empty: "No trend data.")
     }
 }

@@ -2,8 +2,10 @@ import Foundation
 
 // Dates, figures and codes as the digest writes them, and escaping for Markdown, HTML and CSS.
 extension DigestRendering {
-    static let months = ["January", "February", "March", "April", "May", "June", "July",
-                         "August", "September", "October", "November", "December"]
+    static let months = [
+        "January", "February", "March", "April", "May", "June", "July",
+        "August", "September", "October", "November", "December",
+    ]
 
     /// Splits an ISO date ("2026-11-16") into year, month and day.
     static func parseDay(_ iso: String) -> (year: Int, month: String, day: Int)? {
@@ -13,7 +15,9 @@ extension DigestRendering {
     }
     static func periodLine(_ d: DigestDocument) -> String {
         guard let a = parseDay(d.from), let b = parseDay(d.to) else { return "\(d.week) (\(d.from) – \(d.to))" }
-        let range = a.year != b.year ? "\(a.day) \(a.month) \(a.year) – \(b.day) \(b.month) \(b.year)"
+        let range =
+            a.year != b.year
+            ? "\(a.day) \(a.month) \(a.year) – \(b.day) \(b.month) \(b.year)"
             : a.month != b.month ? "\(a.day) \(a.month) – \(b.day) \(b.month) \(b.year)" : "\(a.day)–\(b.day) \(b.month) \(b.year)"
         return "ISO week \(d.week), \(range)"
     }

@@ -78,9 +78,13 @@ enum DigestRendering {
     /// Cells written by ``CSV/cell(_:)`` (quoting, spreadsheet safety); every line ends with "\n".
     static func csv(_ digest: DigestDocument) -> String {
         var lines = [
-            CSV.line(["district", "district_name", "municipality", "municipality_name", "category", "incidents", "verified", "killed", "injured", "abducted", "displaced"]),
-            CSV.line(["#adm1+code", "#adm1+name", "#adm2+code", "#adm2+name", "#event+type", "#event+num", "#event+num+verified",
-                      "#affected+killed", "#affected+injured", "#affected+abducted", "#affected+displaced"]),
+            CSV.line([
+                "district", "district_name", "municipality", "municipality_name", "category", "incidents", "verified", "killed", "injured", "abducted", "displaced",
+            ]),
+            CSV.line([
+                "#adm1+code", "#adm1+name", "#adm2+code", "#adm2+name", "#event+type", "#event+num", "#event+num+verified",
+                "#affected+killed", "#affected+injured", "#affected+abducted", "#affected+displaced",
+            ]),
         ]
         for r in digest.byRegion {
             let numbers = [r.incidents, r.verified, r.killed, r.injured, r.abducted, r.displaced].map(String.init)

@@ -19,10 +19,15 @@ enum CSVRecords {
             for (index, name) in header.enumerated() where index < row.fields.count {
                 let value = row.fields[index]
                 if value.isEmpty { continue }
-                if integers.contains(name), let int = Int(value) { object[name] = int }
-                else if numbers.contains(name), let double = Double(value) { object[name] = double }
-                else if lists.contains(name) { object[name] = value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) } }
-                else { object[name] = value }
+                if integers.contains(name), let int = Int(value) {
+                    object[name] = int
+                } else if numbers.contains(name), let double = Double(value) {
+                    object[name] = double
+                } else if lists.contains(name) {
+                    object[name] = value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+                } else {
+                    object[name] = value
+                }
             }
             if object["incident_id"] == nil { object["incident_id"] = ImportRecord.derivedID(row.fields.joined(separator: "\u{1F}")) }
             records.append(ImportRecord(line: row.line, json: ImportRecord.encode(object)))

@@ -23,7 +23,7 @@ extension Client {
         // Only the logged-in server's key: an answer from a server given by --server or
         // ICTL_SERVER must not re-point the laptop's outbox to it.
         guard (200..<300).contains(response.status), let named = response.outboxKeyID,
-              var config = StoredConfig.load(), config.server.map(Self.sameServer(server)) == true
+            var config = StoredConfig.load(), config.server.map(Self.sameServer(server)) == true
         else { return }
         if config.outboxKey?.keyID == named { return }
         guard let key = try? await fetchOutboxKey() else { return }

@@ -43,7 +43,11 @@ struct Client {
         }
         guard isPlainHTTPBeyondLoopback else { return }
         guard insecure else {
-            throw CLIError(code: Exit.usage, message: "refusing plain http to \(host), which is not this machine: the token and reports would cross the network unencrypted; use https://, or --insecure (or ICTL_INSECURE=1) to send anyway")
+            throw CLIError(
+                code: Exit.usage,
+                message:
+                    "refusing plain http to \(host), which is not this machine: the token and reports would cross the network unencrypted; use https://, or --insecure (or ICTL_INSECURE=1) to send anyway"
+            )
         }
         note("warning: plain http to \(host) (--insecure): the token and reports cross the network unencrypted" + (caFile == nil ? "" : "; the CA file is not used"))
     }
@@ -64,16 +68,20 @@ struct Client {
     /// Sends one request. Throws ``Unreachable`` when no answer came (network down, daemon stopped).
     /// A successful answer that names another outbox key than the stored one refreshes it.
     /// - Parameter headers: more request headers (`X-Access-Reason`).
-    func send(_ method: HTTPMethod, _ path: String, json: Data? = nil, contentType: String = "application/json", idempotencyKey: String? = nil,
-              headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)) async throws -> APIResponse {
+    func send(
+        _ method: HTTPMethod, _ path: String, json: Data? = nil, contentType: String = "application/json", idempotencyKey: String? = nil,
+        headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)
+    ) async throws -> APIResponse {
         let response = try await exchange(method, path, json: json, contentType: contentType, idempotencyKey: idempotencyKey, headers: headers, timeout: timeout)
         await refreshOutboxKey(after: response)
         return response
     }
 
     /// One request and its answer, nothing else.
-    func exchange(_ method: HTTPMethod, _ path: String, json: Data? = nil, contentType: String = "application/json", idempotencyKey: String? = nil,
-                  headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)) async throws -> APIResponse {
+    func exchange(
+        _ method: HTTPMethod, _ path: String, json: Data? = nil, contentType: String = "application/json", idempotencyKey: String? = nil,
+        headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)
+    ) async throws -> APIResponse {
         var request = HTTPClientRequest(url: url(path))
         request.method = method
         request.headers.add(name: "User-Agent", value: "ictl/0.1")
@@ -139,7 +147,9 @@ struct Client {
 
         /// One line for the user.
         var explanation: String {
-            tls ? "the TLS handshake failed: the server's certificate is not trusted or not valid for this address (--ca-file names a CA to trust)" : "it cannot be reached"
+            tls
+                ? "the TLS handshake failed: the server's certificate is not trusted or not valid for this address (--ca-file names a CA to trust)"
+                : "it cannot be reached"
         }
     }
 }

@@ -10,10 +10,16 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("API token (also ICTL_TOKEN, or the one `ictl login` saved).", valueName: "token"))
     var token: String?
 
-    @Option(help: ArgumentHelp("For an https server: trust only the CA certificates in this PEM file (also ICTL_CA_FILE, or the one `ictl login` saved); default: the system's CAs.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "For an https server: trust only the CA certificates in this PEM file (also ICTL_CA_FILE, or the one `ictl login` saved); default: the system's CAs.",
+            valueName: "file"))
     var caFile: String?
 
-    @Flag(help: "Send to a plain http:// server that is not this machine (also ICTL_INSECURE=1); refused without it, as the token and reports would cross the network unencrypted.")
+    @Flag(
+        help:
+            "Send to a plain http:// server that is not this machine (also ICTL_INSECURE=1); refused without it, as the token and reports would cross the network unencrypted."
+    )
     var insecure = false
 
     /// The client for the server these options name; every command gets its client here.

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import NIOHTTP1
 import NIOCore
+import NIOHTTP1
 
 struct DecisionOptions: ParsableArguments {
     @OptionGroup var connection: ConnectionOptions
@@ -13,9 +13,10 @@ struct DecisionOptions: ParsableArguments {
         try await runCommand {
             let client = try connection.client
             let version = try await resolvedVersion(expectedVersion, client, id)
-            try await write(client, path: "/v1/incidents/\(id)/verification",
-                            body: ["expected_version": version, "decision": decision, "note": note],
-                            idempotencyKey: UUID().uuidString.lowercased(), command: decision == "verified" ? "verify" : "reject", incidentID: id)
+            try await write(
+                client, path: "/v1/incidents/\(id)/verification",
+                body: ["expected_version": version, "decision": decision, "note": note],
+                idempotencyKey: UUID().uuidString.lowercased(), command: decision == "verified" ? "verify" : "reject", incidentID: id)
         }
     }
 }

@@ -1,7 +1,7 @@
+import ArgumentParser
 import Foundation
 import NIOCore
 import NIOHTTP1
-import ArgumentParser
 
 /// Writes `data` to `path` through a temporary file in the same directory, readable by the user
 /// only (mode 0600) and flushed to disk before it is renamed into place.

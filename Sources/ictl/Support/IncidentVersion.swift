@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import NIOHTTP1
 import NIOCore
+import NIOHTTP1
 
 /// The version the user named, else the incident's current one.
 func resolvedVersion(_ named: Int?, _ client: Client, _ id: String) async throws -> Int {

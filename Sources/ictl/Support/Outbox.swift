@@ -215,20 +215,24 @@ struct Outbox {
             }
             for name in names(in: folder) {
                 guard let data = FileManager.default.contents(atPath: folder + "/" + name),
-                      let older = try? JSONDecoder().decode(OlderEntry.self, from: data)
+                    let older = try? JSONDecoder().decode(OlderEntry.self, from: data)
                 else { continue }
-                guard let key, let envelope = try? SealedEnvelope.seal(method: older.method, path: older.path, idempotencyKey: older.idempotencyKey.isEmpty ? nil : older.idempotencyKey, body: older.body, to: key) else {
+                guard let key,
+                    let envelope = try? SealedEnvelope.seal(
+                        method: older.method, path: older.path, idempotencyKey: older.idempotencyKey.isEmpty ? nil : older.idempotencyKey, body: older.body, to: key)
+                else {
                     unsealed += 1
                     continue
                 }
                 let segments = older.path.split(separator: "/")
                 let body = (try? JSONSerialization.jsonObject(with: older.body)) as? [String: Any]
-                let command = switch segments.last {
-                case "amendments": "amend"
-                case "verification": body?["decision"] as? String == "rejected" ? "reject" : "verify"
-                case "retraction": "retract"
-                default: "report"
-                }
+                let command =
+                    switch segments.last {
+                    case "amendments": "amend"
+                    case "verification": body?["decision"] as? String == "rejected" ? "reject" : "verify"
+                    case "retraction": "retract"
+                    default: "report"
+                    }
                 let incidentID = segments.count == 4 ? String(segments[2]) : body?["incident_id"] as? String
                 var entry = Entry(id: older.id, queuedAt: older.createdAt, command: command, incidentID: incidentID, envelope: envelope)
                 if folder == rejectedDirectory { entry.rejectedAt = Date() }
@@ -236,7 +240,9 @@ struct Outbox {
             }
         }
         if unsealed > 0 {
-            note("warning: \(unsealed) outbox entr\(unsealed == 1 ? "y" : "ies") from an older ictl are in plain text in \(directory); log in once while online (`ictl login`) to seal them")
+            note(
+                "warning: \(unsealed) outbox entr\(unsealed == 1 ? "y" : "ies") from an older ictl are in plain text in \(directory); log in once while online (`ictl login`) to seal them"
+            )
         }
     }
 }

@@ -22,8 +22,8 @@ struct OutboxKey: Codable, Equatable {
     /// The key in an answer of `GET /v1/outbox-key`, nil unless it is one ictl can seal to.
     init?(answer json: [String: Any]) {
         guard let keyID = json["key_id"] as? String, keyID.utf8.count == 16,
-              let publicKey = json["public_key"] as? String, Data(base64Encoded: publicKey)?.count == 32,
-              let suite = json["suite"] as? String, suite == OutboxEnvelopeFormat.suite
+            let publicKey = json["public_key"] as? String, Data(base64Encoded: publicKey)?.count == 32,
+            let suite = json["suite"] as? String, suite == OutboxEnvelopeFormat.suite
         else { return nil }
         (self.keyID, self.publicKey, self.suite) = (keyID, publicKey, suite)
     }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import NIOHTTP1
 import NIOCore
+import NIOHTTP1
 
 /// Interactive prompts for the required fields a report lacks (only on a terminal): categories,
 /// sub-categories and source types as numbered choices, municipality names resolved as the
@@ -74,7 +74,9 @@ struct Prompt {
             if partial.isEmpty {
                 let prefix = String(key.prefix(3))
                 let hints = municipalities.filter { m in m.keys.contains { $0.hasPrefix(prefix) } }.prefix(5)
-                say("  no municipality '\(answer)'" + (hints.isEmpty ? "; `ictl regions` lists them" : "; did you mean " + hints.map { "\($0.name) (\($0.code))" }.joined(separator: ", ") + "?"))
+                say(
+                    "  no municipality '\(answer)'"
+                        + (hints.isEmpty ? "; `ictl regions` lists them" : "; did you mean " + hints.map { "\($0.name) (\($0.code))" }.joined(separator: ", ") + "?"))
             } else {
                 say("  '\(answer)' could be: " + partial.prefix(8).map { "\($0.name) (\($0.code))" }.joined(separator: ", "))
             }

@@ -38,7 +38,9 @@ func write(_ client: Client, path: String, body: [String: Any], idempotencyKey: 
     do {
         response = try await client.send(.POST, path, json: data, idempotencyKey: idempotencyKey)
     } catch let error as Client.Unreachable {
-        try queue(client, path: path, data: data, idempotencyKey: idempotencyKey, command: command, incidentID: incidentID, why: "the daemon at \(client.server): \(error.explanation)")
+        try queue(
+            client, path: path, data: data, idempotencyKey: idempotencyKey, command: command, incidentID: incidentID,
+            why: "the daemon at \(client.server): \(error.explanation)")
         return
     }
     if response.status == 503 || response.status == 408 {
@@ -56,7 +58,11 @@ func write(_ client: Client, path: String, body: [String: Any], idempotencyKey: 
 /// Without a stored key nothing is written: exit 69.
 private func queue(_ client: Client, path: String, data: Data, idempotencyKey: String?, command: String, incidentID: String?, why: String) throws {
     guard let key = client.storedOutboxKey else {
-        throw CLIError(code: Exit.unreachable, message: "\(why); ictl holds no outbox key of this server to seal the request with, so nothing was kept: log in once while online (`ictl login`), then writes made offline wait sealed in the outbox")
+        throw CLIError(
+            code: Exit.unreachable,
+            message:
+                "\(why); ictl holds no outbox key of this server to seal the request with, so nothing was kept: log in once while online (`ictl login`), then writes made offline wait sealed in the outbox"
+        )
     }
     let envelope = try SealedEnvelope.seal(method: "POST", path: path, idempotencyKey: idempotencyKey, body: data, to: key)
     let entry = try Outbox.opened().add(command: command, incidentID: incidentID, envelope: envelope)

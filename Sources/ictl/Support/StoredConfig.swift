@@ -32,7 +32,8 @@ extension StoredConfig {
     /// Writes the config (mode 0600) to a temporary file and renames it over the old one: a crash
     /// leaves the old config or the new one, never half of one (it holds the token).
     func save(to path: String = Paths.config) throws {
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         try writePrivately(try encoder.encode(self), to: path)

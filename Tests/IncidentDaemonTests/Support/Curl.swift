@@ -6,6 +6,7 @@ import IncidentTesting
 import Logging
 import PostgresLibpq
 import Testing
+
 @testable import IncidentDaemon
 
 /// One request with curl, from a source address of its choosing (`--interface 127.0.0.2`: the

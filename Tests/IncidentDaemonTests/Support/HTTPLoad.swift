@@ -1,13 +1,14 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import IncidentStore
 import IncidentTesting
 import Logging
 import PostgresLibpq
 import Synchronization
 import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// What the clients saw, counted across them.
 final class Ledger: Sendable {
@@ -99,7 +100,8 @@ private func send(_ request: URLRequest) async -> Answer {
     guard let (data, response) = try? await session.data(for: request), let http = response as? HTTPURLResponse else {
         return Answer(elapsed: ContinuousClock.now - start)
     }
-    return Answer(status: http.statusCode, retryAfter: http.value(forHTTPHeaderField: "Retry-After"), json: try? JSONValue.parse(data), elapsed: ContinuousClock.now - start)
+    return Answer(
+        status: http.statusCode, retryAfter: http.value(forHTTPHeaderField: "Retry-After"), json: try? JSONValue.parse(data), elapsed: ContinuousClock.now - start)
 }
 
 /// IncidentReported events per stream, read from the log.

@@ -19,8 +19,10 @@ struct Laptop {
     var config: String { home + "/config" }
     var outbox: String { home + "/data/incident-log/outbox" }
     var environment: [String: String] {
-        ["ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": token, "HOME": home, "XDG_DATA_HOME": home + "/data", "XDG_CONFIG_HOME": config,
-         "ICTL_CONFIG": "", "ICTL_OUTBOX": ""]
+        [
+            "ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": token, "HOME": home, "XDG_DATA_HOME": home + "/data", "XDG_CONFIG_HOME": config,
+            "ICTL_CONFIG": "", "ICTL_OUTBOX": "",
+        ]
     }
 
     func ictl(_ arguments: String..., offline: Bool = false) async throws -> Run {
@@ -53,8 +55,10 @@ struct Laptop {
     func remove() { try? FileManager.default.removeItem(atPath: home) }
 }
 
-func offlineReport(incidentID: String = UUID().uuidString.lowercased(), summary: String = "Returnee house damaged at night.", personal: [String: Any]? = nil,
-            municipality: String = "Klinë") -> [String: Any] {
+func offlineReport(
+    incidentID: String = UUID().uuidString.lowercased(), summary: String = "Returnee house damaged at night.", personal: [String: Any]? = nil,
+    municipality: String = "Klinë"
+) -> [String: Any] {
     var fields: [String: Any] = [
         "incident_id": incidentID, "category": "return_obstacle", "subcategory": "property_occupation", "occurred_at": "2026-11-27",
         "municipality": municipality, "summary": summary, "source_type": "victim",

@@ -6,6 +6,7 @@ import IncidentTesting
 import Logging
 import PostgresLibpq
 import Testing
+
 @testable import IncidentDaemon
 
 /// A session of the test's own holding a lock, so that the daemon's statements wait on it.
@@ -35,8 +36,10 @@ final class LockHolder: @unchecked Sendable {
 /// Sessions waiting for a lock on `table`.
 func lockWaiters(on table: String, _ pool: ConnectionPool) async throws -> Int {
     try await pool.withConnection { connection in
-        try connection.query("""
+        try connection.query(
+            """
             SELECT count(*)::int FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = $1 AND NOT l.granted
-            """, [table]).first!.decode(0)
+            """, [table]
+        ).first!.decode(0)
     }
 }

@@ -1,13 +1,14 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import IncidentStore
 import IncidentTesting
 import Logging
 import PostgresLibpq
 import Synchronization
 import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// The database stopped and started again while the daemon serves: what blocking probes from a
 /// thread of their own saw.

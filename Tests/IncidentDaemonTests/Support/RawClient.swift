@@ -5,6 +5,7 @@ import IncidentStore
 import IncidentTesting
 import PostgresLibpq
 import Testing
+
 @testable import IncidentDaemon
 
 /// A plain TCP client on a thread of its own (blocking calls must stay off Swift's shared threads).
@@ -20,7 +21,7 @@ final class RawClient: @unchecked Sendable {
         let connected = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        if connected != 0 { return nil }   // deinit closes the socket
+        if connected != 0 { return nil }  // deinit closes the socket
     }
 
     deinit { close(fd) }
@@ -40,7 +41,8 @@ final class RawClient: @unchecked Sendable {
 
     /// A request with a JSON body on a connection of its own (blocking).
     static func post(port: Int, token: String, body: Data) -> Answer {
-        let head = "POST /v1/incidents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+        let head =
+            "POST /v1/incidents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
         return exchange(port: port, Data(head.utf8) + body)
     }
 
@@ -61,9 +63,9 @@ final class RawClient: @unchecked Sendable {
                 let left = timeout - (ContinuousClock.now - start)
                 var poll = pollfd(fd: client.fd, events: Int16(POLLIN), revents: 0)
                 let ready = left > .zero ? Glibc.poll(&poll, 1, Int32(left / .milliseconds(1))) : 0
-                if ready < 0, errno == EINTR { continue }   // a signal, not the daemon: wait on
+                if ready < 0, errno == EINTR { continue }  // a signal, not the daemon: wait on
                 guard ready > 0 else {
-                    received = Data()   // no whole answer in time
+                    received = Data()  // no whole answer in time
                     break
                 }
                 let count = recv(client.fd, &buffer, buffer.count, 0)
@@ -86,6 +88,6 @@ final class RawClient: @unchecked Sendable {
 
     /// Runs `body` with a connected client on a new thread; "" when the connection failed.
     static func spawn(port: Int, _ body: @escaping @Sendable (RawClient) -> String) -> Task<String, Never> {
-        Task { (try? await onOwnThread { RawClient(port: port).map(body) ?? "" }) ?? "" }   // the body cannot throw
+        Task { (try? await onOwnThread { RawClient(port: port).map(body) ?? "" }) ?? "" }  // the body cannot throw
     }
 }

@@ -6,6 +6,7 @@ import IncidentTesting
 import Logging
 import PostgresLibpq
 import Testing
+
 @testable import IncidentDaemon
 
 /// `curl -N` following the event stream in the background, its output in a file.

@@ -1,11 +1,12 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import IncidentStore
 import IncidentTesting
 import PostgresLibpq
 import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// The built binaries, next to the test bundle (`swift build --build-tests` builds them).
 enum Binaries {

@@ -24,13 +24,15 @@ struct TestCertificates {
             guard result.status == 0 else { throw TLSSetupFailed(message: "openssl \(arguments.first ?? ""): \(result.stderr)") }
         }
         for name in ["ca", "other-ca"] {
-            try await openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Field office test CA \(name)",
-                        "-keyout", directory + "/\(name).key", "-out", directory + "/\(name).pem")
+            try await openssl(
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Field office test CA \(name)",
+                "-keyout", directory + "/\(name).key", "-out", directory + "/\(name).pem")
         }
         try await openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=incidentd test", "-keyout", certificates.key, "-out", directory + "/server.csr")
         try Data("subjectAltName=DNS:localhost\n".utf8).write(to: URL(fileURLWithPath: directory + "/san.ext"))
-        try await openssl("x509", "-req", "-in", directory + "/server.csr", "-CA", certificates.authority, "-CAkey", directory + "/ca.key",
-                    "-CAcreateserial", "-days", "2", "-extfile", directory + "/san.ext", "-out", certificates.certificate)
+        try await openssl(
+            "x509", "-req", "-in", directory + "/server.csr", "-CA", certificates.authority, "-CAkey", directory + "/ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", directory + "/san.ext", "-out", certificates.certificate)
         return certificates
     }
 

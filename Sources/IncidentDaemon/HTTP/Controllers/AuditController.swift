@@ -17,10 +17,12 @@ struct AuditController: Sendable {
         _ = try context.requireAdmin("only admins read the access audit")
         let filter = try Self.filter(request.uri.queryParameters)
         let page = try await badQueryOnInvalid { try await deps.pool.withConnection { [filter] in try AccessAudit.page(filter, on: $0) } }
-        return JSONResponse.make(.ok, [
-            "items": .array(page.items.map(Render.auditRecord)),
-            "next_cursor": page.nextCursor.map { .string($0) } ?? .null,
-        ])
+        return JSONResponse.make(
+            .ok,
+            [
+                "items": .array(page.items.map(Render.auditRecord)),
+                "next_cursor": page.nextCursor.map { .string($0) } ?? .null,
+            ])
     }
 
     static func filter(_ query: FlatDictionary<Substring, Substring>) throws -> AccessAudit.Filter {
@@ -29,8 +31,9 @@ struct AuditController: Sendable {
             text: ["since": \.since, "until": \.until, "principal": \.principal, "action": \.action, "incident": \.incident, "cursor": \.cursor],
             limit: \.limit
         ) {
-            APIError(.badRequest, code: "bad_filter", message: "limit must be a whole number from 1 to \(AccessAudit.maximumPageSize)",
-                     details: ["fields": [["field": "limit", "message": "must be a whole number"]]])
+            APIError(
+                .badRequest, code: "bad_filter", message: "limit must be a whole number from 1 to \(AccessAudit.maximumPageSize)",
+                details: ["fields": [["field": "limit", "message": "must be a whole number"]]])
         }
     }
 }

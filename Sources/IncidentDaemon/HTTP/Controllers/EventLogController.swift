@@ -53,10 +53,11 @@ struct EventLogController: Sendable {
             error.headers[.retryAfter] = "5"
             throw error
         }
-        let follow = LiveStream(deps: deps, feed: feed, principal: principal, credential: context.credential ?? "",
-                                // The body is written after the handler returns, outside the middleware's scope: its
-                                // statements take the request's limit explicitly.
-                                timeout: StatementTimeout.current)
+        let follow = LiveStream(
+            deps: deps, feed: feed, principal: principal, credential: context.credential ?? "",
+            // The body is written after the handler returns, outside the middleware's scope: its
+            // statements take the request's limit explicitly.
+            timeout: StatementTimeout.current)
         let body = ResponseBody { writer in
             // Held until the stream ends (and, should the body never be written, until it is dropped).
             defer { slot.release() }

@@ -24,10 +24,12 @@ struct IncidentController: Sendable {
         let principal = try context.requirePrincipal()
         let filter = try Self.filter(request.uri.queryParameters)
         let page = try await badQueryOnInvalid { try await deps.service.list(filter, for: principal) }
-        return JSONResponse.make(.ok, [
-            "items": .array(page.items.map { Render.incident($0.state, personal: nil, events: nil, for: principal) }),
-            "next_cursor": page.nextCursor.map { .string($0) } ?? .null,
-        ])
+        return JSONResponse.make(
+            .ok,
+            [
+                "items": .array(page.items.map { Render.incident($0.state, personal: nil, events: nil, for: principal) }),
+                "next_cursor": page.nextCursor.map { .string($0) } ?? .null,
+            ])
     }
 
     /// The list's query parameters; the service validates their values.

@@ -22,7 +22,8 @@ struct OutboxController: Sendable {
         let keys = try deps.requireOutbox()
         guard let key = try await deps.pool.withConnection({ try keys.current(on: $0) }) else {
             // `serve` makes one at start; only a database it never served lacks one.
-            var error = APIError(.serviceUnavailable, code: "outbox_key_unavailable", message: "the server has no outbox key yet; it makes one when incidentd serve starts")
+            var error = APIError(
+                .serviceUnavailable, code: "outbox_key_unavailable", message: "the server has no outbox key yet; it makes one when incidentd serve starts")
             error.headers[.retryAfter] = "60"
             throw error
         }
@@ -51,14 +52,17 @@ struct OutboxController: Sendable {
         }
         let inner = try envelope.open(with: privateKey)
         guard inner.method == "POST", let (write, incidentID) = IncidentWrite.route(inner.path) else {
-            throw APIError(.unprocessableContent, code: "not_deliverable",
-                           message: "an envelope may hold only POST /v1/incidents, /v1/incidents/{id}/amendments, /verification or /retraction")
+            throw APIError(
+                .unprocessableContent, code: "not_deliverable",
+                message: "an envelope may hold only POST /v1/incidents, /v1/incidents/{id}/amendments, /verification or /retraction")
         }
         // A delivery that carries personal data is audited, in the transaction of its write.
         let carriesPersonalData = (try? Request.json(inner.body)).map(write.carriesPersonalData) ?? false
         let audit = carriesPersonalData ? AccessAudit.Entry(.outboxDeliver, by: auditActor(context, principal)) : nil
-        let input = IncidentWrite.Input(principal: principal, metadata: metadata(request, context, principal), incidentID: incidentID,
-                                        idempotencyKey: inner.idempotencyKey, audit: audit) { try Request.json(inner.body) }
+        let input = IncidentWrite.Input(
+            principal: principal, metadata: metadata(request, context, principal), incidentID: incidentID,
+            idempotencyKey: inner.idempotencyKey, audit: audit
+        ) { try Request.json(inner.body) }
         return try await write.run(input, deps)
     }
 }

@@ -20,13 +20,14 @@ struct ReferenceController: Sendable {
             [
                 "code": .string(district.code), "name": .string(district.displayName),
                 "name_sq": .string(district.nameSq), "name_sr": .string(district.nameSr),
-                "municipalities": .array(regions.municipalities(inDistrict: district.code).map { m in
-                    [
-                        "code": .string(m.code), "name": .string(m.displayName), "name_sq": .string(m.nameSq),
-                        "name_sr": .string(m.nameSr), "aliases": .array(m.aliases.map { .string($0) }),
-                        "seat_lat": .number(m.seatLat), "seat_lon": .number(m.seatLon),
-                    ]
-                }),
+                "municipalities": .array(
+                    regions.municipalities(inDistrict: district.code).map { m in
+                        [
+                            "code": .string(m.code), "name": .string(m.displayName), "name_sq": .string(m.nameSq),
+                            "name_sr": .string(m.nameSr), "aliases": .array(m.aliases.map { .string($0) }),
+                            "seat_lat": .number(m.seatLat), "seat_lon": .number(m.seatLon),
+                        ]
+                    }),
             ]
         }
         return JSONResponse.make(.ok, ["districts": .array(districts)])

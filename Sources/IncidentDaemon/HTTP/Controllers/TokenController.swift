@@ -28,10 +28,12 @@ struct TokenController: Sendable {
         try body.check()
         do {
             let secret = try await deps.tokens.create(name: name!, role: role!, expiresAt: expiresAt, by: auditActor(context, principal))
-            return JSONResponse.make(.created, [
-                "name": .string(name!), "role": .string(role!.rawValue), "token": .string(secret),
-                "expires_at": expiresAt.map(Render.timestamp) ?? .null,
-            ])
+            return JSONResponse.make(
+                .created,
+                [
+                    "name": .string(name!), "role": .string(role!.rawValue), "token": .string(secret),
+                    "expires_at": expiresAt.map(Render.timestamp) ?? .null,
+                ])
         } catch let error as TokenError {
             throw APIError(error == .nameInUse(name!) ? .conflict : .unprocessableContent, code: "token_error", message: error.description)
         }
@@ -40,12 +42,17 @@ struct TokenController: Sendable {
     @Sendable func list(_ request: Request, context: APIContext) async throws -> Response {
         _ = try context.requireAdmin()
         let tokens = try await deps.tokens.list()
-        return JSONResponse.make(.ok, ["tokens": .array(tokens.map { token in
+        return JSONResponse.make(
+            .ok,
             [
-                "name": .string(token.name), "role": .string(token.role.rawValue), "created_at": Render.timestamp(token.createdAt),
-                "expires_at": token.expiresAt.map(Render.timestamp) ?? .null, "revoked_at": token.revokedAt.map(Render.timestamp) ?? .null,
-            ]
-        })])
+                "tokens": .array(
+                    tokens.map { token in
+                        [
+                            "name": .string(token.name), "role": .string(token.role.rawValue), "created_at": Render.timestamp(token.createdAt),
+                            "expires_at": token.expiresAt.map(Render.timestamp) ?? .null, "revoked_at": token.revokedAt.map(Render.timestamp) ?? .null,
+                        ]
+                    })
+            ])
     }
 
     @Sendable func revoke(_ request: Request, context: APIContext) async throws -> Response {

@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
-import Logging
 import Hummingbird
 import IncidentStore
+import Logging
 
 /// Authenticates `Authorization: Bearer <token>`; the token itself is never logged.
 ///

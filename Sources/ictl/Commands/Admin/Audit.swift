@@ -24,12 +24,15 @@ struct Audit: AsyncParsableCommand {
 
     func run() async throws {
         try await runCommand {
-            let (items, cursor) = try await pages(connection.client, "/v1/admin/audit", limit: limit, all: all, filters: [
-                ("since", since), ("until", until), ("principal", principal), ("action", action), ("incident", incident),
-            ])
+            let (items, cursor) = try await pages(
+                connection.client, "/v1/admin/audit", limit: limit, all: all,
+                filters: [
+                    ("since", since), ("until", until), ("principal", principal), ("action", action), ("incident", incident),
+                ])
             let fields = ["at", "principal", "role", "action", "incident_id", "target", "reason", "request_id", "client_address"]
-            Output.emit(output.resolved, json: ["items": items, "next_cursor": cursor.map { $0 as Any } ?? NSNull()],
-                        columns: fields.map { $0.uppercased() }, rows: items.map { item in fields.map { Output.string(item[$0]) } })
+            Output.emit(
+                output.resolved, json: ["items": items, "next_cursor": cursor.map { $0 as Any } ?? NSNull()],
+                columns: fields.map { $0.uppercased() }, rows: items.map { item in fields.map { Output.string(item[$0]) } })
         }
     }
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
-import NIOHTTP1
 import Foundation
+import NIOHTTP1
 
 struct Erase: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Erase an incident's personal data for good (destroys its key); prints its id.")
@@ -10,7 +10,8 @@ struct Erase: AsyncParsableCommand {
 
     func run() async throws {
         try await runCommand {
-            let response = try await connection.client.send(.POST, "/v1/incidents/\(id)/personal-data:erase", json: try JSONSerialization.data(withJSONObject: ["reason": reason]))
+            let response = try await connection.client.send(
+                .POST, "/v1/incidents/\(id)/personal-data:erase", json: try JSONSerialization.data(withJSONObject: ["reason": reason]))
             guard (200..<300).contains(response.status) else { throw CLIError(code: response.exitCode, message: response.errorMessage) }
             print(id)
         }

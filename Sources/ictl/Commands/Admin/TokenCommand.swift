@@ -1,6 +1,6 @@
 import ArgumentParser
-import NIOHTTP1
 import Foundation
+import NIOHTTP1
 
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage API tokens.", subcommands: [Create.self, ListTokens.self, Revoke.self])
@@ -34,9 +34,14 @@ struct TokenCommand: AsyncParsableCommand {
             try await runCommand {
                 let response = try await query(connection.client, "/v1/admin/tokens")
                 let tokens = response.json?["tokens"] as? [[String: Any]] ?? []
-                Output.emit(output.resolved, json: response.json ?? [:], columns: ["NAME", "ROLE", "CREATED", "EXPIRES", "REVOKED"], rows: tokens.map {
-                    [Output.string($0["name"]), Output.string($0["role"]), Output.string($0["created_at"]), Output.string($0["expires_at"]), Output.string($0["revoked_at"])]
-                })
+                Output.emit(
+                    output.resolved, json: response.json ?? [:], columns: ["NAME", "ROLE", "CREATED", "EXPIRES", "REVOKED"],
+                    rows: tokens.map {
+                        [
+                            Output.string($0["name"]), Output.string($0["role"]), Output.string($0["created_at"]), Output.string($0["expires_at"]),
+                            Output.string($0["revoked_at"]),
+                        ]
+                    })
             }
         }
     }
