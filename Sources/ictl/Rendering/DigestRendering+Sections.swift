@@ -48,13 +48,8 @@ extension DigestRendering {
         let keyRows = figureNames.indices.map {
             [figureNames[$0], number(now[$0]), number(before[$0]), signed(vsBefore[$0]), number(average[$0]), signed(vsAverage[$0])]
         }
-        return Section(
-            kind: .keyFigures, title: "Key figures",
-            table: Table(
-                headers: [
-                    "Figure", "This week", "Previous week",
-                    "Change", "4-week average", "Change vs average",
-                ], rows: keyRows, numeric: [1, 2, 3, 4, 5]), empty: "")
+        let table = Table(headers: ["Figure", "This week", "Previous week", "Change", "4-week average", "Change vs average"], rows: keyRows, numeric: [1, 2, 3, 4, 5])
+        return Section(kind: .keyFigures, title: "Key figures", table: table, empty: "")
     }
 
     /// District × category counts, with a total row and column.
@@ -81,13 +76,8 @@ extension DigestRendering {
         let movers = d.movers.map {
             [$0.name, districtNames[$0.district] ?? $0.district, String($0.incidents), String($0.previousWeek), signed(Double($0.change))]
         }
-        return Section(
-            kind: .movers, title: "Top-moving municipalities",
-            table: Table(
-                headers: [
-                    "Municipality", "District",
-                    "This week", "Previous week", "Change",
-                ], rows: movers, numeric: [2, 3, 4]), empty: "None this week.")
+        let table = Table(headers: ["Municipality", "District", "This week", "Previous week", "Change"], rows: movers, numeric: [2, 3, 4])
+        return Section(kind: .movers, title: "Top-moving municipalities", table: table, empty: "None this week.")
     }
 
     /// The incidents singled out for the reader.
@@ -100,13 +90,8 @@ extension DigestRendering {
                 n.summary,
             ]
         }
-        return Section(
-            kind: .notable, title: "Notable incidents",
-            table: Table(
-                headers: [
-                    "Day", "Municipality", "Category",
-                    "Status", "Casualties", "Summary",
-                ], rows: notable, numeric: []), empty: "None this week.")
+        let table = Table(headers: ["Day", "Municipality", "Category", "Status", "Casualties", "Summary"], rows: notable, numeric: [])
+        return Section(kind: .notable, title: "Notable incidents", table: table, empty: "None this week.")
     }
 
     /// Changes to earlier incidents, the first `revisionLimit` of them and a count of the rest.
