@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import IncidentAPI
 import IncidentTransport
 import NIOCore
 import NIOHTTP1
@@ -17,16 +18,13 @@ struct APIResponse {
 
     var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
 
+    /// The error the answer carries, if its body is one.
+    var error: ErrorBody.Failure? { ErrorBody(decoding: body)?.error }
+
     var errorMessage: String {
-        if let error = json?["error"] as? [String: Any] {
-            var text = (error["message"] as? String) ?? "error \(status)"
-            if let details = error["details"] as? [String: Any], let fields = details["fields"] as? [[String: Any]], fields.count > 1 {
-                text = fields.compactMap { f in (f["field"] as? String).map { "\($0): \(f["message"] as? String ?? "")" } }.joined(separator: "\n  ")
-                text = "rejected:\n  " + text
-            }
-            return text
-        }
-        return String(decoding: body.prefix(300), as: UTF8.self)
+        guard let error else { return String(decoding: body.prefix(300), as: UTF8.self) }
+        guard error.fields.count > 1 else { return error.message }
+        return "rejected:\n  " + error.fields.map { "\($0.field): \($0.message)" }.joined(separator: "\n  ")
     }
 
     /// The exit code for a non-2xx answer.

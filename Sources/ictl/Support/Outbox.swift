@@ -1,4 +1,5 @@
 import Foundation
+import IncidentAPI
 import NIOHTTP1
 
 /// Writes that could not reach the daemon, kept on disk sealed to the server's outbox key
@@ -121,7 +122,7 @@ struct Outbox {
     /// An answer as the entry may keep it: the status and the error's code (server-chosen
     /// identifiers, never text from the request).
     static func errorCode(_ response: APIResponse) -> String {
-        let code = ((response.json?["error"] as? [String: Any])?["code"] as? String) ?? ""
+        let code = response.error?.code ?? ""
         let safe = String(code.unicodeScalars.filter { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }.prefix(64))
         return safe.isEmpty ? String(response.status) : "\(response.status) \(safe)"
     }
