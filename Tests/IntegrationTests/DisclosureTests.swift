@@ -53,11 +53,7 @@ struct DisclosureTests {
     /// Both read models caught up with the log (the tests run no projector).
     static func catchUp(_ service: IncidentService, _ pool: ConnectionPool) async throws {
         let regions = service.reference.regions
-        for projection in [IncidentsProjection(regions: regions, narrative: service.narrative) as any Projection, RegionSummaryProjection(regions: regions)] {
-            while try await pool.withConnection({ try projection.lag(on: $0) }) > 0 {
-                _ = try await pool.withConnection { try projection.catchUp(on: $0, limit: 500) }
-            }
-        }
+        try await catchUpFully([IncidentsProjection(regions: regions, narrative: service.narrative), RegionSummaryProjection(regions: regions)], pool)
     }
 
     @Test(

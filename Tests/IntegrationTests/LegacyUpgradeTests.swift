@@ -77,9 +77,7 @@ struct LegacyUpgradeTests {
         let projections: [any Projection] = [
             IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: TestKeys.ring)), RegionSummaryProjection(regions: reference.regions),
         ]
-        try await db.pool.withConnection { connection in
-            for projection in projections { while try projection.catchUp(on: connection) > 0 {} }
-        }
+        try await catchUpFully(projections, db.pool)
     }
 
     /// Twelve incidents as that release wrote them (plain keys, plain text), one amended with a plain reason, one erased; returns them, the amended and erased ids, and the file of the plain key table.

@@ -459,15 +459,6 @@ struct ProjectionTests {
         try await pool.withConnection { try $0.query("SELECT coalesce(max(global_position), 0) FROM events").first!.decode(0) }
     }
 
-    func catchUpFully(_ projections: [any Projection], _ pool: ConnectionPool) async throws {
-        for projection in projections {
-            while try await pool.withConnection({ try projection.lag(on: $0) }) > 0 {
-                if try await pool.withConnection({ try projection.catchUp(on: $0, limit: 500) }) == 0 {
-                    try await Task.sleep(for: .milliseconds(10))
-                }
-            }
-        }
-    }
 }
 
 /// A flag one task sets and others read.
