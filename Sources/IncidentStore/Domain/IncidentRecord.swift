@@ -86,39 +86,11 @@ public struct IncidentRecord: Sendable, Codable, Equatable {
         case sensitivity, tags, personal
     }
 
-    /// Encoded field by field so that ids are lower-case, as everywhere in the API.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(incidentID.lowercasedText, forKey: .incidentID)
-        try c.encode(category, forKey: .category)
-        try c.encode(subcategory, forKey: .subcategory)
-        try c.encode(occurredAt, forKey: .occurredAt)
-        try c.encode(datePrecision, forKey: .datePrecision)
-        try c.encode(municipality, forKey: .municipality)
-        try c.encodeIfPresent(place, forKey: .place)
-        try c.encodeIfPresent(lat, forKey: .lat)
-        try c.encodeIfPresent(lon, forKey: .lon)
-        try c.encode(geoPrecision, forKey: .geoPrecision)
-        try c.encode(summary, forKey: .summary)
-        try c.encodeIfPresent(perpetrator, forKey: .perpetrator)
-        try c.encodeIfPresent(target, forKey: .target)
-        try c.encode(affectedCommunities, forKey: .affectedCommunities)
-        try c.encode(killed, forKey: .killed)
-        try c.encodeIfPresent(killedLow, forKey: .killedLow)
-        try c.encodeIfPresent(killedHigh, forKey: .killedHigh)
-        try c.encode(injured, forKey: .injured)
-        try c.encode(abducted, forKey: .abducted)
-        try c.encode(displaced, forKey: .displaced)
-        try c.encode(sourceType, forKey: .sourceType)
-        try c.encodeIfPresent(sourceReliability, forKey: .sourceReliability)
-        try c.encodeIfPresent(infoCredibility, forKey: .infoCredibility)
-        try c.encode(sensitivity, forKey: .sensitivity)
-        try c.encode(tags, forKey: .tags)
-        try c.encodeIfPresent(personal, forKey: .personal)
-    }
+    /// Encoded as its stored form (`json`), so that the record's fields are spelled once.
+    public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) }
 
-    /// The stored form, built directly (what `encode(to:)` writes, without a coder's round trip
-    /// through bytes: this runs for every report).
+    /// The stored form, built directly (without a coder's round trip through bytes: this runs for
+    /// every report); ids are lower-case, as everywhere in the API.
     public var json: JSONValue {
         var fields: [String: JSONValue] = [
             "incident_id": .string(incidentID.lowercasedText), "category": .string(category),
