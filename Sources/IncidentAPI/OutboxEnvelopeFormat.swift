@@ -33,9 +33,10 @@ public enum OutboxEnvelopeFormat {
     }
 
     /// The plaintext of one write: its JSON with sorted keys, padded with spaces to a multiple of `padding`.
-    public static func plaintext(method: String, path: String, idempotencyKey: String?, body: Data) throws -> Data {
+    public static func plaintext(of write: OutboxWrite) throws -> Data {
         let inner: [String: Any] = [
-            "method": method, "path": path, "idempotency_key": idempotencyKey.map { $0 as Any } ?? NSNull(), "body": body.base64EncodedString(),
+            "method": write.method, "path": write.path, "idempotency_key": write.idempotencyKey.map { $0 as Any } ?? NSNull(),
+            "body": write.body.base64EncodedString(),
         ]
         var plaintext = try JSONSerialization.data(withJSONObject: inner, options: [.sortedKeys])
         plaintext.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (padding - plaintext.count % padding) % padding))

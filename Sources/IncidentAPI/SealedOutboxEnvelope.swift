@@ -1,9 +1,10 @@
+import Crypto
 import Foundation
 
 /// One sealed envelope as it travels (see `OutboxEnvelopeFormat`): the key it was sealed to and
 /// the two HPKE outputs, each in base64. Version and suite are the format's own, so they are
 /// written, and checked when read, rather than carried.
-public struct SealedOutboxEnvelope: Sendable, Equatable, Decodable {
+public struct SealedOutboxEnvelope: Sendable, Equatable {
     public var keyID: String
     public var encapsulatedKey: Data
     public var ciphertext: Data
@@ -12,21 +13,38 @@ public struct SealedOutboxEnvelope: Sendable, Equatable, Decodable {
         (self.keyID, self.encapsulatedKey, self.ciphertext) = (keyID, encapsulatedKey, ciphertext)
     }
 
-    enum CodingKeys: String, CodingKey {
-        case version, suite, keyID = "key_id", encapsulatedKey = "encapsulated_key", ciphertext
+    /// Reads an envelope strictly: any defect is named, so a sender knows what to mend.
+    public init(parsing data: Data) throws(OutboxEnvelopeDefect) {
+        let fields = try StrictObject(data, allowed: OutboxEnvelopeFormat.envelopeFields, what: "the envelope")
+        guard fields.int("version") == OutboxEnvelopeFormat.version else { throw .malformed("version must be \(OutboxEnvelopeFormat.version)") }
+        guard fields.string("suite") == OutboxEnvelopeFormat.suite else { throw .malformed("suite must be \(OutboxEnvelopeFormat.suite)") }
+        guard let keyID = fields.string("key_id"), keyID.utf8.count == 16, keyID.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+            throw .malformed("key_id must be 16 lower-case hex digits")
+        }
+        guard let encapsulatedKey = fields.base64("encapsulated_key"), encapsulatedKey.count == 32 else {
+            throw .malformed("encapsulated_key must be 32 bytes in base64")
+        }
+        guard let ciphertext = fields.base64("ciphertext"), ciphertext.count > 16 else { throw .malformed("ciphertext must be base64") }
+        self.init(keyID: keyID, encapsulatedKey: encapsulatedKey, ciphertext: ciphertext)
     }
 
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        guard try container.decode(Int.self, forKey: .version) == OutboxEnvelopeFormat.version else {
-            throw DecodingError.dataCorruptedError(forKey: .version, in: container, debugDescription: "version must be \(OutboxEnvelopeFormat.version)")
+    /// Opens the envelope with the raw X25519 private key of `keyID` and reads the write inside.
+    public func open(with privateKey: Data) throws(OutboxEnvelopeDefect) -> OutboxWrite {
+        let plaintext: Data
+        do {
+            var recipient = try HPKE.Recipient(
+                privateKey: try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: privateKey), ciphersuite: OutboxEnvelopeFormat.ciphersuite,
+                info: OutboxEnvelopeFormat.info, encapsulatedKey: encapsulatedKey)
+            plaintext = try recipient.open(ciphertext, authenticating: OutboxEnvelopeFormat.associatedData(keyID: keyID))
+        } catch {
+            throw .unopenable
         }
-        guard try container.decode(String.self, forKey: .suite) == OutboxEnvelopeFormat.suite else {
-            throw DecodingError.dataCorruptedError(forKey: .suite, in: container, debugDescription: "suite must be \(OutboxEnvelopeFormat.suite)")
-        }
-        keyID = try container.decode(String.self, forKey: .keyID)
-        encapsulatedKey = try container.decode(Data.self, forKey: .encapsulatedKey)
-        ciphertext = try container.decode(Data.self, forKey: .ciphertext)
+        let fields = try StrictObject(plaintext, allowed: OutboxEnvelopeFormat.innerFields, what: "the sealed request")
+        guard let method = fields.string("method"), let path = fields.string("path") else { throw .malformed("the sealed request needs a method and a path") }
+        let idempotencyKey = fields.string("idempotency_key")
+        guard idempotencyKey != nil || fields.isNullOrAbsent("idempotency_key") else { throw .malformed("idempotency_key must be a string or null") }
+        guard let body = fields.base64("body") else { throw .malformed("the sealed request's body must be base64") }
+        return OutboxWrite(method: method, path: path, idempotencyKey: idempotencyKey, body: body)
     }
 
     /// The envelope's bytes: sorted keys, as ictl has always written them, through
@@ -37,5 +55,44 @@ public struct SealedOutboxEnvelope: Sendable, Equatable, Decodable {
             "encapsulated_key": encapsulatedKey.base64EncodedString(), "ciphertext": ciphertext.base64EncodedString(),
         ]
         return try JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys])
+    }
+}
+
+/// A JSON object with only the allowed members, read member by member without coercion.
+private struct StrictObject {
+    /// One member's value: only what the format's members can be is told apart.
+    enum Member: Decodable {
+        case null, bool(Bool), number(Double), string(String), other
+
+        init(from decoder: any Decoder) throws {
+            let value = try decoder.singleValueContainer()
+            if value.decodeNil() {
+                self = .null
+            } else if let bool = try? value.decode(Bool.self) {
+                self = .bool(bool)
+            } else if let number = try? value.decode(Double.self) {
+                self = .number(number)
+            } else if let string = try? value.decode(String.self) {
+                self = .string(string)
+            } else {
+                self = .other
+            }
+        }
+    }
+
+    let members: [String: Member]
+
+    init(_ data: Data, allowed: [String], what: String) throws(OutboxEnvelopeDefect) {
+        guard let members = try? JSONDecoder().decode([String: Member].self, from: data) else { throw .malformed("\(what) is not a JSON object") }
+        let unknown = members.keys.filter { !allowed.contains($0) }.sorted()
+        guard unknown.isEmpty else { throw .malformed("unknown fields in \(what): \(unknown.joined(separator: ", "))") }
+        self.members = members
+    }
+
+    func string(_ key: String) -> String? { if case .string(let string)? = members[key] { string } else { nil } }
+    func base64(_ key: String) -> Data? { string(key).flatMap { Data(base64Encoded: $0) } }
+    func isNullOrAbsent(_ key: String) -> Bool { if case .null? = members[key] { true } else { members[key] == nil } }
+    func int(_ key: String) -> Int? {
+        if case .number(let number)? = members[key], number == number.rounded(), abs(number) < 1e15 { Int(number) } else { nil }
     }
 }

@@ -13,17 +13,30 @@ import Testing
         #expect(String(decoding: try Self.sample.encoded(), as: UTF8.self) == Self.sampleJSON)
     }
 
-    @Test func decodesAFixedSample() throws {
-        #expect(try JSONDecoder().decode(SealedOutboxEnvelope.self, from: Data(Self.sampleJSON.utf8)) == Self.sample)
+    @Test func parsesAFixedSample() throws {
+        let sample = Self.sampleJSON.replacingOccurrences(of: #""\/\/4B""#, with: #""\/\/4B\/\/4B\/\/4B\/\/4B\/\/4B\/\/4B""#)
+        let parsed = try SealedOutboxEnvelope(parsing: Data(sample.utf8))
+        #expect(parsed.keyID == Self.sample.keyID && parsed.encapsulatedKey == Self.sample.encapsulatedKey && parsed.ciphertext.count == 18)
     }
 
-    @Test func refusesAnotherVersion() {
-        let other = Self.sampleJSON.replacingOccurrences(of: #""version":1"#, with: #""version":2"#)
-        #expect(throws: DecodingError.self) { try JSONDecoder().decode(SealedOutboxEnvelope.self, from: Data(other.utf8)) }
+    @Test func namesEachDefect() {
+        func defect(_ from: String, _ to: String) -> OutboxEnvelopeDefect? {
+            do {
+                _ = try SealedOutboxEnvelope(parsing: Data(Self.sampleJSON.replacingOccurrences(of: from, with: to).utf8))
+                return nil
+            } catch { return error }
+        }
+        #expect(defect(#""version":1"#, #""version":2"#) == .malformed("version must be 1"))
+        #expect(defect(#""version":1"#, #""version":true"#) == .malformed("version must be 1"))
+        #expect(defect(#""key_id":"0123456789abcdef""#, #""key_id":"0123456789ABCDEF""#) == .malformed("key_id must be 16 lower-case hex digits"))
+        #expect(defect(#""version":1"#, #""version":1,"as":"admin""#) == .malformed("unknown fields in the envelope: as"))
+        #expect(defect("{", "[") == .malformed("the envelope is not a JSON object"))
+        // The sample's ciphertext is too short to hold a tag.
+        #expect(defect("", "") == .malformed("ciphertext must be base64"))
     }
 
     @Test func padsThePlaintextToWholeKibibytes() throws {
-        let plaintext = try OutboxEnvelopeFormat.plaintext(method: "POST", path: "/v1/incidents", idempotencyKey: nil, body: Data("{}".utf8))
+        let plaintext = try OutboxEnvelopeFormat.plaintext(of: OutboxWrite(method: "POST", path: "/v1/incidents", body: Data("{}".utf8)))
         #expect(plaintext.count == OutboxEnvelopeFormat.padding)
         let json = String(decoding: plaintext, as: UTF8.self).trimmingCharacters(in: .whitespaces)
         #expect(json == #"{"body":"e30=","idempotency_key":null,"method":"POST","path":"\/v1\/incidents"}"#)

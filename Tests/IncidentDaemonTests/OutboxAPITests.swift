@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import IncidentAPI
 import IncidentStore
 import IncidentTesting
 import PostgresLibpq
@@ -280,8 +281,8 @@ struct OutboxAPITests {
             // A ring of this test's own: the rotation's new key must not become the shared ring's.
             let ring = KeyRing(TestKeys.master)
             let key = try #require(try await db.pool.withConnection { try $0.transaction { try OutboxKeys(ring: ring).ensureCurrent(on: $0) } })
-            let inner = OutboxEnvelope.Inner(method: "POST", path: "/v1/incidents", idempotencyKey: nil, body: report().encoded())
-            let envelope = try OutboxEnvelope(parsing: try OutboxEnvelope.seal(inner, to: key))
+            let inner = OutboxWrite(method: "POST", path: "/v1/incidents", idempotencyKey: nil, body: report().encoded())
+            let envelope = try OutboxEnvelope.parse(try OutboxEnvelope.seal(inner, to: key))
             let path = FileManager.default.temporaryDirectory.path + "/outbox-rotation-\(UUID().uuidString).key"
             defer { unlink(path) }
             let new = try MasterKey.create(path: path)

@@ -9,7 +9,7 @@ enum SealedEnvelope {
         guard let publicKey = Data(base64Encoded: key.publicKey) else {
             throw CLIError(code: Exit.other, message: "the stored outbox key is damaged; log in again while online")
         }
-        let plaintext = try OutboxEnvelopeFormat.plaintext(method: method, path: path, idempotencyKey: idempotencyKey, body: body)
+        let plaintext = try OutboxEnvelopeFormat.plaintext(of: OutboxWrite(method: method, path: path, idempotencyKey: idempotencyKey, body: body))
         return try OutboxEnvelopeFormat.seal(plaintext, toPublicKey: publicKey, keyID: key.keyID)
     }
 }

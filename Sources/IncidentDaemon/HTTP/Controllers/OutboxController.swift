@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import IncidentAPI
 import IncidentStore
 import NIOCore
 import PostgresLibpq
@@ -40,7 +41,7 @@ struct OutboxController: Sendable {
         } catch is NIOTooManyBytesError {
             throw Request.tooLarge(OutboxEnvelope.maximumSize)
         }
-        let envelope = try OutboxEnvelope(parsing: Data(buffer.readableBytesView))
+        let envelope = try OutboxEnvelope.parse(Data(buffer.readableBytesView))
         let privateKey: Data
         do {
             privateKey = try await deps.pool.withConnection { [keyID = envelope.keyID] in try keys.privateKey(keyID, on: $0) }
@@ -50,7 +51,7 @@ struct OutboxController: Sendable {
             case .expired: throw APIError(.gone, code: "outbox_key_expired", message: error.description)
             }
         }
-        let inner = try envelope.open(with: privateKey)
+        let inner = try OutboxEnvelope.open(envelope, with: privateKey)
         guard inner.method == "POST", let (write, incidentID) = IncidentWrite.route(inner.path) else {
             throw APIError(
                 .unprocessableContent, code: "not_deliverable",
