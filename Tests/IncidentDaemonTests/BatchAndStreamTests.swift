@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import IncidentAPI
 import IncidentStore
 import IncidentTesting
 import Logging
@@ -27,10 +28,12 @@ struct BatchAndStreamTests {
             let reply = try await api.call(.post, "/v1/incidents:batch", token: api.reporter, raw: Data(lines.utf8), headers: [.contentType: "application/x-ndjson"])
             #expect(reply.status == 200)
             #expect(reply["accepted"] == 2 && reply["replayed"] == 0)
-            let rejected: [JSONValue] = reply["rejected"].flatMap { if case .array(let items) = $0 { items } else { nil } } ?? []
-            #expect(rejected.map { $0.objectValue?["line"] } == [2, 3])
-            #expect(rejected.first?.encodedString.contains("municipality") == true)
-            #expect(rejected.last?.objectValue?["error"]?.objectValue?["code"] == "malformed_json")
+            // Read as ictl reads it.
+            let body = try #require(reply.json).encoded()
+            let answer = try #require(BatchAnswer(decoding: body))
+            #expect(answer.accepted == 2 && answer.replayed == 0 && answer.rejected.map(\.line) == [2, 3])
+            #expect(answer.rejected.first?.error.fields.map(\.field) == ["municipality"])
+            #expect(answer.rejected.last?.error.code == "malformed_json")
             let again = try await api.call(.post, "/v1/incidents:batch", token: api.reporter, raw: Data(lines.utf8), headers: [.contentType: "application/x-ndjson"])
             #expect(again["accepted"] == 0 && again["replayed"] == 2)
             #expect(try await eventCount(api.db) == 2)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Crypto
 import Foundation
+import IncidentAPI
 import NIOCore
 import NIOHTTP1
 
@@ -59,20 +60,16 @@ struct Import: AsyncParsableCommand {
                     try await Task.sleep(for: .seconds(min(30, max(1, response.retryAfter ?? 10))))
                     continue
                 }
-                guard response.status == 200, let json = response.json else {
+                guard response.status == 200, let answer = BatchAnswer(decoding: response.body) else {
                     progress.finish()
                     throw CLIError(code: response.exitCode, message: "lines \(chunk[0].line)–\(chunk.last!.line): \(response.errorMessage)")
                 }
-                accepted += json["accepted"] as? Int ?? 0
-                replayed += json["replayed"] as? Int ?? 0
-                for item in json["rejected"] as? [[String: Any]] ?? [] {
-                    let index = (item["line"] as? Int ?? 1) - 1
-                    let error = item["error"] as? [String: Any] ?? [:]
-                    var message = error["message"] as? String ?? "rejected"
-                    if let fields = (error["details"] as? [String: Any])?["fields"] as? [[String: Any]] {
-                        message = fields.map { "\($0["field"] as? String ?? ""): \($0["message"] as? String ?? "")" }.joined(separator: "; ")
-                    }
-                    rejected.append((index < chunk.count ? chunk[index].line : 0, message))
+                accepted += answer.accepted
+                replayed += answer.replayed
+                for rejection in answer.rejected {
+                    let index = rejection.line - 1
+                    let fields = rejection.error.fields.map { "\($0.field): \($0.message)" }
+                    rejected.append((chunk.indices.contains(index) ? chunk[index].line : 0, fields.isEmpty ? rejection.error.message : fields.joined(separator: "; ")))
                 }
                 start += chunk.count
                 progress.update(start)
