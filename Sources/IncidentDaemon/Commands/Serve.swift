@@ -181,7 +181,7 @@ func buildApplication(
     let deps = AppDependencies(
         pool: pool, service: IncidentService(pool: pool, reference: reference, keys: keys, erasures: erasures, disclosure: disclosure),
         tokens: AccessTokens(pool: pool, cache: tokenCache), projections: projections, rebuilds: rebuilds, bodyStall: bodyStall, outbox: OutboxKeys(ring: keys),
-        authFailures: authFailures, statementTimeout: statementTimeout, streamRecheck: streamRecheck
+        authFailures: authFailures, statementTimeout: statementTimeout, streamRecheck: streamRecheck, secureCookies: tls != nil
     )
     let router = buildRouter(deps)
     // Open on loopback (a scraper on this machine, or behind the proxy); on any other address it

@@ -11,6 +11,8 @@ struct APIContext: RequestContext, RemoteAddressRequestContext {
     var principal: Principal?
     /// The token the principal was found by (never logged): the stream checks it again while it runs.
     var credential: String?
+    /// The console's session secret, set by ``ConsoleSessionMiddleware`` (never logged): its forms' token derives from it.
+    var consoleSecret: String?
     /// The peer of the connection the request came on.
     let remoteAddress: SocketAddress?
     /// The client's address (an IP address; `unix` for a Unix-domain socket): the key of the

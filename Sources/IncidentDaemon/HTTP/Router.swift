@@ -26,10 +26,13 @@ struct AppDependencies: Sendable {
     var streams = ConcurrencyLimit(limit: 4)
     /// How often an open stream checks that its token is still valid (revoked, expired).
     var streamRecheck: Duration = .seconds(2)
+    /// The console's cookies say `Secure`: set when the daemon serves HTTPS.
+    var secureCookies = false
 }
 
 /// The router of the whole API (docs/api.md), built the same way by `serve` and the tests: the
-/// open routes, then `/v1` behind authentication with one controller per resource.
+/// open routes, then `/v1` behind authentication with one controller per resource, and the web
+/// console (docs/console.md) at the root.
 func buildRouter(_ deps: AppDependencies) -> Router<APIContext> {
     let router = Router(context: APIContext.self)
     // Metrics outside the error middleware: they count the answers clients got (a 405 is a 405).
@@ -51,5 +54,6 @@ func buildRouter(_ deps: AppDependencies) -> Router<APIContext> {
     ProjectionController(deps: deps).addRoutes(to: v1)
     OutboxController(deps: deps).addRoutes(to: v1)
     AuditController(deps: deps).addRoutes(to: v1)
+    ConsoleController(deps: deps).addRoutes(to: router)
     return router
 }

@@ -73,10 +73,7 @@ public struct AccessTokens: Sendable {
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = generator.next() }
-        let secret =
-            "il_"
-            + Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let secret = "il_" + Data(bytes).base64URL
         let hash = Self.hash(secret)
         // A name is never reused, revoked or not: incidents belong to their reporter's name, and a
         // new holder must not inherit them.
@@ -145,7 +142,7 @@ public struct AccessTokens: Sendable {
         SHA256.hash(data: Data(secret.utf8)).hexString
     }
 
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
         var difference: UInt8 = 0
         for index in a.indices { difference |= a[index] ^ b[index] }

@@ -1,0 +1,88 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import IncidentStore
+
+/// The web console (docs/console.md): server-rendered pages on the API's port, calling the same
+/// service methods as the API, so roles, visibility, disclosure control and the audit are the
+/// API's own. Works without script; every form that changes anything carries the session's
+/// form token.
+struct ConsoleController: Sendable {
+    let deps: AppDependencies
+    var sessions: ConsoleSessions { ConsoleSessions(pool: deps.pool) }
+    /// The cookie that carries the sign-in form's token before there is a session.
+    static let loginCookie = "il_login"
+
+    func addRoutes(to router: Router<APIContext>) {
+        let open = router.group().add(middleware: ConsoleHeadersMiddleware()).add(middleware: ConsoleErrorMiddleware())
+        open.get("assets/console.css") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"], body: .init(byteBuffer: .init(string: ConsoleAssets.css)))
+        }
+        open.get("login", use: loginPage)
+        open.post("login", use: login)
+        let pages = open.add(middleware: ConsoleSessionMiddleware(sessions: sessions))
+        pages.post("logout", use: logout)
+        pages.get("", use: overview)
+        pages.get("incidents", use: incidents)
+        pages.get("incidents/:id", use: incident)
+        pages.post("incidents/:id/decision", use: decide)
+        pages.post("incidents/:id/retraction", use: retract)
+        pages.get("review", use: review)
+    }
+
+    @Sendable func loginPage(_ request: Request, context: APIContext) async throws -> Response {
+        loginForm(next: ConsoleForm.query(request)["next"], message: nil, status: .ok)
+    }
+
+    /// The sign-in form, with a fresh form token in its cookie (double submit: a form posted from
+    /// elsewhere cannot know it).
+    func loginForm(next: String?, message: String?, status: HTTPResponse.Status) -> Response {
+        let formToken = ConsoleSessions.newFormToken()
+        var response = ConsolePage.render(
+            "login", ["title": "Sign in", "formToken": formToken, "next": Self.safeNext(next), "message": message as Any], session: nil, status: status)
+        response.setCookie(Cookie(name: Self.loginCookie, value: formToken, maxAge: 3600, path: "/login", secure: deps.secureCookies, httpOnly: true, sameSite: .strict))
+        return response
+    }
+
+    @Sendable func login(_ request: Request, context: APIContext) async throws -> Response {
+        let form = try await ConsoleForm.read(request)
+        guard let sent = form["csrf"], let expected = request.cookies[Self.loginCookie]?.value,
+            AccessTokens.constantTimeEqual(Array(sent.utf8), Array(expected.utf8))
+        else {
+            return loginForm(next: form["next"], message: "The sign-in form expired; please sign in again.", status: .forbidden)
+        }
+        if let wait = deps.authFailures.refusal(for: context.clientAddress) {
+            return loginForm(
+                next: form["next"], message: "Too many failed sign-ins from this address; try again in \(wait.components.seconds + 1) s.", status: .tooManyRequests)
+        }
+        guard let token = form.text("token"), let principal = try await deps.tokens.authenticate(token) else {
+            deps.authFailures.recordFailure(from: context.clientAddress)
+            return loginForm(next: form["next"], message: "That token is unknown, revoked or expired.", status: .unauthorized)
+        }
+        guard [.analyst, .reviewer, .admin].contains(principal.role) else {
+            return loginForm(
+                next: form["next"], message: "The console is for analysts, reviewers and admins; a \(principal.role.rawValue) token works with ictl.", status: .forbidden)
+        }
+        let secret = try await sessions.open(for: principal.name)
+        var response = ConsolePage.redirect(to: Self.safeNext(form["next"]))
+        response.setCookie(
+            Cookie(name: ConsoleSessionMiddleware.cookie, value: secret, path: "/", secure: deps.secureCookies, httpOnly: true, sameSite: .strict))
+        return response
+    }
+
+    @Sendable func logout(_ request: Request, context: APIContext) async throws -> Response {
+        let form = try await ConsoleForm.read(request)
+        try ConsoleSession(context)?.checkForm(form)
+        if let secret = context.consoleSecret { try await sessions.close(secret: secret) }
+        var response = ConsolePage.redirect(to: "/login")
+        response.setCookie(Cookie(name: ConsoleSessionMiddleware.cookie, value: "", maxAge: 0, path: "/", secure: deps.secureCookies, httpOnly: true, sameSite: .strict))
+        return response
+    }
+
+    /// Where to go after signing in: a path of this console only, never another site.
+    static func safeNext(_ next: String?) -> String {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), !next.hasPrefix("/login") else { return "/" }
+        return next
+    }
+}

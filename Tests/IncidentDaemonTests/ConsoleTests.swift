@@ -1,0 +1,152 @@
+import Foundation
+import HTTPTypes
+import IncidentStore
+import IncidentTesting
+import PostgresLibpq
+import Testing
+
+@testable import IncidentDaemon
+
+@Suite("Web console: sign-in, sessions, forms and the API's rules in pages")
+struct ConsoleTests {
+    @Test("sign-in takes analysts, reviewers and admins only; the session cookie is HttpOnly and SameSite=Strict; sign-out ends it")
+    func signInAndOut() async throws {
+        try await API.run { api in
+            let browser = ConsoleBrowser(api.client)
+            let away = try await browser.get("/incidents?category=trafficking")
+            #expect(away.status == 303 && away.location == "/login?next=%2Fincidents%3Fcategory%3Dtrafficking")
+            #expect(try await browser.signIn("il_not-a-token").status == 401)
+            #expect(try await browser.signIn(api.reporter).body.contains("a reporter token works with ictl"))
+            let signedIn = try await browser.signIn(api.analyst)
+            #expect(signedIn.status == 303 && signedIn.location == "/")
+            let cookie = try #require(signedIn.headers[values: .setCookie].first { $0.hasPrefix("il_session=") })
+            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && !cookie.contains("Secure"))
+            let stored: Int = try await api.db.pool.withConnection { connection in
+                try connection.query("SELECT count(*) FROM console_sessions WHERE secret_hash = sha256(convert_to($1, 'UTF8'))", [browser.cookies["il_session"]!]).first!
+                    .decode(0)
+            }
+            #expect(stored == 1, "the session is stored by its hash only")
+            let overview = try await browser.get("/")
+            #expect(overview.status == 200 && overview.body.contains("analyst · analyst"))
+            // Sign-out is a form like any other: without its token it is refused.
+            #expect(try await browser.post("/logout", [:]).status == 403)
+            let out = try await browser.post("/logout", ["csrf": overview.hidden("csrf") ?? ""])
+            #expect(out.status == 303 && out.location == "/login")
+            #expect(try await browser.get("/").status == 303)
+        }
+    }
+
+    @Test("a session idle for 30 minutes, or open for 8 hours, or whose token was revoked, is sent to the sign-in page")
+    func lifetimes() async throws {
+        try await API.run { api in
+            for ending in [
+                "UPDATE console_sessions SET last_seen_at = now() - interval '31 minutes'",
+                "UPDATE console_sessions SET created_at = now() - interval '8 hours 1 minute'",
+                "UPDATE api_tokens SET revoked_at = now() WHERE name = 'reviewer'",
+            ] {
+                let browser = ConsoleBrowser(api.client)
+                #expect(try await browser.signIn(api.reviewer).status == 303)
+                #expect(try await browser.get("/review").status == 200)
+                _ = try await api.db.pool.withConnection { try $0.query(ending) }
+                let after = try await browser.get("/review")
+                #expect(after.status == 303 && after.location?.hasPrefix("/login") == true, "\(ending)")
+            }
+        }
+    }
+
+    @Test("every page carries the security headers and references nothing outside the server")
+    func headersAndNothingOutside() async throws {
+        try await API.run { api in
+            let id = try await Self.seed(api)
+            let browser = ConsoleBrowser(api.client)
+            _ = try await browser.signIn(api.admin)
+            for path in ["/login", "/", "/incidents", "/incidents/\(id)", "/review", "/assets/console.css", "/incidents/not-an-id"] {
+                let page = try await browser.get(path)
+                #expect([200, 404].contains(page.status), "\(path) answered \(page.status)")
+                #expect(page.headers[.contentSecurityPolicy] == "default-src 'self'; frame-ancestors 'none'", "\(path)")
+                #expect(page.headers[.xContentTypeOptions] == "nosniff" && page.headers[.referrerPolicy] == "no-referrer", "\(path)")
+                #expect(!page.body.contains("http://") && !page.body.contains("https://"), "\(path) references another origin")
+                #expect(!page.body.contains("<script"), "\(path) has script")
+            }
+        }
+    }
+
+    @Test("a reviewer verifies from the incident's page; a stale form gets the conflict and the current state; a form without its token is refused")
+    func reviewForms() async throws {
+        try await API.run { api in
+            let id = try await Self.seed(api)
+            let browser = ConsoleBrowser(api.client)
+            _ = try await browser.signIn(api.reviewer)
+            let queue = try await browser.get("/review")
+            #expect(queue.body.contains("/incidents/\(id)"))
+            let page = try await browser.get("/incidents/\(id)")
+            let csrf = try #require(page.hidden("csrf"))
+            #expect(page.hidden("expected_version") == "1")
+            let form = ["csrf": csrf, "expected_version": "1", "decision": "verified", "note": "Confirmed by the police station."]
+            var forged = form
+            forged["csrf"] = nil
+            #expect(try await browser.post("/incidents/\(id)/decision", forged).status == 403)
+            let done = try await browser.post("/incidents/\(id)/decision", form)
+            #expect(done.status == 303 && done.location == "/incidents/\(id)")
+            let after = try await browser.get("/incidents/\(id)")
+            #expect(after.body.contains("<dt>Status</dt><dd>verified</dd>") && after.body.contains("Confirmed by the police station."))
+            let stale = try await browser.post("/incidents/\(id)/decision", form)
+            #expect(stale.status == 409 && stale.body.contains("it is now at version 2") && stale.body.contains("name=\"expected_version\" value=\"2\""))
+            let empty = try await browser.post("/incidents/\(id)/decision", ["csrf": csrf, "expected_version": "2", "decision": "verified", "note": " "])
+            #expect(empty.status == 422 && empty.body.contains("note"))
+            try await api.settle()
+            let list = try await browser.get("/incidents?status=verified")
+            #expect(list.body.contains("/incidents/\(id)"))
+        }
+    }
+
+    @Test("an analyst gets 404 on a confidential incident's page, sees no review forms and no review queue")
+    func analystLimits() async throws {
+        try await API.run { api in
+            let open = try await Self.seed(api)
+            let confidential = try await Self.seed(api, ["sensitivity": "confidential"])
+            let browser = ConsoleBrowser(api.client)
+            _ = try await browser.signIn(api.analyst)
+            #expect(try await browser.get("/incidents/\(confidential)").status == 404)
+            let page = try await browser.get("/incidents/\(open)")
+            #expect(page.status == 200 && !page.body.contains("/decision") && !page.body.contains("/retraction"))
+            #expect(try await browser.get("/review").status == 403)
+            #expect(!(try await browser.get("/incidents")).body.contains(confidential))
+            let forged = try await browser.post(
+                "/incidents/\(open)/decision", ["csrf": page.hidden("csrf") ?? "", "expected_version": "1", "decision": "verified", "note": "x"])
+            #expect(forged.status == 403)
+        }
+    }
+
+    @Test("the overview's table has the 38 municipalities with the figures the API gives for the same period; the list filters as the API does")
+    func overviewFigures() async throws {
+        try await API.run { api in
+            for _ in 0..<3 { _ = try await Self.seed(api) }
+            _ = try await Self.seed(api, ["municipality": "Pejë", "killed": 2])
+            try await api.settle()
+            let browser = ConsoleBrowser(api.client)
+            _ = try await browser.signIn(api.analyst)
+            let overview = try await browser.get("/?since=2026-11-01&until=2026-11-30")
+            #expect(overview.body.components(separatedBy: "<tr><th scope=\"row\">").count - 1 == 38)
+            let summary = try await api.call(.get, "/v1/summaries?level=municipality&since=2026-11-01&until=2026-11-30", token: api.analyst)
+            let zubin = summary["rows"]?.arrayValue?.first { $0.objectValue?["name"]?.stringValue?.hasPrefix("Zubin Potok") == true }
+            #expect(zubin?.objectValue?["incidents"] == 3)
+            #expect(overview.body.contains("Zubin Potok</a></th><td>Mitrovicë/Mitrovica</td><td>3</td>"))
+            let listed = try await browser.get("/incidents?municipality=XK-PEJ-01&q=")
+            #expect(listed.body.contains("1 incidents on this page"))
+            let bad = try await browser.get("/incidents?municipality=Atlantis")
+            #expect(bad.status == 422 && bad.body.contains("municipality"))
+        }
+    }
+
+    /// Reports one incident as the reporter; its id.
+    static func seed(_ api: API, _ changes: [String: JSONValue?] = [:]) async throws -> String {
+        let id = UUID().uuidString.lowercased()
+        var all = changes
+        all["incident_id"] = .string(id)
+        let reply = try await api.call(.post, "/v1/incidents", token: api.reporter, json: report(all))
+        #expect(reply.status == 201)
+        try await api.settle()
+        return id
+    }
+}
