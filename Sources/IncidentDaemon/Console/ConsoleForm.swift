@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import NIOCore
 
 /// A submitted form (`application/x-www-form-urlencoded`), or a query string: names to values,
 /// the first value of a repeated name.
@@ -32,13 +31,8 @@ struct ConsoleForm: Sendable {
     /// The body of a form POST.
     static func read(_ request: Request) async throws -> ConsoleForm {
         var request = request
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: maximumSize)
-        } catch is NIOTooManyBytesError {
-            throw APIError(.contentTooLarge, code: "payload_too_large", message: "a form is at most 64 KiB")
-        }
-        return ConsoleForm(encoded: Substring(String(decoding: buffer.readableBytesView, as: UTF8.self)))
+        let body = try await request.body(upTo: maximumSize, tooLarge: APIError(.contentTooLarge, code: "payload_too_large", message: "a form is at most 64 KiB"))
+        return ConsoleForm(encoded: Substring(String(decoding: body, as: UTF8.self)))
     }
 
     /// The query string of a page request.

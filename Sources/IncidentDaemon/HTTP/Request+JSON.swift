@@ -5,15 +5,18 @@ import Logging
 import NIOCore
 
 extension Request {
+    /// The body, at most `limit` bytes; beyond, `tooLarge` (by default 413 naming the limit).
+    mutating func body(upTo limit: Int, tooLarge: APIError? = nil) async throws -> Data {
+        do {
+            return Data(try await collectBody(upTo: limit).readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw tooLarge ?? Self.tooLarge(limit)
+        }
+    }
+
     /// The body as JSON, at most `limit` bytes (413 beyond), valid UTF-8 JSON (400 otherwise).
     mutating func jsonBody(limit: Int = 1 << 20) async throws -> JSONValue {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await collectBody(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw Self.tooLarge(limit)
-        }
-        return try Self.json(Data(buffer.readableBytesView), limit: limit)
+        try Self.json(try await body(upTo: limit), limit: limit)
     }
 
     /// A body already read (the inner request of an outbox envelope) as JSON, with the same

@@ -51,13 +51,8 @@ struct BatchController: Sendable {
     /// The body's lines that are not blank, with their index (from 0) in the body.
     static func lines(of request: Request) async throws -> [(index: Int, line: Data)] {
         var request = request
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: maximumSize)
-        } catch is NIOTooManyBytesError {
-            throw APIError(.contentTooLarge, code: "payload_too_large", message: "a batch is at most 32 MiB")
-        }
-        let lines = Data(buffer.readableBytesView).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        let body = try await request.body(upTo: maximumSize, tooLarge: APIError(.contentTooLarge, code: "payload_too_large", message: "a batch is at most 32 MiB"))
+        let lines = body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         let numbered = lines.enumerated().filter { !$0.element.allSatisfy { $0 == 32 || $0 == 9 || $0 == 13 } }.map { (index: $0.offset, line: Data($0.element)) }
         guard numbered.count <= maximumLines else {
             throw APIError(.contentTooLarge, code: "too_many_lines", message: "a batch is at most 10,000 lines (got \(numbered.count))")

@@ -35,13 +35,7 @@ struct OutboxController: Sendable {
         var request = request
         let principal = try context.requirePrincipal()
         let keys = try deps.requireOutbox()
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: OutboxEnvelope.maximumSize)
-        } catch is NIOTooManyBytesError {
-            throw Request.tooLarge(OutboxEnvelope.maximumSize)
-        }
-        let envelope = try OutboxEnvelope.parse(Data(buffer.readableBytesView))
+        let envelope = try OutboxEnvelope.parse(try await request.body(upTo: OutboxEnvelope.maximumSize))
         let privateKey: Data
         do {
             privateKey = try await deps.pool.withConnection { [keyID = envelope.keyID] in try keys.privateKey(keyID, on: $0) }
