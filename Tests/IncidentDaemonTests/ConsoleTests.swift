@@ -81,6 +81,9 @@ struct ConsoleTests {
             #expect(queue.body.contains("/incidents/\(id)"))
             let page = try await browser.get("/incidents/\(id)")
             let csrf = try #require(page.hidden("csrf"))
+            // Every form of the page carries the session's token, not only the sign-out form.
+            #expect(page.body.components(separatedBy: "name=\"csrf\" value=\"\(csrf)\"").count - 1 == 3)
+            #expect(!page.body.contains(">nil<") && !page.body.contains(": nil"))
             #expect(page.hidden("expected_version") == "1")
             let form = ["csrf": csrf, "expected_version": "1", "decision": "verified", "note": "Confirmed by the police station."]
             var forged = form

@@ -55,16 +55,19 @@ extension ConsoleController {
             ("Source", record.sourceType.rawValue), ("Sensitivity", record.sensitivity.rawValue), ("Reported by", state.reportedBy),
         ]
         let history: [[String: Any]] = (view.events ?? []).map { event in
-            [
+            // Mustache would print a missing detail as "nil": absent keys are left out instead.
+            let entry: [String: Any?] = [
                 "at": IncidentTime.formatTimestamp(event.recordedAt), "type": event.type, "by": event.metadata.principal ?? "unknown",
-                "detail": Self.detail(of: event) as Any,
+                "detail": Self.detail(of: event),
             ]
+            return entry.compactMapValues { $0 }
         }
-        let values: [String: Any] = [
-            "title": record.summary, "summary": record.summary, "id": id.lowercasedText, "version": state.version, "message": message as Any,
+        var values: [String: Any] = [
+            "title": record.summary, "summary": record.summary, "id": id.lowercasedText, "version": state.version,
             "fields": fields.compactMap { label, value in value.map { ["label": label, "value": $0] } }, "history": history,
             "canReview": (session?.canReview ?? false) && state.status != .retracted, "retractionReasons": RetractionReason.allCases.map(\.rawValue),
         ]
+        if let message { values["message"] = message }
         return ConsolePage.render("incident", values, session: session, status: status)
     }
 

@@ -39,8 +39,9 @@ struct ConsoleController: Sendable {
     /// elsewhere cannot know it).
     func loginForm(next: String?, message: String?, status: HTTPResponse.Status) -> Response {
         let formToken = ConsoleSessions.newFormToken()
-        var response = ConsolePage.render(
-            "login", ["title": "Sign in", "formToken": formToken, "next": Self.safeNext(next), "message": message as Any], session: nil, status: status)
+        var values: [String: Any] = ["title": "Sign in", "formToken": formToken, "next": Self.safeNext(next)]
+        if let message { values["message"] = message }
+        var response = ConsolePage.render("login", values, session: nil, status: status)
         response.setCookie(Cookie(name: Self.loginCookie, value: formToken, maxAge: 3600, path: "/login", secure: deps.secureCookies, httpOnly: true, sameSite: .strict))
         return response
     }

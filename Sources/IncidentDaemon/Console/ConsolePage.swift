@@ -12,7 +12,11 @@ enum ConsolePage {
     static func render(_ template: String, _ values: [String: Any], session: ConsoleSession?, status: HTTPResponse.Status = .ok) -> Response {
         var values = values
         values["marking"] = marking
-        if let session { values["session"] = session.templateValues }
+        if let session {
+            values["session"] = session.templateValues
+            // The page's own forms carry the same token as the sign-out form.
+            values["csrf"] = session.formToken
+        }
         let html = ConsoleTemplates.library.render(values, withTemplate: template) ?? ""
         return Response(
             status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
