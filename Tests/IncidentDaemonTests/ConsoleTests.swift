@@ -82,7 +82,7 @@ struct ConsoleTests {
             let page = try await browser.get("/incidents/\(id)")
             let csrf = try #require(page.hidden("csrf"))
             // Every form of the page carries the session's token, not only the sign-out form.
-            #expect(page.body.components(separatedBy: "name=\"csrf\" value=\"\(csrf)\"").count - 1 == 3)
+            #expect(page.body.components(separatedBy: "name=\"csrf\" value=\"\(csrf)\"").count - 1 == 4)
             #expect(!page.body.contains(">nil<") && !page.body.contains(": nil"))
             #expect(page.hidden("expected_version") == "1")
             let form = ["csrf": csrf, "expected_version": "1", "decision": "verified", "note": "Confirmed by the police station."]
@@ -93,9 +93,15 @@ struct ConsoleTests {
             #expect(done.status == 303 && done.location == "/incidents/\(id)")
             let after = try await browser.get("/incidents/\(id)")
             #expect(after.body.contains("<dt>Status</dt><dd>verified</dd>") && after.body.contains("Confirmed by the police station."))
+            let amended = try await browser.post(
+                "/incidents/\(id)/amendment", ["csrf": csrf, "expected_version": "2", "injured": "3", "killed": "0", "reason": "the hospital's count"])
+            #expect(amended.status == 303)
+            #expect(try await browser.get("/incidents/\(id)").body.contains("<dt>Injured</dt><dd>3</dd>"))
+            let badCount = try await browser.post("/incidents/\(id)/amendment", ["csrf": csrf, "expected_version": "3", "killed": "many", "reason": "typo"])
+            #expect(badCount.status == 422 && badCount.body.contains("killed"))
             let stale = try await browser.post("/incidents/\(id)/decision", form)
-            #expect(stale.status == 409 && stale.body.contains("it is now at version 2") && stale.body.contains("name=\"expected_version\" value=\"2\""))
-            let empty = try await browser.post("/incidents/\(id)/decision", ["csrf": csrf, "expected_version": "2", "decision": "verified", "note": " "])
+            #expect(stale.status == 409 && stale.body.contains("it is now at version 3") && stale.body.contains("name=\"expected_version\" value=\"3\""))
+            let empty = try await browser.post("/incidents/\(id)/decision", ["csrf": csrf, "expected_version": "3", "decision": "verified", "note": " "])
             #expect(empty.status == 422 && empty.body.contains("note"))
             try await api.settle()
             let list = try await browser.get("/incidents?status=verified")

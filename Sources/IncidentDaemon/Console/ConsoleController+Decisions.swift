@@ -25,6 +25,31 @@ extension ConsoleController {
         }
     }
 
+    @Sendable func amend(_ request: Request, context: APIContext) async throws -> Response {
+        try await submit(request, context) { form, id, version, principal in
+            let current = try await deps.service.incident(id, history: false, for: principal).state.record
+            var changes: [String: JSONValue] = [:]
+            for field in Self.amendable(current) {
+                guard let sent = form[field.name]?.trimmingCharacters(in: .whitespacesAndNewlines), sent != field.value else { continue }
+                // A number stays a number; anything else goes as typed, for validation to name.
+                changes[field.name] = field.isCount ? Int(sent).map { .number(Double($0)) } ?? .string(sent) : sent.isEmpty ? .null : .string(sent)
+            }
+            guard !changes.isEmpty else { throw ServiceError.invalid(ValidationFailure([FieldError("changes", "nothing was changed")])) }
+            _ = try await deps.service.amend(
+                id, expectedVersion: version, changes: .object(changes), reason: form["reason"] ?? "", idempotencyKey: nil, by: principal,
+                metadata: metadata(request, context, principal))
+        }
+    }
+
+    /// The fields the amend form offers, with their current values.
+    static func amendable(_ record: IncidentRecord) -> [(name: String, label: String, value: String, isCount: Bool)] {
+        [
+            ("summary", "Summary", record.summary, false), ("place", "Place", record.place ?? "", false),
+            ("killed", "Killed", String(record.killed), true), ("injured", "Injured", String(record.injured), true),
+            ("abducted", "Abducted", String(record.abducted), true), ("displaced", "Displaced", String(record.displaced), true),
+        ]
+    }
+
     /// Checks the form's token, runs `write`, and answers with the incident's page: a redirect
     /// after success, the page with the problem in words after a refusal (422, 409).
     private func submit(

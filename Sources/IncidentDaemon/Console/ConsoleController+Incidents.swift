@@ -66,6 +66,7 @@ extension ConsoleController {
             "title": record.summary, "summary": record.summary, "id": id.lowercasedText, "version": state.version,
             "fields": fields.compactMap { label, value in value.map { ["label": label, "value": $0] } }, "history": history,
             "canReview": (session?.canReview ?? false) && state.status != .retracted, "retractionReasons": RetractionReason.allCases.map(\.rawValue),
+            "amendable": Self.amendable(record).map { ["name": $0.name, "label": $0.label, "value": $0.value] },
         ]
         if let message { values["message"] = message }
         return ConsolePage.render("incident", values, session: session, status: status)

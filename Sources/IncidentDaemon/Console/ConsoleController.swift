@@ -28,6 +28,7 @@ struct ConsoleController: Sendable {
         pages.get("incidents/:id", use: incident)
         pages.post("incidents/:id/decision", use: decide)
         pages.post("incidents/:id/retraction", use: retract)
+        pages.post("incidents/:id/amendment", use: amend)
         pages.get("review", use: review)
     }
 

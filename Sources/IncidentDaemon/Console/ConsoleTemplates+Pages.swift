@@ -86,6 +86,14 @@ extension ConsoleTemplates {
         <select id="reason" name="reason">{{#retractionReasons}}<option value="{{.}}">{{.}}</option>{{/retractionReasons}}</select>
         <button type="submit">Retract</button>
         </form>
+        <form method="post" action="/incidents/{{id}}/amendment" class="amend">
+        <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="expected_version" value="{{version}}">
+        <fieldset><legend>Amend</legend>
+        {{#amendable}}<label for="amend-{{name}}">{{label}}</label><input id="amend-{{name}}" name="{{name}}" value="{{value}}">
+        {{/amendable}}<label for="amend-reason">Reason</label><input id="amend-reason" name="reason" required maxlength="1000">
+        <button type="submit">Amend</button>
+        </fieldset>
+        </form>
         </section>
         {{/canReview}}
         <section aria-labelledby="history-heading">
