@@ -30,6 +30,10 @@ struct ConsoleController: Sendable {
         pages.post("incidents/:id/retraction", use: retract)
         pages.post("incidents/:id/amendment", use: amend)
         pages.get("review", use: review)
+        pages.get("admin", use: admin)
+        pages.post("admin/tokens", use: createToken)
+        pages.post("admin/tokens/:name/revocation", use: revokeToken)
+        pages.post("admin/projections/:name/rebuild", use: rebuild)
     }
 
     @Sendable func loginPage(_ request: Request, context: APIContext) async throws -> Response {

@@ -82,7 +82,7 @@ struct ConsoleSession: Sendable {
     }
 
     var templateValues: [String: Any] {
-        ["name": principal.name, "role": principal.role.rawValue, "csrf": formToken, "canReview": canReview]
+        ["name": principal.name, "role": principal.role.rawValue, "csrf": formToken, "canReview": canReview, "isAdmin": principal.role == .admin]
     }
 }
 

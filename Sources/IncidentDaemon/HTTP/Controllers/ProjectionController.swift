@@ -21,22 +21,34 @@ struct ProjectionController: Sendable {
 
     @Sendable func rebuild(_ request: Request, context: APIContext) async throws -> Response {
         let principal = try context.requireAdmin("only admins rebuild projections")
-        let target = try projection(named: context.parameters.get("name") ?? "")
+        let target = try await startRebuild(named: context.parameters.get("name") ?? "", by: auditActor(context, principal))
+        return JSONResponse.make(.accepted, ["projection": .string(target.name), "status": "rebuilding"])
+    }
+
+    /// Starts a rebuild of the projection `name` (for the API and the console alike).
+    /// - Throws: 404 for an unknown name, 409 `rebuild_running`, 503 when this daemon runs no rebuilds.
+    func startRebuild(named name: String, by actor: AccessAudit.Actor) async throws -> any Projection {
+        let target = try projection(named: name)
         guard let rebuilds = deps.rebuilds else {
             throw APIError(.serviceUnavailable, code: "unavailable", message: "this daemon runs no rebuilds")
         }
         do {
-            try await rebuilds.start(target, by: auditActor(context, principal))
+            try await rebuilds.start(target, by: actor)
         } catch let error as ProjectionRebuild.Failure {
             throw APIError(.conflict, code: "rebuild_running", message: error.description)
         }
-        return JSONResponse.make(.accepted, ["projection": .string(target.name), "status": "rebuilding"])
+        return target
     }
 
     @Sendable func status(_ request: Request, context: APIContext) async throws -> Response {
         _ = try context.requireAdmin()
+        return JSONResponse.make(.ok, ["projections": .array(try await statusRows())])
+    }
+
+    /// Each projection's position, lag and rebuild state, as the API and the console's admin page show them.
+    func statusRows() async throws -> [JSONValue] {
         let projections = deps.projections
-        let rows = try await deps.pool.withConnection { connection in
+        return try await deps.pool.withConnection { connection in
             try projections.map { projection -> JSONValue in
                 let position = try projection.position(on: connection)
                 let status = try ProjectionRebuild.status(projection, on: connection)
@@ -52,6 +64,5 @@ struct ProjectionController: Sendable {
                 ]
             }
         }
-        return JSONResponse.make(.ok, ["projections": .array(rows)])
     }
 }

@@ -41,18 +41,15 @@ struct TokenController: Sendable {
 
     @Sendable func list(_ request: Request, context: APIContext) async throws -> Response {
         _ = try context.requireAdmin()
-        let tokens = try await deps.tokens.list()
-        return JSONResponse.make(
-            .ok,
-            [
-                "tokens": .array(
-                    tokens.map { token in
-                        [
-                            "name": .string(token.name), "role": .string(token.role.rawValue), "created_at": Render.timestamp(token.createdAt),
-                            "expires_at": token.expiresAt.map(Render.timestamp) ?? .null, "revoked_at": token.revokedAt.map(Render.timestamp) ?? .null,
-                        ]
-                    })
-            ])
+        return JSONResponse.make(.ok, ["tokens": .array(try await deps.tokens.list().map(Self.row))])
+    }
+
+    /// A token as the API and the console's admin page show it (never its secret).
+    static func row(_ token: TokenInfo) -> JSONValue {
+        [
+            "name": .string(token.name), "role": .string(token.role.rawValue), "created_at": Render.timestamp(token.createdAt),
+            "expires_at": token.expiresAt.map(Render.timestamp) ?? .null, "revoked_at": token.revokedAt.map(Render.timestamp) ?? .null,
+        ]
     }
 
     @Sendable func revoke(_ request: Request, context: APIContext) async throws -> Response {
