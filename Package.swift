@@ -51,6 +51,10 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
+        // What a reader sees of the figures: the weekly digest (Markdown, HTML with SVG charts, CSV),
+        // the trend chart and the municipality map, for ictl and the web console alike. Foundation
+        // only. Resources/ holds the map data and its notice, embedded by scripts/embed-map-data.
+        .target(name: "IncidentRendering", exclude: ["Resources"], swiftSettings: swiftSettings),
         // Which hosts are this machine: one rule for incidentd, ictl and the database check.
         .target(name: "IncidentTransport", swiftSettings: swiftSettings),
         // A libpq driver that knows nothing of incidents: connection, statements, rows, values,
@@ -104,6 +108,7 @@ let package = Package(
             name: "ictl",
             dependencies: [
                 "IncidentAPI",
+                "IncidentRendering",
                 "IncidentTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -137,6 +142,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "IncidentRenderingTests",
+            dependencies: ["IncidentRendering"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IncidentTransportTests",
             dependencies: ["IncidentTransport"],
             swiftSettings: swiftSettings
@@ -156,7 +166,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // ictl's pure parts: argument validation, rendering, the outbox format (no network, no database).
+        // ictl's pure parts: argument validation, output, the outbox format (no network, no database).
         .testTarget(
             name: "ictlTests",
             dependencies: [
