@@ -87,6 +87,7 @@ let package = Package(
             name: "IncidentDaemon",
             dependencies: [
                 "IncidentAPI",
+                "IncidentRendering",
                 "IncidentStore",
                 "IncidentTransport",
                 "PostgresLibpq",

@@ -143,6 +143,12 @@ struct ConsoleTests {
             #expect(overview.body.contains("Zubin Potok</a></th><td>Mitrovicë/Mitrovica</td><td>3</td>"))
             let listed = try await browser.get("/incidents?municipality=XK-PEJ-01&q=")
             #expect(listed.body.contains("1 incidents on this page"))
+            let csv = try await browser.get("/incidents.csv?municipality=XK-PEJ-01")
+            #expect(csv.headers[.contentType] == "text/csv; charset=utf-8" && csv.headers[.contentDisposition]?.contains("attachment") == true)
+            let lines = csv.body.split(separator: "\r\n")
+            #expect(lines.count == 2 && lines[0] == "ID,OCCURRED,MUNICIPALITY,CATEGORY,STATUS,VERSION,KILLED,INJURED,SUMMARY" && lines[1].contains("XK-PEJ-01"))
+            let hxl = try await browser.get("/incidents.hxl")
+            #expect(hxl.body.split(separator: "\r\n").count == 2 + 4 && hxl.body.contains("#event+id,#date+occurred"))
             let bad = try await browser.get("/incidents?municipality=Atlantis")
             #expect(bad.status == 422 && bad.body.contains("municipality"))
         }

@@ -28,6 +28,7 @@ extension ConsoleController {
             return ConsolePage.render("incidents", values, session: ConsoleSession(context), status: .badRequest)
         }
         values["items"] = page.items.map { Self.row($0.state, regions: reference.regions) }
+        values["query"] = Self.encoded(query.values.filter { !$0.value.isEmpty && $0.key != "cursor" })
         values["count"] = page.items.count
         if let cursor = page.nextCursor {
             var next = query.values.filter { !$0.value.isEmpty && $0.key != "cursor" }

@@ -25,6 +25,8 @@ struct ConsoleController: Sendable {
         pages.post("logout", use: logout)
         pages.get("", use: overview)
         pages.get("incidents", use: incidents)
+        pages.get("incidents.csv", use: downloadCSV)
+        pages.get("incidents.hxl", use: downloadHXL)
         pages.get("incidents/:id", use: incident)
         pages.post("incidents/:id/decision", use: decide)
         pages.post("incidents/:id/retraction", use: retract)

@@ -61,6 +61,7 @@ extension ConsoleTemplates {
         </tbody>
         </table>
         {{#next}}<p><a rel="next" href="{{next}}">Next page</a></p>{{/next}}
+        <p class="downloads">Download the whole filtered list: <a href="/incidents.csv?{{query}}" download>CSV</a> <a href="/incidents.hxl?{{query}}" download>HXL</a></p>
         {{/content}}{{/layout}}
         """#
 

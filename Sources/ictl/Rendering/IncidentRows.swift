@@ -1,15 +1,17 @@
-import ArgumentParser
 import Foundation
+import IncidentRendering
 
+/// An incident of the API's JSON as a row of the incident table (the console's downloads use
+/// the same ``IncidentTable``).
 func incidentRow(_ item: [String: Any]) -> [String] {
     let incident = item["incident"] as? [String: Any] ?? [:]
-    return [
-        Output.string(incident["incident_id"]), Output.string(incident["occurred_at"]), Output.string(incident["municipality"]),
-        Output.string(incident["category"]) + "/" + Output.string(incident["subcategory"]), Output.string(item["status"]),
-        Output.string(item["version"]), Output.string(incident["killed"]), Output.string(incident["injured"]),
-        Output.string(incident["summary"]).replacingOccurrences(of: "\n", with: " "),
-    ]
+    return IncidentTable.Row(
+        id: Output.string(incident["incident_id"]), occurredAt: Output.string(incident["occurred_at"]), municipality: Output.string(incident["municipality"]),
+        category: Output.string(incident["category"]), subcategory: Output.string(incident["subcategory"]), status: Output.string(item["status"]),
+        version: item["version"] as? Int, killed: incident["killed"] as? Int, injured: incident["injured"] as? Int,
+        summary: Output.string(incident["summary"])
+    ).cells
 }
 
-let incidentColumns = ["ID", "OCCURRED", "MUNICIPALITY", "CATEGORY", "STATUS", "VERSION", "KILLED", "INJURED", "SUMMARY"]
-let incidentHXL = ["#event+id", "#date+occurred", "#adm2+code", "#event+type", "#status", "#meta+version", "#affected+killed", "#affected+injured", "#description"]
+let incidentColumns = IncidentTable.columns
+let incidentHXL = IncidentTable.hxl
