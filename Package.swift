@@ -49,6 +49,9 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
+        // What a reader sees of the figures: the weekly digest (Markdown, HTML with SVG charts, CSV)
+        // and its trend chart, for ictl and the web console alike. Foundation only.
+        .target(name: "IncidentRendering", swiftSettings: swiftSettings),
         // Which hosts are this machine: one rule for incidentd, ictl and the database check.
         .target(name: "IncidentTransport", swiftSettings: swiftSettings),
         // A libpq driver that knows nothing of incidents: connection, statements, rows, values,
@@ -101,6 +104,7 @@ let package = Package(
             name: "ictl",
             dependencies: [
                 "IncidentAPI",
+                "IncidentRendering",
                 "IncidentTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -134,6 +138,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "IncidentRenderingTests",
+            dependencies: ["IncidentRendering"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IncidentTransportTests",
             dependencies: ["IncidentTransport"],
             swiftSettings: swiftSettings
@@ -153,7 +162,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // ictl's pure parts: argument validation, rendering, the outbox format (no network, no database).
+        // ictl's pure parts: argument validation, output, the outbox format (no network, no database).
         .testTarget(
             name: "ictlTests",
             dependencies: [

@@ -5,19 +5,6 @@ import Testing
 
 /// Tables, CSV and HXL, and the JSON ictl prints: built by ``Output/lines(_:json:columns:rows:hxl:)``.
 @Suite struct OutputTests {
-    @Test func csvCellsAreQuotedAndSpreadsheetSafe() {
-        #expect(CSV.cell("plain") == "plain")
-        #expect(CSV.cell("a,b") == "\"a,b\"")
-        #expect(CSV.cell("say \"hi\"") == "\"say \"\"hi\"\"\"")
-        #expect(CSV.cell("two\nlines") == "\"two\nlines\"")
-        #expect(CSV.cell("=SUM(A1:A9)") == "'=SUM(A1:A9)")
-        #expect(CSV.cell("+1") == "'+1")
-        #expect(CSV.cell("@cmd") == "'@cmd")
-        #expect(CSV.cell("\r\nx") == "\"'\r\nx\"")
-        #expect(CSV.cell("12") == "12")
-        #expect(CSV.line(["a", "=b", "c,d"]) == "a,'=b,\"c,d\"")
-    }
-
     @Test func tableAlignsClipsAndTrims() {
         let long = String(repeating: "x", count: 70)
         let lines = Output.lines(.table, json: [:], columns: ["ID", "NAME", "NOTE"], rows: [["1", "Peja", ""], ["22", long, "ok"]])

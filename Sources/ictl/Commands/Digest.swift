@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IncidentRendering
 import NIOHTTP1
 
 struct Digest: AsyncParsableCommand {

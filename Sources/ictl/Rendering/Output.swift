@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IncidentRendering
 
 /// Prints rows as an aligned table, CSV, or the daemon's JSON.
 enum Output {

@@ -1,6 +1,6 @@
 import Foundation
 
-// The two SVG charts of the HTML page.
+// The SVG charts of the HTML page: the district bars here, the trend in ``TrendChart``.
 extension DigestRendering {
     /// Axis maximum and tick step (1, 2 or 5 × 10ⁿ, at least 1) for counts up to `maximum`; never zero.
     static func niceScale(_ maximum: Double) -> (top: Double, step: Double) {
@@ -113,49 +113,9 @@ extension DigestRendering {
         return (legend, ly)
     }
 
-    /// Eight-week trend: incidents as bars, killed + injured as a dashed line; the digest's week is highlighted.
-    static func trendChart(_ d: DigestDocument) -> String {
-        let width = 920.0, height = 280.0, left = 44.0, right = 16.0, top = 46.0, bottom = 50.0
-        let plotWidth = width - left - right, plotHeight = height - top - bottom
-        let harm = d.trend.map { $0.killed + $0.injured }
-        let (axisTop, step) = niceScale(Double(max(d.trend.map(\.incidents).max() ?? 0, harm.max() ?? 0)))
-        let slot = plotWidth / Double(d.trend.count), barWidth = min(44, slot * 0.5)
-        let current = d.trend.lastIndex { $0.week == d.week } ?? d.trend.count - 1
-        func y(_ value: Int) -> Double { top + plotHeight - Double(value) / axisTop * plotHeight }
-        func cx(_ index: Int) -> Double { left + (Double(index) + 0.5) * slot }
-        var body =
-            "<rect x=\"\(f(cx(current) - slot / 2 + 3))\" y=\"\(f(top - 16))\" width=\"\(f(slot - 6))\" "
-            + "height=\"\(f(plotHeight + 56))\" class=\"band\"/>"
-            + text(cx(current), top - 5, "this week", "class=\"tick\" text-anchor=\"middle\"")
-        for tick in stride(from: 0.0, through: axisTop + step / 2, by: step) {
-            let ty = top + plotHeight - tick / axisTop * plotHeight
-            body +=
-                "<line x1=\"\(f(left))\" y1=\"\(f(ty))\" x2=\"\(f(width - right))\" y2=\"\(f(ty))\" class=\"grid\"/>"
-                + text(left - 6, ty + 4, number(tick), "class=\"tick\" text-anchor=\"end\"")
-        }
-        for (i, point) in d.trend.enumerated() {
-            let barTop = y(point.incidents), isCurrent = i == current
-            body +=
-                "<rect x=\"\(f(cx(i) - barWidth / 2))\" y=\"\(f(barTop))\" width=\"\(f(barWidth))\" "
-                + "height=\"\(f(top + plotHeight - barTop))\" class=\"\(isCurrent ? "bar now" : "bar")\"/>"
-            if point.incidents > 0 { body += text(cx(i), barTop - 5, String(point.incidents), "class=\"val\" text-anchor=\"middle\"") }
-            let week = point.week.split(separator: "-").last.map(String.init) ?? point.week
-            body +=
-                text(cx(i), top + plotHeight + 17, week, "text-anchor=\"middle\"\(isCurrent ? " font-weight=\"700\"" : "")")
-                + text(cx(i), top + plotHeight + 32, shortDay(point.from, withYear: false), "class=\"tick\" text-anchor=\"middle\"")
-        }
-        let line = harm.enumerated().map { "\(f(cx($0.offset))),\(f(y($0.element)))" }.joined(separator: " ")
-        body += "<polyline points=\"\(line)\" class=\"harm\"/>"
-        for (i, value) in harm.enumerated() {
-            body += "<circle cx=\"\(f(cx(i)))\" cy=\"\(f(y(value)))\" r=\"4\" class=\"dot\"/>"
-            if value > 0 { body += text(cx(i) + barWidth / 2 + 3, y(value) + 4, String(value), "class=\"hv\"") }
-        }
-        let legend =
-            "<rect x=\"\(f(left))\" y=\"4\" width=\"14\" height=\"12\" class=\"bar\"/>" + text(left + 20, 14, "Incidents")
-            + "<line x1=\"\(f(left + 110))\" y1=\"10\" x2=\"\(f(left + 140))\" y2=\"10\" class=\"harm\"/><circle cx=\"\(f(left + 125))\" "
-            + "cy=\"10\" r=\"4\" class=\"dot\"/>" + text(left + 148, 14, "Killed + injured")
-        return "<figure><svg viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"\(f(width))\" height=\"\(f(height))\" role=\"img\" "
-            + "aria-label=\"Eight-week trend of incidents and casualties\">\(legend)\(body)</svg>\n"
+    /// The eight-week trend chart with its caption; the digest's week is highlighted.
+    static func trendFigure(_ d: DigestDocument) -> String {
+        "<figure>" + TrendChart.svg(points: d.trend, highlighting: d.week) + "\n"
             + "<figcaption>Incidents per ISO week (bars) and people killed or injured (dashed line); "
             + "\(esc(d.week)) highlighted.</figcaption></figure>\n"
     }

@@ -1,9 +1,10 @@
 import Foundation
 
-/// Renders a `DigestDocument` for `ictl digest --format markdown|html|csv`.
-enum DigestRendering {
+/// Renders a `DigestDocument` as `ictl digest --format markdown|html|csv` writes it, and as the
+/// web console shows it: one rendering, so a digest reads the same wherever it is opened.
+public enum DigestRendering {
     /// What the disclosure rule did to the figures, in words (nil when the server did not say).
-    static func disclosureLine(_ digest: DigestDocument) -> String? {
+    public static func disclosureLine(_ digest: DigestDocument) -> String? {
         guard let disclosure = digest.disclosure else { return nil }
         return disclosure.confidential == "exact"
             ? "exact figures, confidential incidents included"
@@ -13,7 +14,7 @@ enum DigestRendering {
 
     /// Markdown for a programme manager: header with period, cut-off and sensitivity marking, then
     /// key figures, district × category counts, movers, notable incidents, revisions and the 8-week trend.
-    static func markdown(_ digest: DigestDocument) -> String {
+    public static func markdown(_ digest: DigestDocument) -> String {
         var out = "# Weekly incident digest — \(digest.week)\n\n"
         out += "**Period:** \(periodLine(digest))  \n**Data cut-off:** \(cutoffLine(digest))  \n"
         out += "**Sensitivity:** \(mdText(digest.sensitivity))  \n"
@@ -36,7 +37,7 @@ enum DigestRendering {
     /// One self-contained HTML5 page (inline CSS and SVG; no scripts, no external references)
     /// with key-figure cards, a stacked bar chart by district and category, and the 8-week trend chart.
     /// Prints on A4 with the sensitivity marking in the page header.
-    static func html(_ digest: DigestDocument) -> String {
+    public static func html(_ digest: DigestDocument) -> String {
         let title = "Weekly incident digest — \(digest.week)"
         let grid = matrix(digest)
         var out = """
@@ -61,7 +62,7 @@ enum DigestRendering {
             switch section.kind {
             case .keyFigures: out += cards(digest)
             case .districts where !grid.districts.isEmpty: out += districtChart(grid)
-            case .trend where !digest.trend.isEmpty: out += trendChart(digest)
+            case .trend where !digest.trend.isEmpty: out += trendFigure(digest)
             default: break
             }
             if section.kind != .keyFigures {
@@ -76,7 +77,7 @@ enum DigestRendering {
 
     /// CSV of `by_region` (one row per municipality and category) with an HXL hashtag row as line 2.
     /// Cells written by ``CSV/cell(_:)`` (quoting, spreadsheet safety); every line ends with "\n".
-    static func csv(_ digest: DigestDocument) -> String {
+    public static func csv(_ digest: DigestDocument) -> String {
         var lines = [
             CSV.line([
                 "district", "district_name", "municipality", "municipality_name", "category", "incidents", "verified", "killed", "injured", "abducted", "displaced",

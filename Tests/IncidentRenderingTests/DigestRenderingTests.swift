@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import ictl
+@testable import IncidentRendering
 
 /// The weekly digest as Markdown, HTML and CSV.
 @Suite struct DigestRenderingTests {

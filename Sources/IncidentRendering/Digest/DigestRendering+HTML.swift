@@ -64,14 +64,7 @@ extension DigestRendering {
         table.dense th:not(:first-child):not(:last-child) span { writing-mode: vertical-rl; transform: rotate(180deg);
           white-space: nowrap; }
         figure { margin: 10px 0 12px; } figcaption { font-size: 12px; }
-        svg { max-width: 100%; height: auto; font: 12px system-ui, "Segoe UI", Roboto, Arial, sans-serif; fill: #1d2733; }
-        svg .grid { stroke: #dde2e8; } svg .tick { font-size: 11px; fill: #5b6776; } svg .legend { font-size: 12px; }
-        svg .seg, svg .val, svg .hv { font-size: 11px; font-weight: 700; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
-        svg .total { font-weight: 700; } svg .hv { fill: #a61b1b; }
-        svg .bar { fill: #8fa9cc; } svg .bar.now { fill: #1f3a5f; } svg .band { fill: #fff4cc; stroke: #d4a017; stroke-dasharray: 4 3; }
-        svg .harm { fill: none; stroke: #a61b1b; stroke-width: 2.5; stroke-dasharray: 7 4; }
-        svg .dot { fill: #fff; stroke: #a61b1b; stroke-width: 2; }
-        footer { margin-top: 32px; border-top: 1px solid var(--rule); padding-top: 8px; font-size: 12px; }
+        \(TrendChart.css)footer { margin-top: 32px; border-top: 1px solid var(--rule); padding-top: 8px; font-size: 12px; }
         @media print {
           body { max-width: none; padding: 0; color: #000; font-size: 10.5pt; }
           .marking, .card { color: #000; border-color: #000; }
