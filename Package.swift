@@ -49,9 +49,10 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
-        // What a reader sees of the figures: the weekly digest (Markdown, HTML with SVG charts, CSV)
-        // and its trend chart, for ictl and the web console alike. Foundation only.
-        .target(name: "IncidentRendering", swiftSettings: swiftSettings),
+        // What a reader sees of the figures: the weekly digest (Markdown, HTML with SVG charts, CSV),
+        // the trend chart and the municipality map, for ictl and the web console alike. Foundation
+        // only. Resources/ holds the map data and its notice, embedded by scripts/embed-map-data.
+        .target(name: "IncidentRendering", exclude: ["Resources"], swiftSettings: swiftSettings),
         // Which hosts are this machine: one rule for incidentd, ictl and the database check.
         .target(name: "IncidentTransport", swiftSettings: swiftSettings),
         // A libpq driver that knows nothing of incidents: connection, statements, rows, values,
