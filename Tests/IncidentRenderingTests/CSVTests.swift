@@ -3,7 +3,7 @@ import Testing
 @testable import IncidentRendering
 
 /// The one CSV cell rule every writer uses: RFC 4180 quoting and spreadsheet safety.
-@Suite struct CSVTests {
+@Suite("CSV cells: RFC 4180 quoting and spreadsheet safety") struct CSVTests {
     @Test func csvCellsAreQuotedAndSpreadsheetSafe() {
         #expect(CSV.cell("plain") == "plain")
         #expect(CSV.cell("a,b") == "\"a,b\"")
