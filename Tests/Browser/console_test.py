@@ -17,7 +17,7 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 URL = os.environ["CONSOLE_URL"]
@@ -82,7 +82,17 @@ class ConsoleTest(unittest.TestCase):
         """Clicks a link or a submit button and waits for the page it leads to."""
         page = self.driver.find_element(By.TAG_NAME, "html")
         element.click()
-        WebDriverWait(self.driver, 10).until(expected_conditions.staleness_of(page))
+
+        def left(_):
+            # Chromium answers for a node of a page it has left either "stale" or "does not belong
+            # to the document": both mean the next page is there.
+            try:
+                page.is_enabled()
+                return False
+            except WebDriverException:
+                return True
+
+        WebDriverWait(self.driver, 10).until(left)
 
     def sign_in(self, role):
         self.driver.get(URL + "/login")
@@ -125,7 +135,7 @@ class ConsoleTest(unittest.TestCase):
         self.open("/")
         since = self.driver.find_element(By.ID, "since").get_attribute("value")
         until = self.driver.find_element(By.ID, "until").get_attribute("value")
-        shapes = self.driver.find_elements(By.CSS_SELECTOR, "svg.municipality-map a")
+        shapes = self.driver.find_elements(By.CSS_SELECTOR, "svg.mm a.mm-area")
         self.assertEqual(len(shapes), 38)
         summary = api(f"/v1/summaries?level=municipality&since={since}&until={until}", "analyst")
         expected = {}

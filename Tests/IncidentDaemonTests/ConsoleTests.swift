@@ -60,7 +60,7 @@ struct ConsoleTests {
             let id = try await Self.seed(api)
             let browser = ConsoleBrowser(api.client)
             _ = try await browser.signIn(api.admin)
-            for path in ["/login", "/", "/incidents", "/incidents/\(id)", "/review", "/assets/console.css", "/incidents/not-an-id"] {
+            for path in ["/login", "/about/map-data", "/", "/incidents", "/incidents/\(id)", "/review", "/assets/console.css", "/incidents/not-an-id"] {
                 let page = try await browser.get(path)
                 #expect([200, 404].contains(page.status), "\(path) answered \(page.status)")
                 #expect(page.headers[.contentSecurityPolicy] == "default-src 'self'; frame-ancestors 'none'", "\(path)")
@@ -137,6 +137,8 @@ struct ConsoleTests {
             _ = try await browser.signIn(api.analyst)
             let overview = try await browser.get("/?since=2026-11-01&until=2026-11-30")
             #expect(overview.body.components(separatedBy: "<tr><th scope=\"row\">").count - 1 == 38)
+            #expect(overview.body.components(separatedBy: "<a class=\"mm-area\"").count - 1 == 38)
+            #expect(overview.body.contains("href=\"/incidents?municipality=XK-PEJ-01&amp;since=2026-11-01&amp;until=2026-11-30\""))
             let summary = try await api.call(.get, "/v1/summaries?level=municipality&since=2026-11-01&until=2026-11-30", token: api.analyst)
             let zubin = summary["rows"]?.arrayValue?.first { $0.objectValue?["name"]?.stringValue?.hasPrefix("Zubin Potok") == true }
             #expect(zubin?.objectValue?["incidents"] == 3)

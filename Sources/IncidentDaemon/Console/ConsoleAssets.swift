@@ -3,7 +3,7 @@ import IncidentRendering
 /// The console's style sheet, served from the binary, with the charts' classes. Colours keep 4.5:1 contrast; the focus
 /// ring is visible on every link and control; print drops the navigation and forms.
 enum ConsoleAssets {
-    static let css = page + TrendChart.css
+    static let css = page + TrendChart.css + MunicipalityMap.css
 
     static let page = """
         :root { --ink: #1b1b1b; --muted: #555; --line: #c8c8c8; --accent: #1f4e79; --bad: #a4262c; font-family: system-ui, sans-serif; color: var(--ink); }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import IncidentRendering
 import IncidentStore
 
 /// The web console (docs/console.md): server-rendered pages on the API's port, calling the same
@@ -20,6 +21,9 @@ struct ConsoleController: Sendable {
                 status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"], body: .init(byteBuffer: .init(string: ConsoleAssets.css)))
         }
         open.get("login", use: loginPage)
+        open.get("about/map-data") { _, context in
+            ConsolePage.render("map-data", ["title": "Map data", "notice": MunicipalityMap.licenceNotice], session: ConsoleSession(context))
+        }
         open.post("login", use: login)
         let pages = open.add(middleware: ConsoleSessionMiddleware(sessions: sessions))
         pages.post("logout", use: logout)

@@ -127,7 +127,8 @@ enum OpenAPI {
                             "status", "reported, verified, rejected or retracted", schema: ["type": "string", "enum": ["reported", "verified", "rejected", "retracted"]]),
                         query("since", "YYYY-MM-DD", schema: date), query("until", "YYYY-MM-DD", schema: date),
                         query(
-                            "q", "Text in summary or place, at most 200 characters",
+                            "q",
+                            "Text in summary, place, perpetrator or target (case and diacritics ignored; a region name finds its other names), at most 200 characters",
                             schema: ["type": "string", "maxLength": .number(Double(IncidentFilter.maximumSearchLength))]),
                         query("limit", "1 to 500 (default 50)", schema: ["type": "integer", "minimum": 1, "maximum": 500]),
                         query("cursor", "next_cursor of the previous page"),

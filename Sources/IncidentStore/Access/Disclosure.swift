@@ -94,6 +94,15 @@ public struct Disclosure: Sendable, Equatable {
         }
     }
 
+    /// Whether the principal's list may hold confidential incidents (what ``listCondition(for:bind:)``
+    /// keeps): a search then reads their rows, which hold the text sealed, to match them once opened.
+    static func listsConfidential(_ principal: Principal) -> Bool {
+        switch principal.role {
+        case .admin, .reviewer, .reporter: true
+        case .analyst, .metrics: false
+        }
+    }
+
     /// Whether the principal reads the log whole; else ``hiddenStreams(_:on:)`` says what to leave out.
     public static func readsWholeLog(_ principal: Principal) -> Bool { principal.role == .admin }
 

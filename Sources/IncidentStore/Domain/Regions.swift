@@ -108,6 +108,16 @@ public struct RegionDirectory: Sendable {
         return .unknown(suggestions: closest(to: key, in: districts, names: districtNames(of:)))
     }
 
+    /// Every name (both languages, and the aliases) of each municipality and district that
+    /// `input` names exactly, as ``resolveMunicipality(_:)`` compares names: empty when it names
+    /// none. `Peja` gives `Pejë`, `Peć`, `Peja`, `Pec` (the municipality and its district).
+    public func allNames(ofRegionsNamed input: String) -> [String] {
+        let key = RegionName.fold(input)
+        guard !key.isEmpty else { return [] }
+        let named = municipalities.filter { names(of: $0).contains(key) }.flatMap { [$0.nameSq, $0.nameSr] + $0.aliases }
+        return named + districts.filter { districtNames(of: $0).contains(key) }.flatMap { [$0.nameSq, $0.nameSr] }
+    }
+
     private func names(of municipality: Municipality) -> [String] {
         ([municipality.nameSq, municipality.nameSr] + municipality.aliases).map(RegionName.fold)
     }

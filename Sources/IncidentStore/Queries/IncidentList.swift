@@ -32,29 +32,26 @@ extension IncidentService {
     /// Lists incidents from the read model, newest occurrence first, as the caller may see them.
     /// - Throws: ``ServiceError/invalid(_:)`` naming each bad filter.
     public func list(_ filter: IncidentFilter, for principal: Principal) async throws -> IncidentPage {
-        var query = try IncidentListQuery(filter, reference: reference)
-        if let visible = Disclosure.listCondition(for: principal, bind: { query.bind($0) }) { query.conditions.append(visible) }
+        let (sql, boundParameters, search) = try listStatement(filter, for: principal)
         let limit = filter.limit
-        let sql =
-            "SELECT record::text AS record_text, version, status, reported_by, personal_data_erased, reported_at, updated_at, occurred_day::text AS day FROM incidents"
-            + query.whereClause
-            + " ORDER BY occurred_day DESC, incident_id DESC LIMIT " + query.bind(limit + 1)
-        let boundParameters = query.parameters
-        let (rows, records) = try await pool.withConnection { [narrative] connection in
+        let (rows, records, found) = try await pool.withConnection { [narrative] connection in
             let rows = try connection.query(sql, boundParameters).rows
             let stored = try rows.prefix(limit).map { row in
                 let record = try JSONValue.parse(Data(try row.decode(0, as: String.self).utf8))
                 return (incidentID: try UUID(postgresText: record.objectValue?["incident_id"]?.stringValue ?? ""), record: record)
             }
-            return (rows, try narrative.openRecords(stored, on: connection))
+            let records = try narrative.openRecords(stored, on: connection)
+            // A row with sealed text was taken by the search unseen: it stays if its opened text matches.
+            let sealed = stored.indices.filter { stored[$0].record.objectValue?["narrative"] != nil }
+            var found = [Bool](repeating: true, count: records.count)
+            if let search {
+                let hits = try search.matches(sealed.map { records[$0] }, on: connection)
+                for (index, hit) in zip(sealed, hits) { found[index] = hit }
+            }
+            return (rows, records, found)
         }
         var items: [(state: IncidentState, record: JSONValue)] = []
-        for (row, record) in zip(rows, records) {
-            if let q = filter.q, !q.isEmpty,
-                !["summary", "place"].contains(where: { record.objectValue?[$0]?.stringValue?.range(of: q, options: .caseInsensitive) != nil })
-            {
-                continue
-            }
+        for (index, (row, record)) in zip(rows, records).enumerated() where found[index] {
             let state = IncidentState(
                 record: try record.decode(IncidentRecord.self), status: IncidentStatus(rawValue: try row.decode(2)) ?? .reported,
                 version: try row.decode(1), reportedBy: try row.decodeIfPresent(3), personalDataErased: try row.decode(4),
@@ -68,5 +65,17 @@ extension IncidentService {
             next = Data("\(day)|\(id)".utf8).base64EncodedString()
         }
         return IncidentPage(items: items, nextCursor: next)
+    }
+
+    /// The statement of a list (one row more than a page: whether another follows), its
+    /// parameters, and the search its sealed rows are matched by once opened.
+    func listStatement(_ filter: IncidentFilter, for principal: Principal) throws -> (sql: String, parameters: [(any PostgresEncodable)?], search: IncidentSearch?) {
+        var query = try IncidentListQuery(filter, reference: reference, sealedRows: Disclosure.listsConfidential(principal))
+        if let visible = Disclosure.listCondition(for: principal, bind: { query.bind($0) }) { query.conditions.append(visible) }
+        let sql =
+            "SELECT record::text AS record_text, version, status, reported_by, personal_data_erased, reported_at, updated_at, occurred_day::text AS day FROM incidents"
+            + query.whereClause
+            + " ORDER BY occurred_day DESC, incident_id DESC LIMIT " + query.bind(filter.limit + 1)
+        return (sql, query.parameters, query.search)
     }
 }

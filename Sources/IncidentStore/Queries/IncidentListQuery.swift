@@ -7,11 +7,17 @@ struct IncidentListQuery: FilterQuery {
     var parameters: [(any PostgresEncodable)?] = []
     var errors: [FieldError] = []
 
+    /// The search by `q`, if any: the rows of a page with sealed text are matched by it once opened.
+    var search: IncidentSearch?
+
+    /// - Parameter sealedRows: whether the caller may list rows that hold their text sealed
+    ///   (confidential incidents): a search then takes each of them, to be matched once opened.
     /// - Throws: ``ServiceError/invalid(_:)`` naming each bad filter.
-    init(_ filter: IncidentFilter, reference: ReferenceData) throws {
+    init(_ filter: IncidentFilter, reference: ReferenceData, sealedRows: Bool) throws {
         regions(filter, reference)
         taxonomy(filter, reference)
-        periodAndSearch(filter, reference)
+        period(filter, reference)
+        searchText(filter, reference, sealedRows: sealedRows)
         page(filter, reference)
         try check()
     }
@@ -58,8 +64,8 @@ struct IncidentListQuery: FilterQuery {
         }
     }
 
-    /// The days of occurrence and the text searched for.
-    mutating func periodAndSearch(_ filter: IncidentFilter, _ reference: ReferenceData) {
+    /// The days of occurrence.
+    mutating func period(_ filter: IncidentFilter, _ reference: ReferenceData) {
         for (field, value, op) in [("since", filter.since, ">="), ("until", filter.until, "<=")] {
             guard let value else { continue }
             if IncidentTime.parseDay(value) == nil {
@@ -68,13 +74,18 @@ struct IncidentListQuery: FilterQuery {
                 conditions.append("occurred_day \(op) " + bind(value) + "::date")
             }
         }
+    }
+
+    /// The text searched for (``IncidentSearch``), on the folded texts the trigram index serves.
+    mutating func searchText(_ filter: IncidentFilter, _ reference: ReferenceData, sealedRows: Bool) {
         if let q = filter.q, q.count > IncidentFilter.maximumSearchLength {
             errors.append(FieldError("q", "is at most \(IncidentFilter.maximumSearchLength) characters"))
-        } else if let q = filter.q, !q.isEmpty {
-            let pattern = "%" + q.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
-            let p = bind(pattern)
-            // A confidential incident's text is sealed in its row: it is matched below, once opened.
-            conditions.append("(record->>'summary' ILIKE \(p) OR record->>'place' ILIKE \(p) OR record ? 'narrative')")
+        } else if let search = IncidentSearch(filter.q, regions: reference.regions) {
+            self.search = search
+            let found = search.condition(on: "search_text") { bind($0) }
+            // A confidential incident's text is sealed in its row: it is matched once opened. The
+            // partial index on such rows serves this arm beside the trigram index.
+            conditions.append(sealedRows ? "(" + found + " OR record ? 'narrative')" : found)
         }
     }
 

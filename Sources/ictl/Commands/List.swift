@@ -12,7 +12,7 @@ struct List: AsyncParsableCommand {
     @Option(help: "reported, verified, rejected or retracted.") var status: String?
     @Option(help: "YYYY-MM-DD") var since: String?
     @Option(help: "YYYY-MM-DD") var until: String?
-    @Option(help: "Text to find in summaries and places.") var q: String?
+    @Option(help: "Text to find in summaries, places, perpetrators and targets (case and diacritics ignored).") var q: String?
     @Option(help: "Page size (at most 500).") var limit = 50
     @Flag(help: "Follow next_cursor and list every page.") var all = false
 
