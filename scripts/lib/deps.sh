@@ -1,6 +1,7 @@
 # Installs what building and testing need when it is missing (Debian): PostgreSQL's server and
 # client library, pkg-config, curl, openssl (the TLS test's certificates), python3 with venv
-# (schemathesis, from PyPI, for scripts/fuzz-api), wrk (benchmarks). Sourced by scripts/run and scripts/test; works as root or with sudo.
+# (schemathesis, from PyPI, for scripts/fuzz-api), wrk (benchmarks), and for scripts/test chromium
+# with its driver (the console's browser tests). Sourced by scripts/run and scripts/test; works as root or with sudo.
 
 need_install=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_install+=(postgresql)
@@ -11,6 +12,10 @@ command -v curl >/dev/null 2>&1 || need_install+=(curl)
 command -v openssl >/dev/null 2>&1 || need_install+=(openssl)   # the TLS test makes its certificates
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_install+=(python3 python3-venv)   # scripts/fuzz-api
 command -v wrk >/dev/null 2>&1 || need_install+=(wrk)   # the append benchmark's load generator
+if [ "${INCIDENT_NEEDS_BROWSER:-}" = 1 ]; then   # scripts/browser-test: the console in a real browser
+  [ -x /usr/bin/chromium ] || need_install+=(chromium)
+  [ -x /usr/bin/chromedriver ] || need_install+=(chromium-driver)
+fi
 
 if [ ${#need_install[@]} -gt 0 ]; then
   echo "installing: ${need_install[*]}" >&2

@@ -18,11 +18,11 @@ enum ConsoleAssets {
         .filters { display: flex; flex-wrap: wrap; gap: .4rem .6rem; align-items: center; margin-bottom: 1rem; }
         .filters label { font-weight: 600; }
         .error { color: var(--bad); font-weight: 600; }
-        .figures { display: flex; flex-wrap: wrap; gap: 1.2rem; margin: 0 0 1rem; }
-        .figures div { border: 1px solid var(--line); padding: .4rem .8rem; min-width: 8rem; }
+        .figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(9.5rem, 1fr)); gap: .8rem; margin: 0 0 1rem; }
+        .figures div { border: 1px solid var(--line); padding: .4rem .8rem; }
         .figures dt { color: var(--muted); font-size: .85rem; }
         .figures dd { margin: 0; font-size: 1.4rem; font-weight: 700; }
-        .change { font-size: .85rem; font-weight: 400; color: var(--muted); }
+        .change { display: block; font-size: .85rem; font-weight: 400; color: var(--muted); }
         table.data { border-collapse: collapse; margin: 1rem 0; width: 100%; }
         table.data caption { text-align: left; font-weight: 600; padding: .3rem 0; }
         table.data th, table.data td { border-bottom: 1px solid var(--line); padding: .25rem .5rem; text-align: left; vertical-align: top; }
@@ -39,6 +39,17 @@ enum ConsoleAssets {
         .notice { white-space: pre-wrap; }
         .marking { padding: .6rem 1rem; border-top: 1px solid var(--line); color: var(--muted); font-size: .85rem; }
         svg { max-width: 100%; height: auto; }
-        @media print { .bar nav, .signout, .filters, .forms { display: none; } main { max-width: none; } }
+        .panels { display: grid; grid-template-columns: minmax(0, 640px) minmax(0, 1fr); gap: 1.5rem; align-items: start; }
+        .columns { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 2rem; align-items: start; }
+        @media (max-width: 900px) { .panels, .columns { grid-template-columns: 1fr; } }
+        h2 { font-size: 1.15rem; margin: 1rem 0 .5rem; }
+        table.data td:first-child { white-space: nowrap; }
+        .amend fieldset { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: .3rem .6rem; border: 1px solid var(--line); }
+        .amend button { grid-column: 2; justify-self: start; }
+        .downloads a { margin-right: .6rem; }
+        @media print {
+          .bar nav, .signout, .filters, .forms, .downloads { display: none; } main { max-width: none; padding: 0; }
+          .panels { grid-template-columns: 1fr 1fr; } table.data th, table.data td { padding: 0 .4rem; font-size: .8rem; }
+        }
         """
 }

@@ -27,7 +27,7 @@ extension ConsoleController {
             values["message"] = error.message
             return ConsolePage.render("incidents", values, session: ConsoleSession(context), status: .badRequest)
         }
-        values["items"] = page.items.map { Self.row($0.state, regions: reference.regions) }
+        values["items"] = page.items.map { Self.row($0.state, reference: reference) }
         values["query"] = Self.encoded(query.values.filter { !$0.value.isEmpty && $0.key != "cursor" })
         values["count"] = page.items.count
         if let cursor = page.nextCursor {
@@ -80,20 +80,20 @@ extension ConsoleController {
         filter.status = IncidentStatus.reported.rawValue
         filter.limit = IncidentService.maximumPageSize
         let page = try await deps.service.list(filter, for: principal)
-        let regions = deps.service.reference.regions
         let items = page.items.map(\.state).sorted { ($0.record.occurredDay, $0.reportedAt) < ($1.record.occurredDay, $1.reportedAt) }.map { state in
-            Self.row(state, regions: regions).merging(["reported": IncidentTime.formatTimestamp(state.reportedAt)]) { $1 }
+            Self.row(state, reference: deps.service.reference).merging(["reported": IncidentTime.formatTimestamp(state.reportedAt)]) { $1 }
         }
         return ConsolePage.render("review", ["title": "Review queue", "items": items, "count": items.count], session: ConsoleSession(context))
     }
 
     /// One incident as a row of a list.
-    static func row(_ state: IncidentState, regions: RegionDirectory) -> [String: Any] {
-        let record = state.record
+    static func row(_ state: IncidentState, reference: ReferenceData) -> [String: Any] {
+        let record = state.record, regions = reference.regions
         return [
             "id": record.incidentID.lowercasedText, "day": record.occurredDay,
             "municipality": regions.municipality(code: record.municipality)?.displayName ?? record.municipality,
-            "category": record.category, "status": state.status.rawValue, "summary": record.summary, "killed": record.killed, "injured": record.injured,
+            "category": reference.taxonomy.category(record.category)?.label ?? record.category, "status": state.status.rawValue, "summary": record.summary,
+            "killed": record.killed, "injured": record.injured,
         ]
     }
 

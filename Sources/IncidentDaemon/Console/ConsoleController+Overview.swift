@@ -58,7 +58,7 @@ extension ConsoleController {
         ]
         .map { label, field in
             let change = now[keyPath: field] - before[keyPath: field]
-            return ["label": label, "value": now[keyPath: field], "change": change == 0 ? "no change" : String(format: "%+d vs the period before", change)]
+            return ["label": label, "value": now[keyPath: field], "change": change == 0 ? "no change" : String(format: "%+d vs before", change)]
         }
     }
 

@@ -15,6 +15,7 @@ extension ConsoleTemplates {
         <dl class="figures">
         {{#figures}}<div><dt>{{label}}</dt><dd>{{value}} <span class="change">{{change}}</span></dd></div>{{/figures}}
         </dl>
+        <div class="panels">
         <section aria-labelledby="map-heading">
         <h2 id="map-heading">Incidents by municipality</h2>
         {{{map}}}
@@ -23,6 +24,7 @@ extension ConsoleTemplates {
         <h2 id="trend-heading">The last 8 weeks</h2>
         {{{trend}}}
         </section>
+        </div>
         <table class="data">
         <caption>Figures by municipality, {{since}} to {{until}}</caption>
         <thead><tr><th scope="col">Municipality</th><th scope="col">District</th><th scope="col">Incidents</th><th scope="col">Verified</th><th scope="col">Killed</th><th scope="col">Injured</th><th scope="col">Abducted</th><th scope="col">Displaced</th></tr></thead>
@@ -69,6 +71,7 @@ extension ConsoleTemplates {
         {{<layout}}{{$content}}
         <h1>{{summary}}</h1>
         {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
+        <div class="columns">
         <dl class="record">
         {{#fields}}<div><dt>{{label}}</dt><dd>{{value}}</dd></div>{{/fields}}
         </dl>
@@ -97,6 +100,7 @@ extension ConsoleTemplates {
         </form>
         </section>
         {{/canReview}}
+        </div>
         <section aria-labelledby="history-heading">
         <h2 id="history-heading">History</h2>
         <ol class="timeline">
