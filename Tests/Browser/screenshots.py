@@ -21,7 +21,7 @@ def main():
         driver.find_element(By.ID, "token").send_keys(token("admin"))
         driver.find_element(By.CSS_SELECTOR, "form.login button[type=submit]").click()
         incident = api_list([("status", "reported")], "reviewer")[0]["incident"]["incident_id"]
-        pages = {"overview": "/", "incidents": "/incidents", "incident": f"/incidents/{incident}", "review": "/review",
+        pages = {"overview": "/", "incidents": "/incidents", "incident": f"/incidents/{incident}", "review": "/review", "digests": "/digests",
                  "admin": "/admin", "map-data": "/about/map-data"}
         for name, path in pages.items():
             driver.get(URL + path)

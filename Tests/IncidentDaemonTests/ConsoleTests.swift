@@ -60,7 +60,9 @@ struct ConsoleTests {
             let id = try await Self.seed(api)
             let browser = ConsoleBrowser(api.client)
             _ = try await browser.signIn(api.admin)
-            for path in ["/login", "/about/map-data", "/", "/incidents", "/incidents/\(id)", "/review", "/assets/console.css", "/incidents/not-an-id"] {
+            for path in [
+                "/login", "/about/map-data", "/", "/digests", "/admin", "/incidents", "/incidents/\(id)", "/review", "/assets/console.css", "/incidents/not-an-id",
+            ] {
                 let page = try await browser.get(path)
                 #expect([200, 404].contains(page.status), "\(path) answered \(page.status)")
                 #expect(page.headers[.contentSecurityPolicy] == "default-src 'self'; frame-ancestors 'none'", "\(path)")
@@ -178,6 +180,31 @@ struct ConsoleTests {
             let analyst = ConsoleBrowser(api.client)
             _ = try await analyst.signIn(api.analyst)
             #expect(try await analyst.get("/admin").status == 403)
+        }
+    }
+
+    @Test("/digests picks a week and offers the digest in every format, each what ictl digest renders from the API's answer")
+    func digests() async throws {
+        try await API.run { api in
+            _ = try await Self.seed(api, ["occurred_at": "2026-11-25"])
+            let browser = ConsoleBrowser(api.client)
+            _ = try await browser.signIn(api.analyst)
+            let page = try await browser.get("/digests?week=2026-W48")
+            #expect(page.status == 200 && page.body.contains("2026-W48: 2026-11-23 to 2026-11-29"))
+            for format in ["html", "md", "csv", "json"] { #expect(page.body.contains("href=\"/digests/2026-W48.\(format)\"")) }
+            let json = try await browser.get("/digests/2026-W48.json")
+            let fromAPI = try await api.call(.get, "/v1/digests/weekly?week=2026-W48", token: api.analyst)
+            // Generated a moment apart: everything else is the same.
+            var file = try #require(try JSONValue.parse(Data(json.body.utf8)).objectValue), answer = try #require(fromAPI.json?.objectValue)
+            file["generated_at"] = nil
+            answer["generated_at"] = nil
+            #expect(file == answer)
+            let csv = try await browser.get("/digests/2026-W48.csv")
+            #expect(csv.headers[.contentType] == "text/csv; charset=utf-8" && csv.body.contains("#adm1"))
+            let html = try await browser.get("/digests/2026-W48.html")
+            #expect(html.headers[.contentDisposition] == "attachment; filename=\"digest-2026-W48.html\"" && html.body.lowercased().hasPrefix("<!doctype html>"))
+            #expect(try await browser.get("/digests/2026-W99.md").status == 404)
+            #expect(try await browser.get("/digests?week=someday").status == 422)
         }
     }
 

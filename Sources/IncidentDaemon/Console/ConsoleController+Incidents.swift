@@ -51,7 +51,7 @@ extension ConsoleController {
         let fields: [(String, String?)] = [
             ("Status", state.status.rawValue), ("Version", String(state.version)), ("Occurred", record.occurredAt),
             ("Municipality", regions.municipality(code: record.municipality)?.displayName ?? record.municipality), ("Place", record.place),
-            ("Category", "\(record.category) / \(record.subcategory)"), ("Killed", String(record.killed)), ("Injured", String(record.injured)),
+            ("Category", Self.categoryText(record, deps.service.reference.taxonomy)), ("Killed", String(record.killed)), ("Injured", String(record.injured)),
             ("Abducted", String(record.abducted)), ("Displaced", String(record.displaced)), ("Perpetrator", record.perpetrator), ("Target", record.target),
             ("Source", record.sourceType.rawValue), ("Sensitivity", record.sensitivity.rawValue), ("Reported by", state.reportedBy),
         ]
@@ -95,6 +95,13 @@ extension ConsoleController {
             "category": reference.taxonomy.category(record.category)?.label ?? record.category, "status": state.status.rawValue, "summary": record.summary,
             "killed": record.killed, "injured": record.injured,
         ]
+    }
+
+    /// "Inter-ethnic violence / Assault": the taxonomy's labels, the codes when one is unknown.
+    static func categoryText(_ record: IncidentRecord, _ taxonomy: Taxonomy) -> String {
+        let category = taxonomy.category(record.category)
+        let subcategory = taxonomy.subcategory(record.subcategory, of: record.category)
+        return "\(category?.label ?? record.category) / \(subcategory?.label ?? record.subcategory)"
     }
 
     /// What an event of the history says beyond its type: the note, reason or changed fields.

@@ -36,6 +36,8 @@ struct ConsoleController: Sendable {
         pages.post("incidents/:id/retraction", use: retract)
         pages.post("incidents/:id/amendment", use: amend)
         pages.get("review", use: review)
+        pages.get("digests", use: digests)
+        pages.get("digests/:file", use: digestFile)
         pages.get("admin", use: admin)
         pages.post("admin/tokens", use: createToken)
         pages.post("admin/tokens/:name/revocation", use: revokeToken)

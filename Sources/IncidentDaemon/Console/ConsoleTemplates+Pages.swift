@@ -110,6 +110,27 @@ extension ConsoleTemplates {
         {{/content}}{{/layout}}
         """#
 
+    static let digests = #"""
+        {{<layout}}{{$content}}
+        <h1>Weekly digest</h1>
+        <form method="get" action="/digests" class="filters">
+        <label for="week">Week</label>
+        <select id="week" name="week">{{#weeks}}<option value="{{code}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/weeks}}</select>
+        <button type="submit">Show</button>
+        </form>
+        {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
+        {{#week}}
+        <p class="period">{{week}}: {{from}} to {{to}}. {{sensitivity}}</p>
+        <dl class="figures">
+        {{#figures}}<div><dt>{{label}}</dt><dd>{{value}} <span class="change">{{change}}</span></dd></div>{{/figures}}
+        </dl>
+        {{{trend}}}
+        <h2>The digest in every format</h2>
+        <ul class="downloads">{{#formats}}<li><a href="/digests/{{week}}.{{ext}}" download>{{label}}</a></li>{{/formats}}</ul>
+        {{/week}}
+        {{/content}}{{/layout}}
+        """#
+
     static let review = #"""
         {{<layout}}{{$content}}
         <h1>Review queue</h1>

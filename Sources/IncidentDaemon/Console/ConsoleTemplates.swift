@@ -14,7 +14,7 @@ enum ConsoleTemplates {
 
     static let sources: [String: String] = [
         "layout": layout, "login": login, "error": error, "overview": overview, "incidents": incidents, "incident": incident,
-        "review": review, "map-data": mapData, "admin": admin,
+        "review": review, "map-data": mapData, "admin": admin, "digests": digests,
     ]
 
     static let layout = #"""
@@ -34,6 +34,7 @@ enum ConsoleTemplates {
         <a href="/">Overview</a>
         <a href="/incidents">Incidents</a>
         {{#canReview}}<a href="/review">Review</a>{{/canReview}}
+        <a href="/digests">Digests</a>
         {{#isAdmin}}<a href="/admin">Admin</a>{{/isAdmin}}
         </nav>
         <form class="signout" method="post" action="/logout">
