@@ -43,6 +43,8 @@ func post(_ client: HTTPClient, _ target: Target, _ path: String, _ body: String
 func makeClient(connections: Int) -> HTTPClient {
     var configuration = HTTPClient.Configuration()
     configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+    // A redirect is an answer to measure or check (the console's sign-in answers 303), not to follow.
+    configuration.redirectConfiguration = .disallow
     return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
 }
 
