@@ -1,7 +1,9 @@
 import Foundation
 import HTTPTypes
+import HummingbirdTesting
 import IncidentStore
 import IncidentTesting
+import NIOCore
 import PostgresLibpq
 import Testing
 
@@ -121,6 +123,10 @@ struct ConsoleTests {
             #expect(try await browser.get("/incidents/\(confidential)").status == 404)
             let page = try await browser.get("/incidents/\(open)")
             #expect(page.status == 200 && !page.body.contains("/decision") && !page.body.contains("/retraction"))
+            // As in the API: analysts never learn who reported or who wrote an event.
+            #expect(!page.body.contains("Reported by") && !page.body.contains("reporter-a"))
+            // The browser's history keeps titles: no free text in them.
+            #expect(page.body.contains("<title>Incident \(open.prefix(8)) · Incident Log</title>"))
             #expect(try await browser.get("/review").status == 403)
             #expect(!(try await browser.get("/incidents")).body.contains(confidential))
             let forged = try await browser.post(
@@ -205,6 +211,24 @@ struct ConsoleTests {
             #expect(html.headers[.contentDisposition] == "attachment; filename=\"digest-2026-W48.html\"" && html.body.lowercased().hasPrefix("<!doctype html>"))
             #expect(try await browser.get("/digests/2026-W99.md").status == 404)
             #expect(try await browser.get("/digests?week=someday").status == 422)
+        }
+    }
+
+    @Test("after sign-in only a path of this console is followed: no other site, however it is spelled")
+    func nextIsLocal() async throws {
+        for next in ["/\t/evil.invalid", "/\n/evil.invalid", "/\\evil.invalid", "//evil.invalid", "https://evil.invalid", "/login?next=//evil.invalid", nil] {
+            #expect(ConsoleController.safeNext(next) == "/", "\(String(describing: next))")
+        }
+        #expect(ConsoleController.safeNext("/incidents?category=trafficking&since=2026-11-01") == "/incidents?category=trafficking&since=2026-11-01")
+        try await API.run { api in
+            // A sign-in POST without the form's cookie is refused before its body is read.
+            let bare = try await api.client.execute(
+                uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "token=\(api.admin)"))
+            #expect(bare.status == .forbidden && bare.headers[values: .setCookie].allSatisfy { !$0.hasPrefix("il_session=") })
+            let browser = ConsoleBrowser(api.client)
+            let form = try await browser.get("/login?next=%2F%09%2Fevil.invalid")
+            let signedIn = try await browser.post("/login", ["csrf": form.hidden("csrf") ?? "", "token": api.admin, "next": "/\t/evil.invalid"])
+            #expect(signedIn.status == 303 && signedIn.location == "/")
         }
     }
 

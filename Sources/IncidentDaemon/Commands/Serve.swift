@@ -24,6 +24,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Database connections (and their threads).") var poolSize = 8
     @Option(help: ArgumentHelp("Serve HTTPS with this certificate chain (PEM); needs --tls-key.", valueName: "file")) var tlsCert: String?
     @Option(help: ArgumentHelp("The private key (PEM) of --tls-cert.", valueName: "file")) var tlsKey: String?
+    @Flag(help: "Mark the web console's cookies Secure while serving plain HTTP: behind a proxy that terminates TLS.") var secureCookies = false
     @Flag(help: "Serve plain HTTP on a --host that is not loopback (refused without it): tokens and incident data then cross the network unencrypted.")
     var insecureHttp = false
     @Option(help: ArgumentHelp("Analysts see confidential incidents only in district × ISO week × category cells holding at least K of them.", valueName: "K"))
@@ -104,7 +105,7 @@ struct Serve: AsyncParsableCommand {
         let app = try await buildApplication(
             pool: pool, keys: keys, erasures: keySource.ledger, host: host, port: port, registry: registry, logger: logger, tls: tls,
             statementTimeout: statementTimeout.duration, authFailures: AuthFailureLimiter(limit: authFailureLimit),
-            disclosure: Disclosure(threshold: disclosureThreshold), owning: [pool])
+            disclosure: Disclosure(threshold: disclosureThreshold), secureCookies: secureCookies || tls != nil, owning: [pool])
         logger.info(
             "incidentd listening", metadata: ["http.host": "\(host)", "http.port": "\(port)", "http.tls": "\(tls != nil)", "db.embedded": "\(db.cluster != nil)"])
         try await app.runService()
@@ -171,7 +172,7 @@ func buildApplication(
     pool: ConnectionPool, keys: KeyRing, erasures: ErasureLedger? = nil, host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger,
     tokenCache: TokenCache = TokenCache(), tls: TLSConfiguration? = nil, bodyStall: Duration = .seconds(20),
     statementTimeout: Duration? = .seconds(10), authFailures: AuthFailureLimiter = AuthFailureLimiter(), streamRecheck: Duration = .seconds(2),
-    disclosure: Disclosure = Disclosure(), owning: [any Service] = []
+    disclosure: Disclosure = Disclosure(), secureCookies: Bool = false, owning: [any Service] = []
 ) async throws -> some ApplicationProtocol {
     let reference = try await ReferenceData.load(pool)
     let projections: [any Projection] = [
@@ -181,7 +182,7 @@ func buildApplication(
     let deps = AppDependencies(
         pool: pool, service: IncidentService(pool: pool, reference: reference, keys: keys, erasures: erasures, disclosure: disclosure),
         tokens: AccessTokens(pool: pool, cache: tokenCache), projections: projections, rebuilds: rebuilds, bodyStall: bodyStall, outbox: OutboxKeys(ring: keys),
-        authFailures: authFailures, statementTimeout: statementTimeout, streamRecheck: streamRecheck, secureCookies: tls != nil
+        authFailures: authFailures, statementTimeout: statementTimeout, streamRecheck: streamRecheck, secureCookies: secureCookies || tls != nil
     )
     let router = buildRouter(deps)
     // Open on loopback (a scraper on this machine, or behind the proxy); on any other address it

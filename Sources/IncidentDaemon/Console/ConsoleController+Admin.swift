@@ -35,7 +35,7 @@ extension ConsoleController {
     @Sendable func createToken(_ request: Request, context: APIContext) async throws -> Response {
         let principal = try context.requireAdmin("Only admins make tokens.")
         let form = try await ConsoleForm.read(request)
-        try ConsoleSession(context)?.checkForm(form)
+        try ConsoleSession.require(context).checkForm(form)
         guard let name = form.text("name"), let role = form["role"].flatMap(Role.init(rawValue:)) else {
             return try await adminPage(request, context, message: "A token needs a name and a role.", created: nil)
         }
@@ -53,7 +53,7 @@ extension ConsoleController {
     @Sendable func revokeToken(_ request: Request, context: APIContext) async throws -> Response {
         let principal = try context.requireAdmin("Only admins revoke tokens.")
         let form = try await ConsoleForm.read(request)
-        try ConsoleSession(context)?.checkForm(form)
+        try ConsoleSession.require(context).checkForm(form)
         do {
             try await deps.tokens.revoke(name: context.parameters.get("name") ?? "", by: auditActor(context, principal))
         } catch let error as TokenError {
@@ -65,7 +65,7 @@ extension ConsoleController {
     @Sendable func rebuild(_ request: Request, context: APIContext) async throws -> Response {
         let principal = try context.requireAdmin("Only admins rebuild projections.")
         let form = try await ConsoleForm.read(request)
-        try ConsoleSession(context)?.checkForm(form)
+        try ConsoleSession.require(context).checkForm(form)
         _ = try await ProjectionController(deps: deps).startRebuild(named: context.parameters.get("name") ?? "", by: auditActor(context, principal))
         return ConsolePage.redirect(to: "/admin")
     }

@@ -57,7 +57,7 @@ extension ConsoleController {
     ) async throws -> Response {
         let principal = try context.requirePrincipal()
         let form = try await ConsoleForm.read(request)
-        try ConsoleSession(context)?.checkForm(form)
+        try ConsoleSession.require(context).checkForm(form)
         let id = try incidentID(context)
         guard let version = form["expected_version"].flatMap(Int.init) else {
             return try await incidentPage(id, context: context, message: "The form lost the version it was shown with; reload the page.", status: .badRequest)

@@ -20,6 +20,12 @@ extension ConsoleController {
 
     private func download(_ request: Request, _ context: APIContext, hxl: Bool) async throws -> Response {
         let principal = try context.requirePrincipal()
+        guard let slot = deps.downloads.tryAcquire() else {
+            var error = APIError(.tooManyRequests, code: "too_many_requests", message: "\(deps.downloads.limit) downloads are running; try again shortly")
+            error.headers[.retryAfter] = "10"
+            throw error
+        }
+        defer { slot.release() }
         var filter = try IncidentController.filter(Self.nonEmpty(ConsoleForm.query(request)))
         filter.limit = IncidentService.maximumPageSize
         filter.cursor = nil

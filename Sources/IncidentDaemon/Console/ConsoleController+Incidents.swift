@@ -53,18 +53,21 @@ extension ConsoleController {
             ("Municipality", regions.municipality(code: record.municipality)?.displayName ?? record.municipality), ("Place", record.place),
             ("Category", Self.categoryText(record, deps.service.reference.taxonomy)), ("Killed", String(record.killed)), ("Injured", String(record.injured)),
             ("Abducted", String(record.abducted)), ("Displaced", String(record.displaced)), ("Perpetrator", record.perpetrator), ("Target", record.target),
-            ("Source", record.sourceType.rawValue), ("Sensitivity", record.sensitivity.rawValue), ("Reported by", state.reportedBy),
+            ("Source", record.sourceType.rawValue), ("Sensitivity", record.sensitivity.rawValue),
+            ("Reported by", Disclosure.seesWhoActed(principal) ? state.reportedBy : nil),
         ]
         let history: [[String: Any]] = (view.events ?? []).map { event in
             // Mustache would print a missing detail as "nil": absent keys are left out instead.
             let entry: [String: Any?] = [
-                "at": IncidentTime.formatTimestamp(event.recordedAt), "type": event.type, "by": event.metadata.principal ?? "unknown",
+                "at": IncidentTime.formatTimestamp(event.recordedAt), "type": event.type,
+                "by": Disclosure.seesWhoActed(principal) ? event.metadata.principal : nil,
                 "detail": Self.detail(of: event),
             ]
             return entry.compactMapValues { $0 }
         }
         var values: [String: Any] = [
-            "title": record.summary, "summary": record.summary, "id": id.lowercasedText, "version": state.version,
+            // The title stays in the browser's history, which outlives no-store: no free text in it.
+            "title": "Incident \(id.lowercasedText.prefix(8))", "summary": record.summary, "id": id.lowercasedText, "version": state.version,
             "fields": fields.compactMap { label, value in value.map { ["label": label, "value": $0] } }, "history": history,
             "canReview": (session?.canReview ?? false) && state.status != .retracted, "retractionReasons": RetractionReason.allCases.map(\.rawValue),
             "amendable": Self.amendable(record).map { ["name": $0.name, "label": $0.label, "value": $0.value] },
@@ -79,12 +82,21 @@ extension ConsoleController {
         var filter = IncidentFilter()
         filter.status = IncidentStatus.reported.rawValue
         filter.limit = IncidentService.maximumPageSize
-        let page = try await deps.service.list(filter, for: principal)
-        let items = page.items.map(\.state).sorted { ($0.record.occurredDay, $0.reportedAt) < ($1.record.occurredDay, $1.reportedAt) }.map { state in
+        // Every page: the list runs newest first, and the queue must not lose its oldest.
+        var states: [IncidentState] = []
+        repeat {
+            let page = try await deps.service.list(filter, for: principal)
+            states += page.items.map(\.state)
+            filter.cursor = page.nextCursor
+        } while filter.cursor != nil && states.count < Self.maximumQueue
+        let items = states.sorted { ($0.record.occurredDay, $0.reportedAt) < ($1.record.occurredDay, $1.reportedAt) }.map { state in
             Self.row(state, reference: deps.service.reference).merging(["reported": IncidentTime.formatTimestamp(state.reportedAt)]) { $1 }
         }
         return ConsolePage.render("review", ["title": "Review queue", "items": items, "count": items.count], session: ConsoleSession(context))
     }
+
+    /// The most incidents the review queue reads.
+    static let maximumQueue = 10_000
 
     /// One incident as a row of a list.
     static func row(_ state: IncidentState, reference: ReferenceData) -> [String: Any] {

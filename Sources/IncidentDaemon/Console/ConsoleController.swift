@@ -16,6 +16,7 @@ struct ConsoleController: Sendable {
 
     func addRoutes(to router: Router<APIContext>) {
         let open = router.group().add(middleware: ConsoleHeadersMiddleware()).add(middleware: ConsoleErrorMiddleware())
+            .add(middleware: BodyDeadlineMiddleware(stall: deps.bodyStall))
         open.get("assets/console.css") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=3600"], body: .init(byteBuffer: .init(string: ConsoleAssets.css)))
@@ -60,6 +61,10 @@ struct ConsoleController: Sendable {
     }
 
     @Sendable func login(_ request: Request, context: APIContext) async throws -> Response {
+        // No sign-in form was fetched: nothing is read from whoever sent this.
+        guard request.cookies[Self.loginCookie] != nil else {
+            return loginForm(next: nil, message: "The sign-in form expired; please sign in again.", status: .forbidden)
+        }
         let form = try await ConsoleForm.read(request)
         guard let sent = form["csrf"], let expected = request.cookies[Self.loginCookie]?.value,
             AccessTokens.constantTimeEqual(Array(sent.utf8), Array(expected.utf8))
@@ -87,16 +92,20 @@ struct ConsoleController: Sendable {
 
     @Sendable func logout(_ request: Request, context: APIContext) async throws -> Response {
         let form = try await ConsoleForm.read(request)
-        try ConsoleSession(context)?.checkForm(form)
+        try ConsoleSession.require(context).checkForm(form)
         if let secret = context.consoleSecret { try await sessions.close(secret: secret) }
         var response = ConsolePage.redirect(to: "/login")
         response.setCookie(Cookie(name: ConsoleSessionMiddleware.cookie, value: "", maxAge: 0, path: "/", secure: deps.secureCookies, httpOnly: true, sameSite: .strict))
         return response
     }
 
-    /// Where to go after signing in: a path of this console only, never another site.
+    /// Where to go after signing in: a path of this console only, never another site. Browsers
+    /// drop tabs and line breaks from a URL and read `\` as `/`, so `/<tab>/host` would be another
+    /// site: any control character or backslash refuses the path.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), !next.hasPrefix("/login") else { return "/" }
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.hasPrefix("/login"),
+            !next.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0 == "\\" })
+        else { return "/" }
         return next
     }
 }

@@ -72,6 +72,15 @@ struct ConsoleSession: Sendable {
         (self.principal, self.formToken) = (principal, ConsoleSessions.formToken(secret: secret))
     }
 
+    /// The session of a request behind ``ConsoleSessionMiddleware``; 403 without one, so a form
+    /// is never taken on trust.
+    static func require(_ context: APIContext) throws -> ConsoleSession {
+        guard let session = ConsoleSession(context) else {
+            throw APIError(.forbidden, code: "csrf_failed", message: "This form needs a signed-in session; sign in and try again.")
+        }
+        return session
+    }
+
     var canReview: Bool { principal.role == .reviewer || principal.role == .admin }
 
     /// Refuses a form without this session's token.

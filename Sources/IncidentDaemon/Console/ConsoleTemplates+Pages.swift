@@ -104,7 +104,7 @@ extension ConsoleTemplates {
         <section aria-labelledby="history-heading">
         <h2 id="history-heading">History</h2>
         <ol class="timeline">
-        {{#history}}<li><time>{{at}}</time> <strong>{{type}}</strong> by {{by}}{{#detail}}: {{detail}}{{/detail}}</li>{{/history}}
+        {{#history}}<li><time>{{at}}</time> <strong>{{type}}</strong>{{#by}} by {{by}}{{/by}}{{#detail}}: {{detail}}{{/detail}}</li>{{/history}}
         </ol>
         </section>
         {{/content}}{{/layout}}

@@ -40,7 +40,7 @@ enum Render {
             "updated_at": timestamp(state.updatedAt),
         ]
         if state.personalDataErased { body["personal_data_erased"] = true }
-        if principal.role != .analyst, let reporter = state.reportedBy { body["reported_by"] = .string(reporter) }
+        if Disclosure.seesWhoActed(principal), let reporter = state.reportedBy { body["reported_by"] = .string(reporter) }
         if let events { body["events"] = .array(events.map { event($0, for: principal) }) }
         return .object(body)
     }
@@ -57,7 +57,7 @@ enum Render {
             "recorded_at": timestamp(event.recordedAt),
         ]
         var metadata: [String: JSONValue] = [:]
-        if principal.role != .analyst {
+        if Disclosure.seesWhoActed(principal) {
             if let name = event.metadata.principal { metadata["principal"] = .string(name) }
             if let role = event.metadata.role { metadata["role"] = .string(role) }
         }

@@ -26,8 +26,11 @@ struct AppDependencies: Sendable {
     var streams = ConcurrencyLimit(limit: 4)
     /// How often an open stream checks that its token is still valid (revoked, expired).
     var streamRecheck: Duration = .seconds(2)
-    /// The console's cookies say `Secure`: set when the daemon serves HTTPS.
+    /// The console's cookies say `Secure`: set when the daemon serves HTTPS, or behind a proxy
+    /// that does (`serve --secure-cookies`).
     var secureCookies = false
+    /// The console's list downloads running at once (each holds up to 50,000 rows in memory).
+    var downloads = ConcurrencyLimit(limit: 2)
 }
 
 /// The router of the whole API (docs/api.md), built the same way by `serve` and the tests: the

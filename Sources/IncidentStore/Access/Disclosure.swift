@@ -53,6 +53,10 @@ public struct Disclosure: Sendable, Equatable {
 
     // MARK: - Incidents
 
+    /// Whether the principal may see who reported an incident and who wrote each of its events:
+    /// analysts see what happened, never which reporter or reviewer said so.
+    public static func seesWhoActed(_ principal: Principal) -> Bool { principal.role != .analyst }
+
     /// Whether the principal may see the incident at all.
     public static func canSee(_ state: IncidentState, _ principal: Principal) -> Bool {
         switch principal.role {
