@@ -41,14 +41,16 @@ extension ConsoleController {
         let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
         guard parts.count == 2, let week = IsoWeek(parts[0]) else { throw APIError(.notFound, code: "not_found", message: "no such digest file") }
         let (body, type): (String, String)
-        switch parts[1] {
-        case "json":
+        if parts[1] == "json" {
             body = String(decoding: try JSONEncoder().encode(try await deps.service.weeklyDigest(week: week.description, for: principal)), as: UTF8.self)
             type = "application/json"
-        case "html": (body, type) = (DigestRendering.html(try await document(week: week.description, for: principal)), "text/html; charset=utf-8")
-        case "md": (body, type) = (DigestRendering.markdown(try await document(week: week.description, for: principal)), "text/markdown; charset=utf-8")
-        case "csv": (body, type) = (DigestRendering.csv(try await document(week: week.description, for: principal)), "text/csv; charset=utf-8")
-        default: throw APIError(.notFound, code: "not_found", message: "no such digest file")
+        } else {
+            let renderings: [String: (render: (DigestDocument) -> String, type: String)] = [
+                "html": (DigestRendering.html, "text/html; charset=utf-8"), "md": (DigestRendering.markdown, "text/markdown; charset=utf-8"),
+                "csv": (DigestRendering.csv, "text/csv; charset=utf-8"),
+            ]
+            guard let rendering = renderings[parts[1]] else { throw APIError(.notFound, code: "not_found", message: "no such digest file") }
+            (body, type) = (rendering.render(try await document(week: week.description, for: principal)), rendering.type)
         }
         // A file to keep, not a page of the console: the HTML digest carries its own style inline.
         return Response(

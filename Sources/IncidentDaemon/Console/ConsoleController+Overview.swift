@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import IncidentStore
+import PostgresLibpq
 
 // `/`: the period's figures by municipality on a map and in a table, the change against the
 // period before, and the last eight weeks.
@@ -86,14 +87,14 @@ struct ConsolePeriod {
         self.since = since ?? lastWeek.advanced(by: -3).from
     }
 
+    /// The days before `since`, as many as the period has.
     var previous: (since: String, until: String) {
-        guard let start = Self.date(since), let end = Self.date(until) else { return (since, until) }
-        let days = Int((end.timeIntervalSince(start) / 86_400).rounded()) + 1
-        return (Self.text(start.addingTimeInterval(-Double(days) * 86_400)), Self.text(start.addingTimeInterval(-86_400)))
+        guard let start = Self.dayNumber(since), let end = Self.dayNumber(until) else { return (since, until) }
+        return (Self.day(start - (end - start + 1)), Self.day(start - 1))
     }
 
     var trendWeeks: [IsoWeek] {
-        let last = Self.date(until).map { IsoWeek(containing: $0.addingTimeInterval(12 * 3600)) } ?? IsoWeek.last(before: Date())
+        let last = IsoWeek(containing: until) ?? IsoWeek.last(before: Date())
         return (0..<8).reversed().map { last.advanced(by: -$0) }
     }
 
@@ -101,19 +102,12 @@ struct ConsolePeriod {
         "/incidents?municipality=\(municipality)&since=\(since)&until=\(until)" + (category.map { "&category=\($0)" } ?? "")
     }
 
-    static func date(_ day: String) -> Date? {
-        guard let parts = IncidentTime.parseDay(day) else { return nil }
-        return DateComponents(calendar: utc, year: parts.year, month: parts.month, day: parts.day).date
+    static func dayNumber(_ day: String) -> Int? {
+        IncidentTime.parseDay(day).map { CivilTime.daysFromCivil(year: $0.year, month: $0.month, day: $0.day) }
     }
 
-    static func text(_ date: Date) -> String {
-        let parts = utc.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+    static func day(_ number: Int) -> String {
+        let civil = CivilTime.civil(number)
+        return CivilTime.day(civil.year, civil.month, civil.day)
     }
-
-    static let utc: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
 }

@@ -25,7 +25,7 @@ public struct IsoWeek: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// The week holding a day given as `YYYY-MM-DD`, of any year (a stored day may be older than
     /// what a report may say now); nil when it is not one.
-    init?(containing day: String) {
+    public init?(containing day: String) {
         guard let d = IncidentTime.parseDay(day, years: 1...9999) else { return nil }
         self.init(containingDay: CivilTime.daysFromCivil(year: d.year, month: d.month, day: d.day))
     }
