@@ -56,6 +56,23 @@ struct ConsoleTests {
         }
     }
 
+    @Test("a request keeps its session alive, writing last_seen_at only when it is a minute old or more")
+    func keptAlive() async throws {
+        try await API.run { api in
+            let browser = ConsoleBrowser(api.client)
+            _ = try await browser.signIn(api.analyst)
+            func age() async throws -> Int {
+                try await api.db.pool.withConnection { try $0.query("SELECT extract(epoch FROM now() - last_seen_at)::int FROM console_sessions").first!.decode(0) }
+            }
+            _ = try await api.db.pool.withConnection { try $0.query("UPDATE console_sessions SET last_seen_at = now() - interval '20 minutes'") }
+            #expect(try await browser.get("/incidents").status == 200)
+            #expect(try await age() < 5)
+            _ = try await api.db.pool.withConnection { try $0.query("UPDATE console_sessions SET last_seen_at = now() - interval '20 seconds'") }
+            #expect(try await browser.get("/incidents").status == 200)
+            #expect(try await age() >= 20)
+        }
+    }
+
     @Test("every page carries the security headers and references nothing outside the server")
     func headersAndNothingOutside() async throws {
         try await API.run { api in

@@ -26,6 +26,10 @@ public struct ConsoleSessions: Sendable {
         return secret
     }
 
+    /// How stale `last_seen_at` may get before a request writes it again: a page view is then a
+    /// read, not a commit, and the idle lifetime holds to within this.
+    static let touchInterval = 60
+
     /// The principal of a live session, which this request keeps alive; nil when the secret is
     /// unknown, the session ended or its token no longer works.
     public func principal(secret: String) async throws -> Principal? {
@@ -33,11 +37,15 @@ public struct ConsoleSessions: Sendable {
         let row = try await pool.withConnection { connection in
             try connection.query(
                 """
-                UPDATE console_sessions s SET last_seen_at = now()
-                FROM api_tokens t
-                WHERE s.secret_hash = decode($1, 'hex') AND t.name = s.token_name AND NOT \(Self.ended("s"))
-                  AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
-                RETURNING t.name, t.role
+                WITH live AS (
+                    SELECT s.secret_hash, s.last_seen_at, t.name, t.role FROM console_sessions s JOIN api_tokens t ON t.name = s.token_name
+                    WHERE s.secret_hash = decode($1, 'hex') AND NOT \(Self.ended("s"))
+                      AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
+                ), touched AS (
+                    UPDATE console_sessions SET last_seen_at = now()
+                    WHERE secret_hash IN (SELECT secret_hash FROM live WHERE last_seen_at < now() - interval '\(Self.touchInterval) seconds')
+                )
+                SELECT name, role FROM live
                 """, [Self.hash(secret)]
             ).first
         }
