@@ -20,11 +20,7 @@ extension ConsoleController {
             return ConsolePage.render("overview", values, session: ConsoleSession(context), status: .unprocessableContent)
         }
         let previous = try await service.summary(level: "municipality", since: period.previous.since, until: period.previous.until, category: category, for: principal)
-        var trend: [(week: IsoWeek, figures: SummaryFigures)] = []
-        for week in period.trendWeeks {
-            let summary = try await service.summary(level: "district", since: week.from, until: week.to, category: category, for: principal)
-            trend.append((week, summary.rows.reduce(into: SummaryFigures()) { $0 += $1.figures }))
-        }
+        let trend = try await service.weeklyTrend(endingWith: period.trendEnd, category: category, for: principal)
         let byMunicipality = Self.totals(current)
         let total = byMunicipality.values.reduce(into: SummaryFigures()) { $0 += $1 }
         let previousTotal = Self.totals(previous).values.reduce(into: SummaryFigures()) { $0 += $1 }
@@ -93,10 +89,8 @@ struct ConsolePeriod {
         return (Self.day(start - (end - start + 1)), Self.day(start - 1))
     }
 
-    var trendWeeks: [IsoWeek] {
-        let last = IsoWeek(containing: until) ?? IsoWeek.last(before: Date())
-        return (0..<8).reversed().map { last.advanced(by: -$0) }
-    }
+    /// The last of the trend's eight weeks: the one the period ends in.
+    var trendEnd: IsoWeek { IsoWeek(containing: until) ?? IsoWeek.last(before: Date()) }
 
     func incidentsLink(municipality: String, category: String?) -> String {
         "/incidents?municipality=\(municipality)&since=\(since)&until=\(until)" + (category.map { "&category=\($0)" } ?? "")

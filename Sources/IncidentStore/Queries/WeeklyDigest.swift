@@ -189,6 +189,22 @@ extension IncidentService {
         }
     }
 
+    /// Each week's totals over the eight weeks that end with `week`, of one category or of all,
+    /// as the principal's disclosure rule lets them count: the digest's trend, in one statement.
+    /// - Throws: ``ServiceError/forbidden(_:)`` for reporters; ``ServiceError/invalid(_:)`` for an unknown category.
+    public func weeklyTrend(endingWith week: IsoWeek, category: String?, for principal: Principal) async throws -> [(week: IsoWeek, figures: SummaryFigures)] {
+        try Self.authorize(.readFigures, principal)
+        if let category, reference.taxonomy.category(category) == nil {
+            throw ServiceError.invalid(ValidationFailure([FieldError("category", "unknown category '\(category)'")]))
+        }
+        let (regions, disclosure) = (reference.regions, disclosure)
+        let byWeek = try await pool.withConnection { [narrative] connection in
+            try WeeklyDigestQuery(week: week, regions: regions, narrative: narrative, disclosure: disclosure, principal: principal, connection: connection)
+                .weeklyTotals(category: category)
+        }
+        return (0..<8).map { week.advanced(by: $0 - 7) }.map { ($0, byWeek[$0.from] ?? SummaryFigures()) }
+    }
+
     static func digest(
         of week: IsoWeek, regions: RegionDirectory, narrative: NarrativeVault, disclosure: Disclosure, for principal: Principal,
         generatedAt: Date, on connection: PostgresConnection

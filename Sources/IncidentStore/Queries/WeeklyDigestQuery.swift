@@ -21,20 +21,20 @@ struct WeeklyDigestQuery {
     }
 
     /// Eight weeks of totals, by their Monday: the trend, the previous week and the four-week
-    /// average. For coarsened figures the weeks' totals add the qualifying cells (whole weeks,
-    /// district level), `$3` the threshold.
-    func weeklyTotals() throws -> [String: SummaryFigures] {
+    /// average; of one category, or of all when `category` is nil. For coarsened figures the
+    /// weeks' totals add the qualifying cells (whole weeks, district level), `$4` the threshold.
+    func weeklyTotals(category: String? = nil) throws -> [String: SummaryFigures] {
         let first = week.advanced(by: -7)
         var byWeek: [String: SummaryFigures] = [:]
+        let kept = "day BETWEEN $1::date AND $2::date AND ($3::text IS NULL OR category = $3)"
         let cells =
             rule == .exact
             ? ""
-            : " UNION ALL SELECT week, " + SummaryFigures.columns + " FROM ("
-                + Disclosure.qualifyingCells(where: "day BETWEEN $1::date AND $2::date", threshold: "$3") + ") AS cells"
+            : " UNION ALL SELECT week, " + SummaryFigures.columns + " FROM (" + Disclosure.qualifyingCells(where: kept, threshold: "$4") + ") AS cells"
         for row in try connection.query(
             "SELECT monday::text, " + SummaryFigures.sums + " FROM (SELECT iso_monday(day) AS monday, " + SummaryFigures.columns + " FROM " + days
-                + " WHERE day BETWEEN $1::date AND $2::date" + cells + ") AS weeks GROUP BY 1",
-            rule == .exact ? [first.from, week.to] : [first.from, week.to, disclosure.threshold]
+                + " WHERE " + kept + cells + ") AS weeks GROUP BY 1",
+            rule == .exact ? [first.from, week.to, category] : [first.from, week.to, category, disclosure.threshold]
         ).rows {
             byWeek[try row.decode(0)] = try SummaryFigures(row: row, from: 1)
         }
