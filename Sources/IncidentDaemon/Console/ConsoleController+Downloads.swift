@@ -26,20 +26,11 @@ extension ConsoleController {
             throw error
         }
         defer { slot.release() }
-        var filter = try IncidentController.filter(Self.nonEmpty(ConsoleForm.query(request)))
-        filter.limit = IncidentService.maximumPageSize
-        filter.cursor = nil
+        let states = try await everyIncident(try IncidentController.filter(Self.nonEmpty(ConsoleForm.query(request))), for: principal, upTo: Self.maximumDownloadRows)
         var lines = [CSV.line(IncidentTable.columns)]
         if hxl { lines.append(CSV.line(IncidentTable.hxl)) }
-        var rows = 0
-        repeat {
-            let page = try await deps.service.list(filter, for: principal)
-            for (state, _) in page.items where rows < Self.maximumDownloadRows {
-                lines.append(CSV.line(Self.tableRow(state).cells))
-                rows += 1
-            }
-            filter.cursor = page.nextCursor
-        } while filter.cursor != nil && rows < Self.maximumDownloadRows
+        lines += states.map { CSV.line(Self.tableRow($0).cells) }
+        let rows = states.count
         let name = "incidents" + (rows == Self.maximumDownloadRows ? "-first-\(rows)" : "") + (hxl ? ".hxl.csv" : ".csv")
         return Response(
             status: .ok,

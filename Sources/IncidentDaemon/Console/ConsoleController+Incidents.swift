@@ -81,15 +81,10 @@ extension ConsoleController {
         guard ConsoleSession(context)?.canReview == true else { throw APIError(.forbidden, code: "forbidden", message: "The review queue is for reviewers and admins.") }
         var filter = IncidentFilter()
         filter.status = IncidentStatus.reported.rawValue
-        filter.limit = IncidentService.maximumPageSize
         // Every page: the list runs newest first, and the queue must not lose its oldest.
-        var states: [IncidentState] = []
-        repeat {
-            let page = try await deps.service.list(filter, for: principal)
-            states += page.items.map(\.state)
-            filter.cursor = page.nextCursor
-        } while filter.cursor != nil && states.count < Self.maximumQueue
-        let items = states.sorted { ($0.record.occurredDay, $0.reportedAt) < ($1.record.occurredDay, $1.reportedAt) }.map { state in
+        let items = try await everyIncident(filter, for: principal, upTo: Self.maximumQueue).sorted {
+            ($0.record.occurredDay, $0.reportedAt) < ($1.record.occurredDay, $1.reportedAt)
+        }.map { state in
             Self.row(state, reference: deps.service.reference).merging(["reported": IncidentTime.formatTimestamp(state.reportedAt)]) { $1 }
         }
         return ConsolePage.render("review", ["title": "Review queue", "items": items, "count": items.count], session: ConsoleSession(context))
@@ -97,6 +92,19 @@ extension ConsoleController {
 
     /// The most incidents the review queue reads.
     static let maximumQueue = 10_000
+
+    /// The incidents of every page of a list, in its order, at most `maximum` of them.
+    func everyIncident(_ filter: IncidentFilter, for principal: Principal, upTo maximum: Int) async throws -> [IncidentState] {
+        var filter = filter
+        (filter.limit, filter.cursor) = (IncidentService.maximumPageSize, nil)
+        var states: [IncidentState] = []
+        repeat {
+            let page = try await deps.service.list(filter, for: principal)
+            states += page.items.prefix(maximum - states.count).map(\.state)
+            filter.cursor = page.nextCursor
+        } while filter.cursor != nil && states.count < maximum
+        return states
+    }
 
     /// One incident as a row of a list.
     static func row(_ state: IncidentState, reference: ReferenceData) -> [String: Any] {
