@@ -20,11 +20,7 @@ extension ConsoleController {
 
     private func download(_ request: Request, _ context: APIContext, hxl: Bool) async throws -> Response {
         let principal = try context.requirePrincipal()
-        guard let slot = deps.downloads.tryAcquire() else {
-            var error = APIError(.tooManyRequests, code: "too_many_requests", message: "\(deps.downloads.limit) downloads are running; try again shortly")
-            error.headers[.retryAfter] = "10"
-            throw error
-        }
+        let slot = try deps.downloads.acquire(refusing: "\(deps.downloads.limit) downloads are running; try again shortly", retryAfter: 10)
         defer { slot.release() }
         let states = try await everyIncident(try IncidentController.filter(Self.nonEmpty(ConsoleForm.query(request))), for: principal, upTo: Self.maximumDownloadRows)
         var lines = [CSV.line(IncidentTable.columns)]

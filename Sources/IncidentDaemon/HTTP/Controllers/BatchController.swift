@@ -20,11 +20,7 @@ struct BatchController: Sendable {
     @Sendable func importBatch(_ request: Request, context: APIContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         try IncidentService.authorize(.report, principal)
-        guard let slot = deps.batches.tryAcquire() else {
-            var error = APIError(.tooManyRequests, code: "too_many_requests", message: "\(deps.batches.limit) batch imports are running; try again shortly")
-            error.headers[.retryAfter] = "10"
-            throw error
-        }
+        let slot = try deps.batches.acquire(refusing: "\(deps.batches.limit) batch imports are running; try again shortly", retryAfter: 10)
         defer { slot.release() }
         let numbered = try await Self.lines(of: request)
         var accepted = 0, replayed = 0

@@ -48,11 +48,7 @@ struct EventLogController: Sendable {
     @Sendable func stream(_ request: Request, context: APIContext) async throws -> Response {
         let principal = try context.requireLogReader()
         let checkpoint = try Self.checkpoint(request.headers[.lastEventID] ?? request.uri.queryParameters.get("after"))
-        guard let slot = deps.streams.tryAcquire(principal.name) else {
-            var error = APIError(.tooManyRequests, code: "too_many_requests", message: "this token has \(deps.streams.limit) streams open already")
-            error.headers[.retryAfter] = "5"
-            throw error
-        }
+        let slot = try deps.streams.acquire(principal.name, refusing: "this token has \(deps.streams.limit) streams open already", retryAfter: 5)
         let follow = LiveStream(
             deps: deps, feed: feed, principal: principal, credential: context.credential ?? "",
             // The body is written after the handler returns, outside the middleware's scope: its

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Synchronization
 
 /// At most `limit` holders per key at once: the batch imports that run at once (one key), the
@@ -20,6 +21,17 @@ final class ConcurrencyLimit: Sendable {
             return true
         }
         return taken ? Slot(limit: self, key: key) : nil
+    }
+
+    /// A slot for `key`; when `limit` are held, a 429 `too_many_requests` saying `message`, with
+    /// `Retry-After: retryAfter` seconds.
+    func acquire(_ key: String = "", refusing message: String, retryAfter: Int) throws -> Slot {
+        guard let slot = tryAcquire(key) else {
+            var error = APIError(.tooManyRequests, code: "too_many_requests", message: message)
+            error.headers[.retryAfter] = String(retryAfter)
+            throw error
+        }
+        return slot
     }
 
     /// How many slots of `key` are held.
