@@ -7,7 +7,9 @@ import Synchronization
 ///
 /// libpq blocks, so bodies passed to ``withConnection(_:)`` run on a `NIOThreadPool` sized to the
 /// pool, never on Swift's shared concurrency threads. A body gets a connection for its duration only
-/// (it must not keep it). A connection that the server dropped is closed and replaced on next use.
+/// (it must not keep it). A connection that the server dropped, or that turns out to be on a
+/// standby, is closed and replaced on next use: with a multi-host connection string
+/// (`target_session_attrs=read-write`) the new one reaches whichever server is the primary then.
 public final class ConnectionPool: Sendable {
     public struct Configuration: Sendable {
         /// libpq connection string or URI.
@@ -80,8 +82,14 @@ public final class ConnectionPool: Sendable {
                     throw error
                 }
                 defer { release(connection) }
-                try connection.useStatementTimeout(timeout)
-                return try body(connection)
+                do {
+                    try connection.useStatementTimeout(timeout)
+                    return try body(connection)
+                } catch let error as DatabaseError where error.isConnectionFailure {
+                    // Broken, or on a standby: the next lease opens a new one, on the primary.
+                    connection.close()
+                    throw error
+                }
             }
         } catch let error as DatabaseError {
             throw error

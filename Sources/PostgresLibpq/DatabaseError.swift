@@ -28,13 +28,20 @@ public struct DatabaseError: Error, Sendable, CustomStringConvertible, CustomDeb
         self.constraint = constraint
     }
 
-    /// True when the request failed because the server is out of reach (not because of the request).
+    /// True when the request failed because the server is out of reach (not because of the
+    /// request), or is a standby that cannot take it: the connection is of no use, another one
+    /// (to whichever server is the primary then) may succeed.
     public var isConnectionFailure: Bool {
         if kind == .connection || kind == .poolClosed { return true }
         guard let sqlState else { return false }
         // 08: connection exception; 57P01-57P03: admin/crash shutdown, cannot connect now; 53300: too many connections.
-        return sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300"].contains(sqlState)
+        return sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300"].contains(sqlState) || isOnStandby
     }
+
+    /// 25006 `read_only_sql_transaction` from a server in recovery: the connection reached a
+    /// standby (a failover demoted its server, or the connection string has no
+    /// `target_session_attrs=read-write`). The daemon's own transactions are never read-only.
+    public var isOnStandby: Bool { sqlState == "25006" }
 
     public var isUniqueViolation: Bool { sqlState == "23505" }
 
