@@ -59,3 +59,21 @@ struct Database: Sendable {
         }
     }
 }
+
+/// Runs `body` again while the database does not answer (or answers from a standby), for up to
+/// `patience`: a start during a failover waits for the new primary instead of exiting.
+func whilePrimaryUnreachable<T: Sendable>(
+    patience: Duration = .seconds(60), logger: Logger, _ body: () async throws -> T
+) async throws -> T {
+    let deadline = ContinuousClock.now + patience
+    var attempt = 0
+    while true {
+        do {
+            return try await body()
+        } catch let error as DatabaseError where error.isConnectionFailure && ContinuousClock.now < deadline {
+            attempt += 1
+            if attempt == 1 { logger.warning("the database primary does not answer; waiting for it", metadata: ["error": "\(error)"]) }
+            try await Task.sleep(for: .seconds(min(attempt, 5)))
+        }
+    }
+}

@@ -36,6 +36,13 @@ struct Serve: AsyncParsableCommand {
     var statementTimeout = TimeLimit(text: "10s")!
     @Option(help: ArgumentHelp("Failed authentications from one client address within 60 s after which it is refused (429) for 60 s.", valueName: "count"))
     var authFailureLimit = 20
+    @Option(
+        help: ArgumentHelp(
+            "A hot standby for lists, summaries, digests, the log and the stream, as the runtime role (also INCIDENT_REPLICA_DATABASE_URL); writes and single incidents read from the primary.",
+            valueName: "conninfo"))
+    var replicaDatabaseURL: String?
+    @Option(help: ArgumentHelp("Past this lag (e.g. 30s, 500ms) the standby is skipped and reads go to the primary.", valueName: "duration"))
+    var replicaMaxLag = TimeLimit(text: "30s")!
     @OptionGroup var database: DatabaseOptions
 
     enum LogFormat: String, ExpressibleByArgument { case json, text }
@@ -52,6 +59,13 @@ struct Serve: AsyncParsableCommand {
                         + "give --tls-cert and --tls-key, or --insecure-http to serve plain HTTP anyway\n").utf8))
             throw ExitCode.validationFailure
         }
+    }
+
+    /// The standby's connection info, if one is configured.
+    private var replicaConninfo: String? {
+        if let replicaDatabaseURL, !replicaDatabaseURL.isEmpty { return replicaDatabaseURL }
+        if let url = ProcessInfo.processInfo.environment["INCIDENT_REPLICA_DATABASE_URL"], !url.isEmpty { return url }
+        return nil
     }
 
     /// Plain HTTP on an address other machines can reach.
@@ -86,7 +100,9 @@ struct Serve: AsyncParsableCommand {
     ) async throws {
         // Migrations run as the owner; the serving connections log in as the runtime role and
         // work as incident_app (docs/operations.md, Database roles). The keys are ready before anything is served.
-        let sessions = try await db.prepare(logger: logger) { try await prepareKeys(keys, source: keySource, on: $0, logger: logger) }
+        let sessions = try await whilePrimaryUnreachable(logger: logger) {
+            try await db.prepare(logger: logger) { try await prepareKeys(keys, source: keySource, on: $0, logger: logger) }
+        }
         reportDatabaseTransport(sessions.transport, logger: logger)
         let standing = sessions.standing
         Gauge(label: "incident_database_privileged").record(standing.isPrivileged ? 1 : 0)
@@ -102,10 +118,14 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(conninfo: db.conninfo, maxConnections: poolSize, setupStatements: sessions.setupStatements),
             logger: logger
         )
+        let replica = replicaConninfo.map {
+            ConnectionPool(configuration: .init(conninfo: $0, maxConnections: poolSize, setupStatements: sessions.setupStatements), logger: logger)
+        }
+        let reads = ReadRouting(primary: pool, replica: replica, maxLag: replicaMaxLag.duration ?? .seconds(30))
         let app = try await buildApplication(
-            pool: pool, keys: keys, erasures: keySource.ledger, host: host, port: port, registry: registry, logger: logger, tls: tls,
+            pool: pool, reads: reads, keys: keys, erasures: keySource.ledger, host: host, port: port, registry: registry, logger: logger, tls: tls,
             statementTimeout: statementTimeout.duration, authFailures: AuthFailureLimiter(limit: authFailureLimit),
-            disclosure: Disclosure(threshold: disclosureThreshold), secureCookies: secureCookies || tls != nil, owning: [pool])
+            disclosure: Disclosure(threshold: disclosureThreshold), secureCookies: secureCookies || tls != nil, owning: [pool] + (replica.map { [$0] } ?? []))
         logger.info(
             "incidentd listening", metadata: ["http.host": "\(host)", "http.port": "\(port)", "http.tls": "\(tls != nil)", "db.embedded": "\(db.cluster != nil)"])
         try await app.runService()
@@ -169,7 +189,8 @@ func reportDatabaseTransport(_ transport: ConnectionTransport?, logger: Logger) 
 /// `owning`: services the application runs first and stops last (`serve` gives its pool; a test
 /// keeps its own).
 func buildApplication(
-    pool: ConnectionPool, keys: KeyRing, erasures: ErasureLedger? = nil, host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger,
+    pool: ConnectionPool, reads: ReadRouting? = nil, keys: KeyRing, erasures: ErasureLedger? = nil, host: String, port: Int, registry: PrometheusCollectorRegistry,
+    logger: Logger,
     tokenCache: TokenCache = TokenCache(), tls: TLSConfiguration? = nil, bodyStall: Duration = .seconds(20),
     statementTimeout: Duration? = .seconds(10), authFailures: AuthFailureLimiter = AuthFailureLimiter(), streamRecheck: Duration = .seconds(2),
     disclosure: Disclosure = Disclosure(), secureCookies: Bool = false, owning: [any Service] = []
@@ -180,7 +201,7 @@ func buildApplication(
     ]
     let rebuilds = RebuildService(pool: pool, logger: logger)
     let deps = AppDependencies(
-        pool: pool, service: IncidentService(pool: pool, reference: reference, keys: keys, erasures: erasures, disclosure: disclosure),
+        pool: pool, service: IncidentService(pool: pool, reference: reference, keys: keys, erasures: erasures, disclosure: disclosure, reads: reads),
         tokens: AccessTokens(pool: pool, cache: tokenCache), projections: projections, rebuilds: rebuilds, bodyStall: bodyStall, outbox: OutboxKeys(ring: keys),
         authFailures: authFailures, statementTimeout: statementTimeout, streamRecheck: streamRecheck, secureCookies: secureCookies || tls != nil
     )
@@ -204,7 +225,8 @@ func buildApplication(
         // A connection with no request in progress (or still trickling its headers) for 60 s is closed.
         server: try tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1),
         configuration: .init(address: .hostname(host, port: port), serverName: "incidentd"),
-        services: owning + [projector, TokenCacheListener(pool: pool, cache: tokenCache, logger: logger), rebuilds],
+        services: owning + [projector, TokenCacheListener(pool: pool, cache: tokenCache, logger: logger), rebuilds]
+            + (reads?.replica != nil ? [ReplicaMonitor(reads: reads!, logger: logger)] : []),
         logger: logger
     )
 }

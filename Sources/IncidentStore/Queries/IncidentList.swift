@@ -34,7 +34,7 @@ extension IncidentService {
     public func list(_ filter: IncidentFilter, for principal: Principal) async throws -> IncidentPage {
         let (sql, boundParameters, search) = try listStatement(filter, for: principal)
         let limit = filter.limit
-        let (rows, records, found) = try await pool.withConnection { [narrative] connection in
+        let (rows, records, found) = try await reads.withConnection { [narrative] connection in
             let rows = try connection.query(sql, boundParameters).rows
             let stored = try rows.prefix(limit).map { row in
                 let record = try JSONValue.parse(Data(try row.decode(0, as: String.self).utf8))

@@ -129,7 +129,7 @@ extension IncidentService {
         // buckets to group them, which is slower than the hash the planner picks for a known
         // period. The position
         // is worked out once (MATERIALIZED), not again for each row of figures it is joined to.
-        let rows = try await pool.withConnection { connection in
+        let rows = try await reads.withConnection { connection in
             try connection.query(
                 "WITH log_position AS MATERIALIZED (" + RegionSummaryProjection.positionQuery(name: "$4") + "), figures AS ("
                     + Disclosure.figures(exact: Self.buckets(level), by: level.rawValue, rule: rule) + """

@@ -179,7 +179,7 @@ extension IncidentService {
             week = parsed
         }
         let regions = reference.regions
-        return try await pool.withConnection { [narrative] connection in
+        return try await reads.withConnection { [narrative] connection in
             try connection.transaction { connection in
                 // One snapshot: figures, incidents and revisions agree with each other and with as_of.
                 // The lock comes first so the snapshot cannot predate a rebuild swapped in meanwhile.
@@ -198,7 +198,7 @@ extension IncidentService {
             throw ServiceError.invalid(ValidationFailure([FieldError("category", "unknown category '\(category)'")]))
         }
         let (regions, disclosure) = (reference.regions, disclosure)
-        let byWeek = try await pool.withConnection { [narrative] connection in
+        let byWeek = try await reads.withConnection { [narrative] connection in
             try WeeklyDigestQuery(week: week, regions: regions, narrative: narrative, disclosure: disclosure, principal: principal, connection: connection)
                 .weeklyTotals(category: category)
         }

@@ -84,6 +84,9 @@ public struct WriteOutcome: Sendable, Equatable {
 /// roles) and docs/data-model.md (Who sees what).
 public struct IncidentService: Sendable {
     public let pool: ConnectionPool
+    /// Where the reads that may lag a little go (lists, summaries, digests): a hot standby when
+    /// there is one, else `pool`. A read of one incident uses `pool`, so a write's author sees it.
+    public let reads: ReadRouting
     public let reference: ReferenceData
     public let now: @Sendable () -> Date
     let vault: PersonalDataVault
@@ -100,11 +103,13 @@ public struct IncidentService: Sendable {
     ///   - keys: the master keys that wrap every incident's keys.
     ///   - erasures: the erasure ledger beside the master key.
     ///   - disclosure: the small-cell threshold for analysts' figures.
+    ///   - reads: where lists, summaries and digests read (default: `pool`).
     public init(
         pool: ConnectionPool, reference: ReferenceData, keys: KeyRing, erasures: ErasureLedger? = nil, disclosure: Disclosure = Disclosure(),
-        now: @escaping @Sendable () -> Date = { Date() }
+        reads: ReadRouting? = nil, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.pool = pool
+        self.reads = reads ?? ReadRouting(primary: pool)
         self.disclosure = disclosure
         self.erasures = erasures
         self.reference = reference

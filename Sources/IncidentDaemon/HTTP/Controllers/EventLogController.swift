@@ -15,7 +15,7 @@ struct EventLogController: Sendable {
         v1.get("events/stream", use: stream)
     }
 
-    var feed: LogFeed { LogFeed(pool: deps.pool, narrative: deps.service.narrative) }
+    var feed: LogFeed { LogFeed(reads: deps.service.reads, narrative: deps.service.narrative) }
 
     static func checkpoint(_ token: String?) throws -> Checkpoint {
         guard let checkpoint = Checkpoint(token: token ?? "") else {
@@ -65,13 +65,15 @@ struct EventLogController: Sendable {
 
 /// The log as a principal may read it (``Disclosure``): events of incidents that ever were
 /// confidential are left out for everyone but admins; personal data never appears; free text is
-/// opened (or reads `[redacted]` where its key was destroyed).
+/// opened (or reads `[redacted]` where its key was destroyed). From a hot standby when there is
+/// one: its commit-safe order holds there too (a standby counts every transaction the primary
+/// started before the last one it saw as running until it sees the end of it).
 struct LogFeed: Sendable {
-    let pool: ConnectionPool
+    let reads: ReadRouting
     let narrative: NarrativeVault
 
     func page(after checkpoint: Checkpoint, limit: Int, for principal: Principal) async throws -> ([RecordedEvent], Checkpoint) {
-        try await pool.withConnection { [narrative] connection in
+        try await reads.withConnection { [narrative] connection in
             let page = try EventStore.read(after: checkpoint, limit: limit, on: connection)
             guard !Disclosure.readsWholeLog(principal), !page.events.isEmpty else { return (try narrative.open(page.events, on: connection), page.checkpoint) }
             let hidden = try Disclosure.hiddenStreams(Array(Set(page.events.map(\.stream))), on: connection)
