@@ -1,7 +1,8 @@
 # Installs what building and testing need when it is missing (Debian): PostgreSQL's server and
 # client library, pkg-config, curl, openssl (the TLS test's certificates), python3 with venv
 # (schemathesis, from PyPI, for scripts/fuzz-api), wrk (benchmarks), and for scripts/test chromium
-# with its driver (the console's browser tests). Sourced by scripts/run and scripts/test; works as root or with sudo.
+# with its driver (the console's browser tests), Patroni and etcd for scripts/test and the
+# benchmarks (the failover tests' cluster, scripts/patroni-cluster). Sourced by scripts/run and scripts/test; works as root or with sudo.
 
 need_install=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_install+=(postgresql)
@@ -15,6 +16,11 @@ command -v wrk >/dev/null 2>&1 || need_install+=(wrk)   # the append benchmark's
 if [ "${INCIDENT_NEEDS_BROWSER:-}" = 1 ]; then   # scripts/browser-test: the console in a real browser
   [ -x /usr/bin/chromium ] || need_install+=(chromium)
   [ -x /usr/bin/chromedriver ] || need_install+=(chromium-driver)
+fi
+
+if [ "${INCIDENT_NEEDS_PATRONI:-}" = 1 ]; then   # scripts/patroni-cluster: the failover tests, the replica benchmark
+  [ -x /usr/bin/patroni ] || need_install+=(patroni)
+  [ -x /usr/bin/etcd ] || need_install+=(etcd-server)
 fi
 
 if [ ${#need_install[@]} -gt 0 ]; then

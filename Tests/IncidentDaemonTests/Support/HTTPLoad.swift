@@ -14,6 +14,8 @@ import FoundationNetworking
 final class Ledger: Sendable {
     struct Figures {
         var requests = 0, acknowledged = 0, replayed = 0, retried = 0, unavailable = 0, withoutRetryAfter = 0, unanswered = 0
+        /// When each answer came: the 2xx ones, and the failures (none, or a 5xx).
+        var acknowledgedAt: [ContinuousClock.Instant] = [], failedAt: [ContinuousClock.Instant] = []
     }
 
     private let state = Mutex(Figures())
@@ -43,8 +45,10 @@ func drive(_ reports: [FieldReport], clients: Int, port: Int, token: String, led
                         let answer = await post(port, token: token, body: report.body)
                         attempts += 1
                         let status = answer.status
+                        let answeredAt = ContinuousClock.now
                         ledger.record { figures in
                             figures.requests += 1
+                            if status == nil || status! >= 500 { figures.failedAt.append(answeredAt) }
                             if status == nil { figures.unanswered += 1 }
                             if status == 503 {
                                 figures.unavailable += 1
@@ -52,6 +56,7 @@ func drive(_ reports: [FieldReport], clients: Int, port: Int, token: String, led
                             }
                             if let status, (200..<300).contains(status) {
                                 figures.acknowledged += 1
+                                figures.acknowledgedAt.append(answeredAt)
                                 if status == 200 { figures.replayed += 1 }
                                 if attempts > 1 { figures.retried += 1 }
                             }
