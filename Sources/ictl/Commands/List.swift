@@ -24,9 +24,10 @@ struct List: AsyncParsableCommand {
                     ("municipality", municipality), ("district", district), ("category", category), ("subcategory", subcategory),
                     ("status", status), ("since", since), ("until", until), ("q", q),
                 ])
+            let names = output.resolved == .table ? await ReferenceNames.fetch(try connection.client, taxonomy: false) : ReferenceNames()
             Output.emit(
-                output.resolved, json: ["items": items, "next_cursor": cursor.map { $0 as Any } ?? NSNull()], columns: incidentColumns, rows: items.map(incidentRow),
-                hxl: incidentHXL)
+                output, json: ["items": items, "next_cursor": cursor.map { $0 as Any } ?? NSNull()], columns: incidentColumns, rows: items.map(incidentRow),
+                hxl: incidentHXL, table: incidentTable(items, names: names))
         }
     }
 }

@@ -14,7 +14,7 @@ struct Log: AsyncParsableCommand {
             let response = try await query(connection.client, path)
             let events = response.json?["events"] as? [[String: Any]] ?? []
             Output.emit(
-                output.resolved, json: response.json ?? [:], columns: ["POSITION", "RECORDED", "TYPE", "STREAM", "VERSION"],
+                output, json: response.json ?? [:], columns: ["POSITION", "RECORDED", "TYPE", "STREAM", "VERSION"],
                 rows: events.map {
                     [
                         Output.string($0["global_position"]), Output.string($0["recorded_at"]), Output.string($0["type"]), Output.string($0["stream"]),

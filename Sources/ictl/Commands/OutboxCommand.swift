@@ -30,11 +30,13 @@ struct OutboxCommand: AsyncParsableCommand {
                     "rejected_at": time(entry.rejectedAt) ?? NSNull(),
                 ]
             }
+            let columns = ["ID", "STATE", "QUEUED", "COMMAND", "INCIDENT", "ATTEMPTS", "LAST ERROR"]
+            let rows = entries.map { state, entry in
+                [entry.id, state, time(entry.queuedAt) ?? "", entry.command, entry.incidentID ?? "", String(entry.attempts), entry.lastError ?? ""]
+            }
             Output.emit(
-                output.resolved, json: json, columns: ["ID", "STATE", "QUEUED", "COMMAND", "INCIDENT", "ATTEMPTS", "LAST ERROR"],
-                rows: entries.map { state, entry in
-                    [entry.id, state, time(entry.queuedAt) ?? "", entry.command, entry.incidentID ?? "", String(entry.attempts), entry.lastError ?? ""]
-                })
+                output, json: json, columns: columns, rows: rows,
+                table: Table(titles: columns, rows: rows, flexible: [("LAST ERROR", 16)], dropping: ["ATTEMPTS", "COMMAND", "LAST ERROR", "INCIDENT"]))
         }
     }
 

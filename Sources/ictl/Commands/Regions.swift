@@ -16,8 +16,11 @@ struct Regions: AsyncParsableCommand {
                 ]
             }
             Output.emit(
-                output.resolved, json: response.json ?? [:], columns: ["DISTRICT", "DISTRICT NAME", "CODE", "MUNICIPALITY", "ALIASES"], rows: rows,
-                hxl: ["#adm1+code", "#adm1+name", "#adm2+code", "#adm2+name", "#adm2+name+alt"])
+                output, json: response.json ?? [:], columns: ["DISTRICT", "DISTRICT NAME", "CODE", "MUNICIPALITY", "ALIASES"], rows: rows,
+                hxl: ["#adm1+code", "#adm1+name", "#adm2+code", "#adm2+name", "#adm2+name+alt"],
+                table: Table(
+                    titles: ["DISTRICT", "DISTRICT NAME", "CODE", "MUNICIPALITY", "ALIASES"], rows: rows,
+                    flexible: [("ALIASES", 12), ("DISTRICT NAME", 12), ("MUNICIPALITY", 16)], dropping: ["ALIASES", "DISTRICT NAME"]))
         }
     }
 }

@@ -30,25 +30,13 @@ struct Show: AsyncParsableCommand {
             let response = try await query(connection.client, path, headers: reason.map { [("X-Access-Reason", $0)] } ?? [])
             let json = response.json ?? [:]
             if output.resolved == .table {
-                let incident = json["incident"] as? [String: Any] ?? [:]
-                for key in incident.keys.sorted() {
-                    let value = incident[key]
-                    let text =
-                        (value is [Any] || value is [String: Any])
-                        ? String(decoding: (try? JSONSerialization.data(withJSONObject: value!, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
-                        : Output.string(value)
-                    print(key.padding(toLength: 22, withPad: " ", startingAt: 0) + text)
-                }
-                print("status".padding(toLength: 22, withPad: " ", startingAt: 0) + Output.string(json["status"]))
-                print("version".padding(toLength: 22, withPad: " ", startingAt: 0) + Output.string(json["version"]))
-                for event in json["events"] as? [[String: Any]] ?? [] {
-                    let metadata = event["metadata"] as? [String: Any] ?? [:]
-                    print(
-                        "  v\(Output.string(event["stream_version"]))  \(Output.string(event["recorded_at"]))  \(Output.string(event["type"]))  \(Output.string(metadata["principal"]))"
-                    )
-                }
+                let terminal = output.terminal
+                let names = await ReferenceNames.fetch(try connection.client)
+                var lines = IncidentCard(shown: json, names: names, terminal: terminal).lines()
+                if let events = json["events"] as? [[String: Any]] { lines += [""] + IncidentTimeline(events: events, terminal: terminal).lines() }
+                for line in lines { print(line) }
             } else {
-                Output.emit(output.resolved, json: json, columns: incidentColumns, rows: [incidentRow(json)], hxl: incidentHXL)
+                Output.emit(output, json: json, columns: incidentColumns, rows: [incidentRow(json)], hxl: incidentHXL)
             }
         }
     }

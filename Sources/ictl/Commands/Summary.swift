@@ -26,14 +26,17 @@ struct Summary: AsyncParsableCommand {
             let rows = (json["rows"] as? [[String: Any]] ?? []).map { row in
                 ["code", "name", "category", "incidents", "verified", "killed", "injured", "abducted", "displaced"].map { Output.string(row[$0]) }
             }
+            let columns = ["CODE", "NAME", "CATEGORY", "INCIDENTS", "VERIFIED", "KILLED", "INJURED", "ABDUCTED", "DISPLACED"]
             let unit = level == "municipality" ? "adm2" : "adm1"
             Output.emit(
-                output.resolved, json: json, columns: ["CODE", "NAME", "CATEGORY", "INCIDENTS", "VERIFIED", "KILLED", "INJURED", "ABDUCTED", "DISPLACED"],
+                output, json: json, columns: columns,
                 rows: rows,
                 hxl: [
                     "#\(unit)+code", "#\(unit)+name", "#event+type", "#event+num", "#event+num+verified",
                     "#affected+killed", "#affected+injured", "#affected+abducted", "#affected+displaced",
-                ])
+                ],
+                table: Table(
+                    titles: columns, rows: rows, flexible: [("NAME", 12), ("CATEGORY", 15)], dropping: ["DISPLACED", "ABDUCTED", "VERIFIED", "NAME"]))
             if output.resolved == .table { note("as of log position \(Output.string(json["as_of"]))") }
         }
     }

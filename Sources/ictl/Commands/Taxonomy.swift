@@ -12,7 +12,7 @@ struct Taxonomy: AsyncParsableCommand {
             let rows = Output.nestedRows(response.json, "categories", "subcategories") { category, sub in
                 [Output.string(category["code"]), Output.string(sub["code"]), Output.string(sub["label"]), Output.string(sub["forced_sensitivity"])]
             }
-            Output.emit(output.resolved, json: response.json ?? [:], columns: ["CATEGORY", "SUBCATEGORY", "LABEL", "ALWAYS"], rows: rows)
+            Output.emit(output, json: response.json ?? [:], columns: ["CATEGORY", "SUBCATEGORY", "LABEL", "ALWAYS"], rows: rows)
         }
     }
 }

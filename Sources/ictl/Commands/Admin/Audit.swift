@@ -31,7 +31,7 @@ struct Audit: AsyncParsableCommand {
                 ])
             let fields = ["at", "principal", "role", "action", "incident_id", "target", "reason", "request_id", "client_address"]
             Output.emit(
-                output.resolved, json: ["items": items, "next_cursor": cursor.map { $0 as Any } ?? NSNull()],
+                output, json: ["items": items, "next_cursor": cursor.map { $0 as Any } ?? NSNull()],
                 columns: fields.map { $0.uppercased() }, rows: items.map { item in fields.map { Output.string(item[$0]) } })
         }
     }

@@ -34,14 +34,15 @@ struct TokenCommand: AsyncParsableCommand {
             try await runCommand {
                 let response = try await query(connection.client, "/v1/admin/tokens")
                 let tokens = response.json?["tokens"] as? [[String: Any]] ?? []
+                let columns = ["NAME", "ROLE", "CREATED", "EXPIRES", "REVOKED"]
+                let rows = tokens.map { token in
+                    [Output.string(token["name"]), Output.string(token["role"])] + ["created_at", "expires_at", "revoked_at"].map { Output.string(token[$0]) }
+                }
+                // For a person the times to the minute, so a token's line fits a laptop's terminal.
+                let moments = rows.map { row in Array(row.prefix(2)) + row.dropFirst(2).map(IncidentTimeline.moment) }
                 Output.emit(
-                    output.resolved, json: response.json ?? [:], columns: ["NAME", "ROLE", "CREATED", "EXPIRES", "REVOKED"],
-                    rows: tokens.map {
-                        [
-                            Output.string($0["name"]), Output.string($0["role"]), Output.string($0["created_at"]), Output.string($0["expires_at"]),
-                            Output.string($0["revoked_at"]),
-                        ]
-                    })
+                    output, json: response.json ?? [:], columns: columns, rows: rows,
+                    table: Table(titles: columns, rows: moments, flexible: [("NAME", 12)], dropping: ["CREATED"]))
             }
         }
     }
