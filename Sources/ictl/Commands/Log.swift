@@ -2,7 +2,16 @@ import ArgumentParser
 import Foundation
 
 struct Log: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Read the event log after a checkpoint (analysts, reviewers, admins).")
+    static let configuration = CommandConfiguration(
+        abstract: "Read the event log after a checkpoint (analysts, reviewers, admins).", usage: "ictl log [--after <checkpoint>] [--limit <n>] [<options>]",
+        discussion: """
+            The table ends with the checkpoint to continue from, on stderr.
+
+            Examples:
+              ictl log --limit 20
+              ictl log --after CHECKPOINT --format json
+            """
+    )
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: FormatOption
     @Option(help: "The checkpoint to read after (from an earlier answer); empty: the start.") var after = ""

@@ -7,16 +7,26 @@ struct OutboxCommand: AsyncParsableCommand {
         commandName: "outbox",
         abstract: "Requests kept, sealed, while the daemon could not be reached.",
         discussion: """
-            Each queued request is sealed (HPKE) to the server's outbox key, which `ictl login` and
-            every later successful command keep current; only the queued time, command, incident
-            id, attempts and last error are outside the seal. Rejected requests stay sealed in
-            outbox/rejected/ for 30 days.
+            Each queued request is sealed (HPKE) to the server's outbox key, which `ictl login` and every later \
+            successful command keep current; only the queued time, command, incident id, attempts and last error \
+            are outside the seal. Rejected requests stay sealed in outbox/rejected/ for 30 days.
+
+            Examples:
+              ictl outbox list
+              ictl outbox sync
             """,
+
         subcommands: [ListQueued.self, Sync.self, Purge.self]
     )
 
     struct ListQueued: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List queued requests, oldest first, then rejected ones.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List queued requests, oldest first, then rejected ones.",
+            discussion: """
+                Example:
+                  ictl outbox list --format json
+                """
+        )
         @OptionGroup var output: FormatOption
 
         func run() async throws {
@@ -41,7 +51,16 @@ struct OutboxCommand: AsyncParsableCommand {
     }
 
     struct Sync: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Send queued requests; each is stored once, however often this runs.")
+        static let configuration = CommandConfiguration(
+            abstract: "Send queued requests; each is stored once, however often this runs.", usage: "ictl outbox sync [<options>]",
+            discussion: """
+                A progress bar shows on stderr on a terminal. Exit 69 when some stay queued, 65 when some were \
+                rejected.
+
+                Example:
+                  ictl outbox sync
+                """
+        )
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
@@ -65,7 +84,13 @@ struct OutboxCommand: AsyncParsableCommand {
     }
 
     struct Purge: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete the rejected requests now (they are deleted 30 days after rejection anyway).")
+        static let configuration = CommandConfiguration(
+            abstract: "Delete the rejected requests now (they are deleted 30 days after rejection anyway).",
+            discussion: """
+                Example:
+                  ictl outbox purge
+                """
+        )
 
         func run() async throws {
             let count = Outbox.opened().purgeRejected()

@@ -2,7 +2,17 @@ import ArgumentParser
 import Foundation
 
 struct Regions: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List Kosovo's districts and municipalities with their codes.")
+    static let configuration = CommandConfiguration(
+        abstract: "List Kosovo's districts and municipalities with their codes.", usage: "ictl regions [<options>]",
+        discussion: """
+            Municipalities are given by code or by any of their names (Albanian, Serbian, aliases) wherever a \
+            command takes one.
+
+            Examples:
+              ictl regions
+              ictl regions --format csv > regions.csv
+            """
+    )
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: FormatOption
 

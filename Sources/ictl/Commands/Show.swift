@@ -3,8 +3,18 @@ import Foundation
 
 struct Show: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show one incident, with --history its events.",
-        discussion: "Admins read its personal data with --include-personal --reason TEXT; each such read is recorded in the access audit (ictl admin audit)."
+        abstract: "Show one incident, with --history its events.", usage: "ictl show <id> [--history] [--include-personal --reason <r>] [<options>]",
+        discussion: """
+            On a terminal the record is laid out in sections: what, where, when, who and how many, the source, \
+            the sensitivity and the tags; --history adds the timeline of its events with what each changed. \
+            Admins read its personal data with --include-personal --reason TEXT; each such read is recorded in \
+            the access audit (ictl admin audit).
+
+            Examples:
+              ictl show ID --history
+              ictl show ID --format json | jq .incident.summary
+              ictl show ID --include-personal --reason 'follow-up agreed with the victim'
+            """
     )
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: FormatOption

@@ -5,7 +5,16 @@ import NIOHTTP1
 struct Summary: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Figures per district or municipality and category over a period (analysts, reviewers, admins).",
-        discussion: "Counts incidents that are reported or verified (rejected and retracted ones drop out), by the Kosovo day they occurred."
+        usage: "ictl summary [--level <l>] [--since <day>] [--until <day>] [<options>]",
+        discussion: """
+            Counts incidents that are reported or verified (rejected and retracted ones drop out), by the Kosovo \
+            day they occurred. On a narrow terminal the displaced, abducted and verified columns are left out \
+            first.
+
+            Examples:
+              ictl summary --level district --since 2026-11-01
+              ictl summary --level municipality --category explosives --format hxl
+            """
     )
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: FormatOption

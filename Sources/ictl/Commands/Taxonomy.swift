@@ -2,7 +2,16 @@ import ArgumentParser
 import Foundation
 
 struct Taxonomy: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List categories and sub-categories.")
+    static let configuration = CommandConfiguration(
+        abstract: "List categories and sub-categories.", usage: "ictl taxonomy [<options>]",
+        discussion: """
+            ALWAYS names the sensitivity a sub-category is always given.
+
+            Examples:
+              ictl taxonomy
+              ictl taxonomy --format json | jq '.categories[].code'
+            """
+    )
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: FormatOption
 

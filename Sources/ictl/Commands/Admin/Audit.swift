@@ -5,7 +5,15 @@ import Foundation
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read the access audit: reads of personal data, erasures, redactions, tokens, rebuilds, outbox deliveries with personal data.",
-        discussion: "Filters as GET /v1/admin/audit: --since/--until take a date (a Kosovo day) or an RFC 3339 timestamp. Oldest first."
+        usage: "ictl admin audit [--since <when>] [--until <when>] ... [<options>]",
+        discussion: """
+            Filters as GET /v1/admin/audit: --since/--until take a date (a Kosovo day) or an RFC 3339 timestamp. \
+            Oldest first.
+
+            Examples:
+              ictl admin audit --since 2026-11-01
+              ictl admin audit --format csv > audit.csv
+            """
     )
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: FormatOption

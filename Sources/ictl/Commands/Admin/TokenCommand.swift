@@ -3,10 +3,25 @@ import Foundation
 import NIOHTTP1
 
 struct TokenCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage API tokens.", subcommands: [Create.self, ListTokens.self, Revoke.self])
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Manage API tokens.",
+        discussion: """
+            Examples:
+              ictl admin token create --name field-prizren-1 --role reporter
+              ictl admin token list
+              ictl admin token revoke field-prizren-1
+            """, subcommands: [Create.self, ListTokens.self, Revoke.self]
+    )
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a token; prints it alone on stdout (shown once).")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a token; prints it alone on stdout (shown once).", usage: "ictl admin token create --name <n> --role <r> [--expires <d>] [<options>]",
+            discussion: """
+                Examples:
+                  ictl admin token create --name field-prizren-1 --role reporter
+                  ictl admin token create --name dashboards --role metrics --expires never
+                """
+        )
         @OptionGroup var connection: ConnectionOptions
         @Option var name: String
         @Option(help: "reporter, reviewer, analyst, admin, or metrics (reads /metrics only).") var role: String
@@ -26,7 +41,13 @@ struct TokenCommand: AsyncParsableCommand {
     }
 
     struct ListTokens: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List tokens.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List tokens.", usage: "ictl admin token list [<options>]",
+            discussion: """
+                Example:
+                  ictl admin token list --format csv
+                """
+        )
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: FormatOption
 
@@ -48,7 +69,13 @@ struct TokenCommand: AsyncParsableCommand {
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a token by name.")
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a token by name.", usage: "ictl admin token revoke <name> [<options>]",
+            discussion: """
+                Example:
+                  ictl admin token revoke field-prizren-1
+                """
+        )
         @OptionGroup var connection: ConnectionOptions
         @Argument var name: String
 
