@@ -26,7 +26,9 @@ struct Digest: AsyncParsableCommand {
 
     func run() async throws {
         try await runCommand {
-            let response = try await query(connection.client, "/v1/digests/weekly?week=" + (week.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+            let response = try await withSpinner("asking for the digest") {
+                try await query(connection.client, "/v1/digests/weekly?week=" + (week.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+            }
             let text: String
             if format == .json {
                 text = String(decoding: response.body, as: UTF8.self)

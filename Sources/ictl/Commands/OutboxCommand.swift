@@ -67,7 +67,9 @@ struct OutboxCommand: AsyncParsableCommand {
             try await runCommand {
                 let outbox = Outbox.opened()
                 let before = outbox.entries().count
-                let result = try await outbox.sync(with: connection.client)
+                let progress = Progress(total: before)
+                let result = try await outbox.sync(with: connection.client, progress: progress)
+                progress.finish()
                 for (entry, response) in result.delivered {
                     note("delivered: \(entry.label)" + (response.status == 200 ? " (already stored)" : ""))
                 }
