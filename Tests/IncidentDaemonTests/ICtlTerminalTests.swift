@@ -10,7 +10,7 @@ struct ICtlTerminalTests {
     func atATerminal() async throws {
         try await TestDatabase.with { db in
             let admin = try await AccessTokens(pool: db.pool).create(name: "desk-officer", role: .admin)
-            let desk = Desk(port: Int.random(in: 20_000...32_000), token: admin)
+            let desk = try Desk(port: Int.random(in: 20_000...32_000), token: admin)
             defer { try? FileManager.default.removeItem(atPath: desk.home) }
             let daemon = try Daemon(conninfo: db.conninfo, port: desk.port)
             defer { daemon.stop() }
@@ -25,19 +25,14 @@ struct ICtlTerminalTests {
     }
 }
 
-/// An analyst's ictl, with a home of its own, against the daemon on `port`.
+/// A desk officer's ictl (a ``Laptop``: a home of its own) against the daemon, on a terminal or in a pipe.
 private struct Desk {
-    let port: Int
-    let home = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-desk-\(UUID().uuidString)").path
-    let env: [String: String]
+    let laptop: Laptop
+    var port: Int { laptop.port }
+    var home: String { laptop.home }
+    var env: [String: String] { laptop.environment.merging(["TERM": "xterm-256color"]) { _, new in new } }
 
-    init(port: Int, token: String) {
-        self.port = port
-        env = [
-            "ICTL_SERVER": "http://127.0.0.1:\(port)", "ICTL_TOKEN": token, "HOME": home, "XDG_DATA_HOME": home + "/data",
-            "XDG_CONFIG_HOME": home + "/config", "TERM": "xterm-256color",
-        ]
-    }
+    init(port: Int, token: String) throws { laptop = try Laptop(port: port, token: token) }
 
     func ictl(_ arguments: [String], _ extra: [String: String] = [:]) async throws -> Run {
         try await run(Binaries.ictl, arguments, environment: env.merging(extra) { _, new in new })
@@ -119,7 +114,6 @@ private struct Desk {
             let json = try await ictl(command)
             #expect(json.stdout.contains("\": ") && !json.stdout.contains("\" : ") && !json.stdout.contains("[\n\n"), "\(json.stdout.prefix(400))")
             let file = home + "/piped.json"
-            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
             try Data(json.stdout.utf8).write(to: URL(fileURLWithPath: file))
             let relayout = "import json,sys; print(json.dumps(json.load(open(sys.argv[1])), indent=2, sort_keys=True, ensure_ascii=False))"
             let relaid = try await run("/usr/bin/env", ["python3", "-c", relayout, file], environment: [:])
