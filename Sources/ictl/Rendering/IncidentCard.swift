@@ -29,18 +29,22 @@ struct IncidentCard {
         return lines
     }
 
+    /// The category, status and version on one line, and the id; on a terminal too narrow for
+    /// that line, status and version go before the id.
     private func header() -> [String] {
         let status = Output.string(shown["status"])
         let category = names.category(Output.string(incident["category"]), Output.string(incident["subcategory"]))
-        return [
-            terminal.paint(category, .bold) + "  " + terminal.paint(status, .status(status)) + "  version " + Output.readable(shown["version"]),
-            terminal.paint(Output.string(incident["incident_id"]), .dim),
-        ]
+        let state = terminal.paint(status, .status(status)) + "  version " + Output.readable(shown["version"])
+        let id = terminal.paint(Output.string(incident["incident_id"]), .dim)
+        let plainLength = category.count + 2 + status.count + 10 + Output.readable(shown["version"]).count
+        guard plainLength > terminal.width ?? Int.max else { return [terminal.paint(category, .bold) + "  " + state, id] }
+        return [terminal.paint(category, .bold), state + "  " + id]
     }
 
-    /// A labelled line of a section, the label in a column of its own.
+    /// A labelled line of a section, the label in a column of its own; a long value wraps under itself.
     private func field(_ label: String, _ text: String) -> String {
-        "  " + label.padding(toLength: 14, withPad: " ", startingAt: 0) + text
+        let lines = Output.wrap(text, width: terminal.width, indent: String(repeating: " ", count: 16))
+        return "  " + label.padding(toLength: 14, withPad: " ", startingAt: 0) + lines.joined(separator: "\n").dropFirst(16)
     }
 
     private func place() -> [String] {
