@@ -30,7 +30,7 @@ func incidentTable(_ items: [[String: Any]], names: ReferenceNames) -> Table {
     let firstWord = { (cell: String) in String(cell.prefix { $0 != " " }) }
     let afterSlash = { (cell: String) in String(cell.split(separator: "/").last ?? "") }
     return Table(
-        titles: incidentColumns, rows: rows, flexible: [("CATEGORY", 15), ("MUNICIPALITY", 12), ("SUMMARY", 40)],
+        titles: incidentColumns, rows: rows, flexible: [("CATEGORY", 23), ("MUNICIPALITY", 12), ("SUMMARY", 40)],
         dropping: ["INJURED", "KILLED", "CATEGORY", "MUNICIPALITY"], wideOnly: ["VERSION"],
         shortForms: ["MUNICIPALITY": firstWord, "CATEGORY": afterSlash], styles: ["STATUS": Terminal.Style.status])
 }

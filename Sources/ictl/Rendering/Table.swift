@@ -15,8 +15,8 @@ struct Table {
     var dropping: [String] = []
     /// Columns shown only with `wide`.
     var wideOnly: Set<String> = []
-    /// A shorter form of a column's cell, shown instead of truncating it when it fits (a
-    /// municipality's code without its name).
+    /// A shorter form of a column's cells, shown in every row when the column is too narrow for
+    /// its content (a municipality's code without its name), truncated if need be.
     var shortForms: [String: (String) -> String] = [:]
     /// How a column's cells are painted on a terminal with colour (a status, a sensitivity).
     var styles: [String: (String) -> Terminal.Style?] = [:]
@@ -32,11 +32,14 @@ struct Table {
     func lines(on terminal: Terminal, wide: Bool = false) -> [String] {
         let shown = wide ? Array(titles.indices) : visibleColumns(width: terminal.width).filter { !wideOnly.contains(titles[$0]) }
         let widths = fittedWidths(shown, width: wide ? nil : terminal.width, capped: !wide && terminal.width == nil)
+        // A column too narrow for its content shows every cell in its short form, alike.
+        var shortened: [Int: (String) -> String] = [:]
+        for (column, width) in zip(shown, widths) where width < contentWidth(column) { shortened[column] = shortForms[titles[column]] }
         func line(_ cells: [String], header: Bool) -> String {
             var text = ""
             for (position, (column, width)) in zip(shown, widths).enumerated() {
                 let cell = cells.indices.contains(column) ? cells[column] : ""
-                let fitting = (cell.count > width ? shortForms[titles[column]]?(cell) : nil) ?? cell
+                let fitting = (header ? nil : shortened[column]?(cell)) ?? cell
                 let clipped = fitting.count > width ? String(fitting.prefix(max(0, width - 1))) + "…" : fitting
                 text += terminal.paint(clipped, header ? .bold : styles[titles[column]]?(cell))
                 if position < shown.count - 1 { text += String(repeating: " ", count: max(0, width - clipped.count) + 2) }
