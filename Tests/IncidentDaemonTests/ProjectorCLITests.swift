@@ -93,7 +93,7 @@ struct ProjectorProcessTests {
             var summary = Run(status: 1, stdout: "", stderr: "")
             for _ in 0..<100 {
                 summary = try await ictl(["summary", "--level", "municipality", "--format", "json"], token: analyst)
-                if summary.stdout.contains("\"incidents\" : 2") { break }
+                if summary.stdout.contains("\"incidents\": 2") { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
             #expect(summary.status == 0 && summary.stdout.contains("XK-MIT-07") && summary.stdout.contains("\"as_of\""), "\(summary.stdout)\(summary.stderr)")
@@ -116,7 +116,7 @@ struct ProjectorProcessTests {
             #expect(rebuilt.status == 0 && rebuilt.stderr.contains("rebuilt"), "\(rebuilt.stderr)")
             #expect(try await ictl(["admin", "rebuild", "region_summary"], token: analyst).status == 77)
             let after = try await ictl(["summary", "--level", "municipality", "--format", "json"], token: analyst)
-            #expect(after.stdout.contains("\"incidents\" : 2"))
+            #expect(after.stdout.contains("\"incidents\": 2"))
         }
     }
 

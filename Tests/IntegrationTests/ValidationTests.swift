@@ -94,6 +94,13 @@ struct ValidationTests {
         #expect(report.personal == ["victims": [["name": "A. B.", "age": 34]]])
     }
 
+    @Test("coordinates are kept rounded to 6 decimals, as given when they have fewer")
+    func coordinatesRounded() async throws {
+        let record = try await validate(["lat": 42.88390000000003, "lon": 20.866666666]).record
+        #expect(record.lat == 42.8839 && record.lon == 20.866667)
+        #expect(try await validate(["lat": 43.1, "lon": 20.7]).record.lat == 43.1)
+    }
+
     static let invalidCases: [InvalidCase] = [
         .init(rule: "incident_id must be a UUID", changes: ["incident_id": "42"], field: "incident_id"),
         .init(rule: "event_id must be a UUID", changes: ["event_id": 7], field: "event_id"),

@@ -1,8 +1,9 @@
 # Installs what building and testing need when it is missing (Debian): PostgreSQL's server and
 # client library, pkg-config, curl, openssl (the TLS test's certificates), python3 with venv
-# (schemathesis, from PyPI, for scripts/fuzz-api), wrk (benchmarks), and for scripts/test chromium
-# with its driver (the console's browser tests), Patroni and etcd for scripts/test and the
-# benchmarks (the failover tests' cluster, scripts/patroni-cluster). Sourced by scripts/run and scripts/test; works as root or with sudo.
+# (schemathesis, from PyPI, for scripts/fuzz-api; ictl's terminal tests), zsh (the completion
+# test), wrk (benchmarks), and for scripts/test chromium with its driver (the console's browser
+# tests), Patroni and etcd for scripts/test and the benchmarks (the failover tests' cluster,
+# scripts/patroni-cluster). Sourced by scripts/run and scripts/test; works as root or with sudo.
 
 need_install=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_install+=(postgresql)
@@ -13,6 +14,7 @@ command -v curl >/dev/null 2>&1 || need_install+=(curl)
 command -v openssl >/dev/null 2>&1 || need_install+=(openssl)   # the TLS test makes its certificates
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_install+=(python3 python3-venv)   # scripts/fuzz-api
 command -v wrk >/dev/null 2>&1 || need_install+=(wrk)   # the append benchmark's load generator
+command -v zsh >/dev/null 2>&1 || need_install+=(zsh)   # ictl's completion script is loaded in zsh by a test
 if [ "${INCIDENT_NEEDS_BROWSER:-}" = 1 ]; then   # scripts/browser-test: the console in a real browser
   [ -x /usr/bin/chromium ] || need_install+=(chromium)
   [ -x /usr/bin/chromedriver ] || need_install+=(chromium-driver)

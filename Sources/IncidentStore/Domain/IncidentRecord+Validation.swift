@@ -439,7 +439,9 @@ struct FieldReader {
             fail("lon", "must be inside Kosovo (19.9 to 21.9 E), got \(lon)")
             ok = false
         }
-        return ok ? (lat, lon) : (nil, nil)
+        // Six decimals is about 10 cm: what a position can mean, and what people read back.
+        let rounded = { (degrees: Double) in (degrees * 1_000_000).rounded() / 1_000_000 }
+        return ok ? (rounded(lat), rounded(lon)) : (nil, nil)
     }
 
     private mutating func communities() -> [Community] {

@@ -5,8 +5,16 @@ import NIOHTTP1
 
 struct Amend: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Amend fields of an incident, with a reason; prints its id.",
-        discussion: "Example: ictl amend ID --expected-version 1 --set killed=2 --set municipality=pec --reason 'police report'"
+        abstract: "Amend fields of an incident, with a reason; prints its id.", usage: "ictl amend <id> --set <field=value> ... --reason <text> [<options>]",
+        discussion: """
+            Each --set is field=value; numbers and JSON values are parsed and null clears a field. Without \
+            --expected-version the current version is fetched first.
+
+            Examples:
+              ictl amend ID --expected-version 1 --set killed=2 \\
+                  --set municipality=pec --reason 'police report'
+              ictl amend ID --changes-file changes.json --reason 'follow-up visit'
+            """
     )
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "The incident id.") var id: String

@@ -6,10 +6,15 @@ import NIOHTTP1
 struct Digest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The weekly digest: Markdown, self-contained HTML with charts, JSON or CSV with HXL tags.",
+        usage: "ictl digest [--week <w>] [--format <f>] [--output <file>] [<options>]",
         discussion: """
-            For cron: `ictl digest --week last --format html --output /srv/digests/latest.html`.
-            --output is written atomically (a temporary file, then a rename): readers never see half a
-            digest. On any failure: one line on stderr, nothing on stdout, a non-zero exit.
+            --output is written atomically (a temporary file, then a rename): readers never see half a digest. \
+            On any failure: one line on stderr, nothing on stdout, a non-zero exit. On a terminal a spinner \
+            shows on stderr while the daemon answers.
+
+            Examples:
+              ictl digest --week last --format html --output /srv/digests/latest.html
+              ictl digest --week 2026-W48 --format markdown
             """
     )
     @OptionGroup var connection: ConnectionOptions
@@ -21,7 +26,9 @@ struct Digest: AsyncParsableCommand {
 
     func run() async throws {
         try await runCommand {
-            let response = try await query(connection.client, "/v1/digests/weekly?week=" + (week.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+            let response = try await withSpinner("asking for the digest") {
+                try await query(connection.client, "/v1/digests/weekly?week=" + (week.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+            }
             let text: String
             if format == .json {
                 text = String(decoding: response.body, as: UTF8.self)

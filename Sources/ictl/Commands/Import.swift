@@ -8,12 +8,18 @@ import NIOHTTP1
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Import reports from an NDJSON or CSV file through the batch endpoint.",
+        usage: "ictl import <file> [--input-format <f>] [--chunk-size <n>] [<options>]",
         discussion: """
-            NDJSON: one JSON record a line. CSV: a header row of field names (docs/data-model.md);
-            list fields (affected_communities, tags) are separated by ';'. A line without an
-            incident_id gets one derived from its content, so running the same import again (after
-            an interruption, say) stores nothing twice. Valid lines are stored even when others are
-            rejected; rejected lines are listed at the end (exit 65 when there are any).
+            NDJSON: one JSON record a line. CSV: a header row of field names (docs/data-model.md); list fields \
+            (affected_communities, tags) are separated by ';'. A line without an incident_id gets one derived \
+            from its content, so running the same import again (after an interruption, say) stores nothing \
+            twice. Valid lines are stored even when others are rejected; rejected lines are listed at the end \
+            (exit 65 when there are any). A progress bar shows on a terminal.
+
+            Examples:
+              ictl import reports.csv
+              ictl import reports.ndjson --chunk-size 500
+              generate-reports | ictl import -
             """
     )
     @OptionGroup var connection: ConnectionOptions

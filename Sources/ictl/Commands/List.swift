@@ -2,7 +2,19 @@ import ArgumentParser
 import Foundation
 
 struct List: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List incidents, newest first, with filters.")
+    static let configuration = CommandConfiguration(
+        abstract: "List incidents, newest first, with filters.", usage: "ictl list [--district <d>] [--status <s>] [--q <text>] ... [<options>]",
+        discussion: """
+            On a terminal the table fits its width: on a narrow one the category shows its sub-category, the \
+            municipality its code without its name and the summary is truncated, then the casualties, the \
+            category and the municipality are left out; --wide shows every column, the version too.
+
+            Examples:
+              ictl list --district mitrovica --since 2026-11-01 --limit 10
+              ictl list --status reported --all --format csv > queue.csv
+              ictl list --q grenade --wide
+            """
+    )
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: FormatOption
     @Option(help: "Municipality code or name.") var municipality: String?
@@ -24,9 +36,10 @@ struct List: AsyncParsableCommand {
                     ("municipality", municipality), ("district", district), ("category", category), ("subcategory", subcategory),
                     ("status", status), ("since", since), ("until", until), ("q", q),
                 ])
+            let names = output.resolved == .table ? await ReferenceNames.fetch(try connection.client, taxonomy: false) : ReferenceNames()
             Output.emit(
-                output.resolved, json: ["items": items, "next_cursor": cursor.map { $0 as Any } ?? NSNull()], columns: incidentColumns, rows: items.map(incidentRow),
-                hxl: incidentHXL)
+                output, json: ["items": items, "next_cursor": cursor.map { $0 as Any } ?? NSNull()], columns: incidentColumns, rows: items.map(incidentRow),
+                hxl: incidentHXL, table: incidentTable(items, names: names))
         }
     }
 }

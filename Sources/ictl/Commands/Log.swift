@@ -2,7 +2,16 @@ import ArgumentParser
 import Foundation
 
 struct Log: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Read the event log after a checkpoint (analysts, reviewers, admins).")
+    static let configuration = CommandConfiguration(
+        abstract: "Read the event log after a checkpoint (analysts, reviewers, admins).", usage: "ictl log [--after <checkpoint>] [--limit <n>] [<options>]",
+        discussion: """
+            The table ends with the checkpoint to continue from, on stderr.
+
+            Examples:
+              ictl log --limit 20
+              ictl log --after CHECKPOINT --format json
+            """
+    )
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: FormatOption
     @Option(help: "The checkpoint to read after (from an earlier answer); empty: the start.") var after = ""
@@ -14,7 +23,7 @@ struct Log: AsyncParsableCommand {
             let response = try await query(connection.client, path)
             let events = response.json?["events"] as? [[String: Any]] ?? []
             Output.emit(
-                output.resolved, json: response.json ?? [:], columns: ["POSITION", "RECORDED", "TYPE", "STREAM", "VERSION"],
+                output, json: response.json ?? [:], columns: ["POSITION", "RECORDED", "TYPE", "STREAM", "VERSION"],
                 rows: events.map {
                     [
                         Output.string($0["global_position"]), Output.string($0["recorded_at"]), Output.string($0["type"]), Output.string($0["stream"]),

@@ -3,7 +3,17 @@ import Foundation
 import NIOHTTP1
 
 struct Login: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Save the server, the token and the server's outbox key (mode 0600) after checking them.")
+    static let configuration = CommandConfiguration(
+        abstract: "Save the server, the token and the server's outbox key (mode 0600) after checking them.",
+        usage: "ictl login [--server <url>] [--token <token> | --token-stdin] [<options>]",
+        discussion: """
+            The token is checked against the server before anything is saved.
+
+            Examples:
+              ictl login --server https://incidents.example.org --token-stdin < token
+              printf '%s\\n' "$TOKEN" | ictl login --token-stdin
+            """
+    )
     @Option(help: "incidentd URL (ICTL_SERVER if omitted, else http://127.0.0.1:8080).") var server: String?
     @Option(help: "The API token (ICTL_TOKEN if omitted). On a shared machine prefer --token-stdin: a command line is visible to every user.") var token: String?
     @Flag(help: "Read the token from standard input (its first line), not from the command line.") var tokenStdin = false

@@ -2,7 +2,17 @@ import ArgumentParser
 import Foundation
 
 struct Regions: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List Kosovo's districts and municipalities with their codes.")
+    static let configuration = CommandConfiguration(
+        abstract: "List Kosovo's districts and municipalities with their codes.", usage: "ictl regions [<options>]",
+        discussion: """
+            Municipalities are given by code or by any of their names (Albanian, Serbian, aliases) wherever a \
+            command takes one.
+
+            Examples:
+              ictl regions
+              ictl regions --format csv > regions.csv
+            """
+    )
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: FormatOption
 
@@ -16,8 +26,11 @@ struct Regions: AsyncParsableCommand {
                 ]
             }
             Output.emit(
-                output.resolved, json: response.json ?? [:], columns: ["DISTRICT", "DISTRICT NAME", "CODE", "MUNICIPALITY", "ALIASES"], rows: rows,
-                hxl: ["#adm1+code", "#adm1+name", "#adm2+code", "#adm2+name", "#adm2+name+alt"])
+                output, json: response.json ?? [:], columns: ["DISTRICT", "DISTRICT NAME", "CODE", "MUNICIPALITY", "ALIASES"], rows: rows,
+                hxl: ["#adm1+code", "#adm1+name", "#adm2+code", "#adm2+name", "#adm2+name+alt"],
+                table: Table(
+                    titles: ["DISTRICT", "DISTRICT NAME", "CODE", "MUNICIPALITY", "ALIASES"], rows: rows,
+                    flexible: [("ALIASES", 12), ("DISTRICT NAME", 12), ("MUNICIPALITY", 16)], dropping: ["ALIASES", "DISTRICT NAME"]))
         }
     }
 }

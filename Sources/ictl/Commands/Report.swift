@@ -7,11 +7,16 @@ struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Report an incident; prints its id.",
         discussion: """
-            Fields come from flags, from a JSON file (--file F, or - for stdin), or both (flags win).
-            On a terminal, missing required fields are asked for. A file that names its incident_id
-            can be sent again safely: it is stored once.
-            Example: ictl report --category ethnic_violence --subcategory assault --occurred-at 2026-11-28 \\
-                       --municipality 'Zubin Potok' --source-type witness --summary 'Two men assaulted a returnee.'
+            Fields come from flags, from a JSON file (--file F, or - for stdin), or both (flags win). On a \
+            terminal, missing required fields are asked for. A file that names its incident_id can be sent again \
+            safely: it is stored once.
+
+            Examples:
+              ictl report --category ethnic_violence --subcategory assault \\
+                  --occurred-at 2026-11-28 --municipality 'Zubin Potok' \\
+                  --source-type witness --summary 'Two men assaulted a returnee.'
+              ictl report --file report.json
+              ID=$(ictl report --file report.json --killed 1)   # flags win over the file
             """
     )
 

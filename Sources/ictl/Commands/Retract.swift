@@ -4,7 +4,18 @@ import NIOCore
 import NIOHTTP1
 
 struct Retract: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Retract an incident (duplicate, erroneous, out_of_scope); prints its id.")
+    static let configuration = CommandConfiguration(
+        abstract: "Retract an incident (duplicate, erroneous, out_of_scope); prints its id.",
+        usage: "ictl retract <id> --reason <reason> [--duplicate-of <id>] [<options>]",
+        discussion: """
+            A retracted incident stays in the log and drops out of every figure. Without --expected-version the \
+            current version is fetched first.
+
+            Examples:
+              ictl retract ID --reason duplicate --duplicate-of OTHER-ID
+              ictl retract ID --reason out_of_scope
+            """
+    )
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "The incident id.") var id: String
     @Option(help: "The version you saw; omitted, the current one is fetched.") var expectedVersion: Int?

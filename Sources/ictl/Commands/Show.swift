@@ -3,8 +3,18 @@ import Foundation
 
 struct Show: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show one incident, with --history its events.",
-        discussion: "Admins read its personal data with --include-personal --reason TEXT; each such read is recorded in the access audit (ictl admin audit)."
+        abstract: "Show one incident, with --history its events.", usage: "ictl show <id> [--history] [--include-personal --reason <r>] [<options>]",
+        discussion: """
+            On a terminal the record is laid out in sections: what, where, when, who and how many, the source, \
+            the sensitivity and the tags; --history adds the timeline of its events with what each changed. \
+            Admins read its personal data with --include-personal --reason TEXT; each such read is recorded in \
+            the access audit (ictl admin audit).
+
+            Examples:
+              ictl show ID --history
+              ictl show ID --format json | jq .incident.summary
+              ictl show ID --include-personal --reason 'follow-up agreed with the victim'
+            """
     )
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: FormatOption
@@ -30,25 +40,13 @@ struct Show: AsyncParsableCommand {
             let response = try await query(connection.client, path, headers: reason.map { [("X-Access-Reason", $0)] } ?? [])
             let json = response.json ?? [:]
             if output.resolved == .table {
-                let incident = json["incident"] as? [String: Any] ?? [:]
-                for key in incident.keys.sorted() {
-                    let value = incident[key]
-                    let text =
-                        (value is [Any] || value is [String: Any])
-                        ? String(decoding: (try? JSONSerialization.data(withJSONObject: value!, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
-                        : Output.string(value)
-                    print(key.padding(toLength: 22, withPad: " ", startingAt: 0) + text)
-                }
-                print("status".padding(toLength: 22, withPad: " ", startingAt: 0) + Output.string(json["status"]))
-                print("version".padding(toLength: 22, withPad: " ", startingAt: 0) + Output.string(json["version"]))
-                for event in json["events"] as? [[String: Any]] ?? [] {
-                    let metadata = event["metadata"] as? [String: Any] ?? [:]
-                    print(
-                        "  v\(Output.string(event["stream_version"]))  \(Output.string(event["recorded_at"]))  \(Output.string(event["type"]))  \(Output.string(metadata["principal"]))"
-                    )
-                }
+                let terminal = output.terminal
+                let names = await ReferenceNames.fetch(try connection.client)
+                var lines = IncidentCard(shown: json, names: names, terminal: terminal).lines()
+                if let events = json["events"] as? [[String: Any]] { lines += [""] + IncidentTimeline(events: events, terminal: terminal).lines() }
+                for line in lines { print(line) }
             } else {
-                Output.emit(output.resolved, json: json, columns: incidentColumns, rows: [incidentRow(json)], hxl: incidentHXL)
+                Output.emit(output, json: json, columns: incidentColumns, rows: [incidentRow(json)], hxl: incidentHXL)
             }
         }
     }

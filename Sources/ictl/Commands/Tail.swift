@@ -6,9 +6,15 @@ import NIOHTTP1
 
 struct Tail: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print new log events as they are committed (analysts, reviewers, admins).",
-        discussion:
-            "Without -f, prints what the log holds after --after and stops. With -f, follows the live stream (Server-Sent Events) and reconnects from the last checkpoint if the connection drops."
+        abstract: "Print new log events as they are committed (analysts, reviewers, admins).", usage: "ictl tail [-f] [--after <checkpoint>] [--json] [<options>]",
+        discussion: """
+            Without -f, prints what the log holds after --after and stops. With -f, follows the live stream \
+            (Server-Sent Events) and reconnects from the last checkpoint if the connection drops.
+
+            Examples:
+              ictl tail -f
+              ictl tail -f --json | jq -c 'select(.type == "IncidentVerified")'
+            """
     )
     @OptionGroup var connection: ConnectionOptions
     @Flag(name: .shortAndLong, help: "Follow: keep printing new events.") var follow = false

@@ -2,33 +2,33 @@ import ArgumentParser
 import Foundation
 import IncidentRendering
 
-/// Prints rows as an aligned table, CSV, or the daemon's JSON.
+/// Prints rows as a table for a person, CSV, or the daemon's JSON.
 enum Output {
-    static func emit(_ format: OutputFormat, json: Any, columns: [String], rows: [[String]], hxl: [String]? = nil) {
-        for line in lines(format, json: json, columns: columns, rows: rows, hxl: hxl) { print(line) }
+    /// Prints `json`, or the rows in the format asked for; `table` lays the rows out for the
+    /// terminal (all columns free text when no ``Table`` is given).
+    static func emit(_ output: FormatOption, json: Any, columns: [String], rows: [[String]], hxl: [String]? = nil, table: Table? = nil) {
+        let format = output.resolved
+        let lines =
+            format == .table
+            ? (table ?? Table.plain(columns, rows)).lines(on: output.terminal, wide: output.wide)
+            : lines(format, json: json, columns: columns, rows: rows, hxl: hxl)
+        for line in lines { print(line) }
     }
 
-    /// The lines ``emit(_:json:columns:rows:hxl:)`` prints, each without its line break: for `json`, one
-    /// line (pretty-printed, so it holds line breaks of its own); for `hxl`, a row of hashtags under the
-    /// header (`hxl`, or `#meta` for each column); for `table`, columns of at most 60 characters.
+    /// The lines ``emit(_:json:columns:rows:hxl:table:)`` prints, each without its line break: for
+    /// `json`, one line (laid out by ``JSONLayout``, so it holds line breaks of its own); for `hxl`,
+    /// a row of hashtags under the header (`hxl`, or `#meta` for each column); for `table`, as on an
+    /// output of unknown width.
     static func lines(_ format: OutputFormat, json: Any, columns: [String], rows: [[String]], hxl: [String]? = nil) -> [String] {
         switch format {
         case .hxl:
             return [CSV.line(columns), CSV.line(hxl ?? columns.map { _ in "#meta" })] + rows.map(CSV.line)
         case .json:
-            let data = (try? JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
-            return [String(decoding: data, as: UTF8.self)]
+            return [JSONLayout.text(json)]
         case .csv:
             return [CSV.line(columns)] + rows.map(CSV.line)
         case .table:
-            let widths = columns.indices.map { index in min(60, max(columns[index].count, rows.map { $0[index].count }.max() ?? 0)) }
-            func line(_ cells: [String]) -> String {
-                cells.enumerated().map { index, cell in
-                    let clipped = cell.count > widths[index] ? String(cell.prefix(widths[index] - 1)) + "…" : cell
-                    return clipped.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-                }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
-            }
-            return [line(columns)] + rows.map(line)
+            return Table.plain(columns, rows).lines(on: Terminal(width: nil, colour: false))
         }
     }
 
@@ -39,6 +39,42 @@ enum Output {
         case let number as NSNumber: number.stringValue
         default: "\(value!)"
         }
+    }
+
+    /// A value as people write it: a whole number without `.0`, a fraction with at most 6
+    /// decimals, a list as its items separated by commas, nothing as `—`.
+    static func readable(_ value: Any?) -> String {
+        switch value {
+        case nil, is NSNull: return "—"
+        case let text as String: return text.isEmpty ? "—" : text
+        case let list as [Any]: return list.isEmpty ? "—" : list.map { readable($0) }.joined(separator: ", ")
+        case let object as [String: Any]: return object.isEmpty ? "—" : object.keys.sorted().map { "\($0): \(readable(object[$0]))" }.joined(separator: ", ")
+        case let number as NSNumber:
+            if String(cString: number.objCType) == "c" { return number.boolValue ? "yes" : "no" }
+            let double = number.doubleValue
+            if double.rounded() == double, abs(double) < 1e15 { return String(Int64(double)) }
+            var text = String(format: "%.6f", double)
+            while text.hasSuffix("0") { text.removeLast() }
+            return text
+        default: return "\(value!)"
+        }
+    }
+
+    /// `text` broken into lines of at most `width` characters at spaces (a longer word stands on
+    /// its own line), each after `indent`; the text's own line breaks are kept.
+    static func wrap(_ text: String, width: Int?, indent: String) -> [String] {
+        let room = max(20, (width ?? Int.max) - indent.count)
+        return text.split(separator: "\n", omittingEmptySubsequences: false).flatMap { paragraph -> [String] in
+            var lines: [String] = [], line = ""
+            for word in paragraph.split(separator: " ") {
+                if !line.isEmpty && line.count + 1 + word.count > room {
+                    lines.append(line)
+                    line = ""
+                }
+                line += (line.isEmpty ? "" : " ") + word
+            }
+            return lines + [line]
+        }.map { indent + $0 }
     }
 
     /// A list nested in a list (districts and their municipalities, categories and their

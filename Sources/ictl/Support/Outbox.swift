@@ -86,8 +86,8 @@ struct Outbox {
 
     /// Sends what is queued, oldest first; stops at the first entry that gets no answer, or an
     /// answer that is not the entry's fault. One sync at a time: another waits (`wait`) or
-    /// returns at once with nothing done.
-    func sync(with client: Client, wait: Bool = true) async throws -> SyncResult {
+    /// returns at once with nothing done. `progress` counts the entries sent.
+    func sync(with client: Client, wait: Bool = true, progress: Progress? = nil) async throws -> SyncResult {
         var result = SyncResult()
         guard let lock = lock(wait: wait) else { return result }
         defer { if lock >= 0 { close(lock) } }
@@ -115,6 +115,7 @@ struct Outbox {
                 try reject(entry, error: Self.errorCode(response))
                 result.rejected.append((entry, response))
             }
+            progress?.update(index + 1)
         }
         return result
     }

@@ -26,3 +26,29 @@ final class Progress {
         if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
+
+/// Runs `body` with a spinner and `label` on stderr when it is a terminal and the wait is longer
+/// than a moment (a digest on a slow link); silent otherwise. The line is cleared at the end.
+func withSpinner<T>(_ label: String, _ body: () async throws -> T) async throws -> T {
+    guard isatty(STDERR_FILENO) == 1 else { return try await body() }
+    let spinner = Task {
+        let frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
+        try? await Task.sleep(for: .milliseconds(300))
+        var frame = 0
+        while !Task.isCancelled {
+            FileHandle.standardError.write(Data("\r\(frames[frame % frames.count]) \(label)".utf8))
+            frame += 1
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+    let result: Result<T, any Error>
+    do {
+        result = .success(try await body())
+    } catch {
+        result = .failure(error)
+    }
+    spinner.cancel()
+    await spinner.value
+    FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    return try result.get()
+}

@@ -5,5 +5,11 @@ import NIOHTTP1
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Tokens, erasure, redaction, projection rebuilds and the access audit (admins).",
-        subcommands: [TokenCommand.self, Erase.self, Redact.self, Rebuild.self, Audit.self])
+        discussion: """
+            Examples:
+              ictl admin token create --name field-prizren-1 --role reporter
+              ictl admin audit --since 2026-11-01
+            """,
+        subcommands: [TokenCommand.self, Erase.self, Redact.self, Rebuild.self, Audit.self]
+    )
 }

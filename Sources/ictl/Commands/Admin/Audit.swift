@@ -5,7 +5,15 @@ import Foundation
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read the access audit: reads of personal data, erasures, redactions, tokens, rebuilds, outbox deliveries with personal data.",
-        discussion: "Filters as GET /v1/admin/audit: --since/--until take a date (a Kosovo day) or an RFC 3339 timestamp. Oldest first."
+        usage: "ictl admin audit [--since <when>] [--until <when>] ... [<options>]",
+        discussion: """
+            Filters as GET /v1/admin/audit: --since/--until take a date (a Kosovo day) or an RFC 3339 timestamp. \
+            Oldest first.
+
+            Examples:
+              ictl admin audit --since 2026-11-01
+              ictl admin audit --format csv > audit.csv
+            """
     )
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: FormatOption
@@ -31,7 +39,7 @@ struct Audit: AsyncParsableCommand {
                 ])
             let fields = ["at", "principal", "role", "action", "incident_id", "target", "reason", "request_id", "client_address"]
             Output.emit(
-                output.resolved, json: ["items": items, "next_cursor": cursor.map { $0 as Any } ?? NSNull()],
+                output, json: ["items": items, "next_cursor": cursor.map { $0 as Any } ?? NSNull()],
                 columns: fields.map { $0.uppercased() }, rows: items.map { item in fields.map { Output.string(item[$0]) } })
         }
     }

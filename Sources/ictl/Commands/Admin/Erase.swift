@@ -3,7 +3,16 @@ import Foundation
 import NIOHTTP1
 
 struct Erase: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Erase an incident's personal data for good (destroys its key); prints its id.")
+    static let configuration = CommandConfiguration(
+        abstract: "Erase an incident's personal data for good (destroys its key); prints its id.", usage: "ictl admin erase <id> --reason <text> [<options>]",
+        discussion: """
+            The incident's key is destroyed: its personal data can never be read again, from the log or from a \
+            backup.
+
+            Example:
+              ictl admin erase ID --reason 'the victim asked for erasure'
+            """
+    )
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "The incident id.") var id: String
     @Option(help: "Why (recorded in the log).") var reason: String

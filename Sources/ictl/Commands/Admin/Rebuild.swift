@@ -5,7 +5,15 @@ import NIOHTTP1
 struct Rebuild: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rebuild a projection (incidents or region_summary) from the log; reads keep answering meanwhile.",
-        discussion: "Waits until the rebuilt tables are swapped in, showing progress on stderr; --no-wait returns once it started."
+        usage: "ictl admin rebuild <name> [--no-wait] [<options>]",
+        discussion: """
+            Waits until the rebuilt tables are swapped in, showing progress on stderr on a terminal; --no-wait \
+            returns once it started.
+
+            Examples:
+              ictl admin rebuild region_summary
+              ictl admin rebuild incidents --no-wait
+            """
     )
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "incidents or region_summary.") var name: String

@@ -6,10 +6,15 @@ import NIOHTTP1
 struct Redact: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Redact an incident's free text for good (destroys its narrative key); prints its id.",
+        usage: "ictl admin redact <id> --reason <text> [--summary <text>] [<options>]",
         discussion: """
-            Summary, place, perpetrator, target and every reason and note of the incident become
-            unreadable in the log. Reads, lists, digests and exports show the replacement given
-            here, or [redacted] for a field without one.
+            Summary, place, perpetrator, target and every reason and note of the incident become unreadable in \
+            the log. Reads, lists, digests and exports show the replacement given here, or [redacted] for a \
+            field without one.
+
+            Example:
+              ictl admin redact ID --reason 'names a witness' \\
+                  --summary 'An assault near a school.'
             """
     )
     @OptionGroup var connection: ConnectionOptions

@@ -3,10 +3,25 @@ import Foundation
 import NIOHTTP1
 
 struct TokenCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage API tokens.", subcommands: [Create.self, ListTokens.self, Revoke.self])
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Manage API tokens.",
+        discussion: """
+            Examples:
+              ictl admin token create --name field-prizren-1 --role reporter
+              ictl admin token list
+              ictl admin token revoke field-prizren-1
+            """, subcommands: [Create.self, ListTokens.self, Revoke.self]
+    )
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a token; prints it alone on stdout (shown once).")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a token; prints it alone on stdout (shown once).", usage: "ictl admin token create --name <n> --role <r> [--expires <d>] [<options>]",
+            discussion: """
+                Examples:
+                  ictl admin token create --name field-prizren-1 --role reporter
+                  ictl admin token create --name dashboards --role metrics --expires never
+                """
+        )
         @OptionGroup var connection: ConnectionOptions
         @Option var name: String
         @Option(help: "reporter, reviewer, analyst, admin, or metrics (reads /metrics only).") var role: String
@@ -26,7 +41,13 @@ struct TokenCommand: AsyncParsableCommand {
     }
 
     struct ListTokens: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List tokens.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List tokens.", usage: "ictl admin token list [<options>]",
+            discussion: """
+                Example:
+                  ictl admin token list --format csv
+                """
+        )
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: FormatOption
 
@@ -34,20 +55,27 @@ struct TokenCommand: AsyncParsableCommand {
             try await runCommand {
                 let response = try await query(connection.client, "/v1/admin/tokens")
                 let tokens = response.json?["tokens"] as? [[String: Any]] ?? []
+                let columns = ["NAME", "ROLE", "CREATED", "EXPIRES", "REVOKED"]
+                let rows = tokens.map { token in
+                    [Output.string(token["name"]), Output.string(token["role"])] + ["created_at", "expires_at", "revoked_at"].map { Output.string(token[$0]) }
+                }
+                // For a person the times to the minute, so a token's line fits a laptop's terminal.
+                let moments = rows.map { row in Array(row.prefix(2)) + row.dropFirst(2).map(IncidentTimeline.moment) }
                 Output.emit(
-                    output.resolved, json: response.json ?? [:], columns: ["NAME", "ROLE", "CREATED", "EXPIRES", "REVOKED"],
-                    rows: tokens.map {
-                        [
-                            Output.string($0["name"]), Output.string($0["role"]), Output.string($0["created_at"]), Output.string($0["expires_at"]),
-                            Output.string($0["revoked_at"]),
-                        ]
-                    })
+                    output, json: response.json ?? [:], columns: columns, rows: rows,
+                    table: Table(titles: columns, rows: moments, flexible: [("NAME", 12)], dropping: ["CREATED"]))
             }
         }
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a token by name.")
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a token by name.", usage: "ictl admin token revoke <name> [<options>]",
+            discussion: """
+                Example:
+                  ictl admin token revoke field-prizren-1
+                """
+        )
         @OptionGroup var connection: ConnectionOptions
         @Argument var name: String
 
