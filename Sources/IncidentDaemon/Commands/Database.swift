@@ -60,20 +60,24 @@ struct Database: Sendable {
     }
 }
 
-/// Runs `body` again while the database does not answer (or answers from a standby), for up to
-/// `patience`: a start during a failover waits for the new primary instead of exiting.
-func whilePrimaryUnreachable<T: Sendable>(
-    patience: Duration = .seconds(60), logger: Logger, _ body: () async throws -> T
-) async throws -> T {
-    let deadline = ContinuousClock.now + patience
-    var attempt = 0
-    while true {
-        do {
-            return try await body()
-        } catch let error as DatabaseError where error.isConnectionFailure && ContinuousClock.now < deadline {
-            attempt += 1
-            if attempt == 1 { logger.warning("the database primary does not answer; waiting for it", metadata: ["error": "\(error)"]) }
-            try await Task.sleep(for: .seconds(min(attempt, 5)))
+extension Database {
+    /// Runs `body` again while the database does not answer (or answers from a standby), for up
+    /// to 60 s when its connection string names several hosts: a start during a failover waits
+    /// for the new primary instead of exiting. With one host (or the embedded cluster) a database
+    /// out of reach is more likely a mistake, reported at once.
+    func whilePrimaryUnreachable<T: Sendable>(logger: Logger, _ body: () async throws -> T) async throws -> T {
+        let hosts = (try? ConnectionString.parse(ownerConninfo ?? conninfo).first { $0.key == "host" || $0.key == "hostaddr" }?.value) ?? nil
+        let patience: Duration = (hosts?.contains(",") ?? false) ? .seconds(60) : .zero
+        let deadline = ContinuousClock.now + patience
+        var attempt = 0
+        while true {
+            do {
+                return try await body()
+            } catch let error as DatabaseError where error.isConnectionFailure && ContinuousClock.now < deadline {
+                attempt += 1
+                if attempt == 1 { logger.warning("the database primary does not answer; waiting for it", metadata: ["error": "\(error)"]) }
+                try await Task.sleep(for: .seconds(min(attempt, 5)))
+            }
         }
     }
 }

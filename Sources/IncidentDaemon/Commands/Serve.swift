@@ -100,7 +100,7 @@ struct Serve: AsyncParsableCommand {
     ) async throws {
         // Migrations run as the owner; the serving connections log in as the runtime role and
         // work as incident_app (docs/operations.md, Database roles). The keys are ready before anything is served.
-        let sessions = try await whilePrimaryUnreachable(logger: logger) {
+        let sessions = try await db.whilePrimaryUnreachable(logger: logger) {
             try await db.prepare(logger: logger) { try await prepareKeys(keys, source: keySource, on: $0, logger: logger) }
         }
         reportDatabaseTransport(sessions.transport, logger: logger)
