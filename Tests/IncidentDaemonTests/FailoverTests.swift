@@ -104,7 +104,12 @@ struct FailoverTests {
             let rows = summary.json?.objectValue?["rows"]?.arrayValue ?? []
             if rows.compactMap({ $0.objectValue?["incidents"]?.numberValue }).reduce(0, +) == 1 { shown = ContinuousClock.now - projected }
         }
-        let after = await daemon.metric(#"incident_reads_total{server="replica"}"#) ?? 0
+        // The counters reach /metrics on the replica monitor's next measurement, a quarter of a second later.
+        var after = before
+        for _ in 0..<20 where after == before {
+            try await Task.sleep(for: .milliseconds(100))
+            after = await daemon.metric(#"incident_reads_total{server="replica"}"#) ?? 0
+        }
         let lag = await daemon.metric("incident_replica_lag_seconds")
         print(
             "replica figures: summary on the standby \(shown.map { "\($0)" } ?? "never") after the primary projected it; lag gauge \(lag.map { "\($0) s" } ?? "absent"); \(Int(after - before)) reads on the standby"
