@@ -59,7 +59,9 @@ func emit(_ object: [String: Any]) {
 }
 
 /// Milliseconds since `start`.
-func milliseconds(since start: ContinuousClock.Instant) -> Double {
-    let d = ContinuousClock.now - start
-    return Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+func milliseconds(since start: ContinuousClock.Instant) -> Double { milliseconds(ContinuousClock.now - start) }
+
+/// A duration in milliseconds, never below zero.
+func milliseconds(_ duration: Duration) -> Double {
+    max(0, Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
 }

@@ -81,7 +81,8 @@ struct API {
 
     static func run(
         tokenCache: TokenCache = TokenCache(), bodyStall: Duration = .seconds(20), statementTimeout: Duration? = .seconds(10),
-        authFailures: AuthFailureLimiter = AuthFailureLimiter(), host: String = "127.0.0.1", _ body: @escaping @Sendable (API) async throws -> Void
+        authFailures: AuthFailureLimiter = AuthFailureLimiter(), host: String = "127.0.0.1", webhooks: WebhookSettings = WebhookSettings(),
+        _ body: @escaping @Sendable (API) async throws -> Void
     ) async throws {
         try await TestDatabase.with { db in
             let tokens = AccessTokens(pool: db.pool)
@@ -96,7 +97,7 @@ struct API {
             let logger = Logger(label: "incidentd-test") { _ in LogCapture.Handler(capture: logs) }
             let app = try await buildApplication(
                 pool: pool, keys: TestKeys.ring, host: host, port: 0, registry: TestMetrics.registry, logger: logger, tokenCache: tokenCache, bodyStall: bodyStall,
-                statementTimeout: statementTimeout, authFailures: authFailures)
+                statementTimeout: statementTimeout, authFailures: authFailures, webhooks: webhooks)
             do {
                 try await app.test(.live) { client in
                     try await body(

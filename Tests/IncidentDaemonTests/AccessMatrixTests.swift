@@ -90,12 +90,16 @@ struct AccessMatrixTests {
             let outboxKey = try await api.outboxKey()
             let sealedStale = try sealed("/v1/incidents/\(own)/amendments", ["expected_version": stale, "changes": ["injured": 3], "reason": "r"], to: outboxKey)
             let line = Data((report().encodedString + "\n").utf8)
-            let operations = Self.operations(own: own, secret: secret, erasable: erasable, sealedStale: sealedStale, line: line)
+            // A pull subscription the analyst's token consumes.
+            let pull = try await api.call(
+                .post, "/v1/admin/subscriptions", token: api.admin, json: ["name": "matrix-pull", "target": ["kind": "pull"], "consumers": ["analyst"]])
+            let checkpoint = try #require(pull["checkpoint"]?.stringValue)
+            let operations = Self.operations(own: own, secret: secret, erasable: erasable, sealedStale: sealedStale, line: line, checkpoint: checkpoint)
             return Matrix(api: api, own: own, secret: secret, operations: operations)
         }
 
         /// Every operation of the API, with what each role must get from it.
-        static func operations(own: String, secret: String, erasable: String, sealedStale: Data, line: Data) -> [Operation] {
+        static func operations(own: String, secret: String, erasable: String, sealedStale: Data, line: Data, checkpoint: String) -> [Operation] {
             let stale = Self.stale
             return [
                 .init(method: .get, path: "/v1/taxonomy", expected: [200, 200, 200, 200, 200], route: "GET /v1/taxonomy"),
@@ -149,6 +153,39 @@ struct AccessMatrixTests {
                 .init(
                     method: .post, path: "/v1/admin/projections/region_summary:rebuild", expected: [403, 403, 403, 403, 202],
                     route: "POST /v1/admin/projections/{name}:rebuild"),
+            ] + subscriptionOperations(checkpoint: checkpoint)
+        }
+
+        /// The subscription routes, on the pull subscription `matrix-pull` the analyst's token consumes.
+        static func subscriptionOperations(checkpoint: String) -> [Operation] {
+            [
+                .init(
+                    method: .post, path: "/v1/admin/subscriptions", body: ["target": ["kind": "pull"]], expected: [403, 403, 403, 403, 201],
+                    route: "POST /v1/admin/subscriptions"),
+                .init(method: .get, path: "/v1/admin/subscriptions", expected: [403, 403, 403, 403, 200], route: "GET /v1/admin/subscriptions"),
+                .init(
+                    method: .get, path: "/v1/admin/subscriptions/matrix-pull", expected: [403, 403, 403, 403, 200], route: "GET /v1/admin/subscriptions/{name}"),
+                .init(
+                    method: .delete, path: "/v1/admin/subscriptions/nobody-here", expected: [403, 403, 403, 403, 404],
+                    route: "DELETE /v1/admin/subscriptions/{name}"),
+                .init(
+                    method: .post, path: "/v1/admin/subscriptions/matrix-pull:pause", expected: [403, 403, 403, 403, 200],
+                    route: "POST /v1/admin/subscriptions/{name}:pause"),
+                .init(
+                    method: .post, path: "/v1/admin/subscriptions/matrix-pull:resume", expected: [403, 403, 403, 403, 200],
+                    route: "POST /v1/admin/subscriptions/{name}:resume"),
+                .init(
+                    method: .get, path: "/v1/admin/subscriptions/matrix-pull/dead-letters", expected: [403, 403, 403, 403, 200],
+                    route: "GET /v1/admin/subscriptions/{name}/dead-letters"),
+                .init(
+                    method: .post, path: "/v1/admin/subscriptions/matrix-pull/dead-letters/\(UUID().uuidString.lowercased()):retry",
+                    expected: [403, 403, 403, 403, 404], route: "POST /v1/admin/subscriptions/{name}/dead-letters/{event_id}:retry"),
+                // Only the tokens a pull subscription names as its consumers read it, admins included.
+                .init(
+                    method: .get, path: "/v1/subscriptions/matrix-pull/events", expected: [403, 403, 403, 200, 403], route: "GET /v1/subscriptions/{name}/events"),
+                .init(
+                    method: .post, path: "/v1/subscriptions/matrix-pull/ack", body: ["checkpoint": .string(checkpoint)], expected: [403, 403, 403, 200, 403],
+                    route: "POST /v1/subscriptions/{name}/ack"),
             ]
         }
 
@@ -157,6 +194,10 @@ struct AccessMatrixTests {
             if operation.route == "POST /v1/admin/tokens" {
                 tokenNumber += 1
                 body = ["name": .string("matrix-\(tokenNumber)"), "role": "reporter"]
+            }
+            if operation.route == "POST /v1/admin/subscriptions" {
+                tokenNumber += 1
+                body = ["name": .string("matrix-\(tokenNumber)"), "target": ["kind": "pull"]]
             }
             var headers = headers
             headers.append(contentsOf: operation.headers)

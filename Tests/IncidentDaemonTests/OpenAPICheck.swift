@@ -11,19 +11,7 @@ enum OpenAPICheck {
     static var document: JSONValue { OpenAPI.document }
 
     /// The documented path template a concrete path falls under (`/v1/incidents/{id}`).
-    static func template(for path: String) -> String? {
-        let concrete = path.split(separator: "?", maxSplits: 1)[0].split(separator: "/", omittingEmptySubsequences: true)
-        let templates = document.objectValue?["paths"]?.objectValue?.keys.sorted() ?? []
-        return templates.first { template in
-            let parts = template.split(separator: "/", omittingEmptySubsequences: true)
-            guard parts.count == concrete.count else { return false }
-            return zip(parts, concrete).allSatisfy { part, segment in
-                // `{id}` matches any segment; `{name}:rebuild` any segment with that suffix.
-                guard part.hasPrefix("{"), let close = part.firstIndex(of: "}") else { return part == segment }
-                return segment.hasSuffix(part[part.index(after: close)...])
-            }
-        }
-    }
+    static func template(for path: String) -> String? { OpenAPI.template(for: path) }
 
     /// What is wrong with a response, empty when it matches the document.
     static func problems(method: HTTPRequest.Method, path: String, status: Int, body: JSONValue?, contentType: String?) -> [String] {

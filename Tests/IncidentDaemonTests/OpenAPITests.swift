@@ -54,6 +54,7 @@ extension AppDependencies {
         let pool = ConnectionPool(configuration: .init(conninfo: "host=/nonexistent"))
         let reference = ReferenceData(taxonomy: Taxonomy(categories: []), regions: RegionDirectory(districts: [], municipalities: []))
         return AppDependencies(
-            pool: pool, service: IncidentService(pool: pool, reference: reference, keys: TestKeys.ring), tokens: AccessTokens(pool: pool), projections: [])
+            pool: pool, service: IncidentService(pool: pool, reference: reference, keys: TestKeys.ring), tokens: AccessTokens(pool: pool), projections: [],
+            subscriptions: Subscriptions(pool: pool, keys: TestKeys.ring, reference: reference))
     }
 }

@@ -33,7 +33,8 @@ struct OperationsTests {
         let reference = try await Seeds.reference()
         let logger = Logger(label: "test")
         let deps = AppDependencies(
-            pool: pool, service: IncidentService(pool: pool, reference: reference, keys: TestKeys.ring), tokens: AccessTokens(pool: pool), projections: [])
+            pool: pool, service: IncidentService(pool: pool, reference: reference, keys: TestKeys.ring), tokens: AccessTokens(pool: pool), projections: [],
+            subscriptions: Subscriptions(pool: pool, keys: TestKeys.ring, reference: reference))
         let app = Application(router: buildRouter(deps), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
         try await app.test(.live) { client in
             let ready = try await client.execute(uri: "/readyz", method: .get)

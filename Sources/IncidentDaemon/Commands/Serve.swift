@@ -43,6 +43,16 @@ struct Serve: AsyncParsableCommand {
     var replicaDatabaseURL: String?
     @Option(help: ArgumentHelp("Past this lag (e.g. 30s, 500ms) the standby is skipped and reads go to the primary.", valueName: "duration"))
     var replicaMaxLag = TimeLimit(text: "30s")!
+    @Option(
+        name: .customLong("allow-webhook-host"),
+        help: ArgumentHelp("Let webhooks go to this host over http and to loopback or private addresses (repeatable; tests, local receivers).", valueName: "host"))
+    var allowedWebhookHosts: [String] = []
+    @Option(help: ArgumentHelp("A webhook try with no answer within this long (e.g. 10s, 500ms) has failed.", valueName: "duration"))
+    var webhookTimeout = TimeLimit(text: "10s")!
+    @Option(help: ArgumentHelp("The wait after a webhook's first failed try, doubled for each further one.", valueName: "duration"))
+    var webhookRetryMin = TimeLimit(text: "1s")!
+    @Option(help: ArgumentHelp("The longest wait between two tries of one webhook.", valueName: "duration"))
+    var webhookRetryMax = TimeLimit(text: "10m")!
     @OptionGroup var database: DatabaseOptions
 
     enum LogFormat: String, ExpressibleByArgument { case json, text }
@@ -51,6 +61,11 @@ struct Serve: AsyncParsableCommand {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         if authFailureLimit < 1 { throw ValidationError("--auth-failure-limit must be at least 1") }
         if disclosureThreshold < 1 { throw ValidationError("--disclosure-threshold must be at least 1") }
+        for (flag, limit) in [("--webhook-timeout", webhookTimeout), ("--webhook-retry-min", webhookRetryMin), ("--webhook-retry-max", webhookRetryMax)]
+        where limit.duration == nil {
+            throw ValidationError("\(flag) must be a duration such as 500ms, 10s or 2m, not 0")
+        }
+        if webhookRetryMin.duration! > webhookRetryMax.duration! { throw ValidationError("--webhook-retry-min must not be longer than --webhook-retry-max") }
         if servesPlainHTTPBeyondLoopback && !insecureHttp {
             // One line on stderr (docs/operations.md, TLS); a ValidationError would add the usage text.
             FileHandle.standardError.write(
@@ -125,7 +140,11 @@ struct Serve: AsyncParsableCommand {
         let app = try await buildApplication(
             pool: pool, reads: reads, keys: keys, erasures: keySource.ledger, host: host, port: port, registry: registry, logger: logger, tls: tls,
             statementTimeout: statementTimeout.duration, authFailures: AuthFailureLimiter(limit: authFailureLimit),
-            disclosure: Disclosure(threshold: disclosureThreshold), secureCookies: secureCookies || tls != nil, owning: [pool] + (replica.map { [$0] } ?? []))
+            disclosure: Disclosure(threshold: disclosureThreshold), secureCookies: secureCookies || tls != nil,
+            webhooks: WebhookSettings(
+                policy: WebhookPolicy(allowedHosts: Set(allowedWebhookHosts.map { $0.lowercased() })), timeout: webhookTimeout.duration!,
+                retryMin: webhookRetryMin.duration!, retryMax: webhookRetryMax.duration!),
+            owning: [pool] + (replica.map { [$0] } ?? []))
         logger.info(
             "incidentd listening", metadata: ["http.host": "\(host)", "http.port": "\(port)", "http.tls": "\(tls != nil)", "db.embedded": "\(db.cluster != nil)"])
         try await app.runService()
@@ -193,17 +212,19 @@ func buildApplication(
     logger: Logger,
     tokenCache: TokenCache = TokenCache(), tls: TLSConfiguration? = nil, bodyStall: Duration = .seconds(20),
     statementTimeout: Duration? = .seconds(10), authFailures: AuthFailureLimiter = AuthFailureLimiter(), streamRecheck: Duration = .seconds(2),
-    disclosure: Disclosure = Disclosure(), secureCookies: Bool = false, owning: [any Service] = []
+    disclosure: Disclosure = Disclosure(), secureCookies: Bool = false, webhooks: WebhookSettings = WebhookSettings(), owning: [any Service] = []
 ) async throws -> some ApplicationProtocol {
     let reference = try await ReferenceData.load(pool)
     let projections: [any Projection] = [
         IncidentsProjection(regions: reference.regions, narrative: NarrativeVault(keys: keys)), RegionSummaryProjection(regions: reference.regions),
     ]
     let rebuilds = RebuildService(pool: pool, logger: logger)
+    let subscriptions = Subscriptions(pool: pool, keys: keys, reference: reference)
     let deps = AppDependencies(
         pool: pool, service: IncidentService(pool: pool, reference: reference, keys: keys, erasures: erasures, disclosure: disclosure, reads: reads),
         tokens: AccessTokens(pool: pool, cache: tokenCache), projections: projections, rebuilds: rebuilds, bodyStall: bodyStall, outbox: OutboxKeys(ring: keys),
-        authFailures: authFailures, statementTimeout: statementTimeout, streamRecheck: streamRecheck, secureCookies: secureCookies || tls != nil
+        authFailures: authFailures, statementTimeout: statementTimeout, streamRecheck: streamRecheck, secureCookies: secureCookies || tls != nil,
+        subscriptions: subscriptions, webhooks: webhooks.policy
     )
     let router = buildRouter(deps)
     // Open on loopback (a scraper on this machine, or behind the proxy); on any other address it
@@ -219,13 +240,17 @@ func buildApplication(
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
     }
     let projector = ProjectorService(pool: pool, projections: projections, logger: logger)
+    let dispatcher = SubscriptionDispatcher(
+        pool: pool, subscriptions: subscriptions,
+        sender: WebhookSender(client: WebhookSender.makeClient(timeout: webhooks.timeout), policy: webhooks.policy, timeout: webhooks.timeout),
+        retryMin: webhooks.retryMin, retryMax: webhooks.retryMax, logger: logger)
     let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(60))
     return Application(
         router: router,
         // A connection with no request in progress (or still trickling its headers) for 60 s is closed.
         server: try tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1),
         configuration: .init(address: .hostname(host, port: port), serverName: "incidentd"),
-        services: owning + [projector, TokenCacheListener(pool: pool, cache: tokenCache, logger: logger), rebuilds]
+        services: owning + [projector, dispatcher, TokenCacheListener(pool: pool, cache: tokenCache, logger: logger), rebuilds]
             + (reads?.replica != nil ? [ReplicaMonitor(reads: reads!, logger: logger)] : []),
         logger: logger
     )

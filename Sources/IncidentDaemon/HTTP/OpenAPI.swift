@@ -71,21 +71,33 @@ enum OpenAPI {
     ]
 
     /// The methods the document lists for the route `path` matches (upper case, sorted); empty
-    /// when no route matches. A template segment `{name}` matches any segment, `{name}:rebuild`
-    /// any segment with that suffix.
+    /// when no route matches.
     static func methods(for path: String) -> [String] {
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        for (template, item) in document.objectValue?["paths"]?.objectValue ?? [:] {
+        guard let template = template(for: path), let item = document.objectValue?["paths"]?.objectValue?[template] else { return [] }
+        return (item.objectValue ?? [:]).keys.map { $0.uppercased() }.sorted()
+    }
+
+    /// The documented path template a concrete path (query ignored) falls under. A template segment
+    /// `{name}` matches any segment, `{name}:pause` any segment with that suffix; where several
+    /// match (`{name}` and `{name}:pause`), the one with the most fixed text.
+    static func template(for path: String) -> String? {
+        let segments = path.split(separator: "?", maxSplits: 1).first.map { $0.split(separator: "/", omittingEmptySubsequences: false) } ?? []
+        let templates = (document.objectValue?["paths"]?.objectValue ?? [:]).keys.filter { template in
             let parts = template.split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count == segments.count else { continue }
-            let matches = zip(parts, segments).allSatisfy { part, segment in
+            guard parts.count == segments.count else { return false }
+            return zip(parts, segments).allSatisfy { part, segment in
                 guard part.hasPrefix("{"), let close = part.firstIndex(of: "}") else { return part == segment }
                 let suffix = part[part.index(after: close)...]
                 return segment.count > suffix.count && segment.hasSuffix(suffix)
             }
-            if matches { return (item.objectValue ?? [:]).keys.map { $0.uppercased() }.sorted() }
         }
-        return []
+        func fixedText(_ template: String) -> Int {
+            template.split(separator: "/").reduce(0) { total, part in
+                guard part.hasPrefix("{"), let close = part.firstIndex(of: "}") else { return total + part.count }
+                return total + part.distance(from: close, to: part.endIndex) - 1
+            }
+        }
+        return templates.max { (fixedText($0), $1) < (fixedText($1), $0) }
     }
 
     static let document: JSONValue = {
@@ -278,6 +290,66 @@ enum OpenAPI {
                         query("cursor", "next_cursor of the previous page"),
                     ])
             ],
+            "/v1/admin/subscriptions": [
+                "post": operation(
+                    "Define a subscription (admins, audited); a webhook's signing secret is in the answer, once",
+                    ["201": response("Created", ref("NewSubscription"))], errors: ["400", "403", "409", "422"],
+                    body: jsonBody(
+                        ref("SubscriptionInput"),
+                        example: [
+                            "name": "mitrovica-killings", "filter": ["districts": ["Mitrovicë"], "min_killed": 1],
+                            "target": ["kind": "webhook", "url": "https://ops.example.org/hooks/incidents"],
+                        ])),
+                "get": operation("Every subscription with its state (admins)", ["200": response("Subscriptions", ref("SubscriptionList"))], errors: ["403"]),
+            ],
+            "/v1/admin/subscriptions/{name}": [
+                "get": operation(
+                    "A subscription: state, lag, last delivery, failures (admins)", ["200": response("The subscription", ref("Subscription"))],
+                    errors: ["403", "404"], parameters: [path("name")]),
+                "delete": operation(
+                    "Delete a subscription with its checkpoint and dead letters (admins, audited)",
+                    ["200": response("Deleted", object(["name": string, "deleted": boolean], required: ["name", "deleted"]))], errors: ["403", "404"],
+                    parameters: [path("name")]),
+            ],
+            "/v1/admin/subscriptions/{name}:pause": [
+                "post": operation(
+                    "Stop delivering (the checkpoint stays; admins, audited)", ["200": response("Paused", ref("Subscription"))], errors: ["403", "404"],
+                    parameters: [path("name")])
+            ],
+            "/v1/admin/subscriptions/{name}:resume": [
+                "post": operation(
+                    "Deliver again from the checkpoint (admins, audited)", ["200": response("Active", ref("Subscription"))], errors: ["403", "404"],
+                    parameters: [path("name")])
+            ],
+            "/v1/admin/subscriptions/{name}/dead-letters": [
+                "get": operation(
+                    "The events given up after 12 failed tries, oldest first (admins)", ["200": response("Dead letters", ref("DeadLetterList"))],
+                    errors: ["403", "404"], parameters: [path("name")])
+            ],
+            "/v1/admin/subscriptions/{name}/dead-letters/{event_id}:retry": [
+                "post": operation(
+                    "Send a dead letter again, before the next event (admins, audited); it leaves the dead letters once delivered",
+                    ["202": response("Retrying", object(["event_id": string, "retrying": boolean], required: ["event_id", "retrying"]))],
+                    errors: ["403", "404"],
+                    parameters: [path("name"), ["name": "event_id", "in": "path", "required": true, "schema": ["type": "string", "format": "uuid"]]])
+            ],
+            "/v1/subscriptions/{name}/events": [
+                "get": operation(
+                    "A pull subscription's next events after its checkpoint (a token its consumers name); nothing moves until an ack",
+                    ["200": response("Events", object(["events": array(ref("SubscriptionEvent")), "checkpoint": string], required: ["events", "checkpoint"]))],
+                    errors: ["400", "403", "404", "409"],
+                    parameters: [
+                        path("name"),
+                        query("wait", "Seconds to wait for an event when there is none: 0 (default) to 30", schema: ["type": "integer", "minimum": 0, "maximum": 30]),
+                        query("limit", "1 to 1000 events (default 100)", schema: ["type": "integer", "minimum": 1, "maximum": 1000]),
+                    ])
+            ],
+            "/v1/subscriptions/{name}/ack": [
+                "post": operation(
+                    "Move a pull subscription's checkpoint forward to what a read answered (never back)",
+                    ["200": response("Acknowledged", object(["checkpoint": string], required: ["checkpoint"]))], errors: ["400", "403", "404", "409", "422"],
+                    body: jsonBody(object(["checkpoint": string], required: ["checkpoint"])), parameters: [path("name")])
+            ],
             "/v1/admin/tokens/{name}": [
                 "delete": operation(
                     "Revoke a token", ["200": response("Revoked", object(["name": string, "revoked": boolean], required: ["name", "revoked"]))],
@@ -285,6 +357,19 @@ enum OpenAPI {
             ],
         ]
 
+        let subscriptionProperties: [String: JSONValue] = [
+            "name": string, "filter": ref("SubscriptionFilter"), "target": ref("SubscriptionTarget"), "consumers": array(string),
+            "include_confidential": boolean, "state": ["type": "string", "enum": ["active", "paused"]],
+            "checkpoint": ["type": "string", "description": "After the last event delivered or acknowledged"],
+            "lag_events": ["type": "integer", "description": "Events in the log after the checkpoint, matching or not"], "delivered": integer, "dead_letters": integer,
+            "last_delivery": [
+                "type": ["object", "null"], "description": "The last try: event_id, at, status (the receiver's HTTP status or null), outcome, error",
+            ],
+            "failures": object(
+                ["attempts": integer, "next_attempt_at": nullable("string"), "last_error": nullable("string")],
+                required: ["attempts", "next_attempt_at", "last_error"]),
+            "created_at": string, "created_by": string,
+        ]
         let countFields = ["killed", "injured", "abducted", "displaced"]
         var recordProperties: [String: JSONValue] = [
             "incident_id": string, "category": string, "subcategory": string, "occurred_at": string, "date_precision": string,
@@ -466,6 +551,47 @@ enum OpenAPI {
                     "reason": ["type": ["string", "null"], "description": "The X-Access-Reason of a read of personal data"],
                     "request_id": nullable("string"), "client_address": nullable("string"),
                 ], required: ["id", "at", "principal", "role", "action", "incident_id", "target", "reason", "request_id", "client_address"]),
+            "SubscriptionFilter": object(
+                [
+                    "categories": array(string), "subcategories": array(string),
+                    "municipalities": ["type": "array", "items": string, "description": "Codes or names; stored as codes"],
+                    "districts": ["type": "array", "items": string, "description": "Codes or names; stored as codes"],
+                    "event_types": ["type": "array", "items": string, "description": "Log event types; empty or absent: all"],
+                    "min_killed": nullable("integer"), "min_casualties": ["type": ["integer", "null"], "description": "Killed and injured together"],
+                    "statuses": array(["type": "string", "enum": ["reported", "verified", "rejected", "retracted"]]),
+                ]),
+            "SubscriptionTarget": object(
+                ["kind": ["type": "string", "enum": ["webhook", "pull"]], "url": ["type": "string", "description": "https:// (webhooks only)"]],
+                required: ["kind"]),
+            "SubscriptionInput": object(
+                [
+                    "name": ["type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{0,62}$"], "filter": ref("SubscriptionFilter"), "target": ref("SubscriptionTarget"),
+                    "start": ["type": "string", "description": "now (default), beginning, or a checkpoint"],
+                    "consumers": ["type": "array", "items": string, "description": "Names of the tokens that may read a pull subscription"],
+                    "include_confidential": ["type": "boolean", "description": "Deliver confidential incidents, as an admin reads them (default false)"],
+                ], required: ["name", "target"]),
+            "Subscription": object(
+                subscriptionProperties, required: subscriptionProperties.keys.sorted()),
+            "NewSubscription": object(
+                subscriptionProperties.merging(["secret": ["type": "string", "description": "whsec_ and the base64 signing key; webhooks only, shown once"]]) { $1 },
+                required: subscriptionProperties.keys.sorted()),
+            "SubscriptionList": object(["subscriptions": array(ref("Subscription"))], required: ["subscriptions"]),
+            "DeadLetterList": object(
+                [
+                    "dead_letters": array(
+                        object(
+                            [
+                                "event_id": string, "global_position": integer, "attempts": integer, "last_error": nullable("string"), "dead_at": string,
+                                "retrying": boolean, "next_attempt_at": nullable("string"),
+                            ], required: ["event_id", "global_position", "attempts", "last_error", "dead_at", "retrying", "next_attempt_at"]))
+                ], required: ["dead_letters"]),
+            "SubscriptionEvent": object(
+                [
+                    "event_id": string, "type": string, "incident_id": string, "stream_version": integer, "recorded_at": string, "checkpoint": string,
+                    "incident": [
+                        "type": "object", "description": "The incident just after the event, as an analyst reads it (an admin with include_confidential); never personal",
+                    ],
+                ], required: ["event_id", "type", "incident_id", "stream_version", "recorded_at", "checkpoint", "incident"]),
             "NewToken": object(["name": string, "role": string, "token": string, "expires_at": nullable("string")], required: ["name", "role", "token", "expires_at"]),
             "TokenList": object(
                 [

@@ -31,6 +31,10 @@ struct AppDependencies: Sendable {
     var secureCookies = false
     /// The console's list downloads running at once (each holds up to 50,000 rows in memory).
     var downloads = ConcurrencyLimit(limit: 2)
+    /// Subscriptions: their definitions and delivery state (docs/subscriptions.md).
+    let subscriptions: Subscriptions
+    /// Where webhooks may go (`serve --allow-webhook-host`).
+    var webhooks = WebhookPolicy()
 }
 
 /// The router of the whole API (docs/api.md), built the same way by `serve` and the tests: the
@@ -57,6 +61,7 @@ func buildRouter(_ deps: AppDependencies) -> Router<APIContext> {
     ProjectionController(deps: deps).addRoutes(to: v1)
     OutboxController(deps: deps).addRoutes(to: v1)
     AuditController(deps: deps).addRoutes(to: v1)
+    SubscriptionController(deps: deps).addRoutes(to: v1)
     ConsoleController(deps: deps).addRoutes(to: router)
     return router
 }

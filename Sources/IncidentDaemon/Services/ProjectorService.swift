@@ -98,7 +98,7 @@ struct ProjectorService: Service {
     private func catchUp(on connection: DedicatedConnection, holding held: Int?) async throws -> Round {
         try await connection.run { [projections, batchSize] connection -> Round in
             if held != connection.serial {
-                guard try ProjectorLock.tryAcquire(on: connection) else { return Round(holder: nil, outcomes: []) }
+                guard try ActiveInstance.projector.tryAcquire(on: connection) else { return Round(holder: nil, outcomes: []) }
                 try connection.listen("incident_events")
                 // The read models are derived: a crash may lose the last few projector commits
                 // (each whole, with its checkpoint), and they are simply projected again from the

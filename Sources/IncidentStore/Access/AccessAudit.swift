@@ -25,6 +25,12 @@ public enum AccessAudit {
         case projectionRebuild = "projection.rebuild"
         /// An outbox envelope whose write carried personal data was delivered and run.
         case outboxDeliver = "outbox.deliver"
+        /// A subscription was made, paused, resumed or deleted, or a dead letter sent again.
+        case subscriptionCreate = "subscription.create"
+        case subscriptionPause = "subscription.pause"
+        case subscriptionResume = "subscription.resume"
+        case subscriptionDelete = "subscription.delete"
+        case subscriptionRetry = "subscription.retry"
     }
 
     /// Who acts, and through which request.

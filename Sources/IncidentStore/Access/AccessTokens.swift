@@ -60,6 +60,11 @@ public struct AccessTokens: Sendable {
         self.cache = cache
     }
 
+    /// A token's name: letters, digits and `. _ @ -`, at most 64, starting with a letter or digit.
+    public static func isValidName(_ name: String) -> Bool {
+        name.range(of: #"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"#, options: .regularExpression) != nil
+    }
+
     /// Creates a token and returns its secret (the only time it exists outside the caller's hands).
     ///
     /// Names are unique for good: a revoked token's name is not given out again. The token and
@@ -67,7 +72,7 @@ public struct AccessTokens: Sendable {
     /// - Parameter actor: who makes it (an admin's request; by default the local user, as
     ///   `incidentd token create` is).
     public func create(name: String, role: Role, expiresAt: Date? = nil, by actor: AccessAudit.Actor = .local) async throws -> String {
-        guard name.range(of: #"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"#, options: .regularExpression) != nil else {
+        guard Self.isValidName(name) else {
             throw TokenError.invalidName(name)
         }
         var bytes = [UInt8](repeating: 0, count: 32)

@@ -12,6 +12,8 @@ public enum KeyPurpose: String, Sendable, CaseIterable {
     case narrative
     /// The server's X25519 key for the sealed offline outbox.
     case outbox
+    /// A webhook subscription's signing secret.
+    case webhook
 }
 
 /// A key as the database stores it: sealed (AES-256-GCM) by a master key, whose id it names.

@@ -58,6 +58,17 @@ public struct KeyRotation: Sendable {
             WHERE k.key_id = u.subject
             """
         ),
+        (
+            """
+            SELECT name, 1, 'webhook', secret_master_key_id, encode(secret_wrapped, 'hex') FROM subscriptions
+            WHERE secret_wrapped IS NOT NULL AND secret_master_key_id <> $1 LIMIT $2 FOR UPDATE
+            """,
+            """
+            UPDATE subscriptions s SET secret_master_key_id = $1, secret_wrapped = decode(u.wrapped, 'hex')
+            FROM unnest($2::text[], $3::int[], $4::text[], $5::text[]) AS u(subject, generation, purpose, wrapped)
+            WHERE s.name = u.subject
+            """
+        ),
     ]
 
     /// Runs (or resumes) the rotation.
@@ -121,6 +132,7 @@ public struct KeyRotation: Sendable {
                     let left: Int = try connection.query(
                         """
                         SELECT (SELECT count(*) FROM incident_keys WHERE master_key_id <> $1) + (SELECT count(*) FROM outbox_keys WHERE master_key_id <> $1)
+                            + (SELECT count(*) FROM subscriptions WHERE secret_master_key_id <> $1)
                         """, [new.id]
                     ).first!.decode(0)
                     guard left == 0 else { return false }

@@ -70,7 +70,7 @@ public struct ProjectionTables: Sendable {
 /// Advisory lock keys (two-key form: this namespace, then the job).
 enum AdvisoryLock {
     static let namespace: Int32 = 0x696E_6364  // "incd"
-    static let activeProjector: Int32 = 1
+    // 1 and 2: ``ActiveInstance``.
 
     static func rebuild(_ projection: String) -> Int32 {
         // Stable across processes: a small FNV-1a hash of the name, kept above the fixed keys.
@@ -193,12 +193,16 @@ func postgresArray(_ values: [some PostgresEncodable]) -> String {
     return String(decoding: literal, as: UTF8.self)
 }
 
-/// The single-active-projector lock: a session advisory lock, released when its session ends.
-public enum ProjectorLock {
-    /// Takes the lock for the connection's session if no other session holds it.
-    public static func tryAcquire(on connection: PostgresConnection) throws -> Bool {
-        try connection.query(
-            "SELECT pg_try_advisory_lock($1::int, $2::int)", [Int(AdvisoryLock.namespace), Int(AdvisoryLock.activeProjector)]
-        ).first?.decode(0) ?? false
+/// The jobs exactly one daemon per database does, each under a session advisory lock of its
+/// own, released when its session ends: the holder works, the others stand by.
+public enum ActiveInstance: Int32, Sendable {
+    /// Keeps the read models current.
+    case projector = 1
+    /// Delivers the subscriptions' webhooks.
+    case dispatcher = 2
+
+    /// Takes the job's lock for the connection's session if no other session holds it.
+    public func tryAcquire(on connection: PostgresConnection) throws -> Bool {
+        try connection.query("SELECT pg_try_advisory_lock($1::int, $2::int)", [Int(AdvisoryLock.namespace), Int(rawValue)]).first?.decode(0) ?? false
     }
 }

@@ -84,9 +84,12 @@ private let session: URLSession = {
     return URLSession(configuration: configuration)
 }()
 
-func post(_ port: Int, _ path: String = "/v1/incidents", token: String, body: Data, contentType: String = "application/json") async -> Answer {
+func post(
+    _ port: Int, _ path: String = "/v1/incidents", token: String, body: Data, contentType: String = "application/json", headers: [String: String] = [:]
+) async -> Answer {
     var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)" + path)!)
     request.httpMethod = "POST"
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
     request.httpBody = body
     request.setValue(contentType, forHTTPHeaderField: "Content-Type")
     request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization")
