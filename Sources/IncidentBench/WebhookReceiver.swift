@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import NIOHTTP1
 import Synchronization
@@ -29,7 +30,10 @@ final class WebhookReceiver: Sendable {
             if let id = request.headers[HTTPField.Name("webhook-id")!] { receiver.arrivals.withLock { if $0[id] == nil { $0[id] = now } } }
             return Response(status: .noContent)
         }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        // Quiet: the server is cancelled when the run ends, which Hummingbird logs as errors.
+        var logger = Logger(label: "bench-webhook-receiver")
+        logger.logLevel = .critical
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
         let server = Task { try await app.runService(gracefulShutdownSignals: []) }
         receiver.server.withLock { $0 = server }
         let body = #"{"name": "\#(receiver.name)", "target": {"kind": "webhook", "url": "http://127.0.0.1:\#(port)/bench"}, "start": "now"}"#

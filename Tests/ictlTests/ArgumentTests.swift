@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Testing
 
 @testable import ictl
@@ -21,7 +22,11 @@ import Testing
                 "report", "import", "amend", "verify", "reject", "retract", "show", "list", "log", "tail",
                 "summary", "digest", "regions", "taxonomy", "outbox", "login", "admin",
             ])
-        #expect(Admin.configuration.subcommands.map { $0._commandName } == ["token", "erase", "redact", "rebuild", "audit"])
+        #expect(Admin.configuration.subcommands.map { $0._commandName } == ["token", "erase", "redact", "rebuild", "audit", "subscription"])
+        #expect(
+            Subscription.configuration.subcommands.map { $0._commandName } == [
+                "create", "list", "show", "pause", "resume", "delete", "dead-letters", "retry",
+            ])
         #expect(TokenCommand.configuration.subcommands.map { $0._commandName } == ["create", "list", "revoke"])
         #expect(OutboxCommand.configuration.subcommands.map { $0._commandName } == ["list", "sync", "purge"])
     }
@@ -66,6 +71,45 @@ import Testing
         #expect(refusal(["admin", "audit", "--limit", "1001"]) != nil)
         let audit = try #require(try ICtl.parseAsRoot(["admin", "audit", "--limit", "1000", "--all"]) as? Audit)
         #expect(audit.limit == 1000 && audit.all)
+    }
+
+    @Test func subscriptionCreateNeedsOneTarget() throws {
+        let create = ["admin", "subscription", "create", "feed"]
+        #expect(refusal(create)?.message.contains("give --webhook URL or --pull") == true)
+        #expect(refusal(create + ["--pull", "--webhook", "https://hooks.example.org/x"])?.message.contains("not both") == true)
+        #expect(refusal(create + ["--pull"])?.message.contains("--pull needs --consumer") == true)
+        #expect(refusal(create + ["--webhook", "ftp://hooks.example.org/x"])?.message.contains("https:// URL") == true)
+        #expect(refusal(create + ["--webhook", "https://h.example.org/x", "--consumer", "c"])?.message.contains("--consumer goes with --pull") == true)
+        #expect(refusal(create + ["--pull", "--consumer", "c", "--min-killed=-1"])?.message.contains("--min-killed must be 0 or more") == true)
+        #expect(refusal(create + ["--pull", "--consumer", "c", "--category", " "])?.message.contains("--category takes a value") == true)
+        for name in ["Feed", "-feed", "feed/../../tokens", String(repeating: "a", count: 64)] {
+            let refused = try #require(refusal(["admin", "subscription", "show", "--", name]))
+            #expect(refused.message.contains("is not a subscription name") && refused.code == Exit.usage, "\(name)")
+        }
+        #expect(refusal(["admin", "subscription", "retry", "feed", "not-a-uuid"])?.message.contains("is not an event id") == true)
+    }
+
+    @Test func subscriptionCreateSendsOnlyWhatWasGiven() throws {
+        let arguments = [
+            "admin", "subscription", "create", "mitrovica-feed", "--pull", "--consumer", "dashboards", "--consumer", "analyst-2",
+            "--district", "mitrovica", "--municipality", "Zubin Potok", "--category", "ethnic_violence", "--min-casualties", "2", "--start", "beginning",
+        ]
+        let create = try #require(try ICtl.parseAsRoot(arguments) as? Subscription.Create)
+        let body = try #require(try JSONSerialization.jsonObject(with: create.requestBody()) as? [String: Any])
+        #expect(Set(body.keys) == ["name", "filter", "target", "start", "consumers"])
+        #expect(body["name"] as? String == "mitrovica-feed" && body["start"] as? String == "beginning")
+        #expect(body["consumers"] as? [String] == ["dashboards", "analyst-2"])
+        #expect((body["target"] as? [String: String]) == ["kind": "pull"])
+        let filter = try #require(body["filter"] as? [String: Any])
+        #expect(Set(filter.keys) == ["districts", "municipalities", "categories", "min_casualties"])
+        #expect(filter["municipalities"] as? [String] == ["Zubin Potok"] && filter["min_casualties"] as? Int == 2)
+
+        let webhook = ["admin", "subscription", "create", "killings", "--webhook", "https://hooks.example.org/k", "--include-confidential"]
+        let hook = try #require(try ICtl.parseAsRoot(webhook) as? Subscription.Create)
+        let hookBody = try #require(try JSONSerialization.jsonObject(with: hook.requestBody()) as? [String: Any])
+        #expect(Set(hookBody.keys) == ["name", "filter", "target", "include_confidential"])
+        #expect((hookBody["target"] as? [String: String]) == ["kind": "webhook", "url": "https://hooks.example.org/k"])
+        #expect((hookBody["filter"] as? [String: Any])?.isEmpty == true)
     }
 
     @Test func formatsAreOnlyTheKnownOnes() throws {

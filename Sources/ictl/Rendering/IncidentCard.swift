@@ -41,11 +41,7 @@ struct IncidentCard {
         return [terminal.paint(category, .bold), state + "  " + id]
     }
 
-    /// A labelled line of a section, the label in a column of its own; a long value wraps under itself.
-    private func field(_ label: String, _ text: String) -> String {
-        let lines = Output.wrap(text, width: terminal.width, indent: String(repeating: " ", count: 16))
-        return "  " + label.padding(toLength: 14, withPad: " ", startingAt: 0) + lines.joined(separator: "\n").dropFirst(16)
-    }
+    private func field(_ label: String, _ text: String) -> String { Output.field(label, text, width: terminal.width) }
 
     private func place() -> [String] {
         let municipality = Output.string(incident["municipality"])

@@ -77,6 +77,13 @@ enum Output {
         }.map { indent + $0 }
     }
 
+    /// A labelled line of a record's section (``IncidentCard``, ``SubscriptionCard``), the label in
+    /// a column of its own; a long value wraps under itself.
+    static func field(_ label: String, _ text: String, width: Int?) -> String {
+        let lines = wrap(text, width: width, indent: String(repeating: " ", count: 16))
+        return "  " + label.padding(toLength: 14, withPad: " ", startingAt: 0) + lines.joined(separator: "\n").dropFirst(16)
+    }
+
     /// A list nested in a list (districts and their municipalities, categories and their
     /// sub-categories) as one row per inner item, made by `row` from the item and its parent.
     static func nestedRows(

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import IncidentAPI
 import IncidentStore
 import PostgresLibpq
 
@@ -24,13 +25,6 @@ struct SubscriptionController: Sendable {
 
     private var store: Subscriptions { deps.subscriptions }
 
-    /// The names the table's check allows: 1 to 63 of `a-z 0-9 _ . -`, starting with a letter or digit.
-    static func isValidName(_ name: String) -> Bool {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789_.-")
-        guard let first = name.first, first.isASCII, first.isLetter || first.isNumber, name.count <= 63 else { return false }
-        return name.allSatisfy(allowed.contains)
-    }
-
     private func name(_ context: APIContext) -> String { context.parameters.get("name") ?? "" }
 
     private func notFound(_ name: String) -> APIError { APIError(.notFound, code: "not_found", message: "no subscription named '\(name)'") }
@@ -42,8 +36,8 @@ struct SubscriptionController: Sendable {
         let principal = try context.requireAdmin()
         var body = try CommandBody(try await request.jsonBody(), allowed: ["name", "filter", "target", "start", "consumers", "include_confidential"])
         let name = body.string("name")
-        if let name, !Self.isValidName(name) {
-            body.errors.append(FieldError("name", "must be 1 to 63 of a-z, 0-9, '_', '.', '-', starting with a letter or digit"))
+        if let name, !SubscriptionNames.isValid(name) {
+            body.errors.append(FieldError("name", "must be " + SubscriptionNames.rule))
         }
         let startText = body.string("start", required: false) ?? "now"
         let start = SubscriptionStart(startText)
