@@ -97,7 +97,10 @@ struct API {
             let logger = Logger(label: "incidentd-test") { _ in LogCapture.Handler(capture: logs) }
             let app = try await buildApplication(
                 pool: pool, keys: TestKeys.ring, host: host, port: 0, registry: TestMetrics.registry, logger: logger, tokenCache: tokenCache, bodyStall: bodyStall,
-                statementTimeout: statementTimeout, authFailures: authFailures, webhooks: webhooks)
+                statementTimeout: statementTimeout, authFailures: authFailures, webhooks: webhooks,
+                // The test client keeps one connection, idle while a test seeds its world (over a
+                // minute on a loaded machine); the daemon's 60 s would close it under the test.
+                idleTimeout: .seconds(900))
             do {
                 try await app.test(.live) { client in
                     try await body(

@@ -135,6 +135,14 @@ struct SubscriptionAPITests {
                 .post, "/v1/admin/subscriptions", token: api.admin, json: ["name": "x", "filter": ["colour": "red"], "target": ["kind": "pull"]])
             #expect(unknown.status == 400, "an unknown field is a 400, as everywhere in the API")
             #expect(try await api.call(.post, "/v1/admin/subscriptions", token: api.admin, json: ["name": "x", "target": ["kind": "carrier-pigeon"]]).status == 422)
+            for name in ["feed\n", "feed\r", "feed\r\n", ""] {
+                let refused = try await api.call(
+                    .post, "/v1/admin/subscriptions", token: api.admin, json: ["name": .string(name), "target": ["kind": "pull"], "consumers": ["desk"]])
+                let named = refused.json?.objectValue?["error"]?.objectValue?["details"]?.objectValue?["fields"]?.arrayValue?.compactMap {
+                    $0.objectValue?["field"]?.stringValue
+                }
+                #expect(refused.status == 422 && named == ["name"], "a name ending in a line break is refused, not a 500: \(name.debugDescription)")
+            }
 
             let body: JSONValue = ["name": "north", "filter": ["districts": ["Mitrovicë"], "municipalities": ["Zveçan"]], "target": ["kind": "pull"]]
             let created = try await api.call(.post, "/v1/admin/subscriptions", token: api.admin, json: body)

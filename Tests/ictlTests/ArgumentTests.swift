@@ -82,7 +82,7 @@ import Testing
         #expect(refusal(create + ["--webhook", "https://h.example.org/x", "--consumer", "c"])?.message.contains("--consumer goes with --pull") == true)
         #expect(refusal(create + ["--pull", "--consumer", "c", "--min-killed=-1"])?.message.contains("--min-killed must be 0 or more") == true)
         #expect(refusal(create + ["--pull", "--consumer", "c", "--category", " "])?.message.contains("--category takes a value") == true)
-        for name in ["Feed", "-feed", "feed/../../tokens", String(repeating: "a", count: 64)] {
+        for name in ["Feed", "-feed", "feed/../../tokens", "feed\n", "feed\r", "", String(repeating: "a", count: 64)] {
             let refused = try #require(refusal(["admin", "subscription", "show", "--", name]))
             #expect(refused.message.contains("is not a subscription name") && refused.code == Exit.usage, "\(name)")
         }

@@ -212,7 +212,8 @@ func buildApplication(
     logger: Logger,
     tokenCache: TokenCache = TokenCache(), tls: TLSConfiguration? = nil, bodyStall: Duration = .seconds(20),
     statementTimeout: Duration? = .seconds(10), authFailures: AuthFailureLimiter = AuthFailureLimiter(), streamRecheck: Duration = .seconds(2),
-    disclosure: Disclosure = Disclosure(), secureCookies: Bool = false, webhooks: WebhookSettings = WebhookSettings(), owning: [any Service] = []
+    disclosure: Disclosure = Disclosure(), secureCookies: Bool = false, webhooks: WebhookSettings = WebhookSettings(), owning: [any Service] = [],
+    idleTimeout: Duration = .seconds(60)
 ) async throws -> some ApplicationProtocol {
     let reference = try await ReferenceData.load(pool)
     let projections: [any Projection] = [
@@ -244,10 +245,10 @@ func buildApplication(
         pool: pool, subscriptions: subscriptions,
         sender: WebhookSender(client: WebhookSender.makeClient(timeout: webhooks.timeout), policy: webhooks.policy, timeout: webhooks.timeout),
         retryMin: webhooks.retryMin, retryMax: webhooks.retryMax, logger: logger)
-    let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(60))
+    let http1 = HTTP1Channel.Configuration(idleTimeout: .init(idleTimeout))
     return Application(
         router: router,
-        // A connection with no request in progress (or still trickling its headers) for 60 s is closed.
+        // A connection with no request in progress (or still trickling its headers) for idleTimeout (60 s) is closed.
         server: try tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: $0) } ?? .http1(configuration: http1),
         configuration: .init(address: .hostname(host, port: port), serverName: "incidentd"),
         services: owning + [projector, dispatcher, TokenCacheListener(pool: pool, cache: tokenCache, logger: logger), rebuilds]

@@ -20,11 +20,9 @@ struct SubscriptionCard {
     private func field(_ label: String, _ text: String) -> String { Output.field(label, text, width: terminal.width) }
 
     private func definition() -> [String] {
-        let target = subscription["target"] as? [String: Any] ?? [:]
-        let kind = Output.string(target["kind"])
-        let confidential = Output.readable(subscription["include_confidential"]) == "yes"
+        let confidential = subscription["include_confidential"] as? Bool == true
         return [
-            field("Target", kind == "webhook" ? "webhook " + Output.string(target["url"]) : kind),
+            field("Target", SubscriptionRows.target(subscription)),
             field("Consumers", Output.readable(subscription["consumers"])),
             field("Filter", filter()),
             field("Confidential", confidential ? "included (seen as an admin sees them)" : "left out"),
@@ -64,9 +62,8 @@ struct SubscriptionCard {
         } else {
             lines.append(field("Last delivery", "none yet"))
         }
-        let attempts = Output.readable(failures["attempts"])
-        if attempts != "0" && attempts != "—" {
-            lines.append(field("Failing", "\(attempts) tr\(attempts == "1" ? "y" : "ies") of the next event so far"))
+        if let attempts = failures["attempts"] as? Int, attempts > 0 {
+            lines.append(field("Failing", "\(attempts) tr\(attempts == 1 ? "y" : "ies") of the next event so far"))
             lines.append(field("Next try", IncidentTimeline.moment(Output.string(failures["next_attempt_at"]))))
             lines.append(field("Last error", Output.readable(failures["last_error"])))
         }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Subscriptions and their dead letters as rows (`ictl admin subscription list`, `show` as CSV,
-/// `dead-letters`): the API's values in CSV, times to the minute in a table for a person.
+/// `dead-letters`): the API's values in CSV (`retrying` as yes or no), times to the minute in a
+/// table for a person.
 enum SubscriptionRows {
     static let columns = ["NAME", "STATE", "TARGET", "LAG", "DELIVERED", "DEAD", "LAST DELIVERY", "OUTCOME", "LAST ERROR"]
 
@@ -16,7 +17,7 @@ enum SubscriptionRows {
         ]
     }
 
-    /// `webhook https://…` or `pull`, as a person tells them apart.
+    /// The webhook's URL, or `pull`.
     static func target(_ subscription: [String: Any]) -> String {
         let target = subscription["target"] as? [String: Any] ?? [:]
         let kind = Output.string(target["kind"])

@@ -21,10 +21,22 @@ struct APIResponse {
     /// The error the answer carries, if its body is one.
     var error: ErrorBody.Failure? { ErrorBody(decoding: body)?.error }
 
-    var errorMessage: String {
+    var errorMessage: String { errorMessage(naming: [:]) }
+
+    /// What the answer's error says, each field it names shown as `flags` calls it (a command's
+    /// flag for an API field: `filter.categories` -> `--category`).
+    func errorMessage(naming flags: [String: String]) -> String {
         guard let error else { return String(decoding: body.prefix(300), as: UTF8.self) }
-        guard error.fields.count > 1 else { return error.message }
-        return "rejected:\n  " + error.fields.map { "\($0.field): \($0.message)" }.joined(separator: "\n  ")
+        let fields = error.fields.map { "\(flags[$0.field] ?? $0.field): \($0.message)" }
+        if fields.count > 1 { return "rejected:\n  " + fields.joined(separator: "\n  ") }
+        return flags.isEmpty || fields.isEmpty ? error.message : fields[0]
+    }
+
+    /// The answer itself when it is a 2xx; otherwise its exit code and ``errorMessage(naming:)``.
+    @discardableResult
+    func succeeded(naming flags: [String: String] = [:]) throws -> APIResponse {
+        guard (200..<300).contains(status) else { throw CLIError(code: exitCode, message: errorMessage(naming: flags)) }
+        return self
     }
 
     /// The exit code for a non-2xx answer.

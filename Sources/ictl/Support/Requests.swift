@@ -24,7 +24,7 @@ func query(_ client: Client, _ path: String, headers: [(String, String)] = []) a
         let what = error.tls ? error.explanation : "cannot be reached"
         throw CLIError(code: Exit.unreachable, message: "the daemon at \(client.server): \(what) (\(error.reason.prefix(160)))")
     }
-    guard (200..<300).contains(response.status) else { throw CLIError(code: response.exitCode, message: response.errorMessage) }
+    try response.succeeded()
     await flushOutbox(client)
     return response
 }
@@ -48,7 +48,7 @@ func write(_ client: Client, path: String, body: [String: Any], idempotencyKey: 
         try queue(client, path: path, data: data, idempotencyKey: idempotencyKey, command: command, incidentID: incidentID, why: why)
         return
     }
-    guard (200..<300).contains(response.status) else { throw CLIError(code: response.exitCode, message: response.errorMessage) }
+    try response.succeeded()
     if let id = response.json?["incident_id"] as? String { print(id) }
     if response.status == 200 { note("already stored (an earlier send of the same request); nothing was written twice") }
     await flushOutbox(client)

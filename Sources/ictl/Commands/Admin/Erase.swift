@@ -21,7 +21,7 @@ struct Erase: AsyncParsableCommand {
         try await runCommand {
             let response = try await connection.client.send(
                 .POST, "/v1/incidents/\(id)/personal-data:erase", json: try JSONSerialization.data(withJSONObject: ["reason": reason]))
-            guard (200..<300).contains(response.status) else { throw CLIError(code: response.exitCode, message: response.errorMessage) }
+            try response.succeeded()
             print(id)
         }
     }

@@ -33,7 +33,7 @@ struct Redact: AsyncParsableCommand {
             }
             let body = try JSONSerialization.data(withJSONObject: ["reason": reason, "replacement": replacement], options: [.sortedKeys])
             let response = try await connection.client.send(.POST, "/v1/incidents/\(id)/narrative:redact", json: body)
-            guard (200..<300).contains(response.status) else { throw CLIError(code: response.exitCode, message: response.errorMessage) }
+            try response.succeeded()
             print(id)
         }
     }

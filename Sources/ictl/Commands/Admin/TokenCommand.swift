@@ -82,7 +82,7 @@ struct TokenCommand: AsyncParsableCommand {
         func run() async throws {
             try await runCommand {
                 let response = try await connection.client.send(.DELETE, "/v1/admin/tokens/\(name)")
-                guard (200..<300).contains(response.status) else { throw CLIError(code: response.exitCode, message: response.errorMessage) }
+                try response.succeeded()
                 note("token '\(name)' revoked")
             }
         }

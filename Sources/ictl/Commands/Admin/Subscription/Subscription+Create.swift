@@ -105,26 +105,22 @@ extension Subscription {
             "include_confidential": "--include-confidential",
         ]
 
-        /// What to say of a refused create: the daemon's fields by the flags that set them.
-        static func refusal(_ response: APIResponse) -> String {
-            guard let error = response.error else { return response.errorMessage }
-            if error.code == "webhook_target_refused" { return "--webhook: " + error.message }
-            guard !error.fields.isEmpty else { return response.errorMessage }
-            return "rejected:\n  " + error.fields.map { "\(flags[$0.field] ?? $0.field): \($0.message)" }.joined(separator: "\n  ")
-        }
-
         func run() async throws {
             try await runCommand {
                 let response = try await connection.client.send(.POST, "/v1/admin/subscriptions", json: try requestBody())
-                guard (200..<300).contains(response.status), let created = response.json else {
-                    throw CLIError(code: response.exitCode, message: Self.refusal(response))
+                if let error = response.error, error.code == "webhook_target_refused" {
+                    throw CLIError(code: response.exitCode, message: "--webhook: " + error.message)
                 }
+                let created = try response.succeeded(naming: Self.flags).json ?? [:]
                 let name = subscription.name
                 let delivery = webhook.map { "to \($0)" } ?? "for " + consumers.joined(separator: ", ")
                 note("subscription '\(name)' created: delivers \(delivery), from \(start ?? "now")")
-                guard let secret = created["secret"] as? String else { return }
+                guard webhook != nil else { return }
+                guard let secret = created["secret"] as? String else {
+                    throw CLIError(code: Exit.other, message: "the daemon created '\(name)' but sent no signing secret; delete it and create it again")
+                }
                 note("warning: the webhook's signing secret is printed on stdout this once and can never be shown again; keep it for the receiver now")
-                print(Terminal.standardOutput().paint(secret, .bold))
+                print(secret)
             }
         }
     }

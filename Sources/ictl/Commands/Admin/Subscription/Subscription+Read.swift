@@ -8,7 +8,7 @@ extension Subscription {
             commandName: "list", abstract: "List subscriptions: state, target, lag, deliveries, dead letters.",
             usage: "ictl admin subscription list [<options>]",
             discussion: """
-                LAG is how many matching events wait to be delivered; DEAD counts the dead letters. On a \
+                LAG counts the log's events after the subscription's checkpoint, matching or not; DEAD counts the dead letters. On a \
                 narrow terminal the last error, the outcome, the delivered count and the last delivery's \
                 time are left out in that order.
 

@@ -42,7 +42,9 @@ extension Subscription {
         func run() async throws {
             try await runCommand {
                 let answer = try await Subscription.change(try connection.client, .POST, Subscription.path(subscription.name, ":resume"))
-                note("subscription '\(subscription.name)' \(Output.string(answer["state"])), \(Output.readable(answer["lag_events"])) event(s) to deliver")
+                note(
+                    "subscription '\(subscription.name)' \(Output.string(answer["state"])), \(Output.readable(answer["lag_events"])) event(s) in the log after its checkpoint"
+                )
             }
         }
     }

@@ -27,9 +27,7 @@ struct Subscription: AsyncParsableCommand {
     /// Sends a change of subscription `name` and returns the answer's JSON; a non-2xx answer
     /// becomes its exit code (404 -> 66) and the server's message.
     static func change(_ client: Client, _ method: HTTPMethod, _ path: String, json: Data? = nil) async throws -> [String: Any] {
-        let response = try await client.send(method, path, json: json)
-        guard (200..<300).contains(response.status) else { throw CLIError(code: response.exitCode, message: response.errorMessage) }
-        return response.json ?? [:]
+        try await client.send(method, path, json: json).succeeded().json ?? [:]
     }
 }
 
