@@ -67,13 +67,19 @@ extension Subscription {
                 if let value, value < 0 { throw ValidationError("\(flag) must be 0 or more") }
             }
             if start?.isEmpty == true { throw ValidationError("--start takes now, beginning or a checkpoint") }
-            let lists = [
-                ("--category", categories), ("--subcategory", subcategories), ("--municipality", municipalities), ("--district", districts),
-                ("--event-type", eventTypes), ("--status", statuses), ("--consumer", consumers),
-            ]
-            for (flag, values) in lists where values.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            for (flag, _, values) in listFilters + [("--consumer", "consumers", consumers)]
+            where values.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
                 throw ValidationError("\(flag) takes a value, not an empty one")
             }
+        }
+
+        /// The filter's list members: each flag, the member of `filter` it sets, the values given.
+        var listFilters: [(flag: String, key: String, values: [String])] {
+            [
+                ("--category", "categories", categories), ("--subcategory", "subcategories", subcategories),
+                ("--municipality", "municipalities", municipalities), ("--district", "districts", districts),
+                ("--event-type", "event_types", eventTypes), ("--status", "statuses", statuses),
+            ]
         }
 
         /// The body of `POST /v1/admin/subscriptions` these flags make: JSON, keys sorted. Only
@@ -81,11 +87,7 @@ extension Subscription {
         /// incidents) hold for what is left out.
         func requestBody() throws -> Data {
             var filter: [String: Any] = [:]
-            let lists = [
-                ("categories", categories), ("subcategories", subcategories), ("municipalities", municipalities), ("districts", districts),
-                ("event_types", eventTypes), ("statuses", statuses),
-            ]
-            for (key, values) in lists where !values.isEmpty { filter[key] = values }
+            for (_, key, values) in listFilters where !values.isEmpty { filter[key] = values }
             if let minKilled { filter["min_killed"] = minKilled }
             if let minCasualties { filter["min_casualties"] = minCasualties }
             var body: [String: Any] = [
@@ -98,12 +100,14 @@ extension Subscription {
         }
 
         /// The flag the user typed for a field the daemon names (`filter.categories` -> `--category`).
-        static let flags = [
-            "name": "NAME", "filter.categories": "--category", "filter.subcategories": "--subcategory", "filter.municipalities": "--municipality",
-            "filter.districts": "--district", "filter.event_types": "--event-type", "filter.statuses": "--status", "filter.min_killed": "--min-killed",
-            "filter.min_casualties": "--min-casualties", "start": "--start", "consumers": "--consumer", "target": "--webhook", "target.url": "--webhook",
-            "include_confidential": "--include-confidential",
-        ]
+        var flags: [String: String] {
+            var flags = [
+                "name": "NAME", "filter.min_killed": "--min-killed", "filter.min_casualties": "--min-casualties", "start": "--start",
+                "consumers": "--consumer", "target": "--webhook", "target.url": "--webhook", "include_confidential": "--include-confidential",
+            ]
+            for (flag, key, _) in listFilters { flags["filter." + key] = flag }
+            return flags
+        }
 
         func run() async throws {
             try await runCommand {
@@ -111,7 +115,7 @@ extension Subscription {
                 if let error = response.error, error.code == "webhook_target_refused" {
                     throw CLIError(code: response.exitCode, message: "--webhook: " + error.message)
                 }
-                let created = try response.succeeded(naming: Self.flags).json ?? [:]
+                let created = try response.succeeded(naming: flags).json ?? [:]
                 let name = subscription.name
                 let delivery = webhook.map { "to \($0)" } ?? "for " + consumers.joined(separator: ", ")
                 note("subscription '\(name)' created: delivers \(delivery), from \(start ?? "now")")
