@@ -61,11 +61,18 @@ final class Daemon: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    /// The value of an unlabelled gauge on /metrics, nil when absent or unreachable.
+    /// The value of a series on /metrics (its name and labels as printed), nil when absent or
+    /// unreachable. A request without an answer in 5 s is sent again, six times at most: on a
+    /// machine loaded by the whole suite one such request once waited out URLSession's 60 s.
     func metric(_ name: String) async -> Double? {
-        guard let (data, _) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!) else { return nil }
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix(name + " ") {
-            return Double(line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces))
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+        request.timeoutInterval = 5
+        for _ in 0..<6 {
+            guard let (data, _) = try? await URLSession.shared.data(for: request) else { continue }
+            for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix(name + " ") {
+                return Double(line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces))
+            }
+            return nil
         }
         return nil
     }
