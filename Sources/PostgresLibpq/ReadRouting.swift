@@ -79,10 +79,11 @@ public final class ReadRouting: Sendable {
     public func measure() async -> Duration? {
         guard let replica else { return nil }
         let at = ContinuousClock.now
-        let primaryPosition = try? await primary.withConnection { try Self.walPosition("pg_current_wal_insert_lsn()", on: $0) }
+        let primaryPosition = try? await primary.withConnection { try Self.walPosition("SELECT pg_current_wal_insert_lsn()::text", on: $0) }
         do {
             let replayed = try await replica.withConnection {
-                try Self.walPosition("CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END", on: $0)
+                try Self.walPosition(
+                    "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text", on: $0)
             }
             return record(at: at, primary: primaryPosition, replayed: replayed)
         } catch {
@@ -116,9 +117,9 @@ public final class ReadRouting: Sendable {
         }
     }
 
-    /// A WAL position (`pg_lsn`, written `X/Y` in hexadecimal) as a number.
-    static func walPosition(_ expression: String, on connection: PostgresConnection) throws -> UInt64 {
-        let text: String = try connection.query("SELECT (\(expression))::text").first!.decode(0)
+    /// The WAL position (`pg_lsn`, written `X/Y` in hexadecimal) that `statement` selects as text, as a number.
+    static func walPosition(_ statement: String, on connection: PostgresConnection) throws -> UInt64 {
+        let text: String = try connection.query(statement).first!.decode(0)
         let halves = text.split(separator: "/")
         guard halves.count == 2, let high = UInt64(halves[0], radix: 16), let low = UInt64(halves[1], radix: 16) else {
             throw DatabaseError(kind: .server, message: "unexpected WAL position '\(text)'")

@@ -114,9 +114,11 @@ public struct Subscriptions: Sendable {
 
     // MARK: - Reads
 
-    static let columns = """
-        name, filter::text, target_kind, target_url, consumers::text, include_confidential, paused, checkpoint_transaction::text,
-        checkpoint_position, attempts, next_attempt_at, last_error, delivered, last_delivery::text, created_at, created_by
+    /// Every subscription, its columns in the order ``subscription(_:)`` reads them.
+    static let selectAll = """
+        SELECT name, filter::text, target_kind, target_url, consumers::text, include_confidential, paused, checkpoint_transaction::text,
+            checkpoint_position, attempts, next_attempt_at, last_error, delivered, last_delivery::text, created_at, created_by
+        FROM subscriptions
         """
 
     public func get(_ name: String) async throws -> Subscription? {
@@ -124,12 +126,12 @@ public struct Subscriptions: Sendable {
     }
 
     static func get(_ name: String, on connection: PostgresConnection) throws -> Subscription? {
-        try connection.query("SELECT \(columns) FROM subscriptions WHERE name = $1", [name]).first.map(Self.subscription(_:))
+        try connection.query(selectAll + " WHERE name = $1", [name]).first.map(Self.subscription(_:))
     }
 
     public func list() async throws -> [Subscription] {
         try await pool.withConnection { connection in
-            try connection.query("SELECT \(Self.columns) FROM subscriptions ORDER BY name").rows.map(Self.subscription(_:))
+            try connection.query(Self.selectAll + " ORDER BY name").rows.map(Self.subscription(_:))
         }
     }
 
