@@ -80,6 +80,8 @@ struct SubscriptionAPITests {
                 let answer = try await api.call(
                     .post, "/v1/admin/subscriptions", token: api.admin, json: ["name": .string("refused-\(index)"), "target": ["kind": "webhook", "url": .string(url)]])
                 #expect(answer.status == 422 && answer.errorCode == "webhook_target_refused", "\(url): \(answer.status) \(answer.json?.encodedString ?? "")")
+                let named = answer["error"]?.objectValue?["details"]?.objectValue?["fields"]?.arrayValue?.compactMap { $0.objectValue?["field"]?.stringValue }
+                #expect(named == ["target.url"], "\(url)")
             }
             #expect(try await api.call(.get, "/v1/admin/subscriptions", token: api.admin)["subscriptions"] == [])
         }

@@ -28,6 +28,10 @@ struct SubscriptionCLITests {
                 "admin", "subscription", "create", "violence", "--webhook", receiver.url + "/violence", "--category", "no_such_category")
             #expect(refused.status == 65)
             #expect(refused.stderr.contains("--category: unknown category 'no_such_category'"), "\(refused.stderr)")
+            // A private address, refused before any connection.
+            let privateTarget = try await laptop.ictl("admin", "subscription", "create", "private", "--webhook", "http://10.0.0.1/hook")
+            #expect(privateTarget.status == 65)
+            #expect(privateTarget.stderr.contains("--webhook: webhook URL refused"), "\(privateTarget.stderr)")
 
             let created = try await laptop.ictl(
                 "admin", "subscription", "create", "violence", "--webhook", receiver.url + "/violence", "--category", "ethnic_violence", "--start",

@@ -21,7 +21,7 @@ struct Log: AsyncParsableCommand {
         try await runCommand {
             let path = "/v1/events?limit=\(limit)&after=\(after.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
             let response = try await query(connection.client, path)
-            let events = response.json?["events"] as? [[String: Any]] ?? []
+            let events = response.objects("events")
             Output.emit(
                 output, json: response.json ?? [:], columns: ["POSITION", "RECORDED", "TYPE", "STREAM", "VERSION"],
                 rows: events.map {

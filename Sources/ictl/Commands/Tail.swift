@@ -28,7 +28,7 @@ struct Tail: AsyncParsableCommand {
             guard follow else {
                 while true {
                     let response = try await query(client, "/v1/events?limit=1000&after=\(checkpoint)")
-                    let events = response.json?["events"] as? [[String: Any]] ?? []
+                    let events = response.objects("events")
                     for event in events { print(line(event)) }
                     checkpoint = response.json?["checkpoint"] as? String ?? checkpoint
                     if events.count < 1000 { return }

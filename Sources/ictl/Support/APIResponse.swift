@@ -18,6 +18,10 @@ struct APIResponse {
 
     var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
 
+    /// The objects listed under `key` in the answer's JSON (`subscriptions`, `tokens`, `events`);
+    /// none when the key is missing.
+    func objects(_ key: String) -> [[String: Any]] { json?[key] as? [[String: Any]] ?? [] }
+
     /// The error the answer carries, if its body is one.
     var error: ErrorBody.Failure? { ErrorBody(decoding: body)?.error }
 

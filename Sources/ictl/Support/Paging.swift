@@ -10,7 +10,7 @@ func pages(_ client: Client, _ path: String, limit: Int, all: Bool, filters: [(S
         let parameters = [("limit", String(limit))] + (filters + [("cursor", cursor)]).compactMap { key, value in value.map { (key, $0) } }
         let queryString = parameters.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
         let response = try await query(client, path + "?" + queryString)
-        items += response.json?["items"] as? [[String: Any]] ?? []
+        items += response.objects("items")
         cursor = response.json?["next_cursor"] as? String
     } while all && cursor != nil
     return (items, cursor)

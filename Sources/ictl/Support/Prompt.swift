@@ -15,10 +15,10 @@ struct Prompt {
     static func load(_ client: Client) async -> Prompt {
         var prompt = Prompt()
         if let taxonomy = try? await client.send(.GET, "/v1/taxonomy", timeout: .seconds(5)), taxonomy.status == 200 {
-            prompt.categories = taxonomy.json?["categories"] as? [[String: Any]] ?? []
+            prompt.categories = taxonomy.objects("categories")
         }
         if let regions = try? await client.send(.GET, "/v1/regions", timeout: .seconds(5)), regions.status == 200 {
-            for district in regions.json?["districts"] as? [[String: Any]] ?? [] {
+            for district in regions.objects("districts") {
                 for m in district["municipalities"] as? [[String: Any]] ?? [] {
                     let names = [m["code"], m["name_sq"], m["name_sr"]].compactMap { $0 as? String } + (m["aliases"] as? [String] ?? [])
                     prompt.municipalities.append((m["code"] as? String ?? "", m["name"] as? String ?? "", names.map(fold)))

@@ -61,7 +61,11 @@ struct SubscriptionController: Sendable {
             do {
                 _ = try await deps.webhooks.check(url)
             } catch let refusal as WebhookPolicy.Refusal {
-                throw APIError(.unprocessableContent, code: "webhook_target_refused", message: "webhook URL refused: \(refusal.description)")
+                // Named as every refused field is (`details.fields`), so that clients show it alike.
+                let message = "webhook URL refused: \(refusal.description)"
+                throw APIError(
+                    .unprocessableContent, code: "webhook_target_refused", message: message,
+                    details: ["fields": [["field": "target.url", "message": .string(message)]]])
             }
         }
         do {

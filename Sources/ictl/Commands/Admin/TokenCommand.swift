@@ -54,7 +54,7 @@ struct TokenCommand: AsyncParsableCommand {
         func run() async throws {
             try await runCommand {
                 let response = try await query(connection.client, "/v1/admin/tokens")
-                let tokens = response.json?["tokens"] as? [[String: Any]] ?? []
+                let tokens = response.objects("tokens")
                 let columns = ["NAME", "ROLE", "CREATED", "EXPIRES", "REVOKED"]
                 let rows = tokens.map { token in
                     [Output.string(token["name"]), Output.string(token["role"])] + ["created_at", "expires_at", "revoked_at"].map { Output.string(token[$0]) }

@@ -112,9 +112,6 @@ extension Subscription {
         func run() async throws {
             try await runCommand {
                 let response = try await connection.client.send(.POST, "/v1/admin/subscriptions", json: try requestBody())
-                if let error = response.error, error.code == "webhook_target_refused" {
-                    throw CLIError(code: response.exitCode, message: "--webhook: " + error.message)
-                }
                 let created = try response.succeeded(naming: flags).json ?? [:]
                 let name = subscription.name
                 let delivery = webhook.map { "to \($0)" } ?? "for " + consumers.joined(separator: ", ")

@@ -24,7 +24,7 @@ extension Subscription {
         func run() async throws {
             try await runCommand {
                 let response = try await query(connection.client, Subscription.path(subscription.name, "/dead-letters"))
-                let letters = response.json?["dead_letters"] as? [[String: Any]] ?? []
+                let letters = response.objects("dead_letters")
                 Output.emit(
                     output, json: response.json ?? [:], columns: SubscriptionRows.deadLetterColumns, rows: letters.map(SubscriptionRows.deadLetterRow),
                     table: SubscriptionRows.deadLetterTable(letters))

@@ -8,9 +8,9 @@ extension Subscription {
             commandName: "list", abstract: "List subscriptions: state, target, lag, deliveries, dead letters.",
             usage: "ictl admin subscription list [<options>]",
             discussion: """
-                LAG counts the log's events after the subscription's checkpoint, matching or not; DEAD counts the dead letters. On a \
-                narrow terminal the last error, the outcome, the delivered count and the last delivery's \
-                time are left out in that order.
+                LAG counts the log's events after the subscription's checkpoint, matching or not; DEAD \
+                counts the dead letters. On a narrow terminal the last error, the outcome, the delivered \
+                count and the last delivery's time are left out in that order.
 
                 Examples:
                   ictl admin subscription list
@@ -23,7 +23,7 @@ extension Subscription {
         func run() async throws {
             try await runCommand {
                 let response = try await query(connection.client, "/v1/admin/subscriptions")
-                let subscriptions = response.json?["subscriptions"] as? [[String: Any]] ?? []
+                let subscriptions = response.objects("subscriptions")
                 Output.emit(
                     output, json: response.json ?? [:], columns: SubscriptionRows.columns, rows: subscriptions.map(SubscriptionRows.row),
                     table: SubscriptionRows.table(subscriptions))
