@@ -24,14 +24,7 @@ struct SubscriptionCLITests {
             let world = SeededWorld(ports: [port], reporter: reporter, reviewer: reviewer)
             try await world.seed(6)
 
-            let refused = try await laptop.ictl(
-                "admin", "subscription", "create", "violence", "--webhook", receiver.url + "/violence", "--category", "no_such_category")
-            #expect(refused.status == 65)
-            #expect(refused.stderr.contains("--category: unknown category 'no_such_category'"), "\(refused.stderr)")
-            // A private address, refused before any connection.
-            let privateTarget = try await laptop.ictl("admin", "subscription", "create", "private", "--webhook", "http://10.0.0.1/hook")
-            #expect(privateTarget.status == 65)
-            #expect(privateTarget.stderr.contains("--webhook: webhook URL refused"), "\(privateTarget.stderr)")
+            try await Self.refusesCreates(laptop, receiver: receiver)
 
             let created = try await laptop.ictl(
                 "admin", "subscription", "create", "violence", "--webhook", receiver.url + "/violence", "--category", "ethnic_violence", "--start",
@@ -73,5 +66,17 @@ struct SubscriptionCLITests {
             #expect(try await laptop.ictl("admin", "subscription", "delete", "violence").status == 0)
             #expect(try await laptop.ictl("admin", "subscription", "delete", "violence").status == 66)
         }
+    }
+
+    /// A create the daemon refuses names the flag at fault and exits 65.
+    static func refusesCreates(_ laptop: Laptop, receiver: WebhookReceiver) async throws {
+        let refused = try await laptop.ictl(
+            "admin", "subscription", "create", "violence", "--webhook", receiver.url + "/violence", "--category", "no_such_category")
+        #expect(refused.status == 65)
+        #expect(refused.stderr.contains("--category: unknown category 'no_such_category'"), "\(refused.stderr)")
+        // A private address, refused before any connection.
+        let privateTarget = try await laptop.ictl("admin", "subscription", "create", "private", "--webhook", "http://10.0.0.1/hook")
+        #expect(privateTarget.status == 65)
+        #expect(privateTarget.stderr.contains("--webhook: webhook URL refused"), "\(privateTarget.stderr)")
     }
 }
