@@ -68,6 +68,27 @@ struct SubscriptionAPITests {
         }
     }
 
+    @Test("start now begins after the log's last event, in the order of transactions: transaction 10 comes after 9")
+    func startNowIsTheLogsEnd() async throws {
+        try await API.run { api in
+            // Events of two long-ended transactions, 9 and 10, in a stream no subscription delivers:
+            // as text, "9" would sort after "10".
+            let last: Int64 = try await api.db.pool.withConnection { connection in
+                try connection.query(
+                    """
+                    INSERT INTO events (transaction_id, event_id, stream, stream_version, type, schema_version, data)
+                    SELECT t::text::xid8, gen_random_uuid(), 'order-probe', v, 'OrderProbe', 1, '{}'
+                    FROM (VALUES (9, 1), (10, 2)) AS p(t, v) RETURNING global_position
+                    """
+                ).rows.map { try $0.decode(0, as: Int64.self) }.max()!
+            }
+            let created = try await api.call(.post, "/v1/admin/subscriptions", token: api.admin, json: ["name": "from-now", "target": ["kind": "pull"]])
+            #expect(created.status == 201)
+            #expect(created["checkpoint"]?.stringValue == Checkpoint(transactionID: 10, position: last).token)
+            #expect(created["lag_events"] == 0, "nothing before its creation is delivered")
+        }
+    }
+
     @Test("webhook URLs over http or to loopback, private or link-local addresses, by address or by name, are refused with 422")
     func webhookTargetsRefused() async throws {
         try await API.run { api in

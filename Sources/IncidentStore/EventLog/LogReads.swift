@@ -102,6 +102,29 @@ public enum LogReads {
         try connection.query("SELECT DISTINCT stream FROM events WHERE starts_with(stream, $1)", [prefix]).rows.map { try $0.decode(0, as: String.self) }
     }
 
+    /// A boundary: every transaction below it has ended.
+    static func boundary(on connection: PostgresConnection) throws -> UInt64 {
+        try connection.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").first!.decode(0)
+    }
+
+    /// The last event below `boundary` in commit-safe order; nil when there is none. The text
+    /// column has an alias of its own: `ORDER BY transaction_id` would otherwise sort the text,
+    /// and put transaction 9 after transaction 10.
+    static func lastEvent(before boundary: UInt64, on connection: PostgresConnection) throws -> Checkpoint? {
+        try connection.query(
+            """
+            SELECT transaction_id::text AS txid, global_position FROM events
+            WHERE transaction_id < $1::xid8 ORDER BY transaction_id DESC, global_position DESC LIMIT 1
+            """, [boundary]
+        ).first.map(Checkpoint.init(row:))
+    }
+
+    /// The place of "now" in commit-safe order: after the last event of every transaction older
+    /// than all that still run. Events of those still running come after it, so none is skipped.
+    static func head(on connection: PostgresConnection) throws -> Checkpoint {
+        try lastEvent(before: boundary(on: connection), on: connection) ?? .start
+    }
+
     /// Events committed after `checkpoint` (a reader's lag).
     static func count(after checkpoint: Checkpoint, on connection: PostgresConnection) throws -> Int {
         try connection.query(

@@ -105,8 +105,8 @@ public enum ProjectionRebuild {
             try restoreIndexes(projection, on: connection)
             return 0
         }
-        let boundary = try BulkLogReads.boundary(on: connection)
-        guard let last = try BulkLogReads.lastEvent(before: boundary, on: connection) else {
+        let boundary = try LogReads.boundary(on: connection)
+        guard let last = try LogReads.lastEvent(before: boundary, on: connection) else {
             try restoreIndexes(projection, on: connection)
             return 0
         }

@@ -52,7 +52,7 @@ public struct Subscriptions: Sendable {
             }
         let secret: Data? = if case .webhook = new.target { SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) } } else { nil }
         let created = try await pool.withTransaction { [keys] connection -> Bool in
-            let checkpoint = try checkpointGiven ?? Self.head(on: connection)
+            let checkpoint = try checkpointGiven ?? LogReads.head(on: connection)
             var wrapped: WrappedKey?
             if let secret {
                 wrapped = try keys.wrap(SymmetricKey(data: secret), purpose: .webhook, subject: new.name, under: try keys.currentForNewKeys(on: connection))
@@ -185,18 +185,6 @@ public struct Subscriptions: Sendable {
             let wrapped = WrappedKey(masterKeyID: try row.decode(0), bytes: Data(hex: try row.decode(1, as: String.self)))
             return try keys.unwrap(wrapped, purpose: .webhook, subject: name, on: connection).withUnsafeBytes { Data($0) }
         }
-    }
-
-    /// The place of "now" in commit-safe order: after every event of a transaction older than
-    /// all that still run. Events of those still running come after it, so none is skipped.
-    static func head(on connection: PostgresConnection) throws -> Checkpoint {
-        try connection.query(
-            """
-            SELECT transaction_id::text, global_position FROM events
-            WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-            ORDER BY transaction_id DESC, global_position DESC LIMIT 1
-            """
-        ).first.map(Checkpoint.init(row:)) ?? .start
     }
 
     // MARK: - The scan
