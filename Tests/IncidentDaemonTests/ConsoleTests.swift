@@ -66,7 +66,8 @@ struct ConsoleTests {
             }
             _ = try await api.db.pool.withConnection { try $0.query("UPDATE console_sessions SET last_seen_at = now() - interval '20 minutes'") }
             #expect(try await browser.get("/incidents").status == 200)
-            #expect(try await age() < 5)
+            // Written again: a minute at most, however slowly a loaded machine serves the page.
+            #expect(try await age() < 60)
             _ = try await api.db.pool.withConnection { try $0.query("UPDATE console_sessions SET last_seen_at = now() - interval '20 seconds'") }
             #expect(try await browser.get("/incidents").status == 200)
             #expect(try await age() >= 20)

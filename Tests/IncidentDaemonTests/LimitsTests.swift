@@ -98,7 +98,9 @@ struct LimitsTests {
 
     @Test("at most two batch imports run at once; a third gets 429 with Retry-After")
     func concurrentBatches() async throws {
-        try await API.run { api in
+        // The batches wait for the lock as long as the test takes to see them waiting, which on a
+        // loaded machine has outlasted the API's 10 s statement timeout.
+        try await API.run(statementTimeout: .seconds(120)) { api in
             // Inserts into the log wait for this lock: the two batches stay running.
             let holder = try await LockHolder.take("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE", conninfo: api.db.conninfo)
             let port = try #require(api.client.port)
