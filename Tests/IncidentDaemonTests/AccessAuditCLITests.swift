@@ -13,7 +13,7 @@ struct AccessAuditCLITests {
     func showAndAudit() async throws {
         try await TestDatabase.with { db in
             let admin = try await AccessTokens(pool: db.pool).create(name: "office-admin", role: .admin)
-            let port = Int.random(in: 20_000...32_000)
+            let port = TestPorts.free()
             let home = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-audit-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: home) }

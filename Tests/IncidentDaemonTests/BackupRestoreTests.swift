@@ -48,7 +48,7 @@ struct BackupRestoreTests {
         let restored = try await run(Binaries.incidentd, ["restore", dump, "--data-dir", data, "--master-key-file", TestKeys.file], environment: [:])
         #expect(restored.status == 0, "\(restored.stderr)")
         #expect(restored.stderr.contains("moved the cluster's transaction counter"), "\(restored.stderr)")
-        let port = Int.random(in: 20_000...32_000)
+        let port = TestPorts.free()
         let daemon = try Daemon(conninfo: nil, port: port, arguments: ["--data-dir", data])
         defer { daemon.stop() }
         try await daemon.ready()
@@ -68,7 +68,7 @@ struct BackupRestoreTests {
     private static func readThroughTheDaemon(
         _ source: LocalCluster, pool: ConnectionPool, admin: String, analyst: String, dumpingTo dump: String
     ) async throws -> ([String], JSONValue?, String, [String]) {
-        let port = Int.random(in: 20_000...32_000)
+        let port = TestPorts.free()
         let daemon = try Daemon(conninfo: source.conninfo(), port: port)
         defer { daemon.stop() }
         try await daemon.ready()

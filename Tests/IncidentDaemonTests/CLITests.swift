@@ -14,7 +14,7 @@ struct CLITests {
     func endToEnd() async throws {
         try await TestDatabase.with { db in
             let admin = try await AccessTokens(pool: db.pool).create(name: "field-officer", role: .admin)
-            let officer = FieldOfficer(port: Int.random(in: 20_000...32_000), token: admin)
+            let officer = FieldOfficer(port: TestPorts.free(), token: admin)
             defer { try? FileManager.default.removeItem(atPath: officer.home) }
 
             var daemon = try Daemon(conninfo: db.conninfo, port: officer.port)

@@ -21,7 +21,7 @@ struct FaultTests {
             let tokens = AccessTokens(pool: db.pool)
             let reporter = try await tokens.create(name: "field", role: .reporter)
             let analyst = try await tokens.create(name: "analyst", role: .analyst)
-            let port = Int.random(in: 20_000...32_000)
+            let port = TestPorts.free()
             var daemon = try Daemon(conninfo: db.conninfo, port: port)
             defer { daemon.stop() }  // the one running when the test ends
             try await daemon.ready()
@@ -82,7 +82,7 @@ struct FaultTests {
         try await Migrator().migrate(pool, logger: logger)
         let reporter = try await AccessTokens(pool: pool).create(name: "field", role: .reporter)
 
-        let port = Int.random(in: 20_000...32_000)
+        let port = TestPorts.free()
         let daemon = try Daemon(conninfo: cluster.conninfo(), port: port)
         defer { daemon.stop() }
         try await daemon.ready()
@@ -128,7 +128,7 @@ struct FaultTests {
     func outboxSyncKilled() async throws {
         try await TestDatabase.with { db in
             let reporter = try await AccessTokens(pool: db.pool).create(name: "laptop", role: .reporter)
-            let port = Int.random(in: 20_000...32_000)
+            let port = TestPorts.free()
             let daemon = try Daemon(conninfo: db.conninfo, port: port)
             defer { daemon.stop() }
             try await daemon.ready()

@@ -10,7 +10,7 @@ struct ICtlTerminalTests {
     func atATerminal() async throws {
         try await TestDatabase.with { db in
             let admin = try await AccessTokens(pool: db.pool).create(name: "desk-officer", role: .admin)
-            let desk = try Desk(port: Int.random(in: 20_000...32_000), token: admin)
+            let desk = try Desk(port: TestPorts.free(), token: admin)
             defer { try? FileManager.default.removeItem(atPath: desk.home) }
             let daemon = try Daemon(conninfo: db.conninfo, port: desk.port)
             defer { daemon.stop() }

@@ -17,7 +17,7 @@ struct ImportAndTailTests {
     func importAndTail() async throws {
         try await TestDatabase.with { db in
             let admin = try await AccessTokens(pool: db.pool).create(name: "ops", role: .admin)
-            let port = Int.random(in: 40_001...60_000)
+            let port = TestPorts.free()
             let home = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-import-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: home) }

@@ -14,7 +14,7 @@ struct LeastPrivilegeTests {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let data = scratch.path + "/data"
-        let port = Int.random(in: 20_000...32_000)
+        let port = TestPorts.free()
         let daemon = try Daemon(conninfo: nil, port: port, arguments: ["--data-dir", data])
         defer { daemon.stop() }
         try await daemon.ready()
@@ -57,7 +57,7 @@ struct LeastPrivilegeTests {
         // Stopped: the files say what the earlier release's initdb wrote; serve rewrites them first.
         try writeEarlierAuthentication(cluster)
         #expect(try trustLines(cluster) != [])
-        var port = Int.random(in: 20_000...32_000)
+        var port = TestPorts.free()
         var daemon = try Daemon(conninfo: nil, port: port, arguments: ["--data-dir", data])
         defer { if daemon.process.isRunning { daemon.stop() } }
         try await daemon.ready()
@@ -88,7 +88,7 @@ struct LeastPrivilegeTests {
 
         // And again across restarts.
         for _ in 0..<2 {
-            port = Int.random(in: 20_000...32_000)
+            port = TestPorts.free()
             daemon = try Daemon(conninfo: nil, port: port, arguments: ["--data-dir", data])
             try await daemon.ready()
             #expect(await daemon.metric("incident_database_privileged") == 0)
@@ -103,7 +103,7 @@ struct LeastPrivilegeTests {
             let scratch = try Scratch()
             defer { scratch.remove() }
             let log = scratch.path + "/daemon.log"
-            let port = Int.random(in: 20_000...32_000)
+            let port = TestPorts.free()
             let daemon = try Daemon(conninfo: db.conninfo, port: port, log: log)
             defer { daemon.stop() }
             try await daemon.ready()
@@ -145,7 +145,7 @@ struct LeastPrivilegeTests {
             // What docs/operations.md has the operator do once incident_app exists.
             try await ddl("GRANT incident_app TO %I", runtime)
 
-            let port = Int.random(in: 20_000...32_000)
+            let port = TestPorts.free()
             let daemon = try Daemon(conninfo: runtimeURL, port: port, arguments: ["--migration-database-url", ownerURL])
             try await daemon.ready()
             #expect(await daemon.metric("incident_database_privileged") == 0)
@@ -174,7 +174,7 @@ struct LeastPrivilegeTests {
 
     /// The runtime role alone, migrations current: serves, unprivileged.
     private static func servesAlone(_ runtimeURL: String, token: String) async throws {
-        let port = Int.random(in: 20_000...32_000)
+        let port = TestPorts.free()
         let daemon = try Daemon(conninfo: runtimeURL, port: port)
         defer { daemon.stop() }
         try await daemon.ready()

@@ -49,7 +49,7 @@ struct LimitsCLITests {
         let tokens = AccessTokens(pool: pool)
         let analyst = try await tokens.create(name: "flags-analyst", role: .analyst)
         let reporter = try await tokens.create(name: "flags-reporter", role: .reporter)
-        let port = Int.random(in: 20_000...32_000)
+        let port = TestPorts.free()
         let log = root + "/daemon.log"
         let daemon = try Daemon(conninfo: cluster.conninfo(), port: port, arguments: ["--statement-timeout", "500ms", "--auth-failure-limit", "3"], log: log)
         defer { daemon.stop() }
@@ -94,7 +94,7 @@ struct LimitsCLITests {
     func loginFromStdin() async throws {
         try await TestDatabase.with { db in
             let token = try await AccessTokens(pool: db.pool).create(name: "stdin-user", role: .analyst)
-            let port = Int.random(in: 20_000...32_000)
+            let port = TestPorts.free()
             let daemon = try Daemon(conninfo: db.conninfo, port: port)
             defer { daemon.stop() }
             try await daemon.ready()

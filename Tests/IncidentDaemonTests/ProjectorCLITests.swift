@@ -27,7 +27,7 @@ struct ProjectorProcessTests {
         try await TestDatabase.with { db in
             let reference = try await ReferenceData.load(db.pool)
             var history = RandomHistory(service: IncidentService(pool: db.pool, reference: reference, keys: TestKeys.ring), seed: 77)
-            let base = Int.random(in: 20_000...32_000)
+            let base = TestPorts.free(count: 2)
             let first = try Daemon(conninfo: db.conninfo, port: base)
             defer { first.stop() }
             try await first.ready()
@@ -64,7 +64,7 @@ struct ProjectorProcessTests {
         try await TestDatabase.with { db in
             let admin = try await AccessTokens(pool: db.pool).create(name: "admin", role: .admin)
             let analyst = try await AccessTokens(pool: db.pool).create(name: "analyst", role: .analyst)
-            let port = Int.random(in: 20_000...32_000)
+            let port = TestPorts.free()
             let daemon = try Daemon(conninfo: db.conninfo, port: port)
             defer { daemon.stop() }
             try await daemon.ready()

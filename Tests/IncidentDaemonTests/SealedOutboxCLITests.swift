@@ -11,7 +11,7 @@ struct SealedOutboxCLITests {
     func nothingInPlainText() async throws {
         try await TestDatabase.with { db in
             let token = try await AccessTokens(pool: db.pool).create(name: "field-laptop", role: .reporter)
-            let port = Int.random(in: 20_000...32_000)
+            let port = TestPorts.free()
             let laptop = try Laptop(port: port, token: token)
             defer { laptop.remove() }
             var daemon = try Daemon(conninfo: db.conninfo, port: port)
@@ -104,7 +104,7 @@ struct SealedOutboxCLITests {
     func rejectedStaySealed() async throws {
         try await TestDatabase.with { db in
             let token = try await AccessTokens(pool: db.pool).create(name: "field-laptop", role: .reporter)
-            let port = Int.random(in: 20_000...32_000)
+            let port = TestPorts.free()
             let laptop = try Laptop(port: port, token: token)
             defer { laptop.remove() }
             let daemon = try Daemon(conninfo: db.conninfo, port: port)
@@ -154,7 +154,7 @@ struct SealedOutboxCLITests {
     func keyRefresh() async throws {
         try await TestDatabase.with { db in
             let token = try await AccessTokens(pool: db.pool).create(name: "field-laptop", role: .reporter)
-            let port = Int.random(in: 20_000...32_000)
+            let port = TestPorts.free()
             let laptop = try Laptop(port: port, token: token)
             defer { laptop.remove() }
             let daemon = try Daemon(conninfo: db.conninfo, port: port)
@@ -206,7 +206,7 @@ struct SealedOutboxCLITests {
     func olderEntriesSealed() async throws {
         try await TestDatabase.with { db in
             let token = try await AccessTokens(pool: db.pool).create(name: "field-laptop", role: .reporter)
-            let port = Int.random(in: 20_000...32_000)
+            let port = TestPorts.free()
             let laptop = try Laptop(port: port, token: token)
             defer { laptop.remove() }
             let daemon = try Daemon(conninfo: db.conninfo, port: port)

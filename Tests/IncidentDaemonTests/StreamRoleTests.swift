@@ -17,7 +17,7 @@ struct StreamRoleTests {
             let reporter = try await tokens.create(name: "reporter", role: .reporter)
             let reviewer = try await tokens.create(name: "reviewer", role: .reviewer)
             let analyst = try await tokens.create(name: "analyst", role: .analyst)
-            let port = Int.random(in: 20_000...32_000)
+            let port = TestPorts.free()
             let daemon = try Daemon(conninfo: db.conninfo, port: port)
             defer { daemon.stop() }
             try await daemon.ready()

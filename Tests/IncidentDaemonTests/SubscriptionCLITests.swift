@@ -16,7 +16,7 @@ struct SubscriptionCLITests {
             let (reporter, reviewer, admin) = try await SubscriptionDeliveryTests.staff(db)
             let receiver = try WebhookReceiver()
             defer { receiver.close() }
-            let port = Int.random(in: 20_000...32_000)
+            let port = TestPorts.free()
             let daemon = try Daemon(conninfo: db.conninfo, port: port, arguments: SubscriptionDeliveryTests.fastRetries)
             defer { daemon.stop() }
             try await daemon.ready()

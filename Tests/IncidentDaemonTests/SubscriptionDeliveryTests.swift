@@ -22,7 +22,7 @@ struct SubscriptionDeliveryTests {
             let (reporter, reviewer, admin) = try await Self.staff(db)
             let receiver = try WebhookReceiver()
             defer { receiver.close() }
-            let port = Int.random(in: 20_000...32_000)
+            let port = TestPorts.free()
             let daemon = try Daemon(conninfo: db.conninfo, port: port, arguments: Self.fastRetries)
             defer { daemon.stop() }
             try await daemon.ready()
@@ -84,7 +84,7 @@ struct SubscriptionDeliveryTests {
             let (reporter, reviewer, admin) = try await Self.staff(db)
             let receiver = try WebhookReceiver()
             defer { receiver.close() }
-            let ports = [Int.random(in: 20_000...26_000), Int.random(in: 26_001...32_000)]
+            let ports = [TestPorts.free(), TestPorts.free()]
             let arguments = Self.fastRetries + ["--webhook-timeout", "1s"]
             var daemons: [Daemon] = []
             defer { for daemon in daemons { daemon.stop() } }
@@ -136,7 +136,7 @@ struct SubscriptionDeliveryTests {
             let (reporter, reviewer, admin) = try await Self.staff(db)
             let receiver = try WebhookReceiver()
             defer { receiver.close() }
-            let port = Int.random(in: 20_000...32_000)
+            let port = TestPorts.free()
             let daemon = try Daemon(
                 conninfo: db.conninfo, port: port, arguments: ["--allow-webhook-host", "127.0.0.1", "--webhook-retry-min", "10ms", "--webhook-retry-max", "50ms"])
             defer { daemon.stop() }

@@ -12,7 +12,7 @@ struct TLSTests {
         defer { certificates.remove() }
         try await TestDatabase.with { db in
             let reporter = try await AccessTokens(pool: db.pool).create(name: "field", role: .reporter)
-            let port = Int.random(in: 20_000...32_000)
+            let port = TestPorts.free()
             let daemon = try Daemon(conninfo: db.conninfo, port: port, arguments: ["--tls-cert", certificates.certificate, "--tls-key", certificates.key])
             defer { daemon.stop() }
             let ready = try await Self.becomesReadyOverHTTPS(port: port, trusting: certificates.authority)

@@ -70,7 +70,7 @@ actor PatroniCluster {
             throw ClusterFailure(message: "the failover tests need Debian's patroni and etcd-server (scripts/test installs them)")
         }
         let directory = FileManager.default.temporaryDirectory.path + "/incident-patroni-\(getpid())"
-        let port = Int.random(in: 33_000...39_000)
+        let port = TestPorts.free(count: 6)
         let started = Running(directory: directory, port: port)
         stopAtExit(directory)
         let clock = ContinuousClock.now

@@ -105,7 +105,7 @@ final class WebhookReceiver: @unchecked Sendable {
         var eventID: String? { body?.objectValue?["event"]?.objectValue?["event_id"]?.stringValue }
     }
 
-    init(port: Int = Int.random(in: 32_001...40_000)) throws {
+    init(port: Int = TestPorts.free()) throws {
         self.port = port
         directory = FileManager.default.temporaryDirectory.path + "/webhook-receiver-\(getpid())-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
