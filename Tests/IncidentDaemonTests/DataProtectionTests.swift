@@ -246,7 +246,7 @@ struct DataProtectionTests {
             Binaries.incidentd, ["restore", dump, "--data-dir", restoredDir, "--master-key-file", key], environment: [:], timeout: .seconds(180))
         #expect(restored.status == 0, "\(restored.stderr)")
         do {
-            let port = try freeLoopbackPort()
+            let port = TestPorts.free()
             let daemon = try Daemon(conninfo: nil, port: port, arguments: ["--data-dir", restoredDir])
             defer { daemon.stop() }
             try await daemon.ready()
@@ -259,7 +259,7 @@ struct DataProtectionTests {
         let cluster = try LocalCluster(dataDirectory: scratch + "/by-hand")
         defer { try? cluster.stop(logger: logger) }
         try await Self.restoreByHandAndMoveTheCounter(cluster, dump: dump, logger: logger)
-        let port = try freeLoopbackPort()
+        let port = TestPorts.free()
         let daemon = try Daemon(conninfo: cluster.conninfo(database: "incident_log"), port: port, arguments: ["--master-key-file", key])
         defer { daemon.stop() }
         try await daemon.ready()
@@ -273,7 +273,7 @@ struct DataProtectionTests {
         scratch: String, key: String, dump: String, erasedName: String, redactedText: String
     ) async throws -> (String, String, String) {
         try await TestDatabase.with(migrated: false) { db in
-            let port = try freeLoopbackPort()
+            let port = TestPorts.free()
             let daemon = try Daemon(conninfo: db.conninfo, port: port, arguments: ["--master-key-file", key])
             defer { daemon.stop() }
             try await daemon.ready()
@@ -326,7 +326,7 @@ struct DataProtectionTests {
         let newID = try await run(Binaries.incidentd, ["keys", "init", "--master-key-file", new], environment: [:]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(newID.count == 16)
         try await TestDatabase.with(migrated: false) { db in
-            let port = try freeLoopbackPort()
+            let port = TestPorts.free()
             var daemon = try Daemon(conninfo: db.conninfo, port: port, arguments: ["--master-key-file", old])
             try await daemon.ready()
             let admin = try await AccessTokens(pool: db.pool).create(name: "admin", role: .admin)

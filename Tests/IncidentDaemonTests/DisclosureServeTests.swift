@@ -16,7 +16,7 @@ struct DisclosureServeTests {
             let tokens = AccessTokens(pool: db.pool)
             let analyst = try await tokens.create(name: "threshold-analyst", role: .analyst)
             let reviewer = try await tokens.create(name: "threshold-reviewer", role: .reviewer)
-            let port = try freeLoopbackPort()
+            let port = TestPorts.free()
             let daemon = try Daemon(conninfo: db.conninfo, port: port, arguments: ["--disclosure-threshold", "3"])
             defer { daemon.stop() }
             try await daemon.ready()

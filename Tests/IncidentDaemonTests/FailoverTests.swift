@@ -25,7 +25,7 @@ struct FailoverTests {
     private func writesSurvive(_ fault: String, _ cause: (PatroniCluster.Running) async throws -> String) async throws {
         let cluster = try await PatroniCluster.shared.start()
         let db = try await cluster.database()
-        let daemon = try Daemon(conninfo: db.conninfo, port: try freeLoopbackPort(), arguments: ["--pool-size", "4"])
+        let daemon = try Daemon(conninfo: db.conninfo, port: TestPorts.free(), arguments: ["--pool-size", "4"])
         defer { daemon.stop() }
         try await daemon.ready()
         let reporter = try await AccessTokens(pool: db.pool).create(name: "field", role: .reporter)
@@ -71,7 +71,7 @@ struct FailoverTests {
         let standby = try await cluster.standby()
         let maxLag = Duration.seconds(5)
         let daemon = try Daemon(
-            conninfo: db.conninfo, port: try freeLoopbackPort(),
+            conninfo: db.conninfo, port: TestPorts.free(),
             arguments: ["--pool-size", "4", "--replica-database-url", cluster.nodeConninfo(standby, database: db.name), "--replica-max-lag", "5s"])
         defer { daemon.stop() }
         try await daemon.ready()

@@ -105,7 +105,7 @@ struct ICtlTransportTests {
     func notRefused(_ server: String) async throws {
         let home = Home()
         defer { home.remove() }
-        let result = try await home.ictl(["list", "--server", String(format: server, try freeLoopbackPort())])
+        let result = try await home.ictl(["list", "--server", String(format: server, TestPorts.free())])
         #expect(result.status == 69, "goes on and finds no daemon: \(result.status) \(result.stderr)")
         #expect(!result.stderr.contains("plain http"), "\(result.stderr)")
     }

@@ -12,23 +12,26 @@ import FoundationNetworking
 final class Daemon: @unchecked Sendable {
     let process = Process()
     let port: Int
+    /// Where its stderr goes.
+    let log: String
+    /// Whether ``log`` is a temporary file of its own, removed when it stops.
+    private let ownsLog: Bool
 
     /// - Parameters:
     ///   - conninfo: the database; nil for the embedded cluster (give `--data-dir` in `arguments`).
-    ///   - log: a file that gets what the daemon writes to stderr (its log); none when nil.
+    ///   - log: a file that gets what the daemon writes to stderr (its log); a temporary one when nil.
     init(conninfo: String?, port: Int, arguments: [String] = [], log: String? = nil) throws {
         self.port = port
+        ownsLog = log == nil
+        let log = log ?? FileManager.default.temporaryDirectory.path + "/incidentd-\(port)-\(UUID().uuidString).log"
+        self.log = log
         process.executableURL = URL(fileURLWithPath: Binaries.incidentd)
         // An external database needs a master key: the test process's, which its databases are bound to.
         let external = conninfo.map { ["--database-url", $0] + (arguments.contains("--master-key-file") ? [] : ["--master-key-file", TestKeys.file]) } ?? []
         process.arguments = ["serve", "--port", String(port), "--pool-size", "2"] + external + arguments
         process.standardOutput = FileHandle.nullDevice
-        if let log {
-            _ = FileManager.default.createFile(atPath: log, contents: nil)
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        } else {
-            process.standardError = FileHandle.nullDevice
-        }
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardInput = FileHandle.nullDevice
         try process.run()
     }
@@ -37,7 +40,8 @@ final class Daemon: @unchecked Sendable {
     func ready() async throws {
         for _ in 0..<200 {
             guard process.isRunning else {
-                Issue.record("incidentd exited (status \(process.terminationStatus)) before it was ready")
+                let said = (try? String(contentsOfFile: log, encoding: .utf8)).map { String($0.suffix(2000)) } ?? ""
+                Issue.record("incidentd exited (status \(process.terminationStatus)) before it was ready; its log ends:\n\(said)")
                 return
             }
             if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/readyz")!),
@@ -53,12 +57,18 @@ final class Daemon: @unchecked Sendable {
     func stop() {
         process.terminate()
         process.waitUntilExit()
+        removeOwnLog()
     }
 
     /// Dies at once, as in a crash or `kill -9`: nothing is shut down cleanly.
     func kill() {
         Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        removeOwnLog()
+    }
+
+    private func removeOwnLog() {
+        if ownsLog { try? FileManager.default.removeItem(atPath: log) }
     }
 
     /// The value of a series on /metrics (its name and labels as printed), nil when absent or
