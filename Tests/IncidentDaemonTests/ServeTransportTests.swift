@@ -24,18 +24,41 @@ struct ServeTransportTests {
 
     @Test("with --insecure-http (or TLS) the refusal is gone; --insecure-http logs its warning before anything else")
     func insecureHTTPPassesTheCheck() async throws {
-        // The missing database stops it after the check, before it binds any address.
-        let insecure = try await run(Binaries.incidentd, ["serve", "--host", "0.0.0.0", "--insecure-http"] + Self.noDatabase, environment: [:], timeout: .seconds(60))
-        #expect(insecure.status != 64 && insecure.status != -9, "\(insecure.status) \(insecure.stderr)")
+        // A listener already on 127.0.0.1 at the port makes the wildcard bind fail: the run stops
+        // at the listen check (exit 69), past the refusal, and never listens beyond loopback.
+        let busy = TestPorts.held()
+        defer { busy.release() }
+        let onBusyPort = ["--port", "\(busy.port)"] + Self.noDatabase
+        let insecure = try await run(Binaries.incidentd, ["serve", "--host", "0.0.0.0", "--insecure-http"] + onBusyPort, environment: [:], timeout: .seconds(60))
+        #expect(insecure.status == 69, "\(insecure.status) \(insecure.stderr)")
         #expect(insecure.stderr.contains("serving plain HTTP beyond loopback (--insecure-http)"), "\(insecure.stderr)")
 
         let certificates = try await TestCertificates.make()
         defer { certificates.remove() }
         let tls = try await run(
-            Binaries.incidentd, ["serve", "--host", "0.0.0.0", "--tls-cert", certificates.certificate, "--tls-key", certificates.key] + Self.noDatabase,
+            Binaries.incidentd, ["serve", "--host", "0.0.0.0", "--tls-cert", certificates.certificate, "--tls-key", certificates.key] + onBusyPort,
             environment: [:], timeout: .seconds(60))
-        #expect(tls.status != 64 && tls.status != -9, "\(tls.status) \(tls.stderr)")
+        #expect(tls.status == 69, "\(tls.status) \(tls.stderr)")
         #expect(!tls.stderr.contains("plain HTTP"), "\(tls.stderr)")
+    }
+
+    @Test("incidentd serve on an address it cannot listen on stops at once, before the database: exit 69, one line saying why")
+    func serveRefusesAnAddressItCannotListenOn() async throws {
+        let busy = TestPorts.held()
+        defer { busy.release() }
+        let inUse = try await run(Binaries.incidentd, ["serve", "--port", "\(busy.port)"] + Self.noDatabase, environment: [:], timeout: .seconds(60))
+        #expect(inUse.status == 69, "\(inUse.status) \(inUse.stderr)")
+        #expect(
+            outputLines(inUse.stderr) == [
+                "incidentd: cannot listen on 127.0.0.1:\(busy.port): the address is in use (another incidentd?): stop that process, or give another --port"
+            ], "\(inUse.stderr)")
+
+        // 192.0.2.0/24 is documentation-only (RFC 5737): no machine has it, nothing is sent.
+        let notHere = try await run(
+            Binaries.incidentd, ["serve", "--host", "192.0.2.7", "--insecure-http", "--port", "\(TestPorts.free())"] + Self.noDatabase, environment: [:],
+            timeout: .seconds(60))
+        #expect(notHere.status == 69, "\(notHere.status) \(notHere.stderr)")
+        #expect(notHere.stderr.contains("192.0.2.7 is not an address of this machine"), "\(notHere.stderr)")
     }
 
     @Test("incidentd serve --host 127.1 --insecure-http starts with the warning; ictl login --insecure is remembered for that server only; SIGTERM exits 0")
@@ -44,7 +67,7 @@ struct ServeTransportTests {
         // plain-HTTP "remote" that still listens on loopback only.
         try await TestDatabase.with { db in
             let reporter = try await AccessTokens(pool: db.pool).create(name: "field", role: .reporter)
-            let port = try freeLoopbackPort()
+            let port = TestPorts.free()
             let home = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-insecure-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: home) }
@@ -88,7 +111,7 @@ struct ServeTransportTests {
 
             let log = FileManager.default.temporaryDirectory.appendingPathComponent("incidentd-\(UUID().uuidString).log").path
             defer { try? FileManager.default.removeItem(atPath: log) }
-            let daemon = try Daemon(conninfo: db.conninfo, port: try freeLoopbackPort(), log: log)
+            let daemon = try Daemon(conninfo: db.conninfo, port: TestPorts.free(), log: log)
             defer { daemon.stop() }
             try await daemon.ready()
             #expect(await daemon.metric("incident_database_tls") == 1)

@@ -95,6 +95,7 @@ struct Serve: AsyncParsableCommand {
             logger.warning(
                 "serving plain HTTP beyond loopback (--insecure-http): tokens and incident data cross the network unencrypted", metadata: ["http.host": "\(host)"])
         }
+        try await ListenAddress.check(host: host, port: port)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
@@ -144,9 +145,11 @@ struct Serve: AsyncParsableCommand {
             webhooks: WebhookSettings(
                 policy: WebhookPolicy(allowedHosts: Set(allowedWebhookHosts.map { $0.lowercased() })), timeout: webhookTimeout.duration!,
                 retryMin: webhookRetryMin.duration!, retryMax: webhookRetryMax.duration!),
-            owning: [pool] + (replica.map { [$0] } ?? []))
-        logger.info(
-            "incidentd listening", metadata: ["http.host": "\(host)", "http.port": "\(port)", "http.tls": "\(tls != nil)", "db.embedded": "\(db.cluster != nil)"])
+            owning: [pool] + (replica.map { [$0] } ?? [])
+        ) { [host, port] in
+            logger.info(
+                "incidentd listening", metadata: ["http.host": "\(host)", "http.port": "\(port)", "http.tls": "\(tls != nil)", "db.embedded": "\(db.cluster != nil)"])
+        }
         try await app.runService()
         logger.info("incidentd stopped")
     }
@@ -206,14 +209,14 @@ func reportDatabaseTransport(_ transport: ConnectionTransport?, logger: Logger) 
 
 /// The whole service on a pool: router, projector, metrics. `serve` and the tests build it alike.
 /// `owning`: services the application runs first and stops last (`serve` gives its pool; a test
-/// keeps its own).
+/// keeps its own). `listening` runs once the address is bound.
 func buildApplication(
     pool: ConnectionPool, reads: ReadRouting? = nil, keys: KeyRing, erasures: ErasureLedger? = nil, host: String, port: Int, registry: PrometheusCollectorRegistry,
     logger: Logger,
     tokenCache: TokenCache = TokenCache(), tls: TLSConfiguration? = nil, bodyStall: Duration = .seconds(20),
     statementTimeout: Duration? = .seconds(10), authFailures: AuthFailureLimiter = AuthFailureLimiter(), streamRecheck: Duration = .seconds(2),
     disclosure: Disclosure = Disclosure(), secureCookies: Bool = false, webhooks: WebhookSettings = WebhookSettings(), owning: [any Service] = [],
-    idleTimeout: Duration = .seconds(60)
+    idleTimeout: Duration = .seconds(60), listening: @escaping @Sendable () async -> Void = {}
 ) async throws -> some ApplicationProtocol {
     let reference = try await ReferenceData.load(pool)
     let projections: [any Projection] = [
@@ -253,6 +256,7 @@ func buildApplication(
         configuration: .init(address: .hostname(host, port: port), serverName: "incidentd"),
         services: owning + [projector, dispatcher, TokenCacheListener(pool: pool, cache: tokenCache, logger: logger), rebuilds]
             + (reads?.replica != nil ? [ReplicaMonitor(reads: reads!, logger: logger)] : []),
+        onServerRunning: { _ in await listening() },
         logger: logger
     )
 }
