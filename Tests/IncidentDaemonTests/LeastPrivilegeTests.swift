@@ -100,15 +100,12 @@ struct LeastPrivilegeTests {
     @Test("one URL of a superuser: serve works as today, warns, and shows incident_database_privileged 1")
     func oneSuperuserURL() async throws {
         try await TestDatabase.with { db in
-            let scratch = try Scratch()
-            defer { scratch.remove() }
-            let log = scratch.path + "/daemon.log"
             let port = TestPorts.free()
-            let daemon = try Daemon(conninfo: db.conninfo, port: port, log: log)
+            let daemon = try Daemon(conninfo: db.conninfo, port: port)
             defer { daemon.stop() }
             try await daemon.ready()
             #expect(await daemon.metric("incident_database_privileged") == 1)
-            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            let text = daemon.logged
             #expect(text.contains("can do more than incident_app") && text.contains("superuser"), "\(text)")
         }
     }

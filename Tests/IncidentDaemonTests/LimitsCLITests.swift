@@ -50,8 +50,7 @@ struct LimitsCLITests {
         let analyst = try await tokens.create(name: "flags-analyst", role: .analyst)
         let reporter = try await tokens.create(name: "flags-reporter", role: .reporter)
         let port = TestPorts.free()
-        let log = root + "/daemon.log"
-        let daemon = try Daemon(conninfo: cluster.conninfo(), port: port, arguments: ["--statement-timeout", "500ms", "--auth-failure-limit", "3"], log: log)
+        let daemon = try Daemon(conninfo: cluster.conninfo(), port: port, arguments: ["--statement-timeout", "500ms", "--auth-failure-limit", "3"])
         defer { daemon.stop() }
         try await daemon.ready()
         let base = "http://127.0.0.1:\(port)"
@@ -73,7 +72,7 @@ struct LimitsCLITests {
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(listed.contains(id), "the projector applied the report after the wait")
-        let daemonLog = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let daemonLog = daemon.logged
         #expect(!daemonLog.contains("projection failed"), "the projector's statements have no API timeout")
         #expect(daemonLog.contains("database statement timed out"))
 

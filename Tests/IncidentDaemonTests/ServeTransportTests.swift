@@ -71,11 +71,10 @@ struct ServeTransportTests {
             let home = FileManager.default.temporaryDirectory.appendingPathComponent("ictl-insecure-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: home) }
-            let log = home + "/incidentd.log"
-            let daemon = try Daemon(conninfo: db.conninfo, port: port, arguments: ["--host", "127.1", "--insecure-http"], log: log)
+            let daemon = try Daemon(conninfo: db.conninfo, port: port, arguments: ["--host", "127.1", "--insecure-http"])
             defer { if daemon.process.isRunning { daemon.stop() } }
             try await daemon.ready()
-            let started = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            let started = daemon.logged
             #expect(started.contains("serving plain HTTP beyond loopback (--insecure-http)"), "\(started)")
 
             let server = "http://127.1:\(port)"
@@ -109,13 +108,11 @@ struct ServeTransportTests {
             let transport = try await db.pool.withConnection { $0.transport }
             #expect(transport?.isUnixSocket == true && transport?.sslInUse == false, "\(String(describing: transport))")
 
-            let log = FileManager.default.temporaryDirectory.appendingPathComponent("incidentd-\(UUID().uuidString).log").path
-            defer { try? FileManager.default.removeItem(atPath: log) }
-            let daemon = try Daemon(conninfo: db.conninfo, port: TestPorts.free(), log: log)
+            let daemon = try Daemon(conninfo: db.conninfo, port: TestPorts.free())
             defer { daemon.stop() }
             try await daemon.ready()
             #expect(await daemon.metric("incident_database_tls") == 1)
-            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            let text = daemon.logged
             #expect(!text.contains("not encrypted") && !text.contains("plain HTTP"), "\(text)")
         }
     }

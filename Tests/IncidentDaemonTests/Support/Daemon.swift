@@ -12,19 +12,14 @@ import FoundationNetworking
 final class Daemon: @unchecked Sendable {
     let process = Process()
     let port: Int
-    /// Where its stderr goes.
-    let log: String
-    /// Whether ``log`` is a temporary file of its own, removed when it stops.
-    private let ownsLog: Bool
+    /// A temporary file that gets its stderr (its log), removed when it stops.
+    private let log: String
 
     /// - Parameters:
     ///   - conninfo: the database; nil for the embedded cluster (give `--data-dir` in `arguments`).
-    ///   - log: a file that gets what the daemon writes to stderr (its log); a temporary one when nil.
-    init(conninfo: String?, port: Int, arguments: [String] = [], log: String? = nil) throws {
+    init(conninfo: String?, port: Int, arguments: [String] = []) throws {
         self.port = port
-        ownsLog = log == nil
-        let log = log ?? FileManager.default.temporaryDirectory.path + "/incidentd-\(port)-\(UUID().uuidString).log"
-        self.log = log
+        log = FileManager.default.temporaryDirectory.path + "/incidentd-\(port)-\(UUID().uuidString).log"
         process.executableURL = URL(fileURLWithPath: Binaries.incidentd)
         // An external database needs a master key: the test process's, which its databases are bound to.
         let external = conninfo.map { ["--database-url", $0] + (arguments.contains("--master-key-file") ? [] : ["--master-key-file", TestKeys.file]) } ?? []
@@ -40,8 +35,7 @@ final class Daemon: @unchecked Sendable {
     func ready() async throws {
         for _ in 0..<200 {
             guard process.isRunning else {
-                let said = (try? String(contentsOfFile: log, encoding: .utf8)).map { String($0.suffix(2000)) } ?? ""
-                Issue.record("incidentd exited (status \(process.terminationStatus)) before it was ready; its log ends:\n\(said)")
+                Issue.record("incidentd exited (status \(process.terminationStatus)) before it was ready; its log ends:\n\(logged.suffix(2000))")
                 return
             }
             if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/readyz")!),
@@ -54,21 +48,20 @@ final class Daemon: @unchecked Sendable {
         Issue.record("incidentd did not become ready")
     }
 
+    /// What it has written to stderr so far (empty once it has stopped).
+    var logged: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+
     func stop() {
         process.terminate()
         process.waitUntilExit()
-        removeOwnLog()
+        try? FileManager.default.removeItem(atPath: log)
     }
 
     /// Dies at once, as in a crash or `kill -9`: nothing is shut down cleanly.
     func kill() {
         Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        removeOwnLog()
-    }
-
-    private func removeOwnLog() {
-        if ownsLog { try? FileManager.default.removeItem(atPath: log) }
+        try? FileManager.default.removeItem(atPath: log)
     }
 
     /// The value of a series on /metrics (its name and labels as printed), nil when absent or
